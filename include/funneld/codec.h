@@ -1,0 +1,131 @@
+/* funneld — Avro decoding of input events and encoding of output events.
+ *
+ * Input values are either Confluent framed (magic byte 0, 4-byte big-endian
+ * schema id, Avro binary body; the id maps to a writer schema file) or plain
+ * Avro binary written with a configured writer schema. The writer schema may
+ * differ from the reader schema in schemas/: extra writer fields are skipped,
+ * reader fields missing from the writer take the reader's default (avro-c
+ * 1.11.1 does not apply defaults, so the codec does). Schema objects and
+ * per-writer field maps are built once and reused.
+ *
+ * Output events (PromotionEvent, AttributionEvent) and, for the generator,
+ * input events are encoded with Confluent framing. */
+#ifndef FUNNELD_CODEC_H
+#define FUNNELD_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "funneld/event.h"
+
+typedef struct fd_codec fd_codec;
+
+/* Why a value could not be decoded; the names go into the DLQ reason header. */
+typedef enum fd_decode_err {
+        FD_DECODE_OK = 0,
+        FD_DECODE_UNDECODABLE = -1,     /* "undecodable": bytes not valid Avro */
+        FD_DECODE_UNKNOWN_SCHEMA = -2,  /* "unknown-schema-id" */
+        FD_DECODE_BAD_MAGIC = -3,       /* "bad-magic-byte": neither framing */
+        FD_DECODE_INCOMPATIBLE = -4,    /* "incompatible-schema" */
+        FD_DECODE_MISSING_FIELD = -5,   /* "missing-field": required empty */
+        FD_DECODE_INVALID_FIELD = -6,   /* "invalid-field": bad value */
+        FD_DECODE_OVERSIZED = -7,       /* "oversized" */
+} fd_decode_err;
+
+/* Short reason name of err for headers and metrics. */
+const char *fd_decode_err_name(fd_decode_err err);
+
+/* Creates a codec reading reader schemas lead_event.avsc, crm_stage_event.avsc,
+ * promotion_event.avsc and attribution_event.avsc from schema_dir.
+ * Returns NULL and fills errstr on error. */
+fd_codec *fd_codec_new(const char *schema_dir, char *errstr, size_t errstr_size);
+void fd_codec_destroy(fd_codec *codec);
+
+/* Registers writer schema file path under Confluent id for kind. */
+int fd_codec_add_writer(fd_codec *codec, int32_t id, fd_event_kind kind,
+                        const char *path, char *errstr, size_t errstr_size);
+
+/* Sets the writer schema used for values without Confluent framing for kind.
+ * Without one, unframed values are rejected with FD_DECODE_BAD_MAGIC. */
+int fd_codec_set_plain_writer(fd_codec *codec, fd_event_kind kind,
+                              const char *path, char *errstr,
+                              size_t errstr_size);
+
+/* Limits checked while decoding. */
+typedef struct fd_decode_limits {
+        int64_t max_bytes;         /* larger values: FD_DECODE_OVERSIZED */
+        int64_t min_event_time_ms; /* earlier occurred_at: invalid-field */
+        int64_t max_event_time_ms; /* later occurred_at: invalid-field */
+} fd_decode_limits;
+
+/* Decodes buf as kind into out (which must be zeroed or cleared). Validates
+ * required fields (event_id, tenant_id non-empty; LeadEvent: lead_id or
+ * anonymous_id, type; CrmStageEvent: lead_id and a known stage, amount >= 0)
+ * and occurred_at within limits. On error returns the reason, writes a
+ * human sentence to errstr, and leaves out cleared. */
+fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
+                              const void *buf, size_t len,
+                              const fd_decode_limits *limits, fd_event *out,
+                              char *errstr, size_t errstr_size);
+
+/* A growable byte buffer. */
+typedef struct fd_buf {
+        char *data;
+        size_t len;
+        size_t cap;
+} fd_buf;
+void fd_buf_reset(fd_buf *buf);
+int fd_buf_append(fd_buf *buf, const void *data, size_t len);
+void fd_buf_free(fd_buf *buf);
+
+/* A PromotionEvent: a lead entered a stage. */
+typedef struct fd_promotion {
+        const char *event_id;       /* deterministic */
+        const char *tenant_id;
+        const char *lead_id;
+        const char *stage;          /* "mql", "sql", ... */
+        const char *previous_stage; /* stage before, "" when none */
+        int implied;
+        int32_t cycle;
+        int64_t occurred_at;        /* event time of the entry */
+        const char *cause_event_id; /* input event that caused it */
+        int32_t fit_score;
+        int32_t engagement_score;
+} fd_promotion;
+
+typedef struct fd_credit {
+        const char *model;
+        const char *channel;
+        const char *campaign;       /* NULL when none */
+        const char *touch_event_id;
+        int64_t touch_at;
+        int64_t credit_minor;
+} fd_credit;
+
+/* An AttributionEvent: closed-won revenue credited to touches. */
+typedef struct fd_attribution_out {
+        const char *event_id;       /* deterministic */
+        const char *tenant_id;
+        const char *lead_id;
+        const char *opportunity_id; /* "" when the CRM event had none */
+        int64_t amount_minor;
+        const char *currency;
+        int64_t closed_at;
+        int32_t touch_count;        /* touches inside the lookback window */
+        const fd_credit *credits;
+        size_t credit_cnt;
+} fd_attribution_out;
+
+/* Appends the Confluent-framed encoding to out. 0 on success. */
+int fd_codec_encode_promotion(fd_codec *codec, int32_t schema_id,
+                              const fd_promotion *p, fd_buf *out,
+                              char *errstr, size_t errstr_size);
+int fd_codec_encode_attribution(fd_codec *codec, int32_t schema_id,
+                                const fd_attribution_out *a, fd_buf *out,
+                                char *errstr, size_t errstr_size);
+/* Encodes an input event with the reader schema (generator, tests). */
+int fd_codec_encode_event(fd_codec *codec, int32_t schema_id,
+                          const fd_event *ev, fd_buf *out, char *errstr,
+                          size_t errstr_size);
+
+#endif

@@ -1,0 +1,109 @@
+/* funneld — configuration: one INI file, validated against one table.
+ *
+ * Keys are dotted names; an INI section is a prefix ("[redis]" + "host" is
+ * "redis.host"). Every key of the table has a type, bounds, a default and a
+ * description (fd_config_print_reference() prints them). Keys starting with
+ * "kafka." are passed through to librdkafka with the prefix stripped.
+ * Scoring rules are sections "[rule.NAME]" (defaults) or
+ * "[tenant.ID.rule.NAME]" (that tenant's model, replacing the default rules);
+ * other per-tenant overrides live in "[tenant.ID]". */
+#ifndef FUNNELD_CONFIG_H
+#define FUNNELD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "funneld/attribution.h"
+#include "funneld/lifecycle.h"
+#include "funneld/score.h"
+
+typedef struct fd_kv {
+        char *key;
+        char *value;
+} fd_kv;
+
+/* A Confluent schema id and the writer schema file it stands for. */
+typedef struct fd_schema_ref {
+        int32_t id;
+        int kind; /* fd_event_kind: FD_EV_LEAD or FD_EV_CRM */
+        char *path;
+} fd_schema_ref;
+
+/* Settings that a tenant may override. */
+typedef struct fd_tenant_conf {
+        char *tenant_id;        /* NULL for the defaults */
+        char *timezone;         /* IANA name, "UTC" by default */
+        fd_score_model score;   /* rules + MQL condition + hand-raise types */
+        fd_lifecycle_conf lifecycle;
+        int64_t lookback_ms;    /* attribution lookback, 90 days default */
+        int64_t half_life_ms;   /* time decay half-life, 7 days default */
+} fd_tenant_conf;
+
+typedef struct fd_config {
+        char *path; /* the file read, or NULL for built-in defaults */
+
+        /* kafka.* pass-through, prefix stripped, in file order */
+        fd_kv *kafka;
+        size_t kafka_cnt;
+
+        char *group_id;            /* funneld.group.id, "funneld" */
+        char *topic_lead;          /* topics.lead_events */
+        char *topic_crm;           /* topics.crm_events */
+        char *topic_promotions;    /* topics.promotions */
+        char *topic_attribution;   /* topics.attribution */
+        char *topic_dlq;           /* topics.dlq */
+
+        char *redis_host;          /* redis.host, "127.0.0.1" */
+        int redis_port;            /* redis.port, 6379 */
+        char *redis_user;          /* redis.user, NULL */
+        char *redis_password;      /* redis.password, NULL */
+        int redis_db;              /* redis.db, 0 */
+        char *redis_prefix;        /* redis.prefix, "fd" */
+
+        char *schema_dir;          /* schemas.dir, "schemas" */
+        fd_schema_ref *schema_ids; /* schemas.id.N = lead:PATH|crm:PATH */
+        size_t schema_id_cnt;
+        char *plain_writer_lead;   /* schemas.plain.lead_events, NULL */
+        char *plain_writer_crm;    /* schemas.plain.crm_events, NULL */
+        int32_t out_schema_id_promotion;  /* schemas.out.promotion, 3 */
+        int32_t out_schema_id_attribution; /* schemas.out.attribution, 4 */
+
+        int batch_max_events;      /* processing.batch.max_events, 2000 */
+        int batch_max_ms;          /* processing.batch.max_ms, 50 */
+        int max_task_idle_ms;      /* processing.max_task_idle_ms, 500 */
+        int touch_max;             /* processing.touch_max, 200 */
+        int64_t dedupe_window_ms;  /* processing.dedupe_window_days, 7 d */
+        int64_t max_message_bytes; /* processing.max_message_bytes, 1 MiB */
+        int64_t min_event_time_ms; /* processing.min_event_time, 2000-01-01 */
+        int64_t max_future_ms;     /* processing.max_future_days, 1 day */
+
+        char *log_level;           /* log.level, "info" */
+
+        fd_model *models;          /* attribution.models, all by default */
+        size_t model_cnt;
+
+        fd_tenant_conf defaults;
+        fd_tenant_conf *tenants;
+        size_t tenant_cnt;
+} fd_config;
+
+/* Allocates a config holding the built-in defaults (no scoring rules).
+ * Free with fd_config_destroy(). */
+fd_config *fd_config_new_defaults(void);
+
+/* Reads and validates path. On error returns NULL and writes
+ * "path:LINE: what is wrong; what to do" to errstr. */
+fd_config *fd_config_load(const char *path, char *errstr, size_t errstr_size);
+
+/* The settings for tenant_id: its overrides or the defaults. Never NULL. */
+const fd_tenant_conf *fd_config_tenant(const fd_config *conf,
+                                       const char *tenant_id);
+
+/* Prints the config reference (every key, type, default, bounds, meaning)
+ * as Markdown to fp. */
+void fd_config_print_reference(FILE *fp);
+
+void fd_config_destroy(fd_config *conf);
+
+#endif

@@ -1,0 +1,68 @@
+/* funneld — decoded input events.
+ *
+ * An fd_event owns every string it points to; fd_event_clear() releases them
+ * and leaves the event zeroed and reusable. Absent optional strings are NULL. */
+#ifndef FUNNELD_EVENT_H
+#define FUNNELD_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum fd_event_kind {
+        FD_EV_NONE = 0,
+        FD_EV_LEAD = 1, /* LeadEvent, topic funnel.lead-events */
+        FD_EV_CRM  = 2, /* CrmStageEvent, topic funnel.crm-events */
+} fd_event_kind;
+
+typedef struct fd_attr {
+        char *key;
+        char *value;
+} fd_attr;
+
+typedef struct fd_lead_event {
+        char *event_id;
+        char *tenant_id;
+        int64_t occurred_at; /* event time, ms since epoch (UTC) */
+        char *lead_id;       /* NULL for anonymous activity */
+        char *anonymous_id;  /* NULL when the tracker had none */
+        char *type;          /* page_view, form_submit, identify, ... */
+        char *channel;       /* NULL when unknown */
+        char *campaign;
+        char *utm_source;
+        char *utm_medium;
+        char *utm_campaign;
+        char *utm_term;
+        char *utm_content;
+        size_t attr_cnt;
+        fd_attr *attrs; /* attr_cnt entries, in writer order */
+} fd_lead_event;
+
+typedef struct fd_crm_event {
+        char *event_id;
+        char *tenant_id;
+        int64_t occurred_at;
+        char *lead_id;
+        char *stage; /* lead, mql, sql, opportunity, closed_won, closed_lost,
+                      * recycled */
+        char *opportunity_id; /* NULL when absent */
+        int has_amount;
+        int64_t amount_minor; /* integer minor units, >= 0 */
+        char *currency;       /* ISO 4217, NULL when absent */
+        char *owner;
+} fd_crm_event;
+
+typedef struct fd_event {
+        fd_event_kind kind;
+        union {
+                fd_lead_event lead;
+                fd_crm_event crm;
+        } u;
+} fd_event;
+
+/* Releases the strings of ev and zeroes it. Safe on a zeroed event. */
+void fd_event_clear(fd_event *ev);
+
+/* The value of attribute key, or NULL. The pointer stays owned by ev. */
+const char *fd_lead_event_attr(const fd_lead_event *le, const char *key);
+
+#endif

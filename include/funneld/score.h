@@ -1,0 +1,76 @@
+/* funneld — rule-based lead scoring (fit and engagement).
+ *
+ * A rule matches on the event type, an attribute, or both, and awards its
+ * points (negative allowed) each time it matches, until the rule's cap on the
+ * total it may award to one lead in one cycle is reached. Fit rules default
+ * to cap = points (a profile fact counts once). Pure logic: no I/O. */
+#ifndef FUNNELD_SCORE_H
+#define FUNNELD_SCORE_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "funneld/event.h"
+
+typedef enum fd_score_kind { FD_SCORE_FIT = 0, FD_SCORE_ENGAGEMENT = 1 } fd_score_kind;
+
+typedef enum fd_match_kind {
+        FD_MATCH_ANY = 0,   /* no attribute condition */
+        FD_MATCH_EXACT,     /* attribute == value (case-sensitive) */
+        FD_MATCH_SET,       /* attribute is one of values */
+        FD_MATCH_CONTAINS,  /* attribute contains value, case-insensitive */
+        FD_MATCH_REGEX,     /* POSIX extended regex, case-insensitive */
+} fd_match_kind;
+
+typedef struct fd_score_rule {
+        char *name;             /* unique; used as the cap counter's name */
+        fd_score_kind kind;
+        char *event_type;       /* NULL: any event type */
+        char *attr;             /* NULL: no attribute condition */
+        fd_match_kind match;
+        char **values;          /* match operands */
+        size_t value_cnt;
+        regex_t re;             /* compiled when match == FD_MATCH_REGEX */
+        int32_t points;         /* may be negative */
+        int32_t cap;            /* max |total| awarded per lead per cycle;
+                                 * 0 = unlimited */
+} fd_score_rule;
+
+typedef struct fd_mql_condition {
+        /* all set thresholds must hold; INT32_MIN = not set */
+        int32_t min_fit;
+        int32_t min_engagement;
+        int32_t min_total;
+} fd_mql_condition;
+
+typedef struct fd_score_model {
+        fd_score_rule *rules;
+        size_t rule_cnt;
+        fd_mql_condition mql;
+        char **handraise_types; /* event types that promote to SQL */
+        size_t handraise_cnt;
+} fd_score_model;
+
+/* What one event did to a lead's score. */
+typedef struct fd_score_delta {
+        int32_t fit;
+        int32_t engagement;
+} fd_score_delta;
+
+/* Applies every rule of model to event le. awarded[i] is the running total
+ * rule i has already given this lead in this cycle (rule_cnt entries); it is
+ * updated. Returns the change to fit and engagement. */
+fd_score_delta fd_score_apply(const fd_score_model *model,
+                              const fd_lead_event *le, int32_t *awarded);
+
+/* 1 when fit/engagement meet the MQL condition. */
+int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit, int32_t engagement);
+
+/* 1 when event type is a hand-raise (demo_request, contact_sales, ...). */
+int fd_score_is_handraise(const fd_score_model *model, const char *type);
+
+/* Releases the rules and lists of model (not model itself). */
+void fd_score_model_clear(fd_score_model *model);
+
+#endif

@@ -1,0 +1,32 @@
+/* funneld — lifecycle stages and their high-water-mark progression. */
+#ifndef FUNNELD_STAGE_H
+#define FUNNELD_STAGE_H
+
+#include <stdint.h>
+
+/* Ordered: a lead moves forward through LEAD..CLOSED_WON. CLOSED_LOST is a
+ * terminal stage reachable from any open stage. */
+typedef enum fd_stage {
+        FD_STAGE_NONE = 0,
+        FD_STAGE_LEAD,
+        FD_STAGE_MQL,
+        FD_STAGE_SQL,
+        FD_STAGE_OPPORTUNITY,
+        FD_STAGE_CLOSED_WON,
+        FD_STAGE_CLOSED_LOST,
+        FD_STAGE__COUNT
+} fd_stage;
+
+/* Stage names as they appear in CrmStageEvent.stage, in Redis keys and in
+ * PromotionEvent: "lead", "mql", "sql", "opportunity", "closed_won",
+ * "closed_lost". */
+const char *fd_stage_name(fd_stage stage);
+
+/* Parses a stage name (case-insensitive). Returns FD_STAGE_NONE when unknown.
+ * "recycled" and "nurture" are not stages: see fd_stage_is_recycle(). */
+fd_stage fd_stage_parse(const char *name);
+
+/* 1 if name asks to recycle the lead back to nurture ("recycled", "nurture"). */
+int fd_stage_is_recycle(const char *name);
+
+#endif

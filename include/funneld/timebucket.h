@@ -1,0 +1,27 @@
+/* funneld — event time to calendar buckets in a tenant's time zone.
+ *
+ * Uses the system zoneinfo (tzdata) through the C library. Not thread-safe:
+ * it switches TZ internally; funneld processes on one thread. Offsets are
+ * cached per zone and UTC hour, so a batch costs a few lookups, not one per
+ * event. */
+#ifndef FUNNELD_TIMEBUCKET_H
+#define FUNNELD_TIMEBUCKET_H
+
+#include <stdint.h>
+
+typedef struct fd_local_time {
+        int year;  /* e.g. 2026 */
+        int month; /* 1..12 */
+        int day;   /* 1..31 */
+        int hour;  /* 0..23 */
+        int wday;  /* 0 = Sunday */
+} fd_local_time;
+
+/* Converts event time ms (UTC epoch) to local calendar fields in IANA zone
+ * tz ("UTC", "Europe/Berlin"). Returns 0, or -1 when the zone is unknown. */
+int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out);
+
+/* 1 when tz names a zone the system knows (a tzdata file exists or "UTC"). */
+int fd_timezone_valid(const char *tz);
+
+#endif

@@ -1,0 +1,447 @@
+/* funneld — event semantics: identity, touches, scoring, lifecycle, counters.
+ * Attribution of a closed-won is in close.c. */
+#include "apply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "close.h"
+#include "funneld/lifecycle.h"
+#include "funneld/score.h"
+#include "funneld/timebucket.h"
+#include "keys.h"
+#include "lead.h"
+#include "log.h"
+#include "outbox.h"
+
+void fd_apply_event_ids(const fd_event *ev, const char **tenant,
+                        const char **event_id, const char **lead_id)
+{
+        if (ev->kind == FD_EV_CRM) {
+                *tenant = ev->u.crm.tenant_id;
+                *event_id = ev->u.crm.event_id;
+                *lead_id = ev->u.crm.lead_id;
+        } else {
+                *tenant = ev->u.lead.tenant_id;
+                *event_id = ev->u.lead.event_id;
+                *lead_id = ev->u.lead.lead_id;
+        }
+}
+
+/* Adds delta to counter field of key (printf-formatted key). */
+int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
+                   const char *keyfmt, ...)
+{
+        char key[1024];
+        va_list ap;
+        int created;
+
+        va_start(ap, keyfmt);
+        int n = vsnprintf(key, sizeof(key), keyfmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n >= sizeof(key) - 1)
+                return -1; /* key names are bounded by field limits */
+        fd_buf_reset(&proc->scratch);
+        if (fd_buf_append(&proc->scratch, key, (size_t)n + 1) ||
+            fd_buf_append(&proc->scratch, field, strlen(field)))
+                return -1;
+        fd_strmap_entry *e = fd_strmap_upsert(&proc->counters,
+                                              proc->scratch.data,
+                                              proc->scratch.len, &created);
+        if (!e)
+                return -1;
+        e->i64 += delta;
+        return 0;
+}
+
+/* Adds member to the set at key. */
+static int add_member(fd_processor *proc, const char *key, const char *member)
+{
+        int created;
+        fd_buf_reset(&proc->scratch);
+        if (fd_buf_append(&proc->scratch, key, strlen(key) + 1) ||
+            fd_buf_append(&proc->scratch, member, strlen(member)))
+                return -1;
+        return fd_strmap_upsert(&proc->sets, proc->scratch.data,
+                                proc->scratch.len, &created)
+                       ? 0
+                       : -1;
+}
+
+void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
+{
+        fd_local_time lt;
+        if (fd_local_time_of(tconf->timezone, ms, &lt) != 0)
+                fd_local_time_of("UTC", ms, &lt);
+        snprintf(b->day, sizeof(b->day), "%04d-%02d-%02d", lt.year % 10000,
+                 lt.month % 100, lt.day % 100);
+        snprintf(b->month, sizeof(b->month), "%04d-%02d", lt.year % 10000,
+                 lt.month % 100);
+        snprintf(b->hour, sizeof(b->hour), "%02d", lt.hour % 100);
+}
+
+/* Counts one stage entry in every documented stage counter. */
+static int count_entry(fd_processor *proc, const fd_lead *lead,
+                       const fd_stage_entry *en)
+{
+        const char *p = proc->prefix, *t = lead->tenant_id;
+        const char *s = fd_stage_name(en->stage);
+        const char *dims[3][2] = {
+                {"channel", lead->source_channel ? lead->source_channel
+                                                 : "unknown"},
+                {"campaign", lead->source_campaign},
+                {"persona", lead->persona},
+        };
+        char key[1024];
+        fd_bucket b;
+        int rc = 0;
+
+        fd_apply_bucket(lead->tconf, en->at, &b);
+        rc |= fd_apply_count(proc, b.day, 1, "%s:{%s}:daily:%s", p, t, s);
+        rc |= fd_apply_count(proc, b.month, 1, "%s:{%s}:monthly:%s", p, t, s);
+        rc |= fd_apply_count(proc, b.hour, 1, "%s:{%s}:hourly:%s:%s", p, t, s,
+                             b.day);
+        rc |= fd_apply_count(proc, s, 1, "%s:{%s}:total", p, t);
+        if (en->implied) {
+                snprintf(key, sizeof(key), "%s:implied", s);
+                rc |= fd_apply_count(proc, key, 1, "%s:{%s}:total", p, t);
+        }
+        for (int i = 0; i < 3; i++) {
+                const char *dim = dims[i][0], *val = dims[i][1];
+                if (!val)
+                        continue;
+                rc |= fd_apply_count(proc, b.day, 1, "%s:{%s}:daily:%s:%s:%s",
+                                     p, t, s, dim, val);
+                rc |= fd_apply_count(proc, val, 1, "%s:{%s}:monthly:%s:%s:%s",
+                                     p, t, s, dim, b.month);
+                snprintf(key, sizeof(key), "%s:{%s}:dim:%s", p, t, dim);
+                rc |= add_member(proc, key, val);
+        }
+        return rc ? -1 : 0;
+}
+
+/* Queues a promotion event for a stage entry through the outbox. */
+static int emit_promotion(fd_processor *proc, const fd_lead *lead,
+                          const fd_stage_entry *en, const char *previous,
+                          const char *cause, int32_t partition)
+{
+        char event_id[512], errstr[256];
+        fd_promotion pr = {
+                .event_id = event_id,
+                .tenant_id = lead->tenant_id,
+                .lead_id = lead->lead_id,
+                .stage = fd_stage_name(en->stage),
+                .previous_stage = previous,
+                .implied = en->implied,
+                .cycle = en->cycle,
+                .occurred_at = en->at,
+                .cause_event_id = cause,
+                .fit_score = lead->fit,
+                .engagement_score = lead->engagement,
+        };
+        snprintf(event_id, sizeof(event_id), "%s:%s:%d:%s", lead->tenant_id,
+                 lead->lead_id, (int)en->cycle, pr.stage);
+        fd_buf_reset(&proc->enc);
+        if (fd_codec_encode_promotion(proc->codec,
+                                      proc->conf->out_schema_id_promotion, &pr,
+                                      &proc->enc, errstr, sizeof(errstr))) {
+                FD_ERROR("process", "cannot encode a promotion: %s", errstr);
+                return -1;
+        }
+        return fd_apply_outbox(proc, proc->conf->topic_promotions,
+                               lead->lead_id, proc->enc.data, proc->enc.len,
+                               NULL, 0, partition);
+}
+
+int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
+                    const void *value, size_t len, const fd_header *hdrs,
+                    size_t hdr_cnt, int32_t partition)
+{
+        fd_buf entry = {0};
+        int rc = fd_outbox_encode(&entry, topic, key, key ? strlen(key) : 0,
+                                  value, len, hdrs, hdr_cnt);
+        if (rc == 0)
+                rc = fd_store_outbox_push(proc->store, &proc->writes, partition,
+                                          entry.data, entry.len);
+        fd_buf_free(&entry);
+        return rc;
+}
+
+/* Advances lead towards target and records what it entered. */
+static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
+                   int recycle, int64_t at, const fd_msg *msg)
+{
+        fd_stage_entry entries[FD_STAGE__COUNT];
+        int cnt = 0, rc = 0;
+        fd_stage before = lead->lc.stage;
+        const char *cause;
+        const char *tenant, *lead_id;
+
+        fd_apply_event_ids(&msg->ev, &tenant, &cause, &lead_id);
+        if (fd_lifecycle_advance(&lead->lc, target, recycle, at,
+                                 &lead->tconf->lifecycle, entries,
+                                 &cnt) == FD_LC_NOOP)
+                return 0;
+        lead->dirty = 1;
+        for (int i = 0; i < cnt && rc == 0; i++) {
+                const char *prev = i > 0 ? fd_stage_name(entries[i - 1].stage)
+                                   : before == FD_STAGE_NONE
+                                           ? ""
+                                           : fd_stage_name(before);
+                rc = count_entry(proc, lead, &entries[i]);
+                if (rc == 0 && entries[i].stage != FD_STAGE_LEAD) {
+                        rc = emit_promotion(proc, lead, &entries[i], prev,
+                                            cause, msg->partition);
+                        proc->batch_stats.promotions++;
+                }
+                if (rc == 0 && entries[i].stage == FD_STAGE_CLOSED_WON)
+                        rc = fd_close_won(proc, lead, &msg->ev.u.crm,
+                                          entries[i].at, entries[i].cycle,
+                                          msg->partition);
+        }
+        return rc;
+}
+
+/* The lead of tenant/lead_id loaded in round one. */
+static fd_lead *find_lead(fd_processor *proc, const char *tenant,
+                          const char *lead_id)
+{
+        fd_buf_reset(&proc->scratch);
+        if (fd_buf_append(&proc->scratch, tenant, strlen(tenant) + 1) ||
+            fd_buf_append(&proc->scratch, lead_id, strlen(lead_id)))
+                return NULL;
+        fd_strmap_entry *e = fd_strmap_get(&proc->leads, proc->scratch.data,
+                                           proc->scratch.len);
+        return e ? e->ptr : NULL;
+}
+
+/* Replaces '|' (the touch field separator) in s for storage. */
+static void touch_field(fd_buf *out, const char *s)
+{
+        for (; s && *s; s++)
+                fd_buf_append(out, *s == '|' ? "_" : s, 1);
+}
+
+/* ZADDs the touch of le under the lead id or the anonymous id. */
+static int add_touch(fd_processor *proc, const fd_lead_event *le, int anon)
+{
+        fd_resp *w = &proc->writes;
+        const char *id = anon ? le->anonymous_id : le->lead_id;
+        fd_buf member = {0};
+        int created, rc;
+
+        touch_field(&member, le->event_id);
+        fd_buf_append(&member, "|", 1);
+        touch_field(&member, le->channel ? le->channel : "unknown");
+        fd_buf_append(&member, "|", 1);
+        touch_field(&member, le->campaign);
+        fd_buf_append(&member, "|", 1);
+        touch_field(&member, le->type);
+        rc = fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
+             fd_key_touches(w, proc->prefix, le->tenant_id, anon, id) ||
+             fd_resp_i64(w, le->occurred_at) ||
+             fd_resp_arg(w, member.data, member.len);
+        fd_buf_free(&member);
+        fd_buf_reset(&proc->scratch);
+        rc |= fd_buf_append(&proc->scratch, le->tenant_id,
+                            strlen(le->tenant_id) + 1) ||
+              fd_buf_append(&proc->scratch, anon ? "a" : "l", 2) ||
+              fd_buf_append(&proc->scratch, id, strlen(id));
+        if (!fd_strmap_upsert(&proc->trims, proc->scratch.data,
+                              proc->scratch.len, &created))
+                rc = -1;
+        return rc ? -1 : 0;
+}
+
+/* Records that anonymous_id became lead_id (first identify wins). */
+static int stitch(fd_processor *proc, const fd_lead_event *le)
+{
+        fd_resp *w = &proc->writes;
+        return fd_resp_cmd(w, 4) || fd_resp_str(w, "SET") ||
+                       fd_key_alias(w, proc->prefix, le->tenant_id,
+                                    le->anonymous_id) ||
+                       fd_resp_str(w, le->lead_id) || fd_resp_str(w, "NX") ||
+                       fd_resp_cmd(w, 3) || fd_resp_str(w, "SADD") ||
+                       fd_key_anons(w, proc->prefix, le->tenant_id,
+                                    le->lead_id) ||
+                       fd_resp_str(w, le->anonymous_id)
+                       ? -1
+                       : 0;
+}
+
+static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
+{
+        const fd_lead_event *le = &msg->ev.u.lead;
+        const fd_tenant_conf *tconf = fd_config_tenant(proc->conf, le->tenant_id);
+        fd_bucket b;
+        fd_lead *lead;
+
+        fd_apply_bucket(tconf, le->occurred_at, &b);
+        if (fd_apply_count(proc, le->type, 1, "%s:{%s}:events:%s",
+                           proc->prefix, le->tenant_id, b.day) ||
+            add_touch(proc, le, le->lead_id == NULL))
+                return -1;
+        if (!le->lead_id)
+                return 0;
+        lead = find_lead(proc, le->tenant_id, le->lead_id);
+        if (!lead)
+                return -1;
+        if (le->anonymous_id && stitch(proc, le))
+                return -1;
+        lead->dirty = 1;
+        if (lead->lc.stage == FD_STAGE_NONE || le->occurred_at < lead->created_at) {
+                lead->created_at = le->occurred_at;
+                fd_str_set(&lead->created_event, le->event_id);
+        }
+        if (lead->lc.stage == FD_STAGE_NONE) {
+                fd_str_set(&lead->source_channel,
+                           le->channel ? le->channel : "unknown");
+                fd_str_set(&lead->source_campaign, le->campaign);
+        }
+        const char *persona = fd_lead_event_attr(le, "persona");
+        if (persona && *persona)
+                fd_str_set(&lead->persona, persona);
+        if (le->occurred_at > lead->updated_at)
+                lead->updated_at = le->occurred_at;
+        if (advance(proc, lead, FD_STAGE_LEAD, 0, le->occurred_at, msg))
+                return -1;
+        fd_score_delta d = fd_score_apply(&tconf->score, le, lead->awarded);
+        lead->fit += d.fit;
+        lead->engagement += d.engagement;
+        if (lead->lc.stage == FD_STAGE_LEAD &&
+            fd_score_is_mql(&tconf->score.mql, lead->fit, lead->engagement) &&
+            advance(proc, lead, FD_STAGE_MQL, 0, le->occurred_at, msg))
+                return -1;
+        if (fd_score_is_handraise(&tconf->score, le->type) &&
+            advance(proc, lead, FD_STAGE_SQL, 0, le->occurred_at, msg))
+                return -1;
+        return 0;
+}
+
+static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
+{
+        const fd_crm_event *ce = &msg->ev.u.crm;
+        fd_lead *lead = find_lead(proc, ce->tenant_id, ce->lead_id);
+        int recycle = fd_stage_is_recycle(ce->stage);
+        fd_stage target = recycle ? FD_STAGE_NONE : fd_stage_parse(ce->stage);
+
+        if (!lead)
+                return -1;
+        if (lead->lc.stage == FD_STAGE_NONE) {
+                if (recycle)
+                        return 0; /* nothing to recycle */
+                lead->created_at = ce->occurred_at;
+                fd_str_set(&lead->source_channel, "unknown");
+        }
+        if (ce->occurred_at > lead->updated_at)
+                lead->updated_at = ce->occurred_at;
+        if (ce->opportunity_id && *ce->opportunity_id &&
+            (target == FD_STAGE_OPPORTUNITY || !lead->opportunity_id)) {
+                fd_str_set(&lead->opportunity_id, ce->opportunity_id);
+                lead->dirty = 1;
+        }
+        return advance(proc, lead, target, recycle, ce->occurred_at, msg);
+}
+
+/* Sends a bad message to the DLQ through the outbox, with reason headers. */
+static int dead_letter(fd_processor *proc, const fd_msg *msg)
+{
+        char part[16], off[32];
+        const char *reason = fd_decode_err_name(msg->err);
+        const char *topic = msg->topic == FD_EV_CRM ? proc->conf->topic_crm
+                                                    : proc->conf->topic_lead;
+        const char *err = msg->errmsg ? msg->errmsg : reason;
+        snprintf(part, sizeof(part), "%d", (int)msg->partition);
+        snprintf(off, sizeof(off), "%lld", (long long)msg->offset);
+        fd_header hdrs[] = {
+                {"funneld.reason", reason, strlen(reason)},
+                {"funneld.error", err, strlen(err)},
+                {"funneld.source.topic", topic, strlen(topic)},
+                {"funneld.source.partition", part, strlen(part)},
+                {"funneld.source.offset", off, strlen(off)},
+        };
+        fd_buf entry = {0};
+        int rc = fd_outbox_encode(&entry, proc->conf->topic_dlq, msg->key,
+                                  msg->key_len, msg->raw ? msg->raw : "",
+                                  msg->raw_len, hdrs, 5);
+        if (rc == 0)
+                rc = fd_store_outbox_push(proc->store, &proc->writes,
+                                          msg->partition, entry.data,
+                                          entry.len);
+        fd_buf_free(&entry);
+        proc->batch_stats.dlq++;
+        return rc || fd_apply_count(proc, reason, 1, "%s:stats:%s:dlq",
+                                    proc->prefix, fd_store_group(proc->store));
+}
+
+int fd_apply_msg(fd_processor *proc, fd_msg *msg)
+{
+        const char *tenant, *event_id, *lead_id;
+        const char *group = fd_store_group(proc->store);
+        fd_resp *w = &proc->writes;
+
+        if (msg->ev.kind == FD_EV_NONE)
+                return dead_letter(proc, msg);
+        fd_apply_event_ids(&msg->ev, &tenant, &event_id, &lead_id);
+        fd_buf_reset(&proc->scratch);
+        if (fd_buf_append(&proc->scratch, tenant, strlen(tenant) + 1) ||
+            fd_buf_append(&proc->scratch, event_id, strlen(event_id)))
+                return -1;
+        fd_strmap_entry *e = fd_strmap_get(&proc->seen, proc->scratch.data,
+                                           proc->scratch.len);
+        if (!e)
+                return -1;
+        if (e->i64) {
+                proc->batch_stats.duplicates++;
+                return fd_apply_count(proc, "duplicates", 1, "%s:stats:%s",
+                                      proc->prefix, group);
+        }
+        e->i64 = 2;
+        if (fd_resp_cmd(w, 5) || fd_resp_str(w, "SET") ||
+            fd_key_seen(w, proc->prefix, tenant, event_id) ||
+            fd_resp_str(w, "1") || fd_resp_str(w, "PX") ||
+            fd_resp_i64(w, proc->conf->dedupe_window_ms))
+                return -1;
+        if (fd_apply_count(proc,
+                           msg->topic == FD_EV_CRM ? "in:crm_events"
+                                                   : "in:lead_events",
+                           1, "%s:stats:%s", proc->prefix, group))
+                return -1;
+        return msg->ev.kind == FD_EV_CRM ? apply_crm_event(proc, msg)
+                                         : apply_lead_event(proc, msg);
+}
+
+int fd_apply_flush_aggregates(fd_processor *proc)
+{
+        fd_resp *w = &proc->writes;
+        int rc = 0;
+        for (size_t i = 0; i < proc->counters.cnt; i++) {
+                const fd_strmap_entry *e = &proc->counters.entries[i];
+                size_t kl = strlen(e->key);
+                rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "HINCRBY") ||
+                      fd_resp_arg(w, e->key, kl) ||
+                      fd_resp_arg(w, e->key + kl + 1, e->klen - kl - 1) ||
+                      fd_resp_i64(w, e->i64);
+        }
+        for (size_t i = 0; i < proc->sets.cnt; i++) {
+                const fd_strmap_entry *e = &proc->sets.entries[i];
+                size_t kl = strlen(e->key);
+                rc |= fd_resp_cmd(w, 3) || fd_resp_str(w, "SADD") ||
+                      fd_resp_arg(w, e->key, kl) ||
+                      fd_resp_arg(w, e->key + kl + 1, e->klen - kl - 1);
+        }
+        for (size_t i = 0; i < proc->trims.cnt; i++) {
+                const fd_strmap_entry *e = &proc->trims.entries[i];
+                const char *tenant = e->key;
+                const char *kind = tenant + strlen(tenant) + 1;
+                const char *id = kind + 2;
+                rc |= fd_resp_cmd(w, 4) ||
+                      fd_resp_str(w, "ZREMRANGEBYRANK") ||
+                      fd_key_touches(w, proc->prefix, tenant, *kind == 'a', id) ||
+                      fd_resp_i64(w, 0) ||
+                      fd_resp_i64(w, -(int64_t)proc->conf->touch_max - 1);
+        }
+        return rc ? -1 : 0;
+}

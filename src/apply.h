@@ -1,0 +1,76 @@
+/* funneld — the semantics of one input event against in-memory lead state:
+ * identity stitching, touches, scoring, lifecycle, counters, attribution and
+ * derived events. Used by process.c, which owns the batch around it. */
+#ifndef FD_APPLY_H
+#define FD_APPLY_H
+
+#include "funneld/attribution.h"
+#include "funneld/codec.h"
+#include "funneld/config.h"
+#include "outbox.h"
+#include "process.h"
+#include "resp.h"
+#include "store.h"
+#include "strmap.h"
+
+/* The touches of a lead closing in this batch (strings owned). */
+typedef struct fd_touch_list {
+        fd_touch *touches;
+        size_t cnt, cap;
+} fd_touch_list;
+
+struct fd_processor {
+        const fd_config *conf;
+        fd_codec *codec;
+        fd_store *store;
+        const char *prefix;
+        fd_strmap leads;    /* "tenant\0lead" -> fd_lead*, i64 reply index */
+        fd_strmap seen;     /* "tenant\0event_id" -> 1 stored, 2 in batch */
+        fd_strmap counters; /* "key\0field" -> increment */
+        fd_strmap sets;     /* "key\0member" */
+        fd_strmap trims;    /* touch zset keys written in the batch */
+        fd_strmap offsets;  /* "topic:partition" -> next offset */
+        fd_resp reads;
+        fd_resp writes;
+        fd_buf scratch;
+        fd_buf enc;
+        fd_touch_list close_touches;
+        fd_process_stats stats;
+        fd_process_stats batch_stats;
+};
+
+/* The tenant, event id and lead id (NULL for anonymous activity) of ev. */
+void fd_apply_event_ids(const fd_event *ev, const char **tenant,
+                        const char **event_id, const char **lead_id);
+
+/* Applies one message: DLQ for a bad one, dedupe, then its effects. */
+int fd_apply_msg(fd_processor *proc, fd_msg *msg);
+
+/* Reads the touches (the lead's and its stitched anonymous ids') inside the
+ * lookback window of the closed-won msg into proc->close_touches. */
+int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg);
+
+/* Appends merged counters, set members, touch trims and stats to writes. */
+int fd_apply_flush_aggregates(fd_processor *proc);
+
+void fd_apply_touches_free(fd_touch_list *list);
+
+/* Local date "YYYY-MM-DD", month "YYYY-MM" and hour "HH" of an event time in
+ * a tenant's zone. */
+typedef struct fd_bucket {
+        char day[16], month[12], hour[4];
+} fd_bucket;
+void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b);
+
+/* Adds delta to the counter field of the key formatted from keyfmt; merged
+ * per batch into one HINCRBY. */
+int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
+                   const char *keyfmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* Queues a derived event for topic through partition's outbox. */
+int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
+                    const void *value, size_t len, const fd_header *hdrs,
+                    size_t hdr_cnt, int32_t partition);
+
+#endif

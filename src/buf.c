@@ -1,0 +1,48 @@
+/* funneld — a growable byte buffer (fd_buf, declared in codec.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "funneld/codec.h"
+
+void fd_buf_reset(fd_buf *buf)
+{
+        buf->len = 0;
+}
+
+/* Copies len bytes of data to the end of buf, growing buf->data (owned by
+ * buf) as needed. The data stays NUL-terminated past len for convenience.
+ * Returns 0, or -1 when memory runs out (buf unchanged). */
+int fd_buf_append(fd_buf *buf, const void *data, size_t len)
+{
+        size_t need;
+
+        if (len > SIZE_MAX - buf->len - 1)
+                return -1;
+        need = buf->len + len + 1;
+        if (need > buf->cap) {
+                size_t cap = buf->cap ? buf->cap : 256;
+                char *grown;
+
+                while (cap < need)
+                        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+                grown = realloc(buf->data, cap);
+                if (!grown)
+                        return -1;
+                buf->data = grown;
+                buf->cap = cap;
+        }
+        if (len)
+                memcpy(buf->data + buf->len, data, len);
+        buf->len += len;
+        buf->data[buf->len] = '\0';
+        return 0;
+}
+
+/* Releases buf->data and zeroes buf. */
+void fd_buf_free(fd_buf *buf)
+{
+        free(buf->data);
+        buf->data = NULL;
+        buf->len = 0;
+        buf->cap = 0;
+}

@@ -1,0 +1,280 @@
+/* funneld — closed-won attribution. */
+#include "close.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "log.h"
+
+void fd_apply_touches_free(fd_touch_list *list)
+{
+        for (size_t i = 0; i < list->cnt; i++) {
+                free((char *)list->touches[i].event_id);
+                free((char *)list->touches[i].channel);
+                free((char *)list->touches[i].campaign);
+        }
+        free(list->touches);
+        memset(list, 0, sizeof(*list));
+}
+
+/* Parses a touch member "event_id|channel|campaign|type" scored at, and adds
+ * it unless its event id is already there. */
+static int add_parsed(fd_touch_list *list, const char *member, int64_t at)
+{
+        const char *p1 = strchr(member, '|');
+        const char *p2 = p1 ? strchr(p1 + 1, '|') : NULL;
+        const char *p3 = p2 ? strchr(p2 + 1, '|') : NULL;
+        if (!p3)
+                return 0; /* not written by funneld: ignore */
+        for (size_t i = 0; i < list->cnt; i++)
+                if (strncmp(list->touches[i].event_id, member,
+                            (size_t)(p1 - member)) == 0 &&
+                    list->touches[i].event_id[p1 - member] == '\0')
+                        return 0;
+        if (list->cnt == list->cap) {
+                size_t cap = list->cap ? list->cap * 2 : 64;
+                fd_touch *t = realloc(list->touches, cap * sizeof(*t));
+                if (!t)
+                        return -1;
+                list->touches = t;
+                list->cap = cap;
+        }
+        fd_touch *t = &list->touches[list->cnt++];
+        memset(t, 0, sizeof(*t));
+        t->event_id = strndup(member, (size_t)(p1 - member));
+        t->channel = strndup(p1 + 1, (size_t)(p2 - p1 - 1));
+        t->campaign = p3 > p2 + 1 ? strndup(p2 + 1, (size_t)(p3 - p2 - 1))
+                                  : NULL;
+        t->at = at;
+        return t->event_id && t->channel ? 0 : -1;
+}
+
+static int add_reply(fd_touch_list *list, const redisReply *rep)
+{
+        if (rep->type != REDIS_REPLY_ARRAY)
+                return -1;
+        for (size_t i = 0; i + 1 < rep->elements; i += 2)
+                if (add_parsed(list, rep->element[i]->str,
+                               strtoll(rep->element[i + 1]->str, NULL, 10)))
+                        return -1;
+        return 0;
+}
+
+static int cmp_touch(const void *a, const void *b)
+{
+        const fd_touch *x = a, *y = b;
+        if (x->at != y->at)
+                return x->at < y->at ? -1 : 1;
+        return strcmp(x->event_id, y->event_id);
+}
+
+/* Queues ZRANGEBYSCORE of one touch key over [lo, hi]. */
+static int queue_range(fd_resp *r, const char *p, const char *t, int anon,
+                       const char *id, int64_t lo, int64_t hi)
+{
+        return fd_resp_cmd(r, 5) || fd_resp_str(r, "ZRANGEBYSCORE") ||
+               fd_key_touches(r, p, t, anon, id) || fd_resp_i64(r, lo) ||
+               fd_resp_i64(r, hi) || fd_resp_str(r, "WITHSCORES");
+}
+
+/* Runs r and adds the touches of its replies from index first on. */
+static int run_ranges(fd_processor *proc, fd_resp *r, size_t first,
+                      redisReply **anons)
+{
+        redisReply **rep = calloc(r->cmd_cnt, sizeof(*rep));
+        int rc = FD_STORE_ERR;
+        if (!rep)
+                return FD_STORE_ERR;
+        if (fd_store_pipeline(proc->store, r, rep) == FD_STORE_OK) {
+                rc = FD_STORE_OK;
+                for (size_t i = first; i < r->cmd_cnt; i++)
+                        if (add_reply(&proc->close_touches, rep[i]))
+                                rc = FD_STORE_ERR;
+                if (anons)
+                        *anons = rep[0];
+                for (size_t i = anons ? 1 : 0; i < r->cmd_cnt; i++)
+                        freeReplyObject(rep[i]);
+        }
+        free(rep);
+        return rc;
+}
+
+int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
+{
+        const fd_crm_event *ce = &msg->ev.u.crm;
+        const fd_tenant_conf *tconf = fd_config_tenant(proc->conf, ce->tenant_id);
+        int64_t hi = ce->occurred_at, lo = hi - tconf->lookback_ms;
+        redisReply *anons = NULL;
+        fd_resp r = {0};
+        int rc;
+
+        fd_apply_touches_free(&proc->close_touches);
+        rc = fd_resp_cmd(&r, 2) || fd_resp_str(&r, "SMEMBERS") ||
+             fd_key_anons(&r, proc->prefix, ce->tenant_id, ce->lead_id) ||
+             queue_range(&r, proc->prefix, ce->tenant_id, 0, ce->lead_id, lo,
+                         hi);
+        if (!rc)
+                rc = run_ranges(proc, &r, 1, &anons);
+        if (rc == FD_STORE_OK && anons && anons->type == REDIS_REPLY_ARRAY &&
+            anons->elements) {
+                fd_resp_reset(&r);
+                for (size_t i = 0; i < anons->elements && !rc; i++)
+                        rc = queue_range(&r, proc->prefix, ce->tenant_id, 1,
+                                         anons->element[i]->str, lo, hi);
+                if (!rc)
+                        rc = run_ranges(proc, &r, 0, NULL);
+        }
+        if (anons)
+                freeReplyObject(anons);
+        fd_resp_free(&r);
+        if (rc == FD_STORE_OK && proc->close_touches.cnt > 1)
+                qsort(proc->close_touches.touches, proc->close_touches.cnt,
+                      sizeof(fd_touch), cmp_touch);
+        return rc ? FD_STORE_ERR : FD_STORE_OK;
+}
+
+/* Counts credits of one model in the all-time and monthly revenue keys. */
+static int count_model(fd_processor *proc, const fd_lead *lead, const char *m,
+                       const char *cur, const char *month, const int64_t *cr,
+                       int64_t amount, size_t in_window)
+{
+        const fd_touch_list *tl = &proc->close_touches;
+        const char *p = proc->prefix, *t = lead->tenant_id;
+        char field[600];
+        int rc = 0;
+        for (int k = 0; k < 2; k++) {
+                const char *sfx = k ? month : "";
+                const char *sep = k ? ":" : "";
+                rc |= fd_apply_count(proc, "total", amount,
+                                     "%s:{%s}:revenue:%s:%s%s%s", p, t, m, cur,
+                                     sep, sfx);
+                rc |= fd_apply_count(proc, "deals", 1,
+                                     "%s:{%s}:revenue:%s:%s%s%s", p, t, m, cur,
+                                     sep, sfx);
+                if (!in_window)
+                        rc |= fd_apply_count(proc, "unattributed", amount,
+                                             "%s:{%s}:revenue:%s:%s%s%s", p, t,
+                                             m, cur, sep, sfx);
+                for (size_t i = 0; i < tl->cnt; i++) {
+                        if (!cr[i])
+                                continue;
+                        snprintf(field, sizeof(field), "channel:%s",
+                                 tl->touches[i].channel);
+                        rc |= fd_apply_count(proc, field, cr[i],
+                                             "%s:{%s}:revenue:%s:%s%s%s", p, t,
+                                             m, cur, sep, sfx);
+                        if (!tl->touches[i].campaign)
+                                continue;
+                        snprintf(field, sizeof(field), "campaign:%s",
+                                 tl->touches[i].campaign);
+                        rc |= fd_apply_count(proc, field, cr[i],
+                                             "%s:{%s}:revenue:%s:%s%s%s", p, t,
+                                             m, cur, sep, sfx);
+                }
+        }
+        return rc;
+}
+
+/* Encodes the AttributionEvent and queues it in the outbox. */
+static int emit(fd_processor *proc, const fd_lead *lead,
+                const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
+                int32_t partition, const fd_credit *credits, size_t credit_cnt,
+                size_t in_window)
+{
+        char event_id[512], errstr[256];
+        const char *opp = ce->opportunity_id ? ce->opportunity_id
+                          : lead->opportunity_id ? lead->opportunity_id
+                                                 : "";
+        fd_attribution_out a = {
+                .event_id = event_id,
+                .tenant_id = lead->tenant_id,
+                .lead_id = lead->lead_id,
+                .opportunity_id = opp,
+                .amount_minor = ce->has_amount ? ce->amount_minor : 0,
+                .currency = ce->currency ? ce->currency : "XXX",
+                .closed_at = closed_at,
+                .touch_count = (int32_t)in_window,
+                .credits = credits,
+                .credit_cnt = credit_cnt,
+        };
+        snprintf(event_id, sizeof(event_id), "%s:%s:%d:closed_won",
+                 lead->tenant_id, lead->lead_id, (int)cycle);
+        fd_buf_reset(&proc->enc);
+        if (fd_codec_encode_attribution(proc->codec,
+                                        proc->conf->out_schema_id_attribution,
+                                        &a, &proc->enc, errstr,
+                                        sizeof(errstr))) {
+                FD_ERROR("process", "cannot encode an attribution: %s", errstr);
+                return -1;
+        }
+        return fd_apply_outbox(proc, proc->conf->topic_attribution,
+                               *opp ? opp : lead->lead_id, proc->enc.data,
+                               proc->enc.len, NULL, 0, partition);
+}
+
+int fd_close_won(fd_processor *proc, const fd_lead *lead,
+                 const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
+                 int32_t partition)
+{
+        const fd_touch_list *tl = &proc->close_touches;
+        const fd_config *conf = proc->conf;
+        size_t model_cnt = conf->model_cnt ? conf->model_cnt : FD_MODEL__COUNT;
+        int64_t amount = ce->has_amount ? ce->amount_minor : 0;
+        const char *cur = ce->currency ? ce->currency : "XXX";
+        int64_t *cr = calloc(tl->cnt + 1, sizeof(*cr));
+        fd_credit *credits = calloc(tl->cnt * model_cnt + 1, sizeof(*credits));
+        size_t credit_cnt = 0, in_window = 0;
+        fd_bucket b;
+        int rc = 0;
+
+        if (!cr || !credits) {
+                free(cr);
+                free(credits);
+                return -1;
+        }
+        for (size_t i = 0; i < tl->cnt; i++)
+                tl->touches[i].flags =
+                        lead->created_event &&
+                                strcmp(tl->touches[i].event_id,
+                                       lead->created_event) == 0
+                                ? FD_TOUCH_LEAD_CREATION
+                                : 0;
+        fd_apply_bucket(lead->tconf, closed_at, &b);
+        for (size_t k = 0; k < model_cnt && !rc; k++) {
+                fd_model model = conf->model_cnt ? conf->models[k] : (fd_model)k;
+                fd_attr_input in = {
+                        .touches = tl->touches,
+                        .touch_cnt = tl->cnt,
+                        .opp_created_at =
+                                lead->lc.entered_at[FD_STAGE_OPPORTUNITY],
+                        .closed_at = closed_at,
+                        .lookback_ms = lead->tconf->lookback_ms,
+                        .half_life_ms = lead->tconf->half_life_ms,
+                        .amount_minor = amount,
+                };
+                in_window = fd_attribute(model, &in, cr);
+                rc = count_model(proc, lead, fd_model_name(model), cur, b.month,
+                                 cr, amount, in_window);
+                for (size_t i = 0; i < tl->cnt; i++) {
+                        if (!cr[i])
+                                continue;
+                        credits[credit_cnt++] = (fd_credit){
+                                .model = fd_model_name(model),
+                                .channel = tl->touches[i].channel,
+                                .campaign = tl->touches[i].campaign,
+                                .touch_event_id = tl->touches[i].event_id,
+                                .touch_at = tl->touches[i].at,
+                                .credit_minor = cr[i],
+                        };
+                }
+        }
+        if (!rc)
+                rc = emit(proc, lead, ce, closed_at, cycle, partition, credits,
+                          credit_cnt, in_window);
+        proc->batch_stats.attributions++;
+        free(cr);
+        free(credits);
+        return rc;
+}

@@ -1,0 +1,20 @@
+/* funneld — closed-won: reading the lead's touches and crediting revenue.
+ *
+ * Revenue counters (per model, currency; all-time and per month of close):
+ *   P:{T}:revenue:<model>:<CUR>[:<YYYY-MM>]  hash
+ *     channel:<channel>, campaign:<campaign>  credited minor units
+ *     total (won amount), deals (won deals), unattributed (amount of deals
+ *     with no touch in the lookback window) */
+#ifndef FD_CLOSE_H
+#define FD_CLOSE_H
+
+#include "apply.h"
+#include "lead.h"
+
+/* Attributes the closed-won ce of lead (entered at closed_at in cycle) over
+ * proc->close_touches, counts revenue and queues the AttributionEvent. */
+int fd_close_won(fd_processor *proc, const fd_lead *lead,
+                 const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
+                 int32_t partition);
+
+#endif

@@ -1,0 +1,134 @@
+/* funneld — private structures shared by the codec's source files
+ * (codec.c, codec_schema.c, codec_check.c, codec_encode.c). */
+#ifndef FUNNELD_CODEC_INTERNAL_H
+#define FUNNELD_CODEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <avro.h>
+
+#include "funneld/codec.h"
+
+/* Most fields a decoded reader record has (LeadEvent has 14). */
+#define FD__MAX_FIELDS 16
+
+/* How a reader field is stored in the C struct and which writer types may
+ * feed it. Every writer type may also be a union with "null" (null means
+ * absent: the field is then empty / missing). */
+typedef enum fd__ftype {
+        FD__F_STR,      /* char *, reader "string" (required) */
+        FD__F_OPT_STR,  /* char *, reader ["null","string"]; "" -> NULL */
+        FD__F_TIME,     /* int64_t, reader timestamp-millis long */
+        FD__F_OPT_LONG, /* int64_t + int has flag, reader ["null","long"] */
+        FD__F_ATTRS,    /* fd_attr array, reader map of string */
+} fd__ftype;
+
+typedef struct fd__field {
+        const char *name;
+        fd__ftype type;
+        size_t off;     /* offset of the value in fd_lead/crm_event */
+        size_t off_cnt; /* FD__F_OPT_LONG: has flag; FD__F_ATTRS: count */
+} fd__field;
+
+/* A reader field's default from the reader .avsc. */
+typedef struct fd__dflt {
+        int present; /* 0: no default, the writer must have the field */
+        int is_null;
+        char *str;      /* string default, owned */
+        int64_t num;    /* long default */
+        fd_attr *attrs; /* map default, owned */
+        size_t attr_cnt;
+} fd__dflt;
+
+/* Reader side of one input kind: field table and defaults. */
+typedef struct fd__reader {
+        const char *record; /* "LeadEvent" */
+        const fd__field *fields;
+        size_t field_cnt;
+        fd__dflt dflt[FD__MAX_FIELDS];
+} fd__reader;
+
+/* One registered writer schema with its reusable generic value and the
+ * reader-field -> writer-field map computed at registration. */
+typedef struct fd__writer {
+        int32_t id;
+        fd_event_kind kind;
+        avro_schema_t schema;
+        avro_value_iface_t *iface;
+        avro_value_t value;
+        avro_reader_t reader;
+        int fmap[FD__MAX_FIELDS]; /* writer field index, -1: use default */
+} fd__writer;
+
+/* Reader schema and reusable value of one encoded record type. */
+typedef struct fd__enc {
+        avro_schema_t schema;
+        avro_value_iface_t *iface;
+        avro_value_t value;
+} fd__enc;
+
+enum { FD__ENC_LEAD, FD__ENC_CRM, FD__ENC_PROMO, FD__ENC_ATTR, FD__ENC_CNT };
+
+struct fd_codec {
+        fd__reader rd[3]; /* indexed by fd_event_kind (LEAD, CRM) */
+        fd__writer **writers;
+        size_t writer_cnt;
+        size_t writer_cap;
+        fd__writer *plain[3]; /* plain writer per kind, or NULL */
+        fd__enc enc[FD__ENC_CNT];
+        avro_writer_t out_writer;
+        char *scratch; /* encode scratch buffer, owned */
+        size_t scratch_cap;
+};
+
+/* codec_schema.c */
+
+/* Reads the whole file at path into a NUL-terminated heap string the caller
+ * frees; NULL and errstr on error. */
+char *fd__read_file(const char *path, size_t *len, char *errstr,
+                    size_t errstr_size);
+
+/* Loads reader defaults of kind from the reader schema JSON text and checks
+ * that the schema has the fields funneld needs. Fills rd (owned by codec). */
+int fd__reader_init(fd__reader *rd, fd_event_kind kind, const char *json,
+                    size_t len, const char *path, char *errstr,
+                    size_t errstr_size);
+void fd__reader_free(fd__reader *rd);
+
+/* Parses writer schema file path for kind and checks it against the reader:
+ * returns a new writer (owned by the caller, fd__writer_destroy) or NULL
+ * with errstr naming the incompatible field. */
+fd__writer *fd__writer_new(const fd__reader *rd, fd_event_kind kind,
+                           const char *path, char *errstr, size_t errstr_size);
+void fd__writer_destroy(fd__writer *w);
+
+/* codec_check.c */
+
+/* Walks the Avro binary body buf[0..len) against schema without allocating:
+ * every length, count, union index and enum index is checked against the
+ * remaining bytes, and the body must be consumed exactly. Returns
+ * FD_DECODE_OK, FD_DECODE_UNDECODABLE or FD_DECODE_INVALID_FIELD (a string
+ * containing a NUL byte), with a sentence in errstr. */
+fd_decode_err fd__check_body(avro_schema_t schema, const uint8_t *buf,
+                             size_t len, char *errstr, size_t errstr_size);
+
+/* codec_read.c */
+
+/* Reads the body set as w->reader's source into w->value and copies it into
+ * out (which then owns its strings; kind set even on error so that
+ * fd_event_clear releases partial results). */
+fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w, fd_event *out,
+                             char *errstr, size_t errstr_size);
+
+/* Checks required fields, stage, amount and occurred_at limits (limits may
+ * be NULL). May canonicalise the stage name in place. */
+fd_decode_err fd__validate_event(fd_event *ev, const fd_decode_limits *limits,
+                                 char *errstr, size_t errstr_size);
+
+/* codec_encode.c */
+int fd__enc_init(fd_codec *codec, const char *schema_dir, char *errstr,
+                 size_t errstr_size);
+void fd__enc_free(fd_codec *codec);
+
+#endif

@@ -1,0 +1,733 @@
+/* funneld — the one table of settings: parsing, validation, defaults,
+ * copying and the Markdown reference are all driven by fd_cfg_keys[]. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+#include "funneld/attribution.h"
+#include "funneld/timebucket.h"
+
+#define DAY_MS INT64_C(86400000)
+
+#define G(field)       0, offsetof(fd_config, field), 0
+#define GL(field, cnt) 0, offsetof(fd_config, field), offsetof(fd_config, cnt)
+#define T(field)       1, offsetof(fd_tenant_conf, field), 0
+#define TL(field, cnt)                                                         \
+        1, offsetof(fd_tenant_conf, field), offsetof(fd_tenant_conf, cnt)
+
+const fd_cfg_key fd_cfg_keys[] = {
+        {"funneld.group.id", FD_CFG_STRING, "funneld", 0, 0, NULL, G(group_id),
+         "Kafka consumer group of all funneld instances that share the work."},
+        {"topics.lead_events", FD_CFG_STRING, "funnel.lead-events", 0, 0, NULL,
+         G(topic_lead), "Input topic of LeadEvent (Avro)."},
+        {"topics.crm_events", FD_CFG_STRING, "funnel.crm-events", 0, 0, NULL,
+         G(topic_crm),
+         "Input topic of CrmStageEvent (Avro); must be co-partitioned with "
+         "the lead events topic."},
+        {"topics.promotions", FD_CFG_STRING, "funnel.promotions", 0, 0, NULL,
+         G(topic_promotions), "Output topic of PromotionEvent (MQL, SQL)."},
+        {"topics.attribution", FD_CFG_STRING, "funnel.attribution", 0, 0, NULL,
+         G(topic_attribution),
+         "Output topic of AttributionEvent (closed-won revenue credit)."},
+        {"topics.dlq", FD_CFG_STRING, "funnel.dlq", 0, 0, NULL, G(topic_dlq),
+         "Dead-letter topic: undecodable or invalid input, original bytes "
+         "with reason headers."},
+        {"redis.host", FD_CFG_STRING, "127.0.0.1", 0, 0, NULL, G(redis_host),
+         "Redis server host name or address."},
+        {"redis.port", FD_CFG_INT, "6379", 1, 65535, NULL, G(redis_port),
+         "Redis server TCP port."},
+        {"redis.user", FD_CFG_STRING, NULL, 0, 0, NULL, G(redis_user),
+         "Redis ACL user (AUTH user password); unset: AUTH with the password "
+         "only, or no AUTH."},
+        {"redis.password", FD_CFG_STRING, NULL, 0, 0, NULL, G(redis_password),
+         "Redis password; unset: no AUTH."},
+        {"redis.db", FD_CFG_INT, "0", 0, 1023, NULL, G(redis_db),
+         "Redis logical database number (SELECT)."},
+        {"redis.prefix", FD_CFG_STRING, "fd", 0, 0, NULL, G(redis_prefix),
+         "Prefix of every Redis key funneld writes (see docs/REDIS.md)."},
+        {"schemas.dir", FD_CFG_STRING, "schemas", 0, 0, NULL, G(schema_dir),
+         "Directory of the `*.avsc` reader and output schemas."},
+        {"schemas.plain.lead_events", FD_CFG_STRING, NULL, 0, 0, NULL,
+         G(plain_writer_lead),
+         "Writer schema file for lead events sent as plain Avro binary "
+         "(without the Confluent header); unset: plain Avro is rejected."},
+        {"schemas.plain.crm_events", FD_CFG_STRING, NULL, 0, 0, NULL,
+         G(plain_writer_crm),
+         "Writer schema file for CRM events sent as plain Avro binary; "
+         "unset: plain Avro is rejected."},
+        {"schemas.out.promotion", FD_CFG_I32, "3", 1, INT32_MAX, NULL,
+         G(out_schema_id_promotion),
+         "Confluent schema id written in front of each PromotionEvent."},
+        {"schemas.out.attribution", FD_CFG_I32, "4", 1, INT32_MAX, NULL,
+         G(out_schema_id_attribution),
+         "Confluent schema id written in front of each AttributionEvent."},
+        {"processing.batch.max_events", FD_CFG_INT, "2000", 1, 100000, NULL,
+         G(batch_max_events),
+         "Most input events applied to Redis in one atomic batch."},
+        {"processing.batch.max_ms", FD_CFG_INT, "50", 1, 60000, NULL,
+         G(batch_max_ms),
+         "Longest time (ms) a batch collects events before it is applied."},
+        {"processing.max_task_idle_ms", FD_CFG_INT, "500", 0, 600000, NULL,
+         G(max_task_idle_ms),
+         "How long (ms) a partition pair waits for its lagging input topic "
+         "before it processes the other one (as Kafka Streams' "
+         "max.task.idle.ms)."},
+        {"processing.touch_max", FD_CFG_INT, "200", 1, 10000, NULL,
+         G(touch_max),
+         "Most touches kept per lead for attribution (oldest dropped)."},
+        {"processing.dedupe_window_days", FD_CFG_DAYS, "7", 7, 3650, NULL,
+         G(dedupe_window_ms),
+         "How long an event_id is remembered: a duplicate inside the window "
+         "changes nothing."},
+        {"processing.max_message_bytes", FD_CFG_I64, "1048576", 1024,
+         INT64_C(1073741824), NULL, G(max_message_bytes),
+         "Larger input messages go to the DLQ as oversized."},
+        {"processing.min_event_time", FD_CFG_DATE, "2000-01-01", 0, 0, NULL,
+         G(min_event_time_ms),
+         "Events whose occurred_at is before this UTC date go to the DLQ as "
+         "absurd timestamps."},
+        {"processing.max_future_days", FD_CFG_DAYS, "1", 0, 3650, NULL,
+         G(max_future_ms),
+         "Events more than this many days ahead of the wall clock go to the "
+         "DLQ as absurd timestamps."},
+        {"log.level", FD_CFG_ENUM, "info", 0, 0, "debug,info,warn,error",
+         G(log_level), "Least severe log level written to stderr."},
+        {"attribution.models", FD_CFG_MODELS, "all", 0, 0, NULL,
+         GL(models, model_cnt),
+         "Attribution models computed on closed-won: a comma list of "
+         "first_touch, last_touch, linear, position_based, u_shaped, "
+         "w_shaped, full_path, time_decay, or all."},
+        {"timezone", FD_CFG_TIMEZONE, "UTC", 0, 0, NULL, T(timezone),
+         "IANA time zone of the day and hour buckets of the funnel counters "
+         "(for example Europe/Berlin)."},
+        {"mql.min_fit", FD_CFG_I32, NULL, -1000000, 1000000, NULL,
+         T(score.mql.min_fit),
+         "MQL condition: fit score at least this. All set mql.* thresholds "
+         "must hold; with none set, no lead becomes an MQL by score."},
+        {"mql.min_engagement", FD_CFG_I32, NULL, -1000000, 1000000, NULL,
+         T(score.mql.min_engagement),
+         "MQL condition: engagement score at least this."},
+        {"mql.min_total", FD_CFG_I32, NULL, -1000000, 1000000, NULL,
+         T(score.mql.min_total),
+         "MQL condition: fit + engagement at least this."},
+        {"handraise.types", FD_CFG_LIST, "demo_request,contact_sales", 0, 0,
+         NULL, TL(score.handraise_types, score.handraise_cnt),
+         "Lead event types that raise the hand: the lead becomes an SQL."},
+        {"lifecycle.allow_recycle", FD_CFG_BOOL, "true", 0, 0, NULL,
+         T(lifecycle.allow_recycle),
+         "A recycled/nurture stage event starts a new lifecycle cycle (the "
+         "lead can become an MQL again)."},
+        {"lifecycle.allow_reopen", FD_CFG_BOOL, "false", 0, 0, NULL,
+         T(lifecycle.allow_reopen),
+         "A stage event after closed-won/closed-lost starts a new cycle; "
+         "otherwise it is ignored."},
+        {"attribution.lookback_days", FD_CFG_DAYS, "90", 1, 3650, NULL,
+         T(lookback_ms),
+         "Touches older than this before the close get no attribution "
+         "credit."},
+        {"attribution.half_life_days", FD_CFG_DAYS, "7", 1, 3650, NULL,
+         T(half_life_ms),
+         "Half-life of the time_decay model: a touch this much older than "
+         "the close gets half the weight."},
+};
+
+const size_t fd_cfg_key_cnt = sizeof(fd_cfg_keys) / sizeof(fd_cfg_keys[0]);
+
+const fd_cfg_key *fd_cfg_key_find(const char *name)
+{
+        for (size_t i = 0; i < fd_cfg_key_cnt; i++) {
+                if (strcmp(fd_cfg_keys[i].name, name) == 0)
+                        return &fd_cfg_keys[i];
+        }
+        return NULL;
+}
+
+#define FIELD(base, off, type)  ((type *)((char *)(base) + (off)))
+#define CFIELD(base, off, type) ((const type *)((const char *)(base) + (off)))
+
+int fd_cfg_parse_i64(const char *s, int64_t *out)
+{
+        char *end;
+        long long v;
+
+        if (!s || !*s || isspace((unsigned char)*s))
+                return -1;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno || *end)
+                return -1;
+        *out = (int64_t)v;
+        return 0;
+}
+
+/* Frees the cnt strings of v and v itself. */
+void fd_cfg_strv_free(char **v, size_t cnt)
+{
+        if (!v)
+                return;
+        for (size_t i = 0; i < cnt; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* Returns a new string: s[0..n) without surrounding white space. */
+static char *dup_trimmed(const char *s, size_t n)
+{
+        char *out;
+
+        while (n && isspace((unsigned char)*s)) {
+                s++;
+                n--;
+        }
+        while (n && isspace((unsigned char)s[n - 1]))
+                n--;
+        out = malloc(n + 1);
+        if (out) {
+                memcpy(out, s, n);
+                out[n] = '\0';
+        }
+        return out;
+}
+
+/* Returns a new array of new strings; see config_internal.h. */
+char **fd_cfg_split_list(const char *value, size_t *cnt)
+{
+        size_t n = 1, i = 0;
+        char **v;
+        const char *p = value;
+
+        for (const char *q = value; *q; q++)
+                n += *q == ',';
+        v = calloc(n, sizeof(*v));
+        *cnt = 0;
+        if (!v)
+                return NULL;
+        for (;;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+                v[i] = dup_trimmed(p, len);
+                if (!v[i] || !*v[i]) {
+                        int empty = v[i] != NULL;
+
+                        fd_cfg_strv_free(v, i + 1);
+                        *cnt = empty;
+                        return NULL;
+                }
+                i++;
+                if (!comma)
+                        break;
+                p = comma + 1;
+        }
+        *cnt = i;
+        return v;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+        int64_t era, yoe, doy, doe;
+
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
+}
+
+static int parse_date(const char *s, int64_t *ms)
+{
+        static const int mdays[] = {31, 29, 31, 30, 31, 30,
+                                    31, 31, 30, 31, 30, 31};
+        int y, m, d;
+
+        if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+                return -1;
+        for (int i = 0; i < 10; i++) {
+                if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+                        return -1;
+        }
+        y = atoi(s);
+        m = atoi(s + 5);
+        d = atoi(s + 8);
+        if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+                return -1;
+        if (m == 2 && d == 29 &&
+            !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+                return -1;
+        *ms = days_from_civil(y, m, d) * DAY_MS;
+        return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+        static const char *const yes[] = {"true", "yes", "on", "1"};
+        static const char *const no[] = {"false", "no", "off", "0"};
+
+        for (size_t i = 0; i < 4; i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *out = 1;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *out = 0;
+                        return 0;
+                }
+        }
+        return -1;
+}
+
+static int enum_has(const char *choices, const char *s)
+{
+        size_t n = strlen(s);
+
+        for (const char *p = choices; p && *p;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+                if (len == n && strncmp(p, s, n) == 0)
+                        return 1;
+                p = comma ? comma + 1 : NULL;
+        }
+        return 0;
+}
+
+/* Parses the comma list of model names into a new array at *out (owned by
+ * the config; the old array is freed). */
+static int parse_models(const char *value, fd_model **out, size_t *out_cnt,
+                        char *err, size_t err_size)
+{
+        size_t cnt = 0, n = 0;
+        char **names = fd_cfg_split_list(value, &cnt);
+        fd_model *models = calloc(FD_MODEL__COUNT, sizeof(*models));
+        int rc = -1;
+
+        if (!names || !models) {
+                snprintf(err, err_size,
+                         "key 'attribution.models' must be a comma list of "
+                         "model names or 'all', got '%s'",
+                         value);
+                goto out;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                int m = fd_model_parse(names[i]);
+                int seen = 0;
+
+                if (strcmp(names[i], "all") == 0 && cnt == 1) {
+                        for (n = 0; n < FD_MODEL__COUNT; n++)
+                                models[n] = (fd_model)n;
+                        break;
+                }
+                if (m < 0) {
+                        snprintf(err, err_size,
+                                 "key 'attribution.models': unknown model "
+                                 "'%s'; use 'all' or a comma list of "
+                                 "first_touch, last_touch, linear, "
+                                 "position_based, u_shaped, w_shaped, "
+                                 "full_path, time_decay",
+                                 names[i]);
+                        goto out;
+                }
+                for (size_t j = 0; j < n; j++)
+                        seen |= models[j] == (fd_model)m;
+                if (seen) {
+                        snprintf(err, err_size,
+                                 "key 'attribution.models' lists model '%s' "
+                                 "twice; list each model once",
+                                 names[i]);
+                        goto out;
+                }
+                models[n++] = (fd_model)m;
+        }
+        free(*out);
+        *out = models;
+        *out_cnt = n;
+        models = NULL;
+        rc = 0;
+out:
+        fd_cfg_strv_free(names, cnt);
+        free(models);
+        return rc;
+}
+
+/* Stores a copy of value in the char * field (old string freed). */
+static int apply_string(const fd_cfg_key *key, void *base, const char *value,
+                        char *err, size_t err_size)
+{
+        char **field = FIELD(base, key->off, char *);
+        char *copy;
+
+        if (key->type == FD_CFG_ENUM && !enum_has(key->choices, value)) {
+                snprintf(err, err_size, "key '%s' must be one of %s, got '%s'",
+                         key->name, key->choices, value);
+                return -1;
+        }
+        if (key->type == FD_CFG_TIMEZONE && !fd_timezone_valid(value)) {
+                snprintf(err, err_size,
+                         "key '%s': unknown time zone '%s'; use an IANA name "
+                         "such as UTC or Europe/Berlin (see "
+                         "/usr/share/zoneinfo, package tzdata)",
+                         key->name, value);
+                return -1;
+        }
+        copy = strdup(value);
+        if (!copy) {
+                snprintf(err, err_size, "out of memory");
+                return -1;
+        }
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+static int apply_number(const fd_cfg_key *key, void *base, const char *value,
+                        char *err, size_t err_size)
+{
+        int64_t v;
+
+        if (fd_cfg_parse_i64(value, &v) < 0 || v < key->min || v > key->max) {
+                snprintf(err, err_size,
+                         "key '%s' must be an integer between %" PRId64
+                         " and %" PRId64 "%s, got '%s'",
+                         key->name, key->min, key->max,
+                         key->type == FD_CFG_DAYS ? " (days)" : "", value);
+                return -1;
+        }
+        switch (key->type) {
+        case FD_CFG_INT:
+                *FIELD(base, key->off, int) = (int)v;
+                break;
+        case FD_CFG_I32:
+                *FIELD(base, key->off, int32_t) = (int32_t)v;
+                break;
+        case FD_CFG_DAYS:
+                *FIELD(base, key->off, int64_t) = v * DAY_MS;
+                break;
+        default:
+                *FIELD(base, key->off, int64_t) = v;
+                break;
+        }
+        return 0;
+}
+
+/* Stores a new list split from value in the field (old list freed). */
+static int apply_list(const fd_cfg_key *key, void *base, const char *value,
+                      char *err, size_t err_size)
+{
+        size_t cnt = 0;
+        char **v = fd_cfg_split_list(value, &cnt);
+
+        if (!v) {
+                snprintf(err, err_size,
+                         "key '%s' must be a comma list of non-empty names, "
+                         "got '%s'",
+                         key->name, value);
+                return -1;
+        }
+        fd_cfg_strv_free(*FIELD(base, key->off, char **),
+                         *FIELD(base, key->off_cnt, size_t));
+        *FIELD(base, key->off, char **) = v;
+        *FIELD(base, key->off_cnt, size_t) = cnt;
+        return 0;
+}
+
+/* The field of key in base owns what is stored; see config_internal.h. */
+int fd_cfg_key_apply(const fd_cfg_key *key, void *base, const char *value,
+                     char *err, size_t err_size)
+{
+        int64_t ms;
+        int b;
+
+        if (!*value) {
+                snprintf(err, err_size,
+                         "key '%s' has an empty value; give a value or remove "
+                         "the line to use the default",
+                         key->name);
+                return -1;
+        }
+        switch (key->type) {
+        case FD_CFG_STRING:
+        case FD_CFG_ENUM:
+        case FD_CFG_TIMEZONE:
+                return apply_string(key, base, value, err, err_size);
+        case FD_CFG_INT:
+        case FD_CFG_I32:
+        case FD_CFG_I64:
+        case FD_CFG_DAYS:
+                return apply_number(key, base, value, err, err_size);
+        case FD_CFG_BOOL:
+                if (parse_bool(value, &b) < 0) {
+                        snprintf(err, err_size,
+                                 "key '%s' must be true or false, got '%s'",
+                                 key->name, value);
+                        return -1;
+                }
+                *FIELD(base, key->off, int) = b;
+                return 0;
+        case FD_CFG_DATE:
+                if (parse_date(value, &ms) < 0) {
+                        snprintf(err, err_size,
+                                 "key '%s' must be a date YYYY-MM-DD (UTC, "
+                                 "1970 or later), got '%s'",
+                                 key->name, value);
+                        return -1;
+                }
+                *FIELD(base, key->off, int64_t) = ms;
+                return 0;
+        case FD_CFG_LIST:
+                return apply_list(key, base, value, err, err_size);
+        case FD_CFG_MODELS:
+                return parse_models(value, FIELD(base, key->off, fd_model *),
+                                    FIELD(base, key->off_cnt, size_t), err,
+                                    err_size);
+        }
+        return -1;
+}
+
+/* Frees what the field of key in base owns and zeroes the field. */
+void fd_cfg_key_free(const fd_cfg_key *key, void *base)
+{
+        switch (key->type) {
+        case FD_CFG_STRING:
+        case FD_CFG_ENUM:
+        case FD_CFG_TIMEZONE:
+                free(*FIELD(base, key->off, char *));
+                *FIELD(base, key->off, char *) = NULL;
+                break;
+        case FD_CFG_LIST:
+                fd_cfg_strv_free(*FIELD(base, key->off, char **),
+                                 *FIELD(base, key->off_cnt, size_t));
+                *FIELD(base, key->off, char **) = NULL;
+                *FIELD(base, key->off_cnt, size_t) = 0;
+                break;
+        case FD_CFG_MODELS:
+                free(*FIELD(base, key->off, fd_model *));
+                *FIELD(base, key->off, fd_model *) = NULL;
+                *FIELD(base, key->off_cnt, size_t) = 0;
+                break;
+        default:
+                break;
+        }
+}
+
+int fd_cfg_key_reset(const fd_cfg_key *key, void *base)
+{
+        char err[256];
+
+        fd_cfg_key_free(key, base);
+        if (key->def)
+                return fd_cfg_key_apply(key, base, key->def, err, sizeof(err));
+        if (key->type == FD_CFG_I32)
+                *FIELD(base, key->off, int32_t) = INT32_MIN;
+        return 0;
+}
+
+/* dst's field owns new copies of src's strings and lists. */
+int fd_cfg_key_copy(const fd_cfg_key *key, void *dst, const void *src)
+{
+        const void *s = CFIELD(src, key->off, char);
+        size_t cnt;
+
+        switch (key->type) {
+        case FD_CFG_STRING:
+        case FD_CFG_ENUM:
+        case FD_CFG_TIMEZONE: {
+                const char *str = *(char *const *)s;
+                char *copy = str ? strdup(str) : NULL;
+
+                if (str && !copy)
+                        return -1;
+                fd_cfg_key_free(key, dst);
+                *FIELD(dst, key->off, char *) = copy;
+                return 0;
+        }
+        case FD_CFG_LIST: {
+                char *const *v = *(char **const *)s;
+                char **copy;
+
+                cnt = *CFIELD(src, key->off_cnt, size_t);
+                copy = calloc(cnt ? cnt : 1, sizeof(*copy));
+                for (size_t i = 0; copy && i < cnt; i++) {
+                        copy[i] = strdup(v[i]);
+                        if (!copy[i]) {
+                                fd_cfg_strv_free(copy, i);
+                                return -1;
+                        }
+                }
+                if (!copy)
+                        return -1;
+                fd_cfg_key_free(key, dst);
+                *FIELD(dst, key->off, char **) = copy;
+                *FIELD(dst, key->off_cnt, size_t) = cnt;
+                return 0;
+        }
+        case FD_CFG_MODELS:
+                return -1; /* global only: never copied */
+        case FD_CFG_INT:
+        case FD_CFG_BOOL:
+                *FIELD(dst, key->off, int) = *(const int *)s;
+                return 0;
+        case FD_CFG_I32:
+                *FIELD(dst, key->off, int32_t) = *(const int32_t *)s;
+                return 0;
+        default:
+                *FIELD(dst, key->off, int64_t) = *(const int64_t *)s;
+                return 0;
+        }
+}
+
+/* Levenshtein distance of a and b, both shorter than 128 bytes. */
+static size_t edit_distance(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b), row[128];
+
+        if (la >= 128 || lb >= 128)
+                return SIZE_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t diag = row[0];
+
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t up = row[j];
+                        size_t cost = tolower((unsigned char)a[i - 1]) !=
+                                      tolower((unsigned char)b[j - 1]);
+                        size_t best = diag + cost;
+
+                        if (row[j] + 1 < best)
+                                best = row[j] + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        diag = up;
+                }
+        }
+        return row[lb];
+}
+
+const char *fd_cfg_closest(const char *name, const char *const *cands,
+                           size_t cand_cnt)
+{
+        const char *best = NULL;
+        size_t best_d = SIZE_MAX, limit = strlen(name) / 4;
+
+        if (limit < 2)
+                limit = 2;
+        for (size_t i = 0; i < cand_cnt; i++) {
+                size_t d = edit_distance(name, cands[i]);
+
+                if (d < best_d) {
+                        best_d = d;
+                        best = cands[i];
+                }
+        }
+        return best_d <= limit ? best : NULL;
+}
+
+static const char *type_name(const fd_cfg_key *key)
+{
+        switch (key->type) {
+        case FD_CFG_STRING:
+                return "string";
+        case FD_CFG_INT:
+        case FD_CFG_I32:
+        case FD_CFG_I64:
+                return "integer";
+        case FD_CFG_BOOL:
+                return "boolean";
+        case FD_CFG_DAYS:
+                return "integer (days)";
+        case FD_CFG_DATE:
+                return "date (YYYY-MM-DD, UTC)";
+        case FD_CFG_ENUM:
+                return "enum";
+        case FD_CFG_LIST:
+                return "comma list";
+        case FD_CFG_TIMEZONE:
+                return "IANA time zone";
+        case FD_CFG_MODELS:
+                return "comma list of models";
+        }
+        return "?";
+}
+
+static void print_bounds(FILE *fp, const fd_cfg_key *key)
+{
+        switch (key->type) {
+        case FD_CFG_INT:
+        case FD_CFG_I32:
+        case FD_CFG_I64:
+        case FD_CFG_DAYS:
+                fprintf(fp, "%" PRId64 " .. %" PRId64, key->min, key->max);
+                break;
+        case FD_CFG_ENUM:
+                for (const char *p = key->choices; *p; p++) {
+                        if (*p == ',')
+                                fputs(", ", fp);
+                        else
+                                fputc(*p, fp);
+                }
+                break;
+        case FD_CFG_BOOL:
+                fputs("true, false", fp);
+                break;
+        default:
+                break;
+        }
+}
+
+static void print_key_row(FILE *fp, const fd_cfg_key *key)
+{
+        fprintf(fp, "| `%s` | %s | ", key->name, type_name(key));
+        if (key->def)
+                fprintf(fp, "`%s`", key->def);
+        else
+                fputs("not set", fp);
+        fputs(" | ", fp);
+        print_bounds(fp, key);
+        fprintf(fp, " | %s%s |\n", key->desc,
+                key->tenant ? " Per tenant." : "");
+}
+
+void fd_config_print_reference(FILE *fp)
+{
+        fputs("# funneld configuration reference\n\n"
+              "funneld reads one INI file (`funneld --config FILE`). Keys "
+              "are dotted names; a section is a prefix: `[redis]` followed "
+              "by `host = h` sets `redis.host`. Lines starting with `;` or "
+              "`#` are comments, and ` ;` starts a comment after a value. "
+              "Lines may be at most 197 characters long; do not indent key "
+              "lines (an indented line continues the previous value). A "
+              "value may be wrapped in double quotes. Every key may be set "
+              "once. Unknown keys and bad values stop funneld with the file "
+              "and line of the mistake.\n\n"
+              "Value types: a boolean is `true`/`false` (also `yes`/`no`, "
+              "`on`/`off`, `1`/`0`); days are whole days; a comma list is "
+              "`a,b,c` (spaces around items are ignored).\n\n"
+              "This page is generated by `funneld --config-reference`.\n\n"
+              "## Settings\n\n"
+              "| key | type | default | bounds | description |\n"
+              "|---|---|---|---|---|\n",
+              fp);
+        for (size_t i = 0; i < fd_cfg_key_cnt; i++)
+                print_key_row(fp, &fd_cfg_keys[i]);
+        fputs("| `schemas.id.N` | `lead:PATH` or `crm:PATH` | "
+              "`schemas.id.1 = lead:schemas/lead_event.avsc`, "
+              "`schemas.id.2 = crm:schemas/crm_stage_event.avsc` | "
+              "N: 1 .. 2147483647 | Writer schema of Confluent schema id N "
+              "and the kind of event it encodes (lead or crm). Relative "
+              "paths resolve against the current directory. The defaults "
+              "apply only when no `schemas.id.*` key is set. |\n"
+              "| `kafka.*` | string | see librdkafka | | Passed to "
+              "librdkafka with the `kafka.` prefix removed, in file order, "
+              "for example `kafka.bootstrap.servers = localhost:9092`. A "
+              "`[kafka]` section works the same way. See librdkafka's "
+              "CONFIGURATION.md. |\n\n",
+              fp);
+        fd_cfg_print_rule_reference(fp);
+}

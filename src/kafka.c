@@ -1,0 +1,168 @@
+/* funneld — librdkafka set-up. */
+#include "kafka.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Applies the kafka.* pass-through, then funneld's own required settings. */
+static rd_kafka_conf_t *base_conf(const fd_config *conf, const char **fixed,
+                                  char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *kc = rd_kafka_conf_new();
+        char err[512];
+
+        for (size_t i = 0; i < conf->kafka_cnt; i++) {
+                if (rd_kafka_conf_set(kc, conf->kafka[i].key,
+                                      conf->kafka[i].value, err,
+                                      sizeof(err)) != RD_KAFKA_CONF_OK) {
+                        snprintf(errstr, errstr_size,
+                                 "config key 'kafka.%s': %s; fix or remove it "
+                                 "(see librdkafka's CONFIGURATION.md)",
+                                 conf->kafka[i].key, err);
+                        rd_kafka_conf_destroy(kc);
+                        return NULL;
+                }
+        }
+        for (size_t i = 0; fixed[i]; i += 2) {
+                if (rd_kafka_conf_set(kc, fixed[i], fixed[i + 1], err,
+                                      sizeof(err)) != RD_KAFKA_CONF_OK) {
+                        snprintf(errstr, errstr_size,
+                                 "librdkafka refused %s=%s: %s", fixed[i],
+                                 fixed[i + 1], err);
+                        rd_kafka_conf_destroy(kc);
+                        return NULL;
+                }
+        }
+        rd_kafka_conf_set_log_cb(kc, fd_log_rdkafka_cb);
+        return kc;
+}
+
+rd_kafka_t *fd_kafka_consumer_new(const fd_config *conf,
+                                  void (*rebalance_cb)(
+                                          rd_kafka_t *, rd_kafka_resp_err_t,
+                                          rd_kafka_topic_partition_list_t *,
+                                          void *),
+                                  void *opaque, char *errstr,
+                                  size_t errstr_size)
+{
+        const char *fixed[] = {"group.id", conf->group_id,
+                               "enable.auto.commit", "false",
+                               "enable.auto.offset.store", "false",
+                               "enable.partition.eof", "true",
+                               "partition.assignment.strategy", "range",
+                               NULL};
+        rd_kafka_conf_t *kc = base_conf(conf, fixed, errstr, errstr_size);
+        rd_kafka_t *rk;
+
+        if (!kc)
+                return NULL;
+        rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
+        rd_kafka_conf_set_opaque(kc, opaque);
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, errstr_size);
+        if (!rk) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rd_kafka_poll_set_consumer(rk);
+        return rk;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        (void)rk;
+        if (m->err) {
+                long *failed = opaque;
+                (*failed)++;
+                FD_WARN("outbox", "delivery to %s failed: %s",
+                        rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        }
+}
+
+rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, long *failed,
+                                  char *errstr, size_t errstr_size)
+{
+        const char *fixed[] = {"enable.idempotence", "true", "acks", "all",
+                               "linger.ms", "5", NULL};
+        rd_kafka_conf_t *kc;
+        rd_kafka_t *rk;
+        /* Consumer-only pass-through keys would only produce warnings. */
+        fd_config copy = *conf;
+        fd_kv kv[conf->kafka_cnt + 1];
+        size_t n = 0;
+        for (size_t i = 0; i < conf->kafka_cnt; i++)
+                if (strcmp(conf->kafka[i].key, "group.id") != 0 &&
+                    strncmp(conf->kafka[i].key, "auto.offset", 11) != 0 &&
+                    strcmp(conf->kafka[i].key, "session.timeout.ms") != 0 &&
+                    strcmp(conf->kafka[i].key, "max.poll.interval.ms") != 0)
+                        kv[n++] = conf->kafka[i];
+        copy.kafka = kv;
+        copy.kafka_cnt = n;
+        kc = base_conf(&copy, fixed, errstr, errstr_size);
+        if (!kc)
+                return NULL;
+        rd_kafka_conf_set_dr_msg_cb(kc, dr_cb);
+        rd_kafka_conf_set_opaque(kc, failed);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
+        if (!rk)
+                rd_kafka_conf_destroy(kc);
+        return rk;
+}
+
+/* The partition count of topic in md, or -1 when absent. */
+static int partition_count(const rd_kafka_metadata_t *md, const char *topic,
+                           rd_kafka_resp_err_t *err)
+{
+        for (int i = 0; i < md->topic_cnt; i++)
+                if (strcmp(md->topics[i].topic, topic) == 0) {
+                        *err = md->topics[i].err;
+                        return md->topics[i].err ? -1
+                                                 : md->topics[i].partition_cnt;
+                }
+        *err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        return -1;
+}
+
+int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
+                                 int timeout_ms, char *errstr,
+                                 size_t errstr_size)
+{
+        const rd_kafka_metadata_t *md;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md,
+                                                    timeout_ms);
+        const char *topics[2] = {conf->topic_lead, conf->topic_crm};
+        int cnt[2];
+
+        if (err) {
+                snprintf(errstr, errstr_size,
+                         "cannot read topic metadata from kafka: %s; check "
+                         "kafka.bootstrap.servers and that the brokers are up",
+                         rd_kafka_err2str(err));
+                return -1;
+        }
+        for (int i = 0; i < 2; i++) {
+                cnt[i] = partition_count(md, topics[i], &err);
+                if (cnt[i] <= 0) {
+                        snprintf(errstr, errstr_size,
+                                 "input topic '%s' is not available (%s); "
+                                 "create it with the same partition count as "
+                                 "'%s', or set topics.* in the config",
+                                 topics[i], rd_kafka_err2str(err),
+                                 topics[1 - i]);
+                        rd_kafka_metadata_destroy(md);
+                        return -1;
+                }
+        }
+        rd_kafka_metadata_destroy(md);
+        if (cnt[0] != cnt[1]) {
+                snprintf(errstr, errstr_size,
+                         "input topics are not co-partitioned: '%s' has %d "
+                         "partitions, '%s' has %d; a lead's events must meet "
+                         "in one partition pair, so give both topics the same "
+                         "partition count (and the same key: the lead id)",
+                         topics[0], cnt[0], topics[1], cnt[1]);
+                return -1;
+        }
+        return cnt[0];
+}

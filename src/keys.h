@@ -1,0 +1,23 @@
+/* funneld — Redis key names of tenant data (docs/REDIS.md is the contract).
+ *
+ * All keys of a tenant carry the hash tag {T} so that one tenant lives in one
+ * Redis Cluster slot: P:{T}:<kind>:... with P the redis.prefix. The writers
+ * below append one key name as an argument to a RESP command. */
+#ifndef FD_KEYS_H
+#define FD_KEYS_H
+
+#include "resp.h"
+
+/* P:{T}:lead:<lead_id> — hash, the lead's state. */
+int fd_key_lead(fd_resp *r, const char *p, const char *t, const char *lead);
+/* P:{T}:touches:lead:<id> or P:{T}:touches:anon:<id> — zset of touches. */
+int fd_key_touches(fd_resp *r, const char *p, const char *t, int anon,
+                   const char *id);
+/* P:{T}:alias:<anonymous_id> — string, the lead an anonymous id became. */
+int fd_key_alias(fd_resp *r, const char *p, const char *t, const char *anon);
+/* P:{T}:anons:<lead_id> — set of the anonymous ids stitched to a lead. */
+int fd_key_anons(fd_resp *r, const char *p, const char *t, const char *lead);
+/* P:{T}:seen:<event_id> — string with TTL, event id dedupe. */
+int fd_key_seen(fd_resp *r, const char *p, const char *t, const char *event_id);
+
+#endif

@@ -1,0 +1,51 @@
+/* funneld — one lead's state as held in memory during a batch and stored in
+ * the hash P:{T}:lead:<lead_id>.
+ *
+ * Hash fields: stage, cycle, fit, engagement, created_at, created_event,
+ * source_channel, source_campaign, persona, opportunity_id, updated_at,
+ * entered:<stage> (ms, this cycle), implied:<stage> (1), rule:<name> (points
+ * awarded this cycle). */
+#ifndef FD_LEAD_H
+#define FD_LEAD_H
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+
+#include "funneld/config.h"
+#include "funneld/lifecycle.h"
+#include "resp.h"
+
+typedef struct fd_lead {
+        char *tenant_id;
+        char *lead_id;
+        const fd_tenant_conf *tconf; /* scoring model of its tenant */
+        int exists;                  /* was stored in Redis before */
+        int dirty;                   /* changed in this batch */
+        fd_lifecycle lc;
+        int32_t fit;
+        int32_t engagement;
+        int32_t *awarded; /* tconf->score.rule_cnt entries */
+        int64_t created_at;
+        char *created_event;   /* event that first carried the lead id */
+        char *source_channel;  /* channel of that event */
+        char *source_campaign;
+        char *persona;
+        char *opportunity_id;
+        int64_t updated_at;
+} fd_lead;
+
+/* A new, empty lead; the caller owns it (fd_lead_destroy). */
+fd_lead *fd_lead_new(const char *tenant_id, const char *lead_id,
+                     const fd_tenant_conf *tconf);
+void fd_lead_destroy(fd_lead *lead);
+
+/* Fills lead from an HGETALL reply (empty array: lead stays new). */
+int fd_lead_load(fd_lead *lead, const redisReply *reply);
+
+/* Appends DEL + HSET of the whole state to r (key under prefix). */
+int fd_lead_save(const fd_lead *lead, const char *prefix, fd_resp *r);
+
+/* Replaces *dst by a copy of src (NULL allowed). */
+void fd_str_set(char **dst, const char *src);
+
+#endif

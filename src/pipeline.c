@@ -1,0 +1,593 @@
+/* funneld — the consume loop. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "outbox.h"
+
+#define FD_ID_MAX 512         /* longest id, tenant, channel... accepted */
+#define FD_QUEUE_PAUSE 20000  /* buffered messages that pause a partition */
+#define FD_QUEUE_RESUME 5000
+
+/* Messages buffered for one input partition, oldest first. */
+typedef struct fd_queue {
+        fd_msg *items;
+        size_t head, tail, cap;
+        int at_eof;         /* consumer reached the end and nothing since */
+        int paused;
+        int64_t empty_since; /* ms, monotonic; when it last became empty */
+} fd_queue;
+
+struct fd_pipeline {
+        const fd_config *conf;
+        fd_codec *codec;
+        fd_store *store;
+        fd_processor *proc;
+        rd_kafka_t *consumer;
+        rd_kafka_t *producer;
+        long failed_deliveries;
+        int32_t nparts;
+        fd_queue *queues[2]; /* [0] lead events, [1] crm events */
+        int32_t *owned;      /* partition numbers assigned, sorted */
+        int64_t *epochs;
+        size_t owned_cnt;
+        int drain_due;
+        int need_reset;      /* re-read offsets from Redis and re-seek */
+        fd_msg *batch;
+        size_t batch_cnt, batch_cap;
+};
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t queue_len(const fd_queue *q)
+{
+        return q->tail - q->head;
+}
+
+static void queue_clear(fd_queue *q)
+{
+        for (size_t i = q->head; i < q->tail; i++)
+                fd_msg_clear(&q->items[i % q->cap]);
+        q->head = q->tail = 0;
+        q->at_eof = 0;
+        q->empty_since = now_ms();
+}
+
+/* Takes ownership of *msg (left zeroed). */
+static int queue_push(fd_queue *q, fd_msg *msg)
+{
+        if (queue_len(q) == q->cap) {
+                size_t cap = q->cap ? q->cap * 2 : 256;
+                fd_msg *items = calloc(cap, sizeof(*items));
+                if (!items)
+                        return -1;
+                for (size_t i = q->head; i < q->tail; i++)
+                        items[i - q->head] = q->items[i % q->cap];
+                free(q->items);
+                q->tail -= q->head;
+                q->head = 0;
+                q->items = items;
+                q->cap = cap;
+        }
+        q->items[q->tail++ % q->cap] = *msg;
+        memset(msg, 0, sizeof(*msg));
+        q->at_eof = 0;
+        return 0;
+}
+
+static fd_msg *queue_peek(fd_queue *q)
+{
+        return queue_len(q) ? &q->items[q->head % q->cap] : NULL;
+}
+
+/* Moves the head into *out (taken by the caller). */
+static void queue_pop(fd_queue *q, fd_msg *out)
+{
+        *out = q->items[q->head % q->cap];
+        memset(&q->items[q->head % q->cap], 0, sizeof(fd_msg));
+        q->head++;
+        if (!queue_len(q))
+                q->empty_since = now_ms();
+}
+
+const fd_process_stats *fd_pipeline_stats(const fd_pipeline *pl)
+{
+        return fd_processor_stats(pl->proc);
+}
+
+static void *memdup(const void *p, size_t len)
+{
+        void *copy = malloc(len ? len : 1);
+        if (copy && len)
+                memcpy(copy, p, len);
+        return copy;
+}
+
+/* Names the first id-like field longer than FD_ID_MAX, or NULL. */
+static const char *overlong_field(const fd_event *ev)
+{
+        const char *names[] = {"event_id", "tenant_id", "lead_id",
+                               "anonymous_id", "type_or_stage", "channel",
+                               "campaign", "opportunity_id", "currency"};
+        const char *vals[9];
+        if (ev->kind == FD_EV_LEAD) {
+                const fd_lead_event *le = &ev->u.lead;
+                const char *v[] = {le->event_id, le->tenant_id, le->lead_id,
+                                   le->anonymous_id, le->type, le->channel,
+                                   le->campaign, NULL, NULL};
+                memcpy(vals, v, sizeof(v));
+        } else {
+                const fd_crm_event *ce = &ev->u.crm;
+                const char *v[] = {ce->event_id, ce->tenant_id, ce->lead_id,
+                                   NULL, ce->stage, NULL, NULL,
+                                   ce->opportunity_id, ce->currency};
+                memcpy(vals, v, sizeof(v));
+        }
+        for (int i = 0; i < 9; i++)
+                if (vals[i] && strlen(vals[i]) > FD_ID_MAX)
+                        return names[i];
+        return NULL;
+}
+
+/* Decodes a consumed message into out; a bad one keeps its bytes for the
+ * DLQ. */
+static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
+                       fd_event_kind kind, fd_msg *out)
+{
+        char errstr[512];
+        fd_decode_limits limits = {
+                .max_bytes = pl->conf->max_message_bytes,
+                .min_event_time_ms = pl->conf->min_event_time_ms,
+                .max_event_time_ms = wall_ms() + pl->conf->max_future_ms,
+        };
+        memset(out, 0, sizeof(*out));
+        out->topic = kind;
+        out->partition = m->partition;
+        out->offset = m->offset;
+        out->err = fd_codec_decode(pl->codec, kind, m->payload, m->len,
+                                   &limits, &out->ev, errstr, sizeof(errstr));
+        if (out->err == FD_DECODE_OK) {
+                const char *field = overlong_field(&out->ev);
+                if (!field) {
+                        out->ts = kind == FD_EV_LEAD
+                                          ? out->ev.u.lead.occurred_at
+                                          : out->ev.u.crm.occurred_at;
+                        return;
+                }
+                snprintf(errstr, sizeof(errstr),
+                         "field '%s' is longer than %d bytes; ids and names "
+                         "must be short strings",
+                         field, FD_ID_MAX);
+                fd_event_clear(&out->ev);
+                out->err = FD_DECODE_INVALID_FIELD;
+        }
+        out->ts = INT64_MIN;
+        out->errmsg = strdup(errstr);
+        out->raw = memdup(m->payload, m->len);
+        out->raw_len = m->len;
+        if (m->key) {
+                out->key = memdup(m->key, m->key_len);
+                out->key_len = m->key_len;
+        }
+        FD_DEBUG("pipeline", "%s [%d] offset %lld to the DLQ: %s",
+                 rd_kafka_topic_name(m->rkt), (int)m->partition,
+                 (long long)m->offset, errstr);
+}
+
+static fd_queue *queue_of(fd_pipeline *pl, int topic_idx, int32_t partition)
+{
+        if (partition < 0 || partition >= pl->nparts)
+                return NULL;
+        return &pl->queues[topic_idx][partition];
+}
+
+static int topic_index(const fd_pipeline *pl, const char *topic)
+{
+        if (strcmp(topic, pl->conf->topic_lead) == 0)
+                return 0;
+        if (strcmp(topic, pl->conf->topic_crm) == 0)
+                return 1;
+        return -1;
+}
+
+static void set_paused(fd_pipeline *pl, int idx, int32_t partition, int pause)
+{
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(
+                l, idx ? pl->conf->topic_crm : pl->conf->topic_lead, partition);
+        if (pause)
+                rd_kafka_pause_partitions(pl->consumer, l);
+        else
+                rd_kafka_resume_partitions(pl->consumer, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        pl->queues[idx][partition].paused = pause;
+}
+
+/* Takes one consumer event (message, EOF or error) into the queues. */
+static void take_message(fd_pipeline *pl, rd_kafka_message_t *m)
+{
+        int idx = m->rkt ? topic_index(pl, rd_kafka_topic_name(m->rkt)) : -1;
+        fd_queue *q = idx >= 0 ? queue_of(pl, idx, m->partition) : NULL;
+        fd_msg msg;
+
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                if (q)
+                        q->at_eof = 1;
+                return;
+        }
+        if (m->err) {
+                FD_WARN("pipeline", "consumer: %s; retrying",
+                        rd_kafka_message_errstr(m));
+                return;
+        }
+        if (!q)
+                return;
+        decode_msg(pl, m, idx ? FD_EV_CRM : FD_EV_LEAD, &msg);
+        if (queue_push(q, &msg) != 0) {
+                fd_msg_clear(&msg);
+                pl->need_reset = 1;
+                return;
+        }
+        if (!q->paused && queue_len(q) >= FD_QUEUE_PAUSE)
+                set_paused(pl, idx, m->partition, 1);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+        int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+        return (x > y) - (x < y);
+}
+
+/* Claims the partitions of list in Redis and sets each element's offset to
+ * the stored next offset (the beginning when none is stored). */
+static int claim_and_position(fd_pipeline *pl,
+                              rd_kafka_topic_partition_list_t *list)
+{
+        size_t n = 0;
+        for (int i = 0; i < list->cnt; i++) {
+                int32_t p = list->elems[i].partition;
+                int seen = 0;
+                for (size_t j = 0; j < n; j++)
+                        seen |= pl->owned[j] == p;
+                if (!seen && p >= 0 && p < pl->nparts)
+                        pl->owned[n++] = p;
+        }
+        qsort(pl->owned, n, sizeof(*pl->owned), cmp_i32);
+        pl->owned_cnt = 0;
+        if (fd_store_claim(pl->store, pl->owned, n, pl->epochs) != FD_STORE_OK)
+                return -1;
+        for (int i = 0; i < list->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &list->elems[i];
+                int64_t off;
+                if (fd_store_offsets(pl->store, tp->topic, &tp->partition, 1,
+                                     &off) != FD_STORE_OK)
+                        return -1;
+                tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        pl->owned_cnt = n;
+        return 0;
+}
+
+/* Sleeps with exponential backoff between Redis reconnect attempts until
+ * one succeeds. */
+static void reconnect_store(fd_pipeline *pl)
+{
+        char errstr[512];
+        int delay_ms = 100;
+        while (fd_store_reconnect(pl->store, errstr, sizeof(errstr)) != 0) {
+                FD_WARN("pipeline",
+                        "%s; retrying in %d ms (processing is paused, nothing "
+                        "is lost)",
+                        errstr, delay_ms);
+                struct timespec ts = {delay_ms / 1000,
+                                      (long)(delay_ms % 1000) * 1000000};
+                nanosleep(&ts, NULL);
+                if (delay_ms < 5000)
+                        delay_ms *= 2;
+        }
+        FD_INFO("pipeline", "reconnected to redis");
+}
+
+static void drop_buffers(fd_pipeline *pl)
+{
+        for (int t = 0; t < 2; t++)
+                for (int32_t p = 0; p < pl->nparts; p++) {
+                        queue_clear(&pl->queues[t][p]);
+                        pl->queues[t][p].paused = 0;
+                }
+        for (size_t i = 0; i < pl->batch_cnt; i++)
+                fd_msg_clear(&pl->batch[i]);
+        pl->batch_cnt = 0;
+}
+
+/* Assigns list (or re-assigns it after a failure) from Redis's offsets. */
+static void assign_from_store(fd_pipeline *pl,
+                              rd_kafka_topic_partition_list_t *list)
+{
+        drop_buffers(pl);
+        while (claim_and_position(pl, list) != 0)
+                reconnect_store(pl);
+        rd_kafka_resp_err_t rerr = rd_kafka_assign(pl->consumer, list);
+        if (rerr)
+                FD_ERROR("pipeline", "assign failed: %s", rd_kafka_err2str(rerr));
+        pl->drain_due = 1;
+        FD_INFO("pipeline", "assigned %zu partition pair(s) of %d",
+                pl->owned_cnt, (int)pl->nparts);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *list, void *opaque)
+{
+        fd_pipeline *pl = opaque;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                assign_from_store(pl, list);
+                return;
+        }
+        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+                FD_WARN("pipeline", "rebalance error: %s; leaving partitions",
+                        rd_kafka_err2str(err));
+        drop_buffers(pl);
+        pl->owned_cnt = 0;
+        rd_kafka_assign(rk, NULL);
+        FD_INFO("pipeline", "partitions revoked");
+}
+
+/* After a Redis failure or a fencing: reconnect, then re-seek everything
+ * we still own to the offsets Redis holds. */
+static void reset_from_store(fd_pipeline *pl)
+{
+        rd_kafka_topic_partition_list_t *list = NULL;
+        pl->need_reset = 0;
+        reconnect_store(pl);
+        if (rd_kafka_assignment(pl->consumer, &list) != 0 || !list)
+                return;
+        if (list->cnt)
+                assign_from_store(pl, list);
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Picks the queue whose head comes next in event time, or NULL when the
+ * merge must wait for a partition that may still deliver earlier events
+ * (*wait set) or when everything is empty. Equal times: lead events first
+ * (touches before the stage change they led to), then lower partition. */
+static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
+{
+        fd_queue *best = NULL;
+        *wait = 0;
+        for (size_t i = 0; i < pl->owned_cnt; i++) {
+                for (int t = 0; t < 2; t++) {
+                        fd_queue *q = &pl->queues[t][pl->owned[i]];
+                        fd_msg *head = queue_peek(q);
+                        if (!head) {
+                                if (!q->at_eof &&
+                                    now - q->empty_since <
+                                            pl->conf->max_task_idle_ms)
+                                        *wait = 1;
+                                continue;
+                        }
+                        if (!best) {
+                                best = q;
+                                continue;
+                        }
+                        fd_msg *bh = queue_peek(best);
+                        if (head->ts < bh->ts ||
+                            (head->ts == bh->ts && head->topic < bh->topic))
+                                best = q;
+                }
+        }
+        return *wait ? NULL : best;
+}
+
+static int batch_add(fd_pipeline *pl, fd_queue *q)
+{
+        if (pl->batch_cnt == pl->batch_cap) {
+                size_t cap = pl->batch_cap ? pl->batch_cap * 2 : 1024;
+                fd_msg *b = realloc(pl->batch, cap * sizeof(*b));
+                if (!b)
+                        return -1;
+                pl->batch = b;
+                pl->batch_cap = cap;
+        }
+        queue_pop(q, &pl->batch[pl->batch_cnt++]);
+        return 0;
+}
+
+/* Fills the batch from the merge up to processing.batch.max_events. */
+static void fill_batch(fd_pipeline *pl)
+{
+        int64_t now = now_ms();
+        int wait;
+        fd_queue *q;
+        while (pl->batch_cnt < (size_t)pl->conf->batch_max_events &&
+               (q = next_queue(pl, now, &wait)) != NULL) {
+                if (batch_add(pl, q) != 0)
+                        break;
+        }
+        for (size_t i = 0; i < pl->owned_cnt; i++)
+                for (int t = 0; t < 2; t++) {
+                        fd_queue *qq = &pl->queues[t][pl->owned[i]];
+                        if (qq->paused && queue_len(qq) < FD_QUEUE_RESUME)
+                                set_paused(pl, t, pl->owned[i], 0);
+                }
+}
+
+/* Commits the batch in processor-sized slices. */
+static void process_batch(fd_pipeline *pl)
+{
+        size_t done = 0;
+        while (done < pl->batch_cnt) {
+                size_t consumed = 0;
+                int rc = fd_processor_run(pl->proc, pl->batch + done,
+                                          pl->batch_cnt - done, pl->owned,
+                                          pl->epochs, pl->owned_cnt, &consumed);
+                if (rc == FD_STORE_FENCED) {
+                        FD_WARN("pipeline",
+                                "another instance took over our partitions "
+                                "(owner epoch moved); dropping the batch "
+                                "unwritten and waiting for the group to "
+                                "rebalance");
+                        drop_buffers(pl);
+                        pl->owned_cnt = 0;
+                        rd_kafka_assign(pl->consumer, NULL);
+                        return;
+                }
+                if (rc != FD_STORE_OK) {
+                        FD_WARN("pipeline",
+                                "writing a batch to redis failed; it will be "
+                                "redone from the offsets stored in redis");
+                        pl->need_reset = 1;
+                        return;
+                }
+                for (size_t i = done; i < done + consumed; i++)
+                        fd_msg_clear(&pl->batch[i]);
+                done += consumed;
+                pl->drain_due = 1;
+        }
+        pl->batch_cnt = 0;
+}
+
+/* Produces what waits in the outboxes of the owned partitions. */
+static void drain_outboxes(fd_pipeline *pl)
+{
+        int ok = 1;
+        for (size_t i = 0; i < pl->owned_cnt; i++)
+                if (fd_outbox_drain(pl->store, pl->producer, pl->owned[i],
+                                    pl->epochs[i], 30000) < 0)
+                        ok = 0;
+        pl->drain_due = !ok;
+}
+
+/* Polls the consumer for up to max_wait_ms and queues what arrives. */
+static void poll_consumer(fd_pipeline *pl, int max_wait_ms)
+{
+        int taken = 0;
+        rd_kafka_message_t *m;
+        while (taken < 10000 &&
+               (m = rd_kafka_consumer_poll(pl->consumer,
+                                           taken ? 0 : max_wait_ms)) != NULL) {
+                take_message(pl, m);
+                rd_kafka_message_destroy(m);
+                taken++;
+        }
+}
+
+int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
+{
+        int64_t batch_started = 0;
+        while (!*stop) {
+                poll_consumer(pl, pl->batch_cnt ? 5 : 20);
+                if (pl->need_reset)
+                        reset_from_store(pl);
+                if (!pl->batch_cnt)
+                        batch_started = now_ms();
+                fill_batch(pl);
+                /* Let a small batch grow for up to batch.max_ms. */
+                if (pl->batch_cnt &&
+                    (pl->batch_cnt >= (size_t)pl->conf->batch_max_events ||
+                     now_ms() - batch_started >= pl->conf->batch_max_ms))
+                        process_batch(pl);
+                if (pl->drain_due)
+                        drain_outboxes(pl);
+                rd_kafka_poll(pl->producer, 0);
+        }
+        if (pl->batch_cnt && !pl->need_reset)
+                process_batch(pl);
+        if (pl->drain_due)
+                drain_outboxes(pl);
+        return 0;
+}
+
+/* Returns a pipeline owned by the caller (fd_pipeline_destroy). */
+fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
+                             fd_store *store, char *errstr, size_t errstr_size)
+{
+        fd_pipeline *pl = calloc(1, sizeof(*pl));
+        rd_kafka_topic_partition_list_t *topics;
+        rd_kafka_resp_err_t err;
+
+        if (!pl)
+                return NULL;
+        pl->conf = conf;
+        pl->codec = codec;
+        pl->store = store;
+        pl->proc = fd_processor_new(conf, codec, store);
+        pl->consumer = fd_kafka_consumer_new(conf, rebalance_cb, pl, errstr,
+                                             errstr_size);
+        if (!pl->proc || !pl->consumer)
+                goto fail;
+        pl->producer = fd_kafka_producer_new(conf, &pl->failed_deliveries,
+                                             errstr, errstr_size);
+        if (!pl->producer)
+                goto fail;
+        pl->nparts = fd_kafka_check_copartitioned(pl->consumer, conf, 10000,
+                                                  errstr, errstr_size);
+        if (pl->nparts <= 0)
+                goto fail;
+        pl->queues[0] = calloc((size_t)pl->nparts, sizeof(fd_queue));
+        pl->queues[1] = calloc((size_t)pl->nparts, sizeof(fd_queue));
+        pl->owned = calloc((size_t)pl->nparts, sizeof(int32_t));
+        pl->epochs = calloc((size_t)pl->nparts, sizeof(int64_t));
+        if (!pl->queues[0] || !pl->queues[1] || !pl->owned || !pl->epochs)
+                goto fail;
+        topics = rd_kafka_topic_partition_list_new(2);
+        rd_kafka_topic_partition_list_add(topics, conf->topic_lead,
+                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_topic_partition_list_add(topics, conf->topic_crm,
+                                          RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(pl->consumer, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (err) {
+                snprintf(errstr, errstr_size, "cannot subscribe to %s, %s: %s",
+                         conf->topic_lead, conf->topic_crm,
+                         rd_kafka_err2str(err));
+                goto fail;
+        }
+        return pl;
+fail:
+        fd_pipeline_destroy(pl);
+        return NULL;
+}
+
+void fd_pipeline_destroy(fd_pipeline *pl)
+{
+        if (!pl)
+                return;
+        if (pl->consumer) {
+                rd_kafka_consumer_close(pl->consumer);
+                rd_kafka_destroy(pl->consumer);
+        }
+        if (pl->queues[0] && pl->queues[1])
+                drop_buffers(pl);
+        for (int t = 0; t < 2; t++) {
+                for (int32_t p = 0; pl->queues[t] && p < pl->nparts; p++)
+                        free(pl->queues[t][p].items);
+                free(pl->queues[t]);
+        }
+        if (pl->producer) {
+                rd_kafka_flush(pl->producer, 10000);
+                rd_kafka_destroy(pl->producer);
+        }
+        fd_processor_destroy(pl->proc);
+        free(pl->owned);
+        free(pl->epochs);
+        free(pl->batch);
+        free(pl);
+}

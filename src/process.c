@@ -1,0 +1,265 @@
+/* funneld — batch processing: read, apply, commit. */
+#include "process.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "keys.h"
+#include "lead.h"
+#include "log.h"
+
+void fd_msg_clear(fd_msg *msg)
+{
+        fd_event_clear(&msg->ev);
+        free(msg->errmsg);
+        free(msg->raw);
+        free(msg->key);
+        memset(msg, 0, sizeof(*msg));
+}
+
+/* Returns a processor owned by the caller. */
+fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
+                               fd_store *store)
+{
+        fd_processor *proc = calloc(1, sizeof(*proc));
+        if (!proc)
+                return NULL;
+        proc->conf = conf;
+        proc->codec = codec;
+        proc->store = store;
+        proc->prefix = fd_store_prefix(store);
+        fd_strmap_init(&proc->leads);
+        fd_strmap_init(&proc->seen);
+        fd_strmap_init(&proc->counters);
+        fd_strmap_init(&proc->sets);
+        fd_strmap_init(&proc->trims);
+        fd_strmap_init(&proc->offsets);
+        return proc;
+}
+
+static void batch_reset(fd_processor *proc)
+{
+        for (size_t i = 0; i < proc->leads.cnt; i++)
+                fd_lead_destroy(proc->leads.entries[i].ptr);
+        fd_strmap_clear(&proc->leads);
+        fd_strmap_clear(&proc->seen);
+        fd_strmap_clear(&proc->counters);
+        fd_strmap_clear(&proc->sets);
+        fd_strmap_clear(&proc->trims);
+        fd_strmap_clear(&proc->offsets);
+        fd_resp_reset(&proc->reads);
+        fd_resp_reset(&proc->writes);
+        fd_apply_touches_free(&proc->close_touches);
+        memset(&proc->batch_stats, 0, sizeof(proc->batch_stats));
+}
+
+void fd_processor_destroy(fd_processor *proc)
+{
+        if (!proc)
+                return;
+        batch_reset(proc);
+        fd_strmap_free(&proc->leads);
+        fd_strmap_free(&proc->seen);
+        fd_strmap_free(&proc->counters);
+        fd_strmap_free(&proc->sets);
+        fd_strmap_free(&proc->trims);
+        fd_strmap_free(&proc->offsets);
+        fd_resp_free(&proc->reads);
+        fd_resp_free(&proc->writes);
+        fd_buf_free(&proc->scratch);
+        fd_buf_free(&proc->enc);
+        free(proc);
+}
+
+const fd_process_stats *fd_processor_stats(const fd_processor *proc)
+{
+        return &proc->stats;
+}
+
+static int is_closed_won(const fd_msg *msg)
+{
+        return msg->ev.kind == FD_EV_CRM &&
+               fd_stage_parse(msg->ev.u.crm.stage) == FD_STAGE_CLOSED_WON;
+}
+
+/* Builds "a\0b" into proc->scratch and returns it (valid until next use). */
+static const char *pair_key(fd_processor *proc, const char *a, const char *b,
+                            size_t *len)
+{
+        fd_buf_reset(&proc->scratch);
+        fd_buf_append(&proc->scratch, a, strlen(a) + 1);
+        fd_buf_append(&proc->scratch, b, strlen(b));
+        *len = proc->scratch.len;
+        return proc->scratch.data;
+}
+
+/* Queues the reads of round one: dedupe markers and lead states. Entries of
+ * proc->seen and proc->leads get i64 = index of their reply. */
+static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n)
+{
+        fd_resp *r = &proc->reads;
+        for (size_t i = 0; i < n; i++) {
+                const fd_event *ev = &msgs[i].ev;
+                const char *tenant, *event_id, *lead_id;
+                fd_strmap_entry *e;
+                size_t len;
+                int created;
+
+                if (ev->kind == FD_EV_NONE)
+                        continue;
+                fd_apply_event_ids(ev, &tenant, &event_id, &lead_id);
+                const char *k = pair_key(proc, tenant, event_id, &len);
+                e = fd_strmap_upsert(&proc->seen, k, len, &created);
+                if (!e)
+                        return -1;
+                if (created) {
+                        e->i64 = (int64_t)r->cmd_cnt;
+                        if (fd_resp_cmd(r, 2) || fd_resp_str(r, "EXISTS") ||
+                            fd_key_seen(r, proc->prefix, tenant, event_id))
+                                return -1;
+                }
+                if (!lead_id)
+                        continue;
+                k = pair_key(proc, tenant, lead_id, &len);
+                e = fd_strmap_upsert(&proc->leads, k, len, &created);
+                if (!e)
+                        return -1;
+                if (created) {
+                        e->ptr = fd_lead_new(tenant, lead_id,
+                                             fd_config_tenant(proc->conf, tenant));
+                        if (!e->ptr)
+                                return -1;
+                        e->i64 = (int64_t)r->cmd_cnt;
+                        if (fd_resp_cmd(r, 2) || fd_resp_str(r, "HGETALL") ||
+                            fd_key_lead(r, proc->prefix, tenant, lead_id))
+                                return -1;
+                }
+        }
+        return 0;
+}
+
+/* Runs round one and loads its replies into the maps. */
+static int read_state(fd_processor *proc, fd_msg *msgs, size_t n)
+{
+        redisReply **replies;
+        int rc = FD_STORE_ERR;
+
+        fd_resp_reset(&proc->reads);
+        if (queue_reads(proc, msgs, n) != 0)
+                return FD_STORE_ERR;
+        if (proc->reads.cmd_cnt == 0)
+                return FD_STORE_OK;
+        replies = calloc(proc->reads.cmd_cnt, sizeof(*replies));
+        if (!replies)
+                return FD_STORE_ERR;
+        if (fd_store_pipeline(proc->store, &proc->reads, replies) != FD_STORE_OK)
+                goto out;
+        rc = FD_STORE_OK;
+        for (size_t i = 0; i < proc->seen.cnt; i++) {
+                redisReply *rep = replies[proc->seen.entries[i].i64];
+                proc->seen.entries[i].i64 =
+                        rep->type == REDIS_REPLY_INTEGER && rep->integer ? 1 : 0;
+                if (rep->type == REDIS_REPLY_ERROR)
+                        rc = FD_STORE_ERR;
+        }
+        for (size_t i = 0; i < proc->leads.cnt; i++) {
+                redisReply *rep = replies[proc->leads.entries[i].i64];
+                if (fd_lead_load(proc->leads.entries[i].ptr, rep) != 0)
+                        rc = FD_STORE_ERR;
+        }
+        for (size_t i = 0; i < proc->reads.cmd_cnt; i++)
+                freeReplyObject(replies[i]);
+out:
+        free(replies);
+        if (rc != FD_STORE_OK)
+                FD_WARN("process", "reading lead state from redis failed");
+        return rc;
+}
+
+/* Records the next offset of msg's topic partition. */
+static int note_offset(fd_processor *proc, const fd_msg *msg)
+{
+        char k[320];
+        int created;
+        const char *topic = msg->topic == FD_EV_CRM ? proc->conf->topic_crm
+                                                    : proc->conf->topic_lead;
+        int n = snprintf(k, sizeof(k), "%s:%d", topic, (int)msg->partition);
+        fd_strmap_entry *e = fd_strmap_upsert(&proc->offsets, k, (size_t)n,
+                                              &created);
+        if (!e)
+                return -1;
+        if (created || msg->offset + 1 > e->i64)
+                e->i64 = msg->offset + 1;
+        return 0;
+}
+
+/* Appends the offsets, counters, sets, trims and stats to the writes. */
+static int finish_writes(fd_processor *proc)
+{
+        fd_resp *w = &proc->writes;
+        int rc = 0;
+
+        for (size_t i = 0; i < proc->leads.cnt; i++) {
+                fd_lead *lead = proc->leads.entries[i].ptr;
+                if (lead->dirty)
+                        rc |= fd_lead_save(lead, proc->prefix, w);
+        }
+        rc |= fd_apply_flush_aggregates(proc);
+        if (proc->offsets.cnt) {
+                rc |= fd_resp_cmd(w, 2 + 2 * (int)proc->offsets.cnt) ||
+                      fd_resp_str(w, "HSET") ||
+                      fd_resp_fmt(w, "%s:offsets:%s", proc->prefix,
+                                  fd_store_group(proc->store));
+                for (size_t i = 0; i < proc->offsets.cnt; i++)
+                        rc |= fd_resp_arg(w, proc->offsets.entries[i].key,
+                                          proc->offsets.entries[i].klen) ||
+                              fd_resp_i64(w, proc->offsets.entries[i].i64);
+        }
+        return rc ? -1 : 0;
+}
+
+int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
+                     const int32_t *parts, const int64_t *epochs, size_t cnt,
+                     size_t *consumed)
+{
+        size_t k = n;
+        int rc;
+
+        *consumed = 0;
+        if (n == 0)
+                return FD_STORE_OK;
+        for (size_t i = 1; i < n; i++)
+                if (is_closed_won(&msgs[i])) {
+                        k = i;
+                        break;
+                }
+        batch_reset(proc);
+        rc = read_state(proc, msgs, k);
+        if (rc == FD_STORE_OK && is_closed_won(&msgs[0]))
+                rc = fd_apply_read_touches(proc, &msgs[0]);
+        for (size_t i = 0; i < k && rc == FD_STORE_OK; i++) {
+                if (fd_apply_msg(proc, &msgs[i]) != 0 ||
+                    note_offset(proc, &msgs[i]) != 0)
+                        rc = FD_STORE_ERR;
+        }
+        if (rc == FD_STORE_OK && finish_writes(proc) != 0)
+                rc = FD_STORE_ERR;
+        if (rc == FD_STORE_OK)
+                rc = fd_store_commit(proc->store, parts, epochs, cnt,
+                                     &proc->writes);
+        if (rc == FD_STORE_OK) {
+                const fd_process_stats *b = &proc->batch_stats;
+                proc->stats.events += (int64_t)k;
+                proc->stats.dlq += b->dlq;
+                proc->stats.duplicates += b->duplicates;
+                proc->stats.promotions += b->promotions;
+                proc->stats.attributions += b->attributions;
+                proc->stats.batches++;
+                *consumed = k;
+        }
+        batch_reset(proc);
+        return rc;
+}

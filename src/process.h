@@ -1,0 +1,65 @@
+/* funneld — applying a batch of input messages to Redis, exactly once.
+ *
+ * A batch is read (lead states, dedupe markers, and for a closed-won the
+ * lead's touches), applied in memory (identity, scoring, lifecycle,
+ * counters, attribution, derived events), and written in one fenced
+ * MULTI/EXEC together with the partitions' next offsets and the outbox. */
+#ifndef FD_PROCESS_H
+#define FD_PROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "funneld/codec.h"
+#include "funneld/config.h"
+#include "funneld/event.h"
+#include "store.h"
+
+/* One consumed message. */
+typedef struct fd_msg {
+        fd_event ev;        /* decoded; kind FD_EV_NONE when bad */
+        fd_event_kind topic; /* the input it came from */
+        int32_t partition;
+        int64_t offset;
+        int64_t ts;         /* merge time: occurred_at; INT64_MIN when bad */
+        fd_decode_err err;
+        char *errmsg;       /* bad only */
+        void *raw;          /* bad only: the original value */
+        size_t raw_len;
+        void *key;          /* bad only: the original key */
+        size_t key_len;
+} fd_msg;
+
+/* Releases what msg owns and zeroes it. */
+void fd_msg_clear(fd_msg *msg);
+
+/* Counters of what the processor did, since start. */
+typedef struct fd_process_stats {
+        int64_t events;
+        int64_t dlq;
+        int64_t duplicates;
+        int64_t promotions;
+        int64_t attributions;
+        int64_t batches;
+} fd_process_stats;
+
+typedef struct fd_processor fd_processor;
+
+/* The processor borrows conf, codec and store. Free with
+ * fd_processor_destroy. */
+fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
+                               fd_store *store);
+void fd_processor_destroy(fd_processor *proc);
+
+/* Applies a prefix of msgs[0..n) as one batch and returns in *consumed how
+ * many (at least 1 when n > 0; a closed-won starts a batch of its own so
+ * that it reads the touches committed before it). parts/epochs (cnt) are the
+ * partitions owned and their epochs. Returns FD_STORE_OK, FD_STORE_FENCED or
+ * FD_STORE_ERR; on anything but OK nothing of the batch was written. */
+int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
+                     const int32_t *parts, const int64_t *epochs, size_t cnt,
+                     size_t *consumed);
+
+const fd_process_stats *fd_processor_stats(const fd_processor *proc);
+
+#endif

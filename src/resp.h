@@ -1,0 +1,33 @@
+/* funneld — building pipelines of Redis commands as raw RESP.
+ *
+ * A batch's writes are encoded straight into one buffer (no per-command
+ * allocation) and sent with redisAppendFormattedCommand in one go. */
+#ifndef FD_RESP_H
+#define FD_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "funneld/codec.h"
+
+typedef struct fd_resp {
+        fd_buf buf;
+        size_t cmd_cnt;
+} fd_resp;
+
+void fd_resp_reset(fd_resp *r);
+void fd_resp_free(fd_resp *r);
+
+/* Starts a command of argc arguments; the caller then adds exactly argc
+ * arguments with fd_resp_arg/_str/_i64/_fmt. Returns 0 or -1 on OOM. */
+int fd_resp_cmd(fd_resp *r, int argc);
+int fd_resp_arg(fd_resp *r, const void *data, size_t len);
+int fd_resp_str(fd_resp *r, const char *s);
+int fd_resp_i64(fd_resp *r, int64_t v);
+int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/* Whole commands of string arguments: fd_resp_strs(r, 3, "HSET", k, v). */
+int fd_resp_strs(fd_resp *r, int argc, ...);
+
+#endif

@@ -1,0 +1,172 @@
+/* funneld — rule-based lead scoring: fit and engagement points per event,
+ * capped per rule, lead and cycle; the MQL condition; hand-raise types. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "funneld/score.h"
+
+/* 1 when needle occurs in hay, ignoring ASCII case. */
+static int contains_nocase(const char *hay, const char *needle)
+{
+        size_t n = strlen(needle);
+
+        for (; *hay; hay++) {
+                if (strncasecmp(hay, needle, n) == 0)
+                        return 1;
+        }
+        return n == 0;
+}
+
+static int attr_matches(const fd_score_rule *rule, const fd_lead_event *le)
+{
+        const char *v;
+
+        if (rule->match == FD_MATCH_ANY)
+                return 1;
+        v = fd_lead_event_attr(le, rule->attr);
+        if (!v || !rule->value_cnt)
+                return 0;
+        switch (rule->match) {
+        case FD_MATCH_EXACT:
+                return strcmp(v, rule->values[0]) == 0;
+        case FD_MATCH_SET:
+                for (size_t i = 0; i < rule->value_cnt; i++) {
+                        if (strcmp(v, rule->values[i]) == 0)
+                                return 1;
+                }
+                return 0;
+        case FD_MATCH_CONTAINS:
+                return contains_nocase(v, rule->values[0]);
+        case FD_MATCH_REGEX:
+                return regexec(&rule->re, v, 0, NULL, 0) == 0;
+        default:
+                return 0;
+        }
+}
+
+static int rule_matches(const fd_score_rule *rule, const fd_lead_event *le)
+{
+        if (rule->event_type &&
+            (!le->type || strcmp(le->type, rule->event_type) != 0))
+                return 0;
+        return attr_matches(rule, le);
+}
+
+/* The points rule may still award given what it already awarded: all of
+ * them, the part left under the cap, or 0 when the cap is used up. */
+static int32_t capped_points(const fd_score_rule *rule, int32_t already)
+{
+        int64_t cap = rule->cap < 0 ? -(int64_t)rule->cap : rule->cap;
+        int64_t pts = rule->points;
+        int64_t used = already < 0 ? -(int64_t)already : already;
+        int64_t room = cap - used;
+
+        if (cap == 0)
+                return (int32_t)pts;
+        if (room <= 0)
+                return 0;
+        if (pts > room)
+                return (int32_t)room;
+        if (pts < -room)
+                return (int32_t)-room;
+        return (int32_t)pts;
+}
+
+static int32_t add_sat(int32_t a, int32_t b)
+{
+        int64_t s = (int64_t)a + b;
+
+        if (s > INT32_MAX)
+                return INT32_MAX;
+        if (s < INT32_MIN)
+                return INT32_MIN;
+        return (int32_t)s;
+}
+
+fd_score_delta fd_score_apply(const fd_score_model *model,
+                              const fd_lead_event *le, int32_t *awarded)
+{
+        fd_score_delta d = {0, 0};
+
+        if (!model || !le)
+                return d;
+        for (size_t i = 0; i < model->rule_cnt; i++) {
+                const fd_score_rule *rule = &model->rules[i];
+                int32_t pts;
+
+                if (!rule_matches(rule, le))
+                        continue;
+                pts = capped_points(rule, awarded ? awarded[i] : 0);
+                if (pts == 0)
+                        continue;
+                if (awarded)
+                        awarded[i] = add_sat(awarded[i], pts);
+                if (rule->kind == FD_SCORE_FIT)
+                        d.fit = add_sat(d.fit, pts);
+                else
+                        d.engagement = add_sat(d.engagement, pts);
+        }
+        return d;
+}
+
+int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit,
+                    int32_t engagement)
+{
+        int64_t total = (int64_t)fit + engagement;
+        int any = 0;
+
+        if (mql->min_fit != INT32_MIN) {
+                any = 1;
+                if (fit < mql->min_fit)
+                        return 0;
+        }
+        if (mql->min_engagement != INT32_MIN) {
+                any = 1;
+                if (engagement < mql->min_engagement)
+                        return 0;
+        }
+        if (mql->min_total != INT32_MIN) {
+                any = 1;
+                if (total < mql->min_total)
+                        return 0;
+        }
+        return any; /* no threshold set: score alone never makes an MQL */
+}
+
+int fd_score_is_handraise(const fd_score_model *model, const char *type)
+{
+        if (!type)
+                return 0;
+        for (size_t i = 0; i < model->handraise_cnt; i++) {
+                if (strcmp(model->handraise_types[i], type) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+/* Releases the rules and hand-raise list of model; keeps the MQL
+ * condition. */
+void fd_score_model_clear(fd_score_model *model)
+{
+        for (size_t i = 0; i < model->rule_cnt; i++) {
+                fd_score_rule *rule = &model->rules[i];
+
+                free(rule->name);
+                free(rule->event_type);
+                free(rule->attr);
+                for (size_t j = 0; j < rule->value_cnt; j++)
+                        free(rule->values[j]);
+                free(rule->values);
+                if (rule->match == FD_MATCH_REGEX)
+                        regfree(&rule->re);
+        }
+        free(model->rules);
+        model->rules = NULL;
+        model->rule_cnt = 0;
+        for (size_t i = 0; i < model->handraise_cnt; i++)
+                free(model->handraise_types[i]);
+        free(model->handraise_types);
+        model->handraise_types = NULL;
+        model->handraise_cnt = 0;
+}

@@ -1,0 +1,60 @@
+/* funneld — lifecycle stage names.
+ *
+ * Parsing is case-insensitive and treats '-' and ' ' like '_', so the CRM
+ * spellings "Closed Won" and "closed-won" both mean closed_won. */
+#include "funneld/stage.h"
+
+#include <ctype.h>
+#include <stddef.h>
+
+static const char *const stage_names[FD_STAGE__COUNT] = {
+        [FD_STAGE_NONE] = "none",
+        [FD_STAGE_LEAD] = "lead",
+        [FD_STAGE_MQL] = "mql",
+        [FD_STAGE_SQL] = "sql",
+        [FD_STAGE_OPPORTUNITY] = "opportunity",
+        [FD_STAGE_CLOSED_WON] = "closed_won",
+        [FD_STAGE_CLOSED_LOST] = "closed_lost",
+};
+
+const char *fd_stage_name(fd_stage stage)
+{
+        if ((int)stage < 0 || stage >= FD_STAGE__COUNT)
+                return "unknown";
+        return stage_names[stage];
+}
+
+/* 1 when name equals want (lower case, '_' separated) up to case and the
+ * separators '-' and ' '. */
+static int name_eq(const char *name, const char *want)
+{
+        size_t i;
+
+        for (i = 0; name[i] && want[i]; i++) {
+                int c = tolower((unsigned char)name[i]);
+                if (c == '-' || c == ' ')
+                        c = '_';
+                if (c != want[i])
+                        return 0;
+        }
+        return name[i] == '\0' && want[i] == '\0';
+}
+
+fd_stage fd_stage_parse(const char *name)
+{
+        int s;
+
+        if (!name)
+                return FD_STAGE_NONE;
+        for (s = FD_STAGE_LEAD; s < FD_STAGE__COUNT; s++)
+                if (name_eq(name, stage_names[s]))
+                        return (fd_stage)s;
+        return FD_STAGE_NONE;
+}
+
+int fd_stage_is_recycle(const char *name)
+{
+        if (!name)
+                return 0;
+        return name_eq(name, "recycled") || name_eq(name, "nurture");
+}

@@ -1,0 +1,78 @@
+/* funneld — the Redis side: connection, offsets, owner epochs, the fenced
+ * atomic commit of a batch, and the outbox.
+ *
+ * Key names are a public API (docs/REDIS.md). Keys here are the ones that
+ * belong to a consumer group, not to a tenant:
+ *   P:meta                       hash  layout_version, writer
+ *   P:offsets:G                  hash  "<topic>:<partition>" -> next offset
+ *   P:epoch:G:<partition>        string owner epoch of a partition pair
+ *   P:outbox:G:<partition>       list  derived events waiting to be produced
+ * with P the redis.prefix and G the consumer group id. */
+#ifndef FD_STORE_H
+#define FD_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "funneld/config.h"
+#include "resp.h"
+
+#define FD_LAYOUT_VERSION 1
+
+typedef struct fd_store fd_store;
+
+enum {
+        FD_STORE_OK = 0,
+        FD_STORE_ERR = -1,    /* connection or protocol error: reconnect */
+        FD_STORE_FENCED = -2, /* a partition's epoch moved: we lost it */
+};
+
+/* Connects (AUTH, SELECT), checks/sets the layout marker. Returns NULL and
+ * fills errstr when Redis is unreachable or holds an unknown layout. */
+fd_store *fd_store_new(const fd_config *conf, char *errstr, size_t errstr_size);
+void fd_store_destroy(fd_store *store);
+
+/* Drops the connection and connects again. 0 or FD_STORE_ERR. */
+int fd_store_reconnect(fd_store *store, char *errstr, size_t errstr_size);
+
+/* The prefix ("fd") and group used in key names. */
+const char *fd_store_prefix(const fd_store *store);
+const char *fd_store_group(const fd_store *store);
+
+/* Sends r's commands as one pipeline and returns their replies in replies
+ * (r->cmd_cnt entries; the caller frees each with freeReplyObject). A reply
+ * of type REDIS_REPLY_ERROR is returned as is. 0 or FD_STORE_ERR (then no
+ * replies are left allocated). */
+int fd_store_pipeline(fd_store *store, const fd_resp *r, redisReply **replies);
+
+/* Bumps the epoch of every partition in parts (cnt entries) and returns the
+ * new epochs in epochs. */
+int fd_store_claim(fd_store *store, const int32_t *parts, size_t cnt,
+                   int64_t *epochs);
+
+/* Reads the next offsets of topic's partitions; -1 where none is stored. */
+int fd_store_offsets(fd_store *store, const char *topic, const int32_t *parts,
+                     size_t cnt, int64_t *offsets);
+
+/* Runs r's commands in one MULTI/EXEC, but only if every partition in parts
+ * still has the epoch given in epochs (WATCHed, so a claim by another
+ * instance between the check and EXEC also aborts). FD_STORE_OK, _FENCED
+ * or _ERR. A command error inside the transaction is FD_STORE_ERR. */
+int fd_store_commit(fd_store *store, const int32_t *parts,
+                    const int64_t *epochs, size_t cnt, const fd_resp *r);
+
+/* Appends "RPUSH P:outbox:G:<partition> <entry>" to r. */
+int fd_store_outbox_push(fd_store *store, fd_resp *r, int32_t partition,
+                         const void *entry, size_t len);
+
+/* Reads up to max entries from the head of partition's outbox into *reply
+ * (an array reply; the caller frees it). */
+int fd_store_outbox_peek(fd_store *store, int32_t partition, long max,
+                         redisReply **reply);
+
+/* Removes the first n entries, if the epoch still matches. */
+int fd_store_outbox_trim(fd_store *store, int32_t partition, int64_t epoch,
+                         long n);
+
+#endif

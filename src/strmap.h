@@ -1,0 +1,42 @@
+/* funneld — an open-addressing hash map from byte-string keys to a value.
+ *
+ * The map copies keys; values are a pointer and an int64 the caller uses as it
+ * likes (counters merge into i64, lead states hang off ptr). Iteration order
+ * is insertion order, so batches write Redis in a deterministic order. */
+#ifndef FD_STRMAP_H
+#define FD_STRMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fd_strmap_entry {
+        char *key; /* NUL-terminated copy, owned by the map */
+        size_t klen;
+        void *ptr;
+        int64_t i64;
+} fd_strmap_entry;
+
+typedef struct fd_strmap {
+        fd_strmap_entry *entries; /* insertion order */
+        size_t cnt, cap;
+        uint32_t *slots; /* index + 1 into entries, 0 = empty */
+        size_t slot_cnt;
+} fd_strmap;
+
+void fd_strmap_init(fd_strmap *map);
+/* Frees keys and tables; values are the caller's to release first. */
+void fd_strmap_free(fd_strmap *map);
+/* Empties the map, keeping its memory. */
+void fd_strmap_clear(fd_strmap *map);
+
+/* The entry for key, or NULL. */
+fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
+                               size_t klen);
+/* The entry for key, created zeroed when new (*created = 1). NULL on OOM.
+ * The pointer is valid until the next insertion. */
+fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key,
+                                  size_t klen, int *created);
+
+uint64_t fd_hash64(const void *data, size_t len);
+
+#endif

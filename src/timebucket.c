@@ -1,0 +1,170 @@
+/* funneld — event time to local calendar fields through the C library.
+ *
+ * NOT THREAD-SAFE: converting in a zone sets the process environment
+ * variable TZ (setenv + tzset) and leaves it set; funneld does all its
+ * processing on one thread. Nothing else in funneld may rely on TZ.
+ *
+ * Cost: the UTC offset is cached per (zone, UTC hour) when it is the same at
+ * both ends of that hour (always, except in an hour holding a transition),
+ * so repeated events of one hour cost no libc call; the local fields are
+ * then plain arithmetic. TZ is switched (tzset) only on a cache miss in a
+ * zone other than the last one set.
+ *
+ * Zones: "UTC" is always valid and needs no tzdata. Any other name must be a
+ * TZif file under /usr/share/zoneinfo (no "..", no leading '/'), because
+ * glibc silently falls back to UTC for names it does not know. */
+#include "funneld/timebucket.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ZONEINFO_DIR  "/usr/share/zoneinfo/"
+#define TZ_NAME_MAX   128
+#define HOUR_CACHE_SZ 256
+#define MS_PER_HOUR   3600000LL
+
+typedef struct hour_slot {
+        char zone[TZ_NAME_MAX];
+        int64_t hour; /* floor(ms / 1 h) */
+        long offset;  /* seconds east of UTC */
+        int used;
+} hour_slot;
+
+/* Process-wide caches (single thread, see above). */
+static char tz_current[TZ_NAME_MAX]; /* zone TZ is set to, "" if none */
+static hour_slot hour_cache[HOUR_CACHE_SZ];
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+        int64_t q = a / b;
+
+        if ((a % b != 0) && ((a < 0) != (b < 0)))
+                q--;
+        return q;
+}
+
+static int name_chars_ok(const char *tz)
+{
+        const char *p;
+
+        if (tz[0] == '/' || strstr(tz, ".."))
+                return 0;
+        for (p = tz; *p; p++) {
+                char c = *p;
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9') || c == '/' || c == '_' ||
+                      c == '-' || c == '+' || c == '.'))
+                        return 0;
+        }
+        return 1;
+}
+
+int fd_timezone_valid(const char *tz)
+{
+        char path[sizeof(ZONEINFO_DIR) + TZ_NAME_MAX];
+        char magic[4];
+        FILE *fp;
+        int ok;
+
+        if (!tz || !tz[0] || strlen(tz) >= TZ_NAME_MAX)
+                return 0;
+        if (strcmp(tz, "UTC") == 0)
+                return 1;
+        if (!name_chars_ok(tz))
+                return 0;
+        snprintf(path, sizeof(path), "%s%s", ZONEINFO_DIR, tz);
+        fp = fopen(path, "rb");
+        if (!fp)
+                return 0;
+        /* Directories open but do not read; only TZif files are zones. */
+        ok = fread(magic, 1, sizeof(magic), fp) == sizeof(magic) &&
+             memcmp(magic, "TZif", 4) == 0;
+        fclose(fp);
+        return ok;
+}
+
+/* Points TZ at tz (validated). Returns 0, or -1 when tz is unknown. */
+static int zone_select(const char *tz)
+{
+        if (tz_current[0] && strcmp(tz_current, tz) == 0)
+                return 0;
+        if (!fd_timezone_valid(tz))
+                return -1;
+        if (setenv("TZ", tz, 1) != 0)
+                return -1;
+        tzset();
+        snprintf(tz_current, sizeof(tz_current), "%s", tz);
+        return 0;
+}
+
+/* UTC offset in seconds at epoch second sec in the selected zone. */
+static int offset_at(int64_t sec, long *offset)
+{
+        time_t t = (time_t)sec;
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm))
+                return -1;
+        *offset = tm.tm_gmtoff;
+        return 0;
+}
+
+static size_t slot_index(const char *tz, int64_t hour)
+{
+        uint64_t h = 1469598103934665603ULL;
+        const char *p;
+
+        for (p = tz; *p; p++)
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h ^= (uint64_t)hour * 0x9E3779B97F4A7C15ULL;
+        return (size_t)(h >> 32) % HOUR_CACHE_SZ;
+}
+
+/* UTC offset of tz at ms, from the cache when possible. */
+static int zone_offset(const char *tz, int64_t ms, long *offset)
+{
+        int64_t hour = floor_div(ms, MS_PER_HOUR);
+        hour_slot *slot = &hour_cache[slot_index(tz, hour)];
+        long start, end;
+
+        if (slot->used && slot->hour == hour && strcmp(slot->zone, tz) == 0) {
+                *offset = slot->offset;
+                return 0;
+        }
+        if (zone_select(tz) != 0 || offset_at(hour * 3600, &start) != 0 ||
+            offset_at(hour * 3600 + 3599, &end) != 0)
+                return -1;
+        if (start != end) /* a transition inside this hour: no caching */
+                return offset_at(floor_div(ms, 1000), offset);
+        snprintf(slot->zone, sizeof(slot->zone), "%s", tz);
+        slot->hour = hour;
+        slot->offset = start;
+        slot->used = 1;
+        *offset = start;
+        return 0;
+}
+
+int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
+{
+        long offset = 0;
+        time_t local;
+        struct tm tm;
+
+        if (!tz || !tz[0] || strlen(tz) >= TZ_NAME_MAX)
+                return -1;
+        if (strcmp(tz, "UTC") != 0 && zone_offset(tz, ms, &offset) != 0)
+                return -1;
+        /* Local wall time = UTC fields of the shifted instant; gmtime_r
+         * never looks at TZ. */
+        local = (time_t)(floor_div(ms, 1000) + offset);
+        if (!gmtime_r(&local, &tm))
+                return -1;
+        out->year = tm.tm_year + 1900;
+        out->month = tm.tm_mon + 1;
+        out->day = tm.tm_mday;
+        out->hour = tm.tm_hour;
+        out->wday = tm.tm_wday;
+        return 0;
+}

@@ -1,0 +1,520 @@
+/* Unit tests of the config loader: defaults, the example files, every
+ * validation error with its line, kafka pass-through, tenants, reference. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config_internal.h"
+#include "fdtest.h"
+#include "funneld/config.h"
+#include "funneld/event.h"
+
+#define DAY_MS INT64_C(86400000)
+
+static char tmp_path[64];
+static char err[4096];
+
+/* Writes text to a new temp file and loads it; returns the config or NULL
+ * with err set. The file is removed again. */
+static fd_config *load_text(const char *text)
+{
+        int fd;
+        fd_config *conf;
+
+        strcpy(tmp_path, "/tmp/fdtest_config_XXXXXX");
+        fd = mkstemp(tmp_path);
+        if (fd < 0)
+                return NULL;
+        if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+                close(fd);
+                unlink(tmp_path);
+                return NULL;
+        }
+        close(fd);
+        err[0] = '\0';
+        conf = fd_config_load(tmp_path, err, sizeof(err));
+        unlink(tmp_path);
+        return conf;
+}
+
+/* Loads text, expects failure with "PATH:LINE: " + expected in err. */
+static int expect_error(const char *text, int line, const char *expected)
+{
+        char want[1024];
+        fd_config *conf = load_text(text);
+
+        if (conf) {
+                fd_config_destroy(conf);
+                fprintf(stderr, "  loaded, expected error %s\n", expected);
+                return 0;
+        }
+        snprintf(want, sizeof(want), "%s:%d: %s", tmp_path, line, expected);
+        if (!strstr(err, want)) {
+                fprintf(stderr, "  got:  %s\n  want: %s\n", err, want);
+                return 0;
+        }
+        return 1;
+}
+
+static void test_defaults(void)
+{
+        fd_config *conf = fd_config_new_defaults();
+        const fd_tenant_conf *tc;
+
+        FD_CHECK(conf != NULL);
+        if (!conf)
+                return;
+        FD_CHECK(conf->path == NULL);
+        FD_CHECK_STR(conf->group_id, "funneld");
+        FD_CHECK_STR(conf->topic_lead, "funnel.lead-events");
+        FD_CHECK_STR(conf->topic_crm, "funnel.crm-events");
+        FD_CHECK_STR(conf->topic_promotions, "funnel.promotions");
+        FD_CHECK_STR(conf->topic_attribution, "funnel.attribution");
+        FD_CHECK_STR(conf->topic_dlq, "funnel.dlq");
+        FD_CHECK_STR(conf->redis_host, "127.0.0.1");
+        FD_CHECK_INT(conf->redis_port, 6379);
+        FD_CHECK(conf->redis_user == NULL && conf->redis_password == NULL);
+        FD_CHECK_INT(conf->redis_db, 0);
+        FD_CHECK_STR(conf->redis_prefix, "fd");
+        FD_CHECK_STR(conf->schema_dir, "schemas");
+        FD_CHECK_INT(conf->schema_id_cnt, 2);
+        FD_CHECK_INT(conf->schema_ids[0].id, 1);
+        FD_CHECK_INT(conf->schema_ids[0].kind, FD_EV_LEAD);
+        FD_CHECK_STR(conf->schema_ids[0].path, "schemas/lead_event.avsc");
+        FD_CHECK_INT(conf->schema_ids[1].id, 2);
+        FD_CHECK_INT(conf->schema_ids[1].kind, FD_EV_CRM);
+        FD_CHECK_STR(conf->schema_ids[1].path, "schemas/crm_stage_event.avsc");
+        FD_CHECK(conf->plain_writer_lead == NULL);
+        FD_CHECK(conf->plain_writer_crm == NULL);
+        FD_CHECK_INT(conf->out_schema_id_promotion, 3);
+        FD_CHECK_INT(conf->out_schema_id_attribution, 4);
+        FD_CHECK_INT(conf->batch_max_events, 2000);
+        FD_CHECK_INT(conf->batch_max_ms, 50);
+        FD_CHECK_INT(conf->max_task_idle_ms, 500);
+        FD_CHECK_INT(conf->touch_max, 200);
+        FD_CHECK_INT(conf->dedupe_window_ms, 7 * DAY_MS);
+        FD_CHECK_INT(conf->max_message_bytes, 1048576);
+        FD_CHECK_INT(conf->min_event_time_ms, INT64_C(946684800000));
+        FD_CHECK_INT(conf->max_future_ms, DAY_MS);
+        FD_CHECK_STR(conf->log_level, "info");
+        FD_CHECK_INT(conf->model_cnt, FD_MODEL__COUNT);
+        for (size_t i = 0; i < conf->model_cnt; i++)
+                FD_CHECK_INT(conf->models[i], i);
+        FD_CHECK_INT(conf->kafka_cnt, 0);
+        FD_CHECK_INT(conf->tenant_cnt, 0);
+        tc = fd_config_tenant(conf, "anyone");
+        FD_CHECK(tc == &conf->defaults);
+        FD_CHECK(tc->tenant_id == NULL);
+        FD_CHECK_STR(tc->timezone, "UTC");
+        FD_CHECK_INT(tc->score.rule_cnt, 0);
+        FD_CHECK_INT(tc->score.mql.min_fit, INT32_MIN);
+        FD_CHECK_INT(tc->score.mql.min_engagement, INT32_MIN);
+        FD_CHECK_INT(tc->score.mql.min_total, INT32_MIN);
+        FD_CHECK_INT(tc->score.handraise_cnt, 2);
+        FD_CHECK_STR(tc->score.handraise_types[0], "demo_request");
+        FD_CHECK_STR(tc->score.handraise_types[1], "contact_sales");
+        FD_CHECK_INT(tc->lifecycle.allow_recycle, 1);
+        FD_CHECK_INT(tc->lifecycle.allow_reopen, 0);
+        FD_CHECK_INT(tc->lookback_ms, 90 * DAY_MS);
+        FD_CHECK_INT(tc->half_life_ms, 7 * DAY_MS);
+        fd_config_destroy(conf);
+}
+
+static const fd_score_rule *find_rule(const fd_score_model *m, const char *name)
+{
+        for (size_t i = 0; i < m->rule_cnt; i++) {
+                if (strcmp(m->rules[i].name, name) == 0)
+                        return &m->rules[i];
+        }
+        return NULL;
+}
+
+static void check_example(const char *file)
+{
+        char path[1024];
+        const char *src = getenv("FUNNELD_SOURCE_DIR");
+        fd_config *conf;
+        const fd_tenant_conf *acme;
+        const fd_score_rule *r;
+
+        snprintf(path, sizeof(path), "%s/config/%s", src ? src : ".", file);
+        conf = fd_config_load(path, err, sizeof(err));
+        FD_CHECK(conf != NULL);
+        if (!conf) {
+                fprintf(stderr, "  %s\n", err);
+                return;
+        }
+        FD_CHECK_INT(conf->kafka_cnt >= 1, 1);
+        FD_CHECK_STR(conf->kafka[0].key, "bootstrap.servers");
+        FD_CHECK_INT(conf->defaults.score.rule_cnt, 17);
+        FD_CHECK_INT(conf->defaults.score.mql.min_fit, 20);
+        FD_CHECK_INT(conf->defaults.score.mql.min_engagement, 25);
+        FD_CHECK_INT(conf->defaults.score.mql.min_total, INT32_MIN);
+        r = find_rule(&conf->defaults.score, "pricing_page");
+        FD_CHECK(r && r->points == 10 && r->cap == 30 &&
+                 r->kind == FD_SCORE_ENGAGEMENT);
+        r = find_rule(&conf->defaults.score, "title_c_level");
+        FD_CHECK(r && r->match == FD_MATCH_REGEX && r->cap == 20);
+        r = find_rule(&conf->defaults.score, "unsubscribe");
+        FD_CHECK(r && r->points == -15 && r->cap == 0);
+        acme = fd_config_tenant(conf, "acme");
+        FD_CHECK(acme != &conf->defaults);
+        FD_CHECK_STR(acme->tenant_id, "acme");
+        FD_CHECK_STR(acme->timezone, "America/New_York");
+        FD_CHECK_INT(acme->score.mql.min_fit, 25);
+        FD_CHECK_INT(acme->score.mql.min_engagement, 40);
+        FD_CHECK_INT(acme->lookback_ms, 120 * DAY_MS);
+        FD_CHECK_INT(acme->half_life_ms, 7 * DAY_MS);
+        FD_CHECK_INT(acme->score.rule_cnt, conf->defaults.score.rule_cnt);
+        FD_CHECK_INT(acme->score.handraise_cnt, 2);
+        fd_config_destroy(conf);
+}
+
+static void test_example_files_load(void)
+{
+        check_example("funneld.example.ini");
+        check_example("demo.ini");
+}
+
+static void test_error_unknown_key(void)
+{
+        FD_CHECK(expect_error("timezone = UTC\n\n[redis]\nhots = x\n", 4,
+                              "unknown key 'redis.hots' (did you mean "
+                              "'redis.host'?); known keys are listed by "
+                              "'funneld --config-reference'"));
+        FD_CHECK(expect_error("[redis]\nhost = x\n[log]\ntimezone = UTC\n", 4,
+                              "unknown key 'log.timezone': 'timezone' is a "
+                              "top-level key"));
+        FD_CHECK(expect_error("[tenant.a]\nredis.host = x\n", 2,
+                              "key 'redis.host' cannot be set per tenant"));
+        FD_CHECK(expect_error("[tenant.a]\nmql.min_fitt = 3\n", 2,
+                              "unknown key 'tenant.a.mql.min_fitt' (did you "
+                              "mean 'mql.min_fit'?)"));
+        FD_CHECK(expect_error("[rule.x]\nkind = fit\npoint = 3\n", 3,
+                              "rule 'x': unknown key 'point' (did you mean "
+                              "'points'?)"));
+}
+
+static void test_error_bad_values(void)
+{
+        FD_CHECK(expect_error("# c\n[processing]\nbatch.max_events = abc\n", 3,
+                              "key 'processing.batch.max_events' must be an "
+                              "integer between 1 and 100000, got 'abc'"));
+        FD_CHECK(expect_error("processing.batch.max_events = 100001\n", 1,
+                              "key 'processing.batch.max_events' must be an "
+                              "integer between 1 and 100000, got '100001'"));
+        FD_CHECK(expect_error("\n[processing]\ndedupe_window_days = 3\n", 3,
+                              "key 'processing.dedupe_window_days' must be an "
+                              "integer between 7 and 3650 (days), got '3'"));
+        FD_CHECK(expect_error("[processing]\nmin_event_time = 2001-02-29\n", 2,
+                              "key 'processing.min_event_time' must be a "
+                              "date YYYY-MM-DD"));
+        FD_CHECK(expect_error("[lifecycle]\nallow_reopen = maybe\n", 2,
+                              "key 'lifecycle.allow_reopen' must be true or "
+                              "false, got 'maybe'"));
+        FD_CHECK(expect_error("[log]\nlevel = loud\n", 2,
+                              "key 'log.level' must be one of "
+                              "debug,info,warn,error, got 'loud'"));
+        FD_CHECK(expect_error("[redis]\nhost =\n", 2,
+                              "key 'redis.host' has an empty value"));
+        FD_CHECK(expect_error("[schemas]\nid.5 = schemas/x.avsc\n", 2,
+                              "key 'schemas.id.5' must be 'lead:PATH' or "
+                              "'crm:PATH'"));
+}
+
+static void test_error_models_timezone(void)
+{
+        FD_CHECK(expect_error("[attribution]\nmodels = linear, markov\n", 2,
+                              "key 'attribution.models': unknown model "
+                              "'markov'"));
+        FD_CHECK(expect_error("[attribution]\nmodels = linear,linear\n", 2,
+                              "key 'attribution.models' lists model "
+                              "'linear' twice"));
+        FD_CHECK(expect_error("timezone = Mars/Olympus\n", 1,
+                              "key 'timezone': unknown time zone "
+                              "'Mars/Olympus'"));
+        FD_CHECK(expect_error("[tenant.t]\n\ntimezone = Europe/Nowhere\n", 3,
+                              "tenant 't': key 'timezone': unknown time "
+                              "zone 'Europe/Nowhere'"));
+}
+
+static void test_error_rules(void)
+{
+        FD_CHECK(expect_error("[rule.a]\nkind = fit\nattribute = job_title\n"
+                              "match = regex\nvalue = ([a-z\npoints = 5\n",
+                              5, "rule 'a': regex '([a-z' does not compile"));
+        FD_CHECK(expect_error("[mql]\nmin_fit = 1\n\n[rule.b]\n"
+                              "kind = engagement\nevent_type = page_view\n",
+                              4,
+                              "rule 'b' has no 'points'; add for example "
+                              "'points = 5'"));
+        FD_CHECK(expect_error("[rule.c]\nkind = fit\npoints = 0\n", 3,
+                              "rule 'c': key 'points' must be a non-zero "
+                              "integer between -10000 and 10000, got '0'"));
+        FD_CHECK(expect_error("[rule.d]\npoints = 2\n", 1,
+                              "rule 'd' has no 'kind'"));
+        FD_CHECK(expect_error("[rule.e]\nkind = fit\npoints = 2\n"
+                              "attribute = industry\n",
+                              4, "rule 'e' sets 'attribute' but no 'match'"));
+        FD_CHECK(expect_error("[rule.f]\nkind = fit\npoints = 2\n"
+                              "attribute = industry\nmatch = set\n"
+                              "value = saas\n",
+                              6,
+                              "rule 'f' has 'match = set', which takes "
+                              "'values = a,b,c'"));
+        FD_CHECK(expect_error("[rule.g]\nkind = fit\npoints = 2\n"
+                              "match = exact\n",
+                              4, "rule 'g' sets 'match' but no 'attribute'"));
+        FD_CHECK(expect_error("[tenant.t.rule.h]\nkind = fitness\n", 2,
+                              "rule 'h': key 'kind' must be fit or "
+                              "engagement, got 'fitness'"));
+        FD_CHECK(expect_error("[rule.bad name]\nkind = fit\n", 2,
+                              "key 'rule.bad name.kind' is not a rule key"));
+}
+
+static void test_error_duplicate_and_syntax(void)
+{
+        FD_CHECK(expect_error("[redis]\nport = 1\nhost = h\nport = 2\n", 4,
+                              "key 'redis.port' is set twice, on line 2 and "
+                              "on line 4; keep one of the two lines"));
+        FD_CHECK(expect_error("redis.port = 1\n[redis]\nport = 2\n", 3,
+                              "key 'redis.port' is set twice, on line 1"));
+        FD_CHECK(expect_error("[redis]\nthis is not a key\n", 2,
+                              "expected 'key = value'"));
+        FD_CHECK(expect_error("[redis\nport = 1\n", 1,
+                              "section header without ']'"));
+        FD_CHECK(expect_error("[handraise]\ntypes = demo_request\n"
+                              "   contact_sales\n",
+                              3,
+                              "this indented line continues the value of "
+                              "'handraise.types' from line 2"));
+}
+
+static void test_all_errors_reported_in_line_order(void)
+{
+        char want[256];
+        fd_config *conf = load_text("[rule.r]\nkind = fit\n[redis]\n"
+                                    "port = x\nbogus = 1\n");
+
+        FD_CHECK(conf == NULL);
+        fd_config_destroy(conf);
+        snprintf(want, sizeof(want), "%s:1: rule 'r' has no 'points'",
+                 tmp_path);
+        FD_CHECK(strncmp(err, want, strlen(want)) == 0);
+        snprintf(want, sizeof(want), "\n%s:4: key 'redis.port'", tmp_path);
+        FD_CHECK(strstr(err, want) != NULL);
+        snprintf(want, sizeof(want), "\n%s:5: unknown key 'redis.bogus'",
+                 tmp_path);
+        FD_CHECK(strstr(err, want) != NULL);
+        FD_CHECK(strstr(err, ":4:") < strstr(err, ":5:"));
+}
+
+static void test_error_missing_file(void)
+{
+        fd_config *conf =
+                fd_config_load("/nonexistent/funneld.ini", err, sizeof(err));
+
+        FD_CHECK(conf == NULL);
+        FD_CHECK(strstr(err, "/nonexistent/funneld.ini: cannot open the "
+                             "config file") == err);
+}
+
+static void test_kafka_pass_through(void)
+{
+        fd_config *conf = load_text("kafka.bootstrap.servers = b:9092\n"
+                                    "[kafka]\nclient.id = me\n"
+                                    "sasl.mechanisms = PLAIN\n"
+                                    "[redis]\nport = 7000\n"
+                                    "[kafka.ssl]\nca.location = \"/x y\"\n");
+
+        FD_CHECK(conf != NULL);
+        if (!conf) {
+                fprintf(stderr, "  %s\n", err);
+                return;
+        }
+        FD_CHECK_INT(conf->kafka_cnt, 4);
+        FD_CHECK_STR(conf->kafka[0].key, "bootstrap.servers");
+        FD_CHECK_STR(conf->kafka[0].value, "b:9092");
+        FD_CHECK_STR(conf->kafka[1].key, "client.id");
+        FD_CHECK_STR(conf->kafka[1].value, "me");
+        FD_CHECK_STR(conf->kafka[2].key, "sasl.mechanisms");
+        FD_CHECK_STR(conf->kafka[3].key, "ssl.ca.location");
+        FD_CHECK_STR(conf->kafka[3].value, "/x y");
+        FD_CHECK_INT(conf->redis_port, 7000);
+        FD_CHECK_STR(conf->path, tmp_path);
+        fd_config_destroy(conf);
+        FD_CHECK(expect_error("[kafka]\nclient.id =\n", 2,
+                              "kafka key 'kafka.client.id' needs"));
+}
+
+static void test_schema_ids(void)
+{
+        fd_config *conf = load_text("[schemas]\nid.7 = crm:/abs/crm.avsc\n"
+                                    "id.9 = lead:rel/lead.avsc\n");
+
+        FD_CHECK(conf != NULL);
+        if (!conf)
+                return;
+        FD_CHECK_INT(conf->schema_id_cnt, 2);
+        FD_CHECK_INT(conf->schema_ids[0].id, 7);
+        FD_CHECK_INT(conf->schema_ids[0].kind, FD_EV_CRM);
+        FD_CHECK_STR(conf->schema_ids[0].path, "/abs/crm.avsc");
+        FD_CHECK_INT(conf->schema_ids[1].id, 9);
+        FD_CHECK_INT(conf->schema_ids[1].kind, FD_EV_LEAD);
+        FD_CHECK_STR(conf->schema_ids[1].path, "rel/lead.avsc");
+        fd_config_destroy(conf);
+}
+
+static const char tenant_text[] = "[tenant.t1]\n"
+                                  "mql.min_fit = 5\n"
+                                  "[tenant.t2]\n"
+                                  "timezone = Europe/Berlin\n"
+                                  "handraise.types = quote_request\n"
+                                  "[tenant.t2.rule.own]\n"
+                                  "kind = engagement\n"
+                                  "event_type = webinar_attended\n"
+                                  "points = 4\n"
+                                  "[mql]\n"
+                                  "min_engagement = 30\n"
+                                  "[lifecycle]\n"
+                                  "allow_reopen = yes\n"
+                                  "[rule.g1]\n"
+                                  "kind = fit\n"
+                                  "attribute = job_title\n"
+                                  "match = regex\n"
+                                  "value = ^vp\n"
+                                  "points = -7\n"
+                                  "[rule.g2]\n"
+                                  "kind = engagement\n"
+                                  "points = 1\n"
+                                  "cap = -3\n";
+
+static void test_tenant_inheritance(void)
+{
+        fd_config *conf = load_text(tenant_text);
+        const fd_tenant_conf *t1, *t2, *d;
+
+        FD_CHECK(conf != NULL);
+        if (!conf) {
+                fprintf(stderr, "  %s\n", err);
+                return;
+        }
+        d = &conf->defaults;
+        t1 = fd_config_tenant(conf, "t1");
+        t2 = fd_config_tenant(conf, "t2");
+        FD_CHECK_INT(conf->tenant_cnt, 2);
+        FD_CHECK(fd_config_tenant(conf, "t3") == d);
+        FD_CHECK(fd_config_tenant(conf, NULL) == d);
+        FD_CHECK_INT(d->score.mql.min_fit, INT32_MIN);
+        FD_CHECK_INT(d->score.mql.min_engagement, 30);
+        FD_CHECK_INT(d->lifecycle.allow_reopen, 1);
+        FD_CHECK_INT(d->score.rule_cnt, 2);
+        FD_CHECK_INT(d->score.rules[0].cap, 7); /* fit default |points| */
+        FD_CHECK_INT(d->score.rules[1].cap, 3); /* |cap| */
+        /* t1: own min_fit, the rest inherited although set later */
+        FD_CHECK_STR(t1->timezone, "UTC");
+        FD_CHECK_INT(t1->score.mql.min_fit, 5);
+        FD_CHECK_INT(t1->score.mql.min_engagement, 30);
+        FD_CHECK_INT(t1->lifecycle.allow_reopen, 1);
+        FD_CHECK_INT(t1->score.handraise_cnt, 2);
+        FD_CHECK_INT(t1->score.rule_cnt, 2);
+        FD_CHECK(t1->score.rules != d->score.rules);
+        FD_CHECK_STR(t1->score.rules[0].name, "g1");
+        FD_CHECK_INT(t1->score.rules[0].match, FD_MATCH_REGEX);
+        FD_CHECK_STR(t1->score.rules[0].values[0], "^vp");
+        /* t2: own time zone, hand-raise list and rules */
+        FD_CHECK_STR(t2->timezone, "Europe/Berlin");
+        FD_CHECK_INT(t2->score.mql.min_fit, INT32_MIN);
+        FD_CHECK_INT(t2->score.mql.min_engagement, 30);
+        FD_CHECK_INT(t2->score.handraise_cnt, 1);
+        FD_CHECK_STR(t2->score.handraise_types[0], "quote_request");
+        FD_CHECK_INT(t2->score.rule_cnt, 1);
+        FD_CHECK_STR(t2->score.rules[0].name, "own");
+        FD_CHECK_INT(t2->score.rules[0].cap, 0);
+        FD_CHECK_INT(t2->lookback_ms, 90 * DAY_MS);
+        fd_config_destroy(conf);
+}
+
+static void test_rule_fields(void)
+{
+        fd_config *conf = load_text("[rule.size]\nkind = fit\n"
+                                    "attribute = company_size\nmatch = set\n"
+                                    "values = 51-200 , 201-1000,1000+\n"
+                                    "points = 10\ncap = 0\n"
+                                    "[rule.t]\nkind = fit\n"
+                                    "attribute = job_title\n"
+                                    "match = contains\nvalue = VP\n"
+                                    "points = 3\n");
+        const fd_score_rule *r;
+
+        FD_CHECK(conf != NULL);
+        if (!conf)
+                return;
+        r = &conf->defaults.score.rules[0];
+        FD_CHECK_STR(r->name, "size");
+        FD_CHECK_INT(r->kind, FD_SCORE_FIT);
+        FD_CHECK(r->event_type == NULL);
+        FD_CHECK_STR(r->attr, "company_size");
+        FD_CHECK_INT(r->match, FD_MATCH_SET);
+        FD_CHECK_INT(r->value_cnt, 3);
+        FD_CHECK_STR(r->values[0], "51-200");
+        FD_CHECK_STR(r->values[2], "1000+");
+        FD_CHECK_INT(r->cap, 0); /* explicit 0: no cap */
+        r = &conf->defaults.score.rules[1];
+        FD_CHECK_INT(r->match, FD_MATCH_CONTAINS);
+        FD_CHECK_INT(r->value_cnt, 1);
+        FD_CHECK_STR(r->values[0], "VP");
+        FD_CHECK_INT(r->cap, 3);
+        fd_config_destroy(conf);
+}
+
+static void test_reference_lists_every_key(void)
+{
+        char *buf = NULL, pat[128];
+        size_t len = 0;
+        FILE *fp = open_memstream(&buf, &len);
+
+        FD_CHECK(fp != NULL);
+        if (!fp)
+                return;
+        fd_config_print_reference(fp);
+        fclose(fp);
+        for (size_t i = 0; i < fd_cfg_key_cnt; i++) {
+                snprintf(pat, sizeof(pat), "| `%s` |", fd_cfg_keys[i].name);
+                if (!strstr(buf, pat)) {
+                        fprintf(stderr, "  missing %s\n", pat);
+                        FD_CHECK(0);
+                }
+        }
+        for (size_t i = 0; i < fd_rule_key_cnt; i++) {
+                snprintf(pat, sizeof(pat), "| `%s` |", fd_rule_key_names[i]);
+                FD_CHECK(strstr(buf, pat) != NULL);
+        }
+        FD_CHECK(strstr(buf, "| `kafka.*` |") != NULL);
+        FD_CHECK(strstr(buf, "| `schemas.id.N` |") != NULL);
+        FD_CHECK(strstr(buf, "| `processing.batch.max_events` | integer | "
+                             "`2000` | 1 .. 100000 |") != NULL);
+        FD_CHECK(strstr(buf, "## Tenants") != NULL);
+        FD_CHECK(strstr(buf, "`mql.min_total`") != NULL);
+        free(buf);
+}
+
+int main(void)
+{
+        FD_RUN(test_defaults);
+        FD_RUN(test_example_files_load);
+        FD_RUN(test_error_unknown_key);
+        FD_RUN(test_error_bad_values);
+        FD_RUN(test_error_models_timezone);
+        FD_RUN(test_error_rules);
+        FD_RUN(test_error_duplicate_and_syntax);
+        FD_RUN(test_all_errors_reported_in_line_order);
+        FD_RUN(test_error_missing_file);
+        FD_RUN(test_kafka_pass_through);
+        FD_RUN(test_schema_ids);
+        FD_RUN(test_tenant_inheritance);
+        FD_RUN(test_rule_fields);
+        FD_RUN(test_reference_lists_every_key);
+        return FD_DONE();
+}

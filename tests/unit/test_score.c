@@ -1,0 +1,345 @@
+/* Unit tests of rule-based scoring: match kinds, negative points, caps,
+ * per-cycle award counters, the MQL condition and hand-raises. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdtest.h"
+#include "funneld/config.h"
+#include "funneld/score.h"
+
+/* A rule on the stack; values and regex point at static or test data. */
+static fd_score_rule rule(const char *name, fd_score_kind kind,
+                          const char *event_type, const char *attr,
+                          fd_match_kind match, char **values, size_t cnt,
+                          int32_t points, int32_t cap)
+{
+        fd_score_rule r;
+
+        memset(&r, 0, sizeof(r));
+        r.name = (char *)name;
+        r.kind = kind;
+        r.event_type = (char *)event_type;
+        r.attr = (char *)attr;
+        r.match = match;
+        r.values = values;
+        r.value_cnt = cnt;
+        r.points = points;
+        r.cap = cap;
+        if (match == FD_MATCH_REGEX)
+                regcomp(&r.re, values[0], REG_EXTENDED | REG_ICASE | REG_NOSUB);
+        return r;
+}
+
+static fd_score_model model_of(fd_score_rule *rules, size_t cnt)
+{
+        fd_score_model m;
+
+        memset(&m, 0, sizeof(m));
+        m.rules = rules;
+        m.rule_cnt = cnt;
+        m.mql.min_fit = m.mql.min_engagement = m.mql.min_total = INT32_MIN;
+        return m;
+}
+
+/* A lead event of type with one attribute key = value (key may be NULL). */
+static fd_lead_event event(const char *type, const char *key, const char *value,
+                           fd_attr *slot)
+{
+        fd_lead_event le;
+
+        memset(&le, 0, sizeof(le));
+        le.type = (char *)type;
+        if (key) {
+                slot->key = (char *)key;
+                slot->value = (char *)value;
+                le.attrs = slot;
+                le.attr_cnt = 1;
+        }
+        return le;
+}
+
+/* Fit delta of one event through rules[0] with a fresh award counter. */
+static int32_t fit_once(fd_score_model *m, const char *key, const char *value)
+{
+        fd_attr a;
+        fd_lead_event le = event("identify", key, value, &a);
+        int32_t awarded[4] = {0};
+
+        return fd_score_apply(m, &le, awarded).fit;
+}
+
+static void test_match_exact(void)
+{
+        char *v[] = {"US"};
+        fd_score_rule r = rule("c", FD_SCORE_FIT, NULL, "country",
+                               FD_MATCH_EXACT, v, 1, 5, 5);
+        fd_score_model m = model_of(&r, 1);
+
+        FD_CHECK_INT(fit_once(&m, "country", "US"), 5);
+        FD_CHECK_INT(fit_once(&m, "country", "us"), 0); /* case-sensitive */
+        FD_CHECK_INT(fit_once(&m, "country", "USA"), 0);
+        FD_CHECK_INT(fit_once(&m, "region", "US"), 0);
+        FD_CHECK_INT(fit_once(&m, NULL, NULL), 0);
+}
+
+static void test_match_set(void)
+{
+        char *v[] = {"51-200", "201-1000", "1000+"};
+        fd_score_rule r = rule("s", FD_SCORE_FIT, NULL, "company_size",
+                               FD_MATCH_SET, v, 3, 10, 10);
+        fd_score_model m = model_of(&r, 1);
+
+        FD_CHECK_INT(fit_once(&m, "company_size", "51-200"), 10);
+        FD_CHECK_INT(fit_once(&m, "company_size", "1000+"), 10);
+        FD_CHECK_INT(fit_once(&m, "company_size", "11-50"), 0);
+        FD_CHECK_INT(fit_once(&m, "company_size", "1000"), 0);
+}
+
+static void test_match_contains(void)
+{
+        char *v[] = {"director"};
+        fd_score_rule r = rule("t", FD_SCORE_FIT, NULL, "job_title",
+                               FD_MATCH_CONTAINS, v, 1, 15, 15);
+        fd_score_model m = model_of(&r, 1);
+
+        FD_CHECK_INT(fit_once(&m, "job_title", "Director of Sales"), 15);
+        FD_CHECK_INT(fit_once(&m, "job_title", "Sales DIRECTOR"), 15);
+        FD_CHECK_INT(fit_once(&m, "job_title", "Direct Sales"), 0);
+        FD_CHECK_INT(fit_once(&m, "job_title", ""), 0);
+}
+
+static void test_match_regex(void)
+{
+        char *v[] = {"^(ceo|cto|chief [a-z ]+ officer)$"};
+        fd_score_rule r = rule("c", FD_SCORE_FIT, NULL, "job_title",
+                               FD_MATCH_REGEX, v, 1, 20, 20);
+        fd_score_model m = model_of(&r, 1);
+
+        FD_CHECK_INT(fit_once(&m, "job_title", "CEO"), 20);
+        FD_CHECK_INT(fit_once(&m, "job_title", "Chief Marketing Officer"), 20);
+        FD_CHECK_INT(fit_once(&m, "job_title", "Assistant to the CEO"), 0);
+        regfree(&r.re);
+}
+
+static void test_event_type_filter(void)
+{
+        fd_score_rule rules[2];
+        fd_score_model m;
+        fd_attr a;
+        fd_lead_event pv = event("page_view", NULL, NULL, &a);
+        fd_lead_event dl = event("content_download", NULL, NULL, &a);
+        fd_lead_event untyped = event(NULL, NULL, NULL, &a);
+        int32_t awarded[2] = {0, 0};
+
+        rules[0] = rule("pv", FD_SCORE_ENGAGEMENT, "page_view", NULL,
+                        FD_MATCH_ANY, NULL, 0, 1, 0);
+        rules[1] = rule("any", FD_SCORE_ENGAGEMENT, NULL, NULL, FD_MATCH_ANY,
+                        NULL, 0, 2, 0);
+        m = model_of(rules, 2);
+        FD_CHECK_INT(fd_score_apply(&m, &pv, awarded).engagement, 3);
+        FD_CHECK_INT(fd_score_apply(&m, &dl, awarded).engagement, 2);
+        FD_CHECK_INT(fd_score_apply(&m, &untyped, awarded).engagement, 2);
+        FD_CHECK_INT(awarded[0], 1);
+        FD_CHECK_INT(awarded[1], 6);
+}
+
+static void test_event_and_attribute(void)
+{
+        char *v[] = {"pricing"};
+        fd_score_rule r = rule("p", FD_SCORE_ENGAGEMENT, "page_view", "path",
+                               FD_MATCH_CONTAINS, v, 1, 4, 0);
+        fd_score_model m = model_of(&r, 1);
+        fd_attr a1, a2;
+        fd_lead_event hit = event("page_view", "path", "/pricing/teams", &a1);
+        fd_lead_event wrong_type =
+                event("email_click", "path", "/pricing", &a2);
+        int32_t awarded[1] = {0};
+
+        FD_CHECK_INT(fd_score_apply(&m, &hit, awarded).engagement, 4);
+        FD_CHECK_INT(fd_score_apply(&m, &wrong_type, awarded).engagement, 0);
+        FD_CHECK_INT(fd_score_apply(&m, &hit, awarded).fit, 0);
+}
+
+static void test_cap_partial_remainder(void)
+{
+        fd_score_rule r =
+                rule("pricing", FD_SCORE_ENGAGEMENT, "pricing_page_view", NULL,
+                     FD_MATCH_ANY, NULL, 0, 10, 25);
+        fd_score_model m = model_of(&r, 1);
+        fd_attr a;
+        fd_lead_event le = event("pricing_page_view", NULL, NULL, &a);
+        int32_t awarded[1] = {0};
+
+        FD_CHECK_INT(fd_score_apply(&m, &le, awarded).engagement, 10);
+        FD_CHECK_INT(fd_score_apply(&m, &le, awarded).engagement, 10);
+        FD_CHECK_INT(fd_score_apply(&m, &le, awarded).engagement, 5);
+        FD_CHECK_INT(fd_score_apply(&m, &le, awarded).engagement, 0);
+        FD_CHECK_INT(awarded[0], 25);
+}
+
+static void test_negative_points_capped(void)
+{
+        fd_score_rule rules[2];
+        fd_score_model m;
+        fd_attr a;
+        fd_lead_event le = event("unsubscribe", NULL, NULL, &a);
+        int32_t awarded[2] = {0, 0};
+        fd_score_delta d;
+
+        rules[0] = rule("unsub", FD_SCORE_ENGAGEMENT, "unsubscribe", NULL,
+                        FD_MATCH_ANY, NULL, 0, -15, 20);
+        rules[1] = rule("unsub_uncapped", FD_SCORE_ENGAGEMENT, "unsubscribe",
+                        NULL, FD_MATCH_ANY, NULL, 0, -1, 0);
+        m = model_of(rules, 2);
+        d = fd_score_apply(&m, &le, awarded);
+        FD_CHECK_INT(d.engagement, -16);
+        FD_CHECK_INT(d.fit, 0);
+        FD_CHECK_INT(fd_score_apply(&m, &le, awarded).engagement, -6);
+        FD_CHECK_INT(fd_score_apply(&m, &le, awarded).engagement, -1);
+        FD_CHECK_INT(awarded[0], -20);
+        FD_CHECK_INT(awarded[1], -3);
+}
+
+static void test_fit_and_engagement_split(void)
+{
+        char *v[] = {"software"};
+        fd_score_rule rules[2];
+        fd_score_model m;
+        fd_attr a;
+        fd_lead_event le =
+                event("webinar_attended", "industry", "software", &a);
+        int32_t awarded[2] = {0, 0};
+        fd_score_delta d;
+
+        rules[0] = rule("ind", FD_SCORE_FIT, NULL, "industry", FD_MATCH_EXACT,
+                        v, 1, 10, 10);
+        rules[1] = rule("web", FD_SCORE_ENGAGEMENT, "webinar_attended", NULL,
+                        FD_MATCH_ANY, NULL, 0, 12, 0);
+        m = model_of(rules, 2);
+        d = fd_score_apply(&m, &le, awarded);
+        FD_CHECK_INT(d.fit, 10);
+        FD_CHECK_INT(d.engagement, 12);
+        d = fd_score_apply(&m, &le, awarded);
+        FD_CHECK_INT(d.fit, 0); /* the profile fact counted once */
+        FD_CHECK_INT(d.engagement, 12);
+}
+
+static void test_awarded_per_cycle(void)
+{
+        fd_score_rule r = rule("email_open", FD_SCORE_ENGAGEMENT, "email_open",
+                               NULL, FD_MATCH_ANY, NULL, 0, 1, 2);
+        fd_score_model m = model_of(&r, 1);
+        fd_attr a;
+        fd_lead_event le = event("email_open", NULL, NULL, &a);
+        int32_t cycle1[1] = {0}, cycle2[1] = {0}, other_lead[1] = {1};
+
+        FD_CHECK_INT(fd_score_apply(&m, &le, cycle1).engagement, 1);
+        FD_CHECK_INT(fd_score_apply(&m, &le, cycle1).engagement, 1);
+        FD_CHECK_INT(fd_score_apply(&m, &le, cycle1).engagement, 0);
+        /* a new cycle starts from a zeroed counter: the rule pays again */
+        FD_CHECK_INT(fd_score_apply(&m, &le, cycle2).engagement, 1);
+        FD_CHECK_INT(cycle2[0], 1);
+        FD_CHECK_INT(cycle1[0], 2);
+        /* another lead's counter is independent */
+        FD_CHECK_INT(fd_score_apply(&m, &le, other_lead).engagement, 1);
+        FD_CHECK_INT(other_lead[0], 2);
+        /* without counters, only the per-event cap applies */
+        FD_CHECK_INT(fd_score_apply(&m, &le, NULL).engagement, 1);
+}
+
+static void test_fit_default_cap_from_config(void)
+{
+        static const char text[] = "[rule.vp]\nkind = fit\n"
+                                   "attribute = job_title\nmatch = contains\n"
+                                   "value = vp\npoints = 15\n"
+                                   "[rule.neg]\nkind = fit\n"
+                                   "attribute = email\nmatch = regex\n"
+                                   "value = @gmail\\.com$\npoints = -10\n";
+        char path[] = "/tmp/fdtest_score_XXXXXX", err[512];
+        int fd = mkstemp(path);
+        fd_config *conf;
+        fd_attr attrs[2] = {{"job_title", "VP Sales"},
+                            {"email", "x@gmail.com"}};
+        fd_lead_event le;
+        int32_t awarded[2] = {0, 0};
+        fd_score_delta d;
+
+        FD_CHECK(fd >= 0);
+        if (fd < 0)
+                return;
+        FD_CHECK(write(fd, text, sizeof(text) - 1) == sizeof(text) - 1);
+        close(fd);
+        conf = fd_config_load(path, err, sizeof(err));
+        unlink(path);
+        FD_CHECK(conf != NULL);
+        if (!conf)
+                return;
+        memset(&le, 0, sizeof(le));
+        le.type = "identify";
+        le.attrs = attrs;
+        le.attr_cnt = 2;
+        d = fd_score_apply(&conf->defaults.score, &le, awarded);
+        FD_CHECK_INT(d.fit, 5);
+        d = fd_score_apply(&conf->defaults.score, &le, awarded);
+        FD_CHECK_INT(d.fit, 0);
+        FD_CHECK_INT(awarded[0], 15);
+        FD_CHECK_INT(awarded[1], -10);
+        fd_config_destroy(conf);
+}
+
+static void test_mql_condition(void)
+{
+        fd_mql_condition c = {INT32_MIN, INT32_MIN, INT32_MIN};
+
+        FD_CHECK_INT(fd_score_is_mql(&c, 1000, 1000), 0); /* nothing set */
+        c.min_fit = 20;
+        FD_CHECK_INT(fd_score_is_mql(&c, 20, -50), 1);
+        FD_CHECK_INT(fd_score_is_mql(&c, 19, 500), 0);
+        c.min_engagement = 25;
+        FD_CHECK_INT(fd_score_is_mql(&c, 20, 25), 1);
+        FD_CHECK_INT(fd_score_is_mql(&c, 20, 24), 0);
+        FD_CHECK_INT(fd_score_is_mql(&c, 19, 25), 0);
+        c.min_total = 60;
+        FD_CHECK_INT(fd_score_is_mql(&c, 30, 29), 0);
+        FD_CHECK_INT(fd_score_is_mql(&c, 30, 30), 1);
+        c.min_fit = c.min_engagement = INT32_MIN;
+        FD_CHECK_INT(fd_score_is_mql(&c, -10, 70), 1);
+        FD_CHECK_INT(fd_score_is_mql(&c, INT32_MAX, INT32_MAX), 1);
+        FD_CHECK_INT(fd_score_is_mql(&c, INT32_MIN, 100), 0);
+}
+
+static void test_handraise(void)
+{
+        char *types[] = {"demo_request", "contact_sales"};
+        fd_score_model m = model_of(NULL, 0);
+
+        m.handraise_types = types;
+        m.handraise_cnt = 2;
+        FD_CHECK_INT(fd_score_is_handraise(&m, "demo_request"), 1);
+        FD_CHECK_INT(fd_score_is_handraise(&m, "contact_sales"), 1);
+        FD_CHECK_INT(fd_score_is_handraise(&m, "Demo_Request"), 0);
+        FD_CHECK_INT(fd_score_is_handraise(&m, "demo"), 0);
+        FD_CHECK_INT(fd_score_is_handraise(&m, NULL), 0);
+        m.handraise_cnt = 0;
+        FD_CHECK_INT(fd_score_is_handraise(&m, "demo_request"), 0);
+}
+
+int main(void)
+{
+        FD_RUN(test_match_exact);
+        FD_RUN(test_match_set);
+        FD_RUN(test_match_contains);
+        FD_RUN(test_match_regex);
+        FD_RUN(test_event_type_filter);
+        FD_RUN(test_event_and_attribute);
+        FD_RUN(test_cap_partial_remainder);
+        FD_RUN(test_negative_points_capped);
+        FD_RUN(test_fit_and_engagement_split);
+        FD_RUN(test_awarded_per_cycle);
+        FD_RUN(test_fit_default_cap_from_config);
+        FD_RUN(test_mql_condition);
+        FD_RUN(test_handraise);
+        return FD_DONE();
+}

@@ -1,0 +1,163 @@
+/* Unit tests for timebucket: event time to local calendar fields. */
+#include "funneld/timebucket.h"
+
+#include "fdtest.h"
+
+#define S 1000LL /* ms per second */
+
+/* Asserts the local fields of instant ms in zone tz. */
+static void expect_local(const char *tz, int64_t ms, int year, int month,
+                         int day, int hour, int wday, int line)
+{
+        fd_local_time lt = {0};
+        int rc = fd_local_time_of(tz, ms, &lt);
+
+        if (rc != 0 || lt.year != year || lt.month != month || lt.day != day ||
+            lt.hour != hour || lt.wday != wday) {
+                fprintf(stderr,
+                        "%s:%d: %s @%lld ms: rc %d, got %04d-%02d-%02d h%02d "
+                        "w%d, expected %04d-%02d-%02d h%02d w%d\n",
+                        __FILE__, line, tz, (long long)ms, rc, lt.year,
+                        lt.month, lt.day, lt.hour, lt.wday, year, month, day,
+                        hour, wday);
+                fdt_failed = 1;
+        }
+}
+
+#define EXPECT(tz, ms, y, mo, d, h, w)                                         \
+        expect_local(tz, ms, y, mo, d, h, w, __LINE__)
+
+static void test_utc_day_boundaries(void)
+{
+        /* 2026-01-01T00:00:00Z = 1767225600 s, a Thursday. */
+        EXPECT("UTC", 1767225600 * S, 2026, 1, 1, 0, 4);
+        EXPECT("UTC", 1767225600 * S - 1, 2025, 12, 31, 23, 3);
+        EXPECT("UTC", 1767311999 * S + 999, 2026, 1, 1, 23, 4);
+        EXPECT("UTC", 1767311999 * S + 1000, 2026, 1, 2, 0, 5);
+        EXPECT("UTC", 0, 1970, 1, 1, 0, 4);
+}
+
+static void test_before_1970(void)
+{
+        /* -1 ms is 1969-12-31T23:59:59.999Z, a Wednesday. */
+        EXPECT("UTC", -1, 1969, 12, 31, 23, 3);
+        EXPECT("UTC", -86400 * S, 1969, 12, 31, 0, 3);
+        EXPECT("UTC", -86400 * S - 1, 1969, 12, 30, 23, 2);
+        EXPECT("America/New_York", -1, 1969, 12, 31, 18, 3);
+        /* 1960-06-01T12:00Z: 08:00 EDT. */
+        EXPECT("America/New_York", -302443200 * S, 1960, 6, 1, 8, 3);
+}
+
+static void test_new_york_dst_2026(void)
+{
+        const char *ny = "America/New_York";
+
+        /* Spring forward 2026-03-08 07:00Z (02:00 EST -> 03:00 EDT). */
+        EXPECT(ny, 1772953140 * S, 2026, 3, 8, 1, 0); /* 06:59Z: 01:59 EST */
+        EXPECT(ny, 1772953200 * S, 2026, 3, 8, 3, 0); /* 07:00Z: 03:00 EDT */
+        /* Fall back 2026-11-01 06:00Z (02:00 EDT -> 01:00 EST). */
+        EXPECT(ny, 1793503800 * S, 2026, 10, 31, 23, 6); /* 03:30Z: 23:30 */
+        EXPECT(ny, 1793507400 * S, 2026, 11, 1, 0, 0);   /* 04:30Z: 00:30 */
+        EXPECT(ny, 1793511000 * S, 2026, 11, 1, 1, 0);   /* 05:30Z: 01:30 EDT */
+        EXPECT(ny, 1793514600 * S, 2026, 11, 1, 1, 0);   /* 06:30Z: 01:30 EST */
+        /* Winter: 2026-01-01T00:00Z is 2025-12-31 19:00 EST. */
+        EXPECT(ny, 1767225600 * S, 2025, 12, 31, 19, 3);
+}
+
+static void test_berlin(void)
+{
+        const char *be = "Europe/Berlin";
+
+        EXPECT(be, 1767225600 * S, 2026, 1, 1, 1, 4);   /* CET +1 */
+        EXPECT(be, 1767311999 * S, 2026, 1, 2, 0, 5);   /* 23:59:59Z */
+        EXPECT(be, 1774744200 * S, 2026, 3, 29, 1, 0);  /* 00:30Z: 01:30 CET */
+        EXPECT(be, 1774747800 * S, 2026, 3, 29, 3, 0);  /* 01:30Z: 03:30 */
+        EXPECT(be, 1792888200 * S, 2026, 10, 25, 2, 0); /* 00:30Z: 02:30 CEST */
+        EXPECT(be, 1792891800 * S, 2026, 10, 25, 2, 0); /* 01:30Z: 02:30 CET */
+}
+
+static void test_kolkata_half_hour(void)
+{
+        const char *in = "Asia/Kolkata";
+
+        EXPECT(in, 1767292140 * S, 2026, 1, 1, 23, 4); /* 18:29Z: 23:59 */
+        EXPECT(in, 1767292200 * S, 2026, 1, 2, 0, 5);  /* 18:30Z: 00:00 */
+        /* One UTC hour spans two local hours: 10:10Z 15:40, 10:40Z 16:10. */
+        EXPECT(in, 1781518200 * S, 2026, 6, 15, 15, 1);
+        EXPECT(in, 1781520000 * S, 2026, 6, 15, 16, 1);
+        EXPECT(in, 1781518200 * S, 2026, 6, 15, 15, 1); /* cached again */
+}
+
+static void test_transition_inside_utc_hour(void)
+{
+        /* Lord Howe goes +10:30 -> +11 at 2026-10-03T15:30Z. */
+        const char *lh = "Australia/Lord_Howe";
+
+        EXPECT(lh, 1791039600 * S, 2026, 10, 4, 1, 0); /* 15:00Z: 01:30 */
+        EXPECT(lh, 1791041340 * S, 2026, 10, 4, 1, 0); /* 15:29Z: 01:59 */
+        EXPECT(lh, 1791041400 * S, 2026, 10, 4, 2, 0); /* 15:30Z: 02:30 */
+        EXPECT(lh, 1791043140 * S, 2026, 10, 4, 2, 0); /* 15:59Z: 02:59 */
+}
+
+static void test_transition_inside_utc_hour_1942(void)
+{
+        /* Kolkata went +5:30 -> +6:30 at 1942-08-31T18:30Z: in that UTC
+         * hour, 18:15Z is 23:45 on Aug 31 and 18:45Z is 01:15 on Sep 1 (an
+         * offset cached from the start of the hour would give 00:15). */
+        const char *in = "Asia/Kolkata";
+
+        EXPECT(in, -862638300 * S, 1942, 8, 31, 23, 1);
+        EXPECT(in, -862636500 * S, 1942, 9, 1, 1, 2);
+        EXPECT(in, -862637401 * S, 1942, 8, 31, 23, 1); /* 18:29:59Z */
+        EXPECT(in, -862637400 * S, 1942, 9, 1, 1, 2);   /* 18:30:00Z */
+}
+
+static void test_alternating_zones(void)
+{
+        int i;
+
+        /* The per-hour cache must keep zones apart. */
+        for (i = 0; i < 3; i++) {
+                EXPECT("America/New_York", 1793507400 * S, 2026, 11, 1, 0, 0);
+                EXPECT("Asia/Kolkata", 1793507400 * S, 2026, 11, 1, 10, 0);
+                EXPECT("UTC", 1793507400 * S, 2026, 11, 1, 4, 0);
+                EXPECT("Europe/Berlin", 1793507400 * S, 2026, 11, 1, 5, 0);
+        }
+}
+
+static void test_zone_validation(void)
+{
+        fd_local_time lt;
+
+        FD_CHECK_INT(fd_timezone_valid("UTC"), 1);
+        FD_CHECK_INT(fd_timezone_valid("Europe/Berlin"), 1);
+        FD_CHECK_INT(fd_timezone_valid("America/New_York"), 1);
+        FD_CHECK_INT(fd_timezone_valid("Mars/Olympus_Mons"), 0);
+        FD_CHECK_INT(fd_timezone_valid("Europe/berlin_x"), 0);
+        FD_CHECK_INT(fd_timezone_valid("../../../etc/passwd"), 0);
+        FD_CHECK_INT(fd_timezone_valid("Europe/../Europe/Berlin"), 0);
+        FD_CHECK_INT(fd_timezone_valid("/Europe/Berlin"), 0);
+        FD_CHECK_INT(fd_timezone_valid("America"), 0);  /* a directory */
+        FD_CHECK_INT(fd_timezone_valid("zone.tab"), 0); /* not TZif */
+        FD_CHECK_INT(fd_timezone_valid(""), 0);
+        FD_CHECK_INT(fd_timezone_valid(NULL), 0);
+        FD_CHECK_INT(fd_local_time_of("Mars/Olympus_Mons", 0, &lt), -1);
+        FD_CHECK_INT(fd_local_time_of("America", 0, &lt), -1);
+        /* An unknown zone after a valid one must not reuse its offset. */
+        FD_CHECK_INT(fd_local_time_of("Asia/Kolkata", 0, &lt), 0);
+        FD_CHECK_INT(fd_local_time_of("Asia/Kolkatta", 0, &lt), -1);
+}
+
+int main(void)
+{
+        FD_RUN(test_utc_day_boundaries);
+        FD_RUN(test_before_1970);
+        FD_RUN(test_new_york_dst_2026);
+        FD_RUN(test_berlin);
+        FD_RUN(test_kolkata_half_hour);
+        FD_RUN(test_transition_inside_utc_hour);
+        FD_RUN(test_transition_inside_utc_hour_1942);
+        FD_RUN(test_alternating_zones);
+        FD_RUN(test_zone_validation);
+        return FD_DONE();
+}
