@@ -21,4 +21,8 @@ if ! cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target funneld >b
   echo "demo.sh: building funneld failed (log above)" >&2
   exit 1
 fi
-exec build/funneld --demo "$@"
+# The demo model (config/demo.ini) unless the caller passes -c FILE.
+case " $* " in
+  *" -c "* | *" --config "* | *" --config="*) exec build/funneld --demo "$@" ;;
+  *) exec build/funneld --demo -c config/demo.ini "$@" ;;
+esac

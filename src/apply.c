@@ -47,9 +47,9 @@ int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
         if (fd_buf_append(&proc->scratch, key, (size_t)n + 1) ||
             fd_buf_append(&proc->scratch, field, strlen(field)))
                 return -1;
-        fd_strmap_entry *e = fd_strmap_upsert(&proc->counters,
-                                              proc->scratch.data,
-                                              proc->scratch.len, &created);
+        fd_strmap_entry *e =
+                fd_strmap_upsert(&proc->counters, proc->scratch.data,
+                                 proc->scratch.len, &created);
         if (!e)
                 return -1;
         e->i64 += delta;
@@ -89,8 +89,8 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
         const char *p = proc->prefix, *t = lead->tenant_id;
         const char *s = fd_stage_name(en->stage);
         const char *dims[3][2] = {
-                {"channel", lead->source_channel ? lead->source_channel
-                                                 : "unknown"},
+                {"channel",
+                 lead->source_channel ? lead->source_channel : "unknown"},
                 {"campaign", lead->source_campaign},
                 {"persona", lead->persona},
         };
@@ -260,13 +260,14 @@ static int stitch(fd_processor *proc, const fd_lead_event *le)
 {
         fd_resp *w = &proc->writes;
         return fd_resp_cmd(w, 4) || fd_resp_str(w, "SET") ||
-                       fd_key_alias(w, proc->prefix, le->tenant_id,
-                                    le->anonymous_id) ||
-                       fd_resp_str(w, le->lead_id) || fd_resp_str(w, "NX") ||
-                       fd_resp_cmd(w, 3) || fd_resp_str(w, "SADD") ||
-                       fd_key_anons(w, proc->prefix, le->tenant_id,
-                                    le->lead_id) ||
-                       fd_resp_str(w, le->anonymous_id)
+                               fd_key_alias(w, proc->prefix, le->tenant_id,
+                                            le->anonymous_id) ||
+                               fd_resp_str(w, le->lead_id) ||
+                               fd_resp_str(w, "NX") || fd_resp_cmd(w, 3) ||
+                               fd_resp_str(w, "SADD") ||
+                               fd_key_anons(w, proc->prefix, le->tenant_id,
+                                            le->lead_id) ||
+                               fd_resp_str(w, le->anonymous_id)
                        ? -1
                        : 0;
 }
@@ -274,13 +275,14 @@ static int stitch(fd_processor *proc, const fd_lead_event *le)
 static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 {
         const fd_lead_event *le = &msg->ev.u.lead;
-        const fd_tenant_conf *tconf = fd_config_tenant(proc->conf, le->tenant_id);
+        const fd_tenant_conf *tconf =
+                fd_config_tenant(proc->conf, le->tenant_id);
         fd_bucket b;
         fd_lead *lead;
 
         fd_apply_bucket(tconf, le->occurred_at, &b);
-        if (fd_apply_count(proc, le->type, 1, "%s:{%s}:events:%s",
-                           proc->prefix, le->tenant_id, b.day) ||
+        if (fd_apply_count(proc, le->type, 1, "%s:{%s}:events:%s", proc->prefix,
+                           le->tenant_id, b.day) ||
             add_touch(proc, le, le->lead_id == NULL))
                 return -1;
         if (!le->lead_id)
@@ -291,7 +293,8 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         if (le->anonymous_id && stitch(proc, le))
                 return -1;
         lead->dirty = 1;
-        if (lead->lc.stage == FD_STAGE_NONE || le->occurred_at < lead->created_at) {
+        if (lead->lc.stage == FD_STAGE_NONE ||
+            le->occurred_at < lead->created_at) {
                 lead->created_at = le->occurred_at;
                 fd_str_set(&lead->created_event, le->event_id);
         }
@@ -399,6 +402,11 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
                                       proc->prefix, group);
         }
         e->i64 = 2;
+        fd_buf_reset(&proc->enc);
+        if (fd_buf_append(&proc->enc, proc->prefix, strlen(proc->prefix)) ||
+            fd_buf_append(&proc->enc, ":tenants", 9) ||
+            add_member(proc, proc->enc.data, tenant))
+                return -1;
         if (fd_resp_cmd(w, 5) || fd_resp_str(w, "SET") ||
             fd_key_seen(w, proc->prefix, tenant, event_id) ||
             fd_resp_str(w, "1") || fd_resp_str(w, "PX") ||
@@ -437,9 +445,9 @@ int fd_apply_flush_aggregates(fd_processor *proc)
                 const char *tenant = e->key;
                 const char *kind = tenant + strlen(tenant) + 1;
                 const char *id = kind + 2;
-                rc |= fd_resp_cmd(w, 4) ||
-                      fd_resp_str(w, "ZREMRANGEBYRANK") ||
-                      fd_key_touches(w, proc->prefix, tenant, *kind == 'a', id) ||
+                rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "ZREMRANGEBYRANK") ||
+                      fd_key_touches(w, proc->prefix, tenant, *kind == 'a',
+                                     id) ||
                       fd_resp_i64(w, 0) ||
                       fd_resp_i64(w, -(int64_t)proc->conf->touch_max - 1);
         }

@@ -45,8 +45,8 @@ static int add_parsed(fd_touch_list *list, const char *member, int64_t at)
         memset(t, 0, sizeof(*t));
         t->event_id = strndup(member, (size_t)(p1 - member));
         t->channel = strndup(p1 + 1, (size_t)(p2 - p1 - 1));
-        t->campaign = p3 > p2 + 1 ? strndup(p2 + 1, (size_t)(p3 - p2 - 1))
-                                  : NULL;
+        t->campaign =
+                p3 > p2 + 1 ? strndup(p2 + 1, (size_t)(p3 - p2 - 1)) : NULL;
         t->at = at;
         return t->event_id && t->channel ? 0 : -1;
 }
@@ -104,7 +104,8 @@ static int run_ranges(fd_processor *proc, fd_resp *r, size_t first,
 int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
 {
         const fd_crm_event *ce = &msg->ev.u.crm;
-        const fd_tenant_conf *tconf = fd_config_tenant(proc->conf, ce->tenant_id);
+        const fd_tenant_conf *tconf =
+                fd_config_tenant(proc->conf, ce->tenant_id);
         int64_t hi = ce->occurred_at, lo = hi - tconf->lookback_ms;
         redisReply *anons = NULL;
         fd_resp r = {0};
@@ -178,13 +179,12 @@ static int count_model(fd_processor *proc, const fd_lead *lead, const char *m,
 }
 
 /* Encodes the AttributionEvent and queues it in the outbox. */
-static int emit(fd_processor *proc, const fd_lead *lead,
-                const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
-                int32_t partition, const fd_credit *credits, size_t credit_cnt,
-                size_t in_window)
+static int emit(fd_processor *proc, const fd_lead *lead, const fd_crm_event *ce,
+                int64_t closed_at, int32_t cycle, int32_t partition,
+                const fd_credit *credits, size_t credit_cnt, size_t in_window)
 {
         char event_id[512], errstr[256];
-        const char *opp = ce->opportunity_id ? ce->opportunity_id
+        const char *opp = ce->opportunity_id     ? ce->opportunity_id
                           : lead->opportunity_id ? lead->opportunity_id
                                                  : "";
         fd_attribution_out a = {
@@ -202,10 +202,9 @@ static int emit(fd_processor *proc, const fd_lead *lead,
         snprintf(event_id, sizeof(event_id), "%s:%s:%d:closed_won",
                  lead->tenant_id, lead->lead_id, (int)cycle);
         fd_buf_reset(&proc->enc);
-        if (fd_codec_encode_attribution(proc->codec,
-                                        proc->conf->out_schema_id_attribution,
-                                        &a, &proc->enc, errstr,
-                                        sizeof(errstr))) {
+        if (fd_codec_encode_attribution(
+                    proc->codec, proc->conf->out_schema_id_attribution, &a,
+                    &proc->enc, errstr, sizeof(errstr))) {
                 FD_ERROR("process", "cannot encode an attribution: %s", errstr);
                 return -1;
         }
@@ -236,14 +235,14 @@ int fd_close_won(fd_processor *proc, const fd_lead *lead,
         }
         for (size_t i = 0; i < tl->cnt; i++)
                 tl->touches[i].flags =
-                        lead->created_event &&
-                                strcmp(tl->touches[i].event_id,
-                                       lead->created_event) == 0
+                        lead->created_event && strcmp(tl->touches[i].event_id,
+                                                      lead->created_event) == 0
                                 ? FD_TOUCH_LEAD_CREATION
                                 : 0;
         fd_apply_bucket(lead->tconf, closed_at, &b);
         for (size_t k = 0; k < model_cnt && !rc; k++) {
-                fd_model model = conf->model_cnt ? conf->models[k] : (fd_model)k;
+                fd_model model =
+                        conf->model_cnt ? conf->models[k] : (fd_model)k;
                 fd_attr_input in = {
                         .touches = tl->touches,
                         .touch_cnt = tl->cnt,

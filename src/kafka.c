@@ -39,19 +39,22 @@ static rd_kafka_conf_t *base_conf(const fd_config *conf, const char **fixed,
         return kc;
 }
 
-rd_kafka_t *fd_kafka_consumer_new(const fd_config *conf,
-                                  void (*rebalance_cb)(
-                                          rd_kafka_t *, rd_kafka_resp_err_t,
-                                          rd_kafka_topic_partition_list_t *,
-                                          void *),
-                                  void *opaque, char *errstr,
-                                  size_t errstr_size)
+rd_kafka_t *fd_kafka_consumer_new(
+        const fd_config *conf,
+        void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                             rd_kafka_topic_partition_list_t *, void *),
+        void *opaque, char *errstr, size_t errstr_size)
 {
-        const char *fixed[] = {"group.id", conf->group_id,
-                               "enable.auto.commit", "false",
-                               "enable.auto.offset.store", "false",
-                               "enable.partition.eof", "true",
-                               "partition.assignment.strategy", "range",
+        const char *fixed[] = {"group.id",
+                               conf->group_id,
+                               "enable.auto.commit",
+                               "false",
+                               "enable.auto.offset.store",
+                               "false",
+                               "enable.partition.eof",
+                               "true",
+                               "partition.assignment.strategy",
+                               "range",
                                NULL};
         rd_kafka_conf_t *kc = base_conf(conf, fixed, errstr, errstr_size);
         rd_kafka_t *rk;
@@ -84,7 +87,7 @@ rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, long *failed,
                                   char *errstr, size_t errstr_size)
 {
         const char *fixed[] = {"enable.idempotence", "true", "acks", "all",
-                               "linger.ms", "5", NULL};
+                               "linger.ms",          "5",    NULL};
         rd_kafka_conf_t *kc;
         rd_kafka_t *rk;
         /* Consumer-only pass-through keys would only produce warnings. */
@@ -129,8 +132,8 @@ int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
                                  size_t errstr_size)
 {
         const rd_kafka_metadata_t *md;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md,
-                                                    timeout_ms);
+        rd_kafka_resp_err_t err =
+                rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
         const char *topics[2] = {conf->topic_lead, conf->topic_crm};
         int cnt[2];
 

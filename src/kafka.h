@@ -11,13 +11,11 @@
 /* A consumer of group conf->group_id: manual offsets (Redis holds them),
  * partition EOF events on, range assignor (co-partitioned pairs go to one
  * member). rebalance_cb and opaque are installed. NULL + errstr on error. */
-rd_kafka_t *fd_kafka_consumer_new(const fd_config *conf,
-                                  void (*rebalance_cb)(
-                                          rd_kafka_t *, rd_kafka_resp_err_t,
-                                          rd_kafka_topic_partition_list_t *,
-                                          void *),
-                                  void *opaque, char *errstr,
-                                  size_t errstr_size);
+rd_kafka_t *fd_kafka_consumer_new(
+        const fd_config *conf,
+        void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                             rd_kafka_topic_partition_list_t *, void *),
+        void *opaque, char *errstr, size_t errstr_size);
 
 /* An idempotent producer whose opaque is *failed (a counter of failed
  * deliveries, bumped by its delivery callback). */

@@ -26,8 +26,8 @@ typedef struct fd_lead {
         int32_t engagement;
         int32_t *awarded; /* tconf->score.rule_cnt entries */
         int64_t created_at;
-        char *created_event;   /* event that first carried the lead id */
-        char *source_channel;  /* channel of that event */
+        char *created_event;  /* event that first carried the lead id */
+        char *source_channel; /* channel of that event */
         char *source_campaign;
         char *persona;
         char *opportunity_id;

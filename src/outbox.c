@@ -86,16 +86,16 @@ static int produce_entry(rd_kafka_t *rk, const void *data, size_t len)
                 }
                 rd_kafka_header_add(hdrs, name, (ssize_t)nl, hv, (ssize_t)hl);
         }
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(tbuf),
-                RD_KAFKA_V_KEY(key, key ? (size_t)kl : 0),
-                RD_KAFKA_V_VALUE((void *)value, (size_t)vl),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err =
+                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(tbuf),
+                                  RD_KAFKA_V_KEY(key, key ? (size_t)kl : 0),
+                                  RD_KAFKA_V_VALUE((void *)value, (size_t)vl),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         if (err) {
                 rd_kafka_headers_destroy(hdrs);
-                FD_WARN("outbox", "cannot produce to %s: %s; will retry",
-                        tbuf, rd_kafka_err2str(err));
+                FD_WARN("outbox", "cannot produce to %s: %s; will retry", tbuf,
+                        rd_kafka_err2str(err));
                 return -1;
         }
         return 0;

@@ -30,9 +30,9 @@ int fd_outbox_encode(fd_buf *out, const char *topic, const void *key,
                      const fd_header *headers, size_t header_cnt);
 
 /* Produces every entry of partition's outbox with producer rk (whose opaque
- * is a long counting failed deliveries, incremented by its dr_msg_cb) and trims what
- * was delivered. Returns the number of entries produced, or -1 when Redis or
- * Kafka failed (nothing lost: the entries stay for the next drain). */
+ * is a long counting failed deliveries, incremented by its dr_msg_cb) and trims
+ * what was delivered. Returns the number of entries produced, or -1 when Redis
+ * or Kafka failed (nothing lost: the entries stay for the next drain). */
 long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                      int64_t epoch, int flush_timeout_ms);
 

@@ -11,15 +11,15 @@
 #include "log.h"
 #include "outbox.h"
 
-#define FD_ID_MAX 512         /* longest id, tenant, channel... accepted */
-#define FD_QUEUE_PAUSE 20000  /* buffered messages that pause a partition */
+#define FD_ID_MAX       512   /* longest id, tenant, channel... accepted */
+#define FD_QUEUE_PAUSE  20000 /* buffered messages that pause a partition */
 #define FD_QUEUE_RESUME 5000
 
 /* Messages buffered for one input partition, oldest first. */
 typedef struct fd_queue {
         fd_msg *items;
         size_t head, tail, cap;
-        int at_eof;         /* consumer reached the end and nothing since */
+        int at_eof; /* consumer reached the end and nothing since */
         int paused;
         int64_t empty_since; /* ms, monotonic; when it last became empty */
 } fd_queue;
@@ -38,7 +38,7 @@ struct fd_pipeline {
         int64_t *epochs;
         size_t owned_cnt;
         int drain_due;
-        int need_reset;      /* re-read offsets from Redis and re-seek */
+        int need_reset; /* re-read offsets from Redis and re-seek */
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
 };
@@ -124,21 +124,22 @@ static void *memdup(const void *p, size_t len)
 /* Names the first id-like field longer than FD_ID_MAX, or NULL. */
 static const char *overlong_field(const fd_event *ev)
 {
-        const char *names[] = {"event_id", "tenant_id", "lead_id",
-                               "anonymous_id", "type_or_stage", "channel",
-                               "campaign", "opportunity_id", "currency"};
+        const char *names[] = {"event_id",     "tenant_id",      "lead_id",
+                               "anonymous_id", "type_or_stage",  "channel",
+                               "campaign",     "opportunity_id", "currency"};
         const char *vals[9];
         if (ev->kind == FD_EV_LEAD) {
                 const fd_lead_event *le = &ev->u.lead;
-                const char *v[] = {le->event_id, le->tenant_id, le->lead_id,
-                                   le->anonymous_id, le->type, le->channel,
-                                   le->campaign, NULL, NULL};
+                const char *v[] = {le->event_id,     le->tenant_id, le->lead_id,
+                                   le->anonymous_id, le->type,      le->channel,
+                                   le->campaign,     NULL,          NULL};
                 memcpy(vals, v, sizeof(v));
         } else {
                 const fd_crm_event *ce = &ev->u.crm;
-                const char *v[] = {ce->event_id, ce->tenant_id, ce->lead_id,
-                                   NULL, ce->stage, NULL, NULL,
-                                   ce->opportunity_id, ce->currency};
+                const char *v[] = {
+                        ce->event_id, ce->tenant_id,      ce->lead_id,
+                        NULL,         ce->stage,          NULL,
+                        NULL,         ce->opportunity_id, ce->currency};
                 memcpy(vals, v, sizeof(v));
         }
         for (int i = 0; i < 9; i++)
@@ -162,8 +163,8 @@ static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
         out->topic = kind;
         out->partition = m->partition;
         out->offset = m->offset;
-        out->err = fd_codec_decode(pl->codec, kind, m->payload, m->len,
-                                   &limits, &out->ev, errstr, sizeof(errstr));
+        out->err = fd_codec_decode(pl->codec, kind, m->payload, m->len, &limits,
+                                   &out->ev, errstr, sizeof(errstr));
         if (out->err == FD_DECODE_OK) {
                 const char *field = overlong_field(&out->ev);
                 if (!field) {
@@ -210,7 +211,8 @@ static int topic_index(const fd_pipeline *pl, const char *topic)
 
 static void set_paused(fd_pipeline *pl, int idx, int32_t partition, int pause)
 {
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(
                 l, idx ? pl->conf->topic_crm : pl->conf->topic_lead, partition);
         if (pause)
@@ -327,7 +329,8 @@ static void assign_from_store(fd_pipeline *pl,
                 reconnect_store(pl);
         rd_kafka_resp_err_t rerr = rd_kafka_assign(pl->consumer, list);
         if (rerr)
-                FD_ERROR("pipeline", "assign failed: %s", rd_kafka_err2str(rerr));
+                FD_ERROR("pipeline", "assign failed: %s",
+                         rd_kafka_err2str(rerr));
         pl->drain_due = 1;
         FD_INFO("pipeline", "assigned %zu partition pair(s) of %d",
                 pl->owned_cnt, (int)pl->nparts);

@@ -27,8 +27,7 @@ typedef struct fd_pipeline fd_pipeline;
  * and are co-partitioned. Borrows conf, codec and store. NULL + errstr on
  * error. */
 fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
-                             fd_store *store, char *errstr,
-                             size_t errstr_size);
+                             fd_store *store, char *errstr, size_t errstr_size);
 
 /* Consumes until *stop is set; then finishes the batch in hand, drains the
  * outbox and leaves the group. Returns 0, or -1 on a fatal error. */

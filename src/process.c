@@ -128,8 +128,9 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n)
                 if (!e)
                         return -1;
                 if (created) {
-                        e->ptr = fd_lead_new(tenant, lead_id,
-                                             fd_config_tenant(proc->conf, tenant));
+                        e->ptr = fd_lead_new(
+                                tenant, lead_id,
+                                fd_config_tenant(proc->conf, tenant));
                         if (!e->ptr)
                                 return -1;
                         e->i64 = (int64_t)r->cmd_cnt;
@@ -155,13 +156,15 @@ static int read_state(fd_processor *proc, fd_msg *msgs, size_t n)
         replies = calloc(proc->reads.cmd_cnt, sizeof(*replies));
         if (!replies)
                 return FD_STORE_ERR;
-        if (fd_store_pipeline(proc->store, &proc->reads, replies) != FD_STORE_OK)
+        if (fd_store_pipeline(proc->store, &proc->reads, replies) !=
+            FD_STORE_OK)
                 goto out;
         rc = FD_STORE_OK;
         for (size_t i = 0; i < proc->seen.cnt; i++) {
                 redisReply *rep = replies[proc->seen.entries[i].i64];
                 proc->seen.entries[i].i64 =
-                        rep->type == REDIS_REPLY_INTEGER && rep->integer ? 1 : 0;
+                        rep->type == REDIS_REPLY_INTEGER && rep->integer ? 1
+                                                                         : 0;
                 if (rep->type == REDIS_REPLY_ERROR)
                         rc = FD_STORE_ERR;
         }
@@ -187,8 +190,8 @@ static int note_offset(fd_processor *proc, const fd_msg *msg)
         const char *topic = msg->topic == FD_EV_CRM ? proc->conf->topic_crm
                                                     : proc->conf->topic_lead;
         int n = snprintf(k, sizeof(k), "%s:%d", topic, (int)msg->partition);
-        fd_strmap_entry *e = fd_strmap_upsert(&proc->offsets, k, (size_t)n,
-                                              &created);
+        fd_strmap_entry *e =
+                fd_strmap_upsert(&proc->offsets, k, (size_t)n, &created);
         if (!e)
                 return -1;
         if (created || msg->offset + 1 > e->i64)

@@ -17,16 +17,16 @@
 
 /* One consumed message. */
 typedef struct fd_msg {
-        fd_event ev;        /* decoded; kind FD_EV_NONE when bad */
+        fd_event ev;         /* decoded; kind FD_EV_NONE when bad */
         fd_event_kind topic; /* the input it came from */
         int32_t partition;
         int64_t offset;
-        int64_t ts;         /* merge time: occurred_at; INT64_MIN when bad */
+        int64_t ts; /* merge time: occurred_at; INT64_MIN when bad */
         fd_decode_err err;
-        char *errmsg;       /* bad only */
-        void *raw;          /* bad only: the original value */
+        char *errmsg; /* bad only */
+        void *raw;    /* bad only: the original value */
         size_t raw_len;
-        void *key;          /* bad only: the original key */
+        void *key; /* bad only: the original key */
         size_t key_len;
 } fd_msg;
 

@@ -31,16 +31,16 @@ static int check_reply(fd_store *store, redisReply *reply, const char *what,
                 snprintf(errstr, errstr_size,
                          "redis %s:%d: %s failed: %s; check that redis-server "
                          "is running and reachable (redis.host, redis.port)",
-                         store->conf->redis_host, store->conf->redis_port,
-                         what, store->ctx->errstr);
+                         store->conf->redis_host, store->conf->redis_port, what,
+                         store->ctx->errstr);
                 return FD_STORE_ERR;
         }
         if (reply->type == REDIS_REPLY_ERROR) {
                 snprintf(errstr, errstr_size,
                          "redis %s:%d: %s refused: %s; check redis.user, "
                          "redis.password and the ACL of that user",
-                         store->conf->redis_host, store->conf->redis_port,
-                         what, reply->str);
+                         store->conf->redis_host, store->conf->redis_port, what,
+                         reply->str);
                 freeReplyObject(reply);
                 return FD_STORE_ERR;
         }
@@ -51,8 +51,8 @@ static int check_reply(fd_store *store, redisReply *reply, const char *what,
 /* Checks or writes the layout marker P:meta layout_version. */
 static int check_layout(fd_store *store, char *errstr, size_t errstr_size)
 {
-        redisReply *reply = redisCommand(store->ctx, "HGET %s:meta layout_version",
-                                         store->prefix);
+        redisReply *reply = redisCommand(
+                store->ctx, "HGET %s:meta layout_version", store->prefix);
         if (!reply || reply->type == REDIS_REPLY_ERROR)
                 return check_reply(store, reply, "reading the layout marker",
                                    errstr, errstr_size);
@@ -121,7 +121,8 @@ fd_store *fd_store_new(const fd_config *conf, char *errstr, size_t errstr_size)
                 return NULL;
         }
         store->conf = conf;
-        snprintf(store->prefix, sizeof(store->prefix), "%s", conf->redis_prefix);
+        snprintf(store->prefix, sizeof(store->prefix), "%s",
+                 conf->redis_prefix);
         snprintf(store->group, sizeof(store->group), "%s", conf->group_id);
         if (connect_store(store, errstr, errstr_size) != FD_STORE_OK) {
                 fd_store_destroy(store);
@@ -174,9 +175,9 @@ int fd_store_claim(fd_store *store, const int32_t *parts, size_t cnt,
                    int64_t *epochs)
 {
         for (size_t i = 0; i < cnt; i++) {
-                redisReply *reply = redisCommand(store->ctx, "INCR %s:epoch:%s:%d",
-                                                 store->prefix, store->group,
-                                                 (int)parts[i]);
+                redisReply *reply = redisCommand(
+                        store->ctx, "INCR %s:epoch:%s:%d", store->prefix,
+                        store->group, (int)parts[i]);
                 if (!reply || reply->type != REDIS_REPLY_INTEGER) {
                         if (reply)
                                 freeReplyObject(reply);
@@ -192,9 +193,9 @@ int fd_store_offsets(fd_store *store, const char *topic, const int32_t *parts,
                      size_t cnt, int64_t *offsets)
 {
         for (size_t i = 0; i < cnt; i++) {
-                redisReply *reply = redisCommand(store->ctx, "HGET %s:offsets:%s %s:%d",
-                                                 store->prefix, store->group,
-                                                 topic, (int)parts[i]);
+                redisReply *reply = redisCommand(
+                        store->ctx, "HGET %s:offsets:%s %s:%d", store->prefix,
+                        store->group, topic, (int)parts[i]);
                 if (!reply || reply->type == REDIS_REPLY_ERROR) {
                         if (reply)
                                 freeReplyObject(reply);
@@ -273,11 +274,12 @@ static int read_exec(fd_store *store, size_t n)
                                 for (size_t j = 0; j < reply->elements; j++)
                                         if (reply->element[j]->type ==
                                             REDIS_REPLY_ERROR) {
-                                                FD_ERROR("store",
-                                                         "command %zu of the "
-                                                         "batch failed: %s",
-                                                         j,
-                                                         reply->element[j]->str);
+                                                FD_ERROR(
+                                                        "store",
+                                                        "command %zu of the "
+                                                        "batch failed: %s",
+                                                        j,
+                                                        reply->element[j]->str);
                                                 rc = FD_STORE_ERR;
                                         }
                 }
@@ -293,8 +295,9 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
         if (rc != FD_STORE_OK)
                 return rc;
         if (redisAppendCommand(store->ctx, "MULTI") != REDIS_OK ||
-            (r->cmd_cnt && redisAppendFormattedCommand(store->ctx, r->buf.data,
-                                                       r->buf.len) != REDIS_OK) ||
+            (r->cmd_cnt &&
+             redisAppendFormattedCommand(store->ctx, r->buf.data, r->buf.len) !=
+                     REDIS_OK) ||
             redisAppendCommand(store->ctx, "EXEC") != REDIS_OK)
                 return FD_STORE_ERR;
         return read_exec(store, r->cmd_cnt);

@@ -91,8 +91,8 @@ fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
         return found ? &map->entries[map->slots[i] - 1] : NULL;
 }
 
-fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key,
-                                  size_t klen, int *created)
+fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
+                                  int *created)
 {
         int found;
         size_t i;

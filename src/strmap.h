@@ -34,8 +34,8 @@ fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
                                size_t klen);
 /* The entry for key, created zeroed when new (*created = 1). NULL on OOM.
  * The pointer is valid until the next insertion. */
-fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key,
-                                  size_t klen, int *created);
+fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
+                                  int *created);
 
 uint64_t fd_hash64(const void *data, size_t len);
 

@@ -42,9 +42,9 @@ typedef struct fd_attr_input {
         size_t touch_cnt;
         int64_t opp_created_at; /* opportunity stage time, 0 if unknown */
         int64_t closed_at;      /* close time: the end of the window */
-        int64_t lookback_ms;    /* touches in [closed_at - lookback, closed_at] */
-        int64_t half_life_ms;   /* time decay; 7 days by default */
-        int64_t amount_minor;   /* >= 0 */
+        int64_t lookback_ms;  /* touches in [closed_at - lookback, closed_at] */
+        int64_t half_life_ms; /* time decay; 7 days by default */
+        int64_t amount_minor; /* >= 0 */
 } fd_attr_input;
 
 /* Computes the credit of every touch under model. credits has touch_cnt

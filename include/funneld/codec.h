@@ -23,13 +23,13 @@ typedef struct fd_codec fd_codec;
 /* Why a value could not be decoded; the names go into the DLQ reason header. */
 typedef enum fd_decode_err {
         FD_DECODE_OK = 0,
-        FD_DECODE_UNDECODABLE = -1,     /* "undecodable": bytes not valid Avro */
-        FD_DECODE_UNKNOWN_SCHEMA = -2,  /* "unknown-schema-id" */
-        FD_DECODE_BAD_MAGIC = -3,       /* "bad-magic-byte": neither framing */
-        FD_DECODE_INCOMPATIBLE = -4,    /* "incompatible-schema" */
-        FD_DECODE_MISSING_FIELD = -5,   /* "missing-field": required empty */
-        FD_DECODE_INVALID_FIELD = -6,   /* "invalid-field": bad value */
-        FD_DECODE_OVERSIZED = -7,       /* "oversized" */
+        FD_DECODE_UNDECODABLE = -1,    /* "undecodable": bytes not valid Avro */
+        FD_DECODE_UNKNOWN_SCHEMA = -2, /* "unknown-schema-id" */
+        FD_DECODE_BAD_MAGIC = -3,      /* "bad-magic-byte": neither framing */
+        FD_DECODE_INCOMPATIBLE = -4,   /* "incompatible-schema" */
+        FD_DECODE_MISSING_FIELD = -5,  /* "missing-field": required empty */
+        FD_DECODE_INVALID_FIELD = -6,  /* "invalid-field": bad value */
+        FD_DECODE_OVERSIZED = -7,      /* "oversized" */
 } fd_decode_err;
 
 /* Short reason name of err for headers and metrics. */
@@ -38,7 +38,8 @@ const char *fd_decode_err_name(fd_decode_err err);
 /* Creates a codec reading reader schemas lead_event.avsc, crm_stage_event.avsc,
  * promotion_event.avsc and attribution_event.avsc from schema_dir.
  * Returns NULL and fills errstr on error. */
-fd_codec *fd_codec_new(const char *schema_dir, char *errstr, size_t errstr_size);
+fd_codec *fd_codec_new(const char *schema_dir, char *errstr,
+                       size_t errstr_size);
 void fd_codec_destroy(fd_codec *codec);
 
 /* Registers writer schema file path under Confluent id for kind. */
@@ -80,7 +81,7 @@ void fd_buf_free(fd_buf *buf);
 
 /* A PromotionEvent: a lead entered a stage. */
 typedef struct fd_promotion {
-        const char *event_id;       /* deterministic */
+        const char *event_id; /* deterministic */
         const char *tenant_id;
         const char *lead_id;
         const char *stage;          /* "mql", "sql", ... */
@@ -96,7 +97,7 @@ typedef struct fd_promotion {
 typedef struct fd_credit {
         const char *model;
         const char *channel;
-        const char *campaign;       /* NULL when none */
+        const char *campaign; /* NULL when none */
         const char *touch_event_id;
         int64_t touch_at;
         int64_t credit_minor;
@@ -104,22 +105,22 @@ typedef struct fd_credit {
 
 /* An AttributionEvent: closed-won revenue credited to touches. */
 typedef struct fd_attribution_out {
-        const char *event_id;       /* deterministic */
+        const char *event_id; /* deterministic */
         const char *tenant_id;
         const char *lead_id;
         const char *opportunity_id; /* "" when the CRM event had none */
         int64_t amount_minor;
         const char *currency;
         int64_t closed_at;
-        int32_t touch_count;        /* touches inside the lookback window */
+        int32_t touch_count; /* touches inside the lookback window */
         const fd_credit *credits;
         size_t credit_cnt;
 } fd_attribution_out;
 
 /* Appends the Confluent-framed encoding to out. 0 on success. */
 int fd_codec_encode_promotion(fd_codec *codec, int32_t schema_id,
-                              const fd_promotion *p, fd_buf *out,
-                              char *errstr, size_t errstr_size);
+                              const fd_promotion *p, fd_buf *out, char *errstr,
+                              size_t errstr_size);
 int fd_codec_encode_attribution(fd_codec *codec, int32_t schema_id,
                                 const fd_attribution_out *a, fd_buf *out,
                                 char *errstr, size_t errstr_size);

@@ -32,12 +32,12 @@ typedef struct fd_schema_ref {
 
 /* Settings that a tenant may override. */
 typedef struct fd_tenant_conf {
-        char *tenant_id;        /* NULL for the defaults */
-        char *timezone;         /* IANA name, "UTC" by default */
-        fd_score_model score;   /* rules + MQL condition + hand-raise types */
+        char *tenant_id;      /* NULL for the defaults */
+        char *timezone;       /* IANA name, "UTC" by default */
+        fd_score_model score; /* rules + MQL condition + hand-raise types */
         fd_lifecycle_conf lifecycle;
-        int64_t lookback_ms;    /* attribution lookback, 90 days default */
-        int64_t half_life_ms;   /* time decay half-life, 7 days default */
+        int64_t lookback_ms;  /* attribution lookback, 90 days default */
+        int64_t half_life_ms; /* time decay half-life, 7 days default */
 } fd_tenant_conf;
 
 typedef struct fd_config {
@@ -47,26 +47,26 @@ typedef struct fd_config {
         fd_kv *kafka;
         size_t kafka_cnt;
 
-        char *group_id;            /* funneld.group.id, "funneld" */
-        char *topic_lead;          /* topics.lead_events */
-        char *topic_crm;           /* topics.crm_events */
-        char *topic_promotions;    /* topics.promotions */
-        char *topic_attribution;   /* topics.attribution */
-        char *topic_dlq;           /* topics.dlq */
+        char *group_id;          /* funneld.group.id, "funneld" */
+        char *topic_lead;        /* topics.lead_events */
+        char *topic_crm;         /* topics.crm_events */
+        char *topic_promotions;  /* topics.promotions */
+        char *topic_attribution; /* topics.attribution */
+        char *topic_dlq;         /* topics.dlq */
 
-        char *redis_host;          /* redis.host, "127.0.0.1" */
-        int redis_port;            /* redis.port, 6379 */
-        char *redis_user;          /* redis.user, NULL */
-        char *redis_password;      /* redis.password, NULL */
-        int redis_db;              /* redis.db, 0 */
-        char *redis_prefix;        /* redis.prefix, "fd" */
+        char *redis_host;     /* redis.host, "127.0.0.1" */
+        int redis_port;       /* redis.port, 6379 */
+        char *redis_user;     /* redis.user, NULL */
+        char *redis_password; /* redis.password, NULL */
+        int redis_db;         /* redis.db, 0 */
+        char *redis_prefix;   /* redis.prefix, "fd" */
 
         char *schema_dir;          /* schemas.dir, "schemas" */
         fd_schema_ref *schema_ids; /* schemas.id.N = lead:PATH|crm:PATH */
         size_t schema_id_cnt;
-        char *plain_writer_lead;   /* schemas.plain.lead_events, NULL */
-        char *plain_writer_crm;    /* schemas.plain.crm_events, NULL */
-        int32_t out_schema_id_promotion;  /* schemas.out.promotion, 3 */
+        char *plain_writer_lead;           /* schemas.plain.lead_events, NULL */
+        char *plain_writer_crm;            /* schemas.plain.crm_events, NULL */
+        int32_t out_schema_id_promotion;   /* schemas.out.promotion, 3 */
         int32_t out_schema_id_attribution; /* schemas.out.attribution, 4 */
 
         int batch_max_events;      /* processing.batch.max_events, 2000 */
@@ -78,9 +78,9 @@ typedef struct fd_config {
         int64_t min_event_time_ms; /* processing.min_event_time, 2000-01-01 */
         int64_t max_future_ms;     /* processing.max_future_days, 1 day */
 
-        char *log_level;           /* log.level, "info" */
+        char *log_level; /* log.level, "info" */
 
-        fd_model *models;          /* attribution.models, all by default */
+        fd_model *models; /* attribution.models, all by default */
         size_t model_cnt;
 
         fd_tenant_conf defaults;

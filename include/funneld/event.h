@@ -1,7 +1,8 @@
 /* funneld — decoded input events.
  *
  * An fd_event owns every string it points to; fd_event_clear() releases them
- * and leaves the event zeroed and reusable. Absent optional strings are NULL. */
+ * and leaves the event zeroed and reusable. Absent optional strings are NULL.
+ */
 #ifndef FUNNELD_EVENT_H
 #define FUNNELD_EVENT_H
 
@@ -11,7 +12,7 @@
 typedef enum fd_event_kind {
         FD_EV_NONE = 0,
         FD_EV_LEAD = 1, /* LeadEvent, topic funnel.lead-events */
-        FD_EV_CRM  = 2, /* CrmStageEvent, topic funnel.crm-events */
+        FD_EV_CRM = 2,  /* CrmStageEvent, topic funnel.crm-events */
 } fd_event_kind;
 
 typedef struct fd_attr {

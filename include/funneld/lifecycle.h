@@ -13,10 +13,10 @@
 #include "funneld/stage.h"
 
 typedef struct fd_lifecycle {
-        fd_stage stage;                       /* current stage, NONE if new */
-        int32_t cycle;                        /* 1-based; 0 when new */
-        int64_t entered_at[FD_STAGE__COUNT];  /* ms, 0 = not entered in cycle */
-        uint32_t implied_mask;                /* bit (1u << stage): implied */
+        fd_stage stage;                      /* current stage, NONE if new */
+        int32_t cycle;                       /* 1-based; 0 when new */
+        int64_t entered_at[FD_STAGE__COUNT]; /* ms, 0 = not entered in cycle */
+        uint32_t implied_mask;               /* bit (1u << stage): implied */
 } fd_lifecycle;
 
 typedef struct fd_lifecycle_conf {
@@ -44,12 +44,9 @@ typedef enum fd_lifecycle_result {
  * *out_cnt. target may be FD_STAGE_NONE together with recycle=1 to ask for a
  * recycle. A new lead (stage NONE) always enters LEAD first (implied unless
  * target is LEAD). */
-fd_lifecycle_result fd_lifecycle_advance(fd_lifecycle *lc,
-                                         fd_stage target,
-                                         int recycle,
-                                         int64_t at,
+fd_lifecycle_result fd_lifecycle_advance(fd_lifecycle *lc, fd_stage target,
+                                         int recycle, int64_t at,
                                          const fd_lifecycle_conf *conf,
-                                         fd_stage_entry *out,
-                                         int *out_cnt);
+                                         fd_stage_entry *out, int *out_cnt);
 
 #endif

@@ -13,28 +13,31 @@
 
 #include "funneld/event.h"
 
-typedef enum fd_score_kind { FD_SCORE_FIT = 0, FD_SCORE_ENGAGEMENT = 1 } fd_score_kind;
+typedef enum fd_score_kind {
+        FD_SCORE_FIT = 0,
+        FD_SCORE_ENGAGEMENT = 1
+} fd_score_kind;
 
 typedef enum fd_match_kind {
-        FD_MATCH_ANY = 0,   /* no attribute condition */
-        FD_MATCH_EXACT,     /* attribute == value (case-sensitive) */
-        FD_MATCH_SET,       /* attribute is one of values */
-        FD_MATCH_CONTAINS,  /* attribute contains value, case-insensitive */
-        FD_MATCH_REGEX,     /* POSIX extended regex, case-insensitive */
+        FD_MATCH_ANY = 0,  /* no attribute condition */
+        FD_MATCH_EXACT,    /* attribute == value (case-sensitive) */
+        FD_MATCH_SET,      /* attribute is one of values */
+        FD_MATCH_CONTAINS, /* attribute contains value, case-insensitive */
+        FD_MATCH_REGEX,    /* POSIX extended regex, case-insensitive */
 } fd_match_kind;
 
 typedef struct fd_score_rule {
-        char *name;             /* unique; used as the cap counter's name */
+        char *name; /* unique; used as the cap counter's name */
         fd_score_kind kind;
-        char *event_type;       /* NULL: any event type */
-        char *attr;             /* NULL: no attribute condition */
+        char *event_type; /* NULL: any event type */
+        char *attr;       /* NULL: no attribute condition */
         fd_match_kind match;
-        char **values;          /* match operands */
+        char **values; /* match operands */
         size_t value_cnt;
-        regex_t re;             /* compiled when match == FD_MATCH_REGEX */
-        int32_t points;         /* may be negative */
-        int32_t cap;            /* max |total| awarded per lead per cycle;
-                                 * 0 = unlimited */
+        regex_t re;     /* compiled when match == FD_MATCH_REGEX */
+        int32_t points; /* may be negative */
+        int32_t cap;    /* max |total| awarded per lead per cycle;
+                         * 0 = unlimited */
 } fd_score_rule;
 
 typedef struct fd_mql_condition {
@@ -65,7 +68,8 @@ fd_score_delta fd_score_apply(const fd_score_model *model,
                               const fd_lead_event *le, int32_t *awarded);
 
 /* 1 when fit/engagement meet the MQL condition. */
-int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit, int32_t engagement);
+int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit,
+                    int32_t engagement);
 
 /* 1 when event type is a hand-raise (demo_request, contact_sales, ...). */
 int fd_score_is_handraise(const fd_score_model *model, const char *type);

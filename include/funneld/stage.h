@@ -26,7 +26,8 @@ const char *fd_stage_name(fd_stage stage);
  * "recycled" and "nurture" are not stages: see fd_stage_is_recycle(). */
 fd_stage fd_stage_parse(const char *name);
 
-/* 1 if name asks to recycle the lead back to nurture ("recycled", "nurture"). */
+/* 1 if name asks to recycle the lead back to nurture ("recycled", "nurture").
+ */
 int fd_stage_is_recycle(const char *name);
 
 #endif

@@ -1,0 +1,621 @@
+/* Unit tests of the synthetic stream generator: determinism, order,
+ * validity, realism (channel mix, identity stitching, deals), duplicates,
+ * and that its events survive the Avro codec. No network. */
+#include <stdlib.h>
+
+#include "fdtest.h"
+#include "funneld/codec.h"
+#include "gen.h"
+
+#define DAY_MS INT64_C(86400000)
+
+static char errstr[512];
+
+/* ---- helpers ---------------------------------------------------------- */
+
+#define S(x) ((x) ? (x) : "~")
+
+/* Writes every field of ev as one line into buf. */
+static void event_line(const fd_event *ev, char *buf, size_t size)
+{
+        int n;
+        size_t i;
+
+        if (ev->kind == FD_EV_CRM) {
+                const fd_crm_event *c = &ev->u.crm;
+
+                snprintf(buf, size,
+                         "C|%s|%s|%" PRId64 "|%s|%s|%s|%d|%" PRId64 "|%s|%s",
+                         S(c->event_id), S(c->tenant_id), c->occurred_at,
+                         S(c->lead_id), S(c->stage), S(c->opportunity_id),
+                         c->has_amount, c->amount_minor, S(c->currency),
+                         S(c->owner));
+                return;
+        }
+        const fd_lead_event *l = &ev->u.lead;
+        n = snprintf(
+                buf, size, "L|%s|%s|%" PRId64 "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s",
+                S(l->event_id), S(l->tenant_id), l->occurred_at, S(l->lead_id),
+                S(l->anonymous_id), S(l->type), S(l->channel), S(l->campaign),
+                S(l->utm_source), S(l->utm_medium), S(l->utm_campaign),
+                S(l->utm_term), S(l->utm_content));
+        for (i = 0; i < l->attr_cnt && n > 0 && (size_t)n < size; i++)
+                n += snprintf(buf + n, size - (size_t)n, "|%s=%s",
+                              S(l->attrs[i].key), S(l->attrs[i].value));
+}
+
+static const char *event_id(const fd_event *ev)
+{
+        return ev->kind == FD_EV_LEAD ? ev->u.lead.event_id
+                                      : ev->u.crm.event_id;
+}
+
+static int64_t event_time(const fd_event *ev)
+{
+        return ev->kind == FD_EV_LEAD ? ev->u.lead.occurred_at
+                                      : ev->u.crm.occurred_at;
+}
+
+static int nonempty(const char *s)
+{
+        return s && *s;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+        return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A string -> value map (open addressing) for the tests' bookkeeping. */
+typedef struct strmap_t {
+        char **keys;
+        char **vals;
+        size_t cap;
+} strmap_t;
+
+static void sm_init(strmap_t *m, size_t cap)
+{
+        m->cap = cap;
+        m->keys = calloc(cap, sizeof(char *));
+        m->vals = calloc(cap, sizeof(char *));
+}
+
+static size_t sm_slot(const strmap_t *m, const char *key)
+{
+        uint64_t h = 1469598103934665603ULL;
+        const char *p;
+        size_t i;
+
+        for (p = key; *p; p++)
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        for (i = h & (m->cap - 1); m->keys[i] && strcmp(m->keys[i], key);
+             i = (i + 1) & (m->cap - 1))
+                ;
+        return i;
+}
+
+/* The value stored under key, or NULL. */
+static const char *sm_get(const strmap_t *m, const char *key)
+{
+        return m->vals[sm_slot(m, key)];
+}
+
+/* Stores a copy of key and val unless key is present. */
+static void sm_put(strmap_t *m, const char *key, const char *val)
+{
+        size_t i = sm_slot(m, key);
+
+        if (m->keys[i])
+                return;
+        m->keys[i] = strdup(key);
+        m->vals[i] = strdup(val);
+}
+
+static void sm_free(strmap_t *m)
+{
+        size_t i;
+
+        for (i = 0; i < m->cap; i++) {
+                free(m->keys[i]);
+                free(m->vals[i]);
+        }
+        free(m->keys);
+        free(m->vals);
+}
+
+static fd_gen *gen_with(uint64_t seed, int64_t events, double dup_rate)
+{
+        fd_gen_conf conf;
+
+        fd_gen_conf_init(&conf);
+        conf.seed = seed;
+        conf.target_events = events;
+        conf.dup_rate = dup_rate;
+        return fd_gen_new(&conf);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_same_seed_same_stream(void)
+{
+        fd_gen *a = gen_with(7, 5000, 0.01), *b = gen_with(7, 5000, 0.01);
+        fd_event ea = {0}, eb = {0};
+        char la[1024], lb[1024];
+        int i, same = 0;
+
+        FD_CHECK(a && b);
+        for (i = 0; a && b && i < 5000; i++) {
+                FD_CHECK_INT(fd_gen_next(a, &ea), 1);
+                FD_CHECK_INT(fd_gen_next(b, &eb), 1);
+                event_line(&ea, la, sizeof(la));
+                event_line(&eb, lb, sizeof(lb));
+                same += strcmp(la, lb) == 0;
+                fd_event_clear(&ea);
+                fd_event_clear(&eb);
+        }
+        FD_CHECK_INT(same, 5000);
+        FD_CHECK_INT(fd_gen_next(a, &ea), 0);
+        FD_CHECK_INT(fd_gen_next(b, &eb), 0);
+        fd_gen_destroy(a);
+        fd_gen_destroy(b);
+}
+
+static void test_different_seeds_differ(void)
+{
+        fd_gen *a = gen_with(1, 1000, 0.01), *b = gen_with(2, 1000, 0.01);
+        fd_event ea = {0}, eb = {0};
+        int i, diff = 0;
+
+        FD_CHECK(a && b);
+        for (i = 0; a && b && i < 1000; i++) {
+                FD_CHECK_INT(fd_gen_next(a, &ea), 1);
+                FD_CHECK_INT(fd_gen_next(b, &eb), 1);
+                diff += event_time(&ea) != event_time(&eb);
+                fd_event_clear(&ea);
+                fd_event_clear(&eb);
+        }
+        FD_CHECK(diff > 950);
+        fd_gen_destroy(a);
+        fd_gen_destroy(b);
+}
+
+static const char *const stages[] = {"lead",        "mql",        "sql",
+                                     "opportunity", "closed_won", "closed_lost",
+                                     "recycled"};
+
+/* The decoder's validity rules, plus the generator's own promises. */
+static int valid(const fd_event *ev)
+{
+        size_t i;
+
+        if (ev->kind == FD_EV_LEAD) {
+                const fd_lead_event *l = &ev->u.lead;
+
+                return nonempty(l->event_id) && nonempty(l->tenant_id) &&
+                       nonempty(l->type) &&
+                       (nonempty(l->lead_id) || nonempty(l->anonymous_id));
+        }
+        if (ev->kind != FD_EV_CRM)
+                return 0;
+        const fd_crm_event *c = &ev->u.crm;
+        if (!nonempty(c->event_id) || !nonempty(c->tenant_id) ||
+            !nonempty(c->lead_id) || (c->has_amount && c->amount_minor < 0) ||
+            (c->has_amount && !nonempty(c->currency)))
+                return 0;
+        for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+                if (c->stage && strcmp(c->stage, stages[i]) == 0)
+                        return 1;
+        return 0;
+}
+
+static void test_order_and_validity(void)
+{
+        fd_gen_conf conf;
+        fd_gen *gen;
+        fd_event ev = {0};
+        int64_t prev = 0, n = 0, bad = 0, backwards = 0, first = -1;
+
+        fd_gen_conf_init(&conf);
+        conf.target_events = 20000;
+        gen = fd_gen_new(&conf);
+        FD_CHECK(gen != NULL);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                int64_t t = event_time(&ev);
+
+                if (first < 0)
+                        first = t;
+                backwards += t < prev;
+                bad += !valid(&ev);
+                prev = t;
+                n++;
+                fd_event_clear(&ev);
+        }
+        FD_CHECK_INT(n, 20000);
+        FD_CHECK_INT(backwards, 0);
+        FD_CHECK_INT(bad, 0);
+        /* the stream spans about the configured 60 days from the start */
+        FD_CHECK(first >= conf.start_ms && first < conf.start_ms + DAY_MS);
+        FD_CHECK(prev > conf.start_ms + 50 * DAY_MS);
+        FD_CHECK(prev < conf.start_ms + 70 * DAY_MS);
+        fd_gen_destroy(gen);
+}
+
+static void test_channel_mix(void)
+{
+        size_t cnt, i;
+        const fd_gen_share *mix = fd_gen_channel_mix(&cnt);
+        fd_gen *gen = gen_with(3, 20000, 0.0);
+        int64_t seen[16] = {0}, total = 0, other = 0;
+        fd_event ev = {0};
+
+        FD_CHECK(gen && cnt == 7 && cnt <= 16);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                const fd_lead_event *l = &ev.u.lead;
+
+                /* anonymous visits draw their channel from the mix */
+                if (ev.kind == FD_EV_LEAD && !l->lead_id) {
+                        for (i = 0; i < cnt; i++)
+                                if (l->channel &&
+                                    strcmp(l->channel, mix[i].name) == 0)
+                                        break;
+                        if (i < cnt)
+                                seen[i]++;
+                        else
+                                other++;
+                        total++;
+                }
+                fd_event_clear(&ev);
+        }
+        FD_CHECK(total > 5000);
+        FD_CHECK_INT(other, 0);
+        for (i = 0; i < cnt && total > 0; i++) {
+                double pct = 100.0 * (double)seen[i] / (double)total;
+
+                if (pct < mix[i].percent - 2.5 || pct > mix[i].percent + 2.5) {
+                        fprintf(stderr, "channel %s: %.1f%%, want %d%%\n",
+                                mix[i].name, pct, mix[i].percent);
+                        FD_CHECK(0);
+                }
+        }
+        fd_gen_destroy(gen);
+}
+
+/* UTM fields agree with the channel. */
+static void test_utm_consistent(void)
+{
+        fd_gen *gen = gen_with(5, 5000, 0.0);
+        fd_event ev = {0};
+        int bad = 0, paid_with_campaign = 0;
+
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                const fd_lead_event *l = &ev.u.lead;
+
+                if (ev.kind == FD_EV_LEAD && l->channel) {
+                        if (!strcmp(l->channel, "paid_search") &&
+                            l->utm_medium && strcmp(l->utm_medium, "cpc"))
+                                bad++;
+                        if (!strcmp(l->channel, "direct") && l->utm_source)
+                                bad++;
+                        if (!strcmp(l->channel, "email") && l->utm_medium &&
+                            strcmp(l->utm_medium, "email"))
+                                bad++;
+                        if (l->utm_campaign &&
+                            (!l->campaign ||
+                             strcmp(l->utm_campaign, l->campaign)))
+                                bad++;
+                        if (!strcmp(l->type, "ad_click") &&
+                            strncmp(l->channel, "paid_", 5))
+                                bad++;
+                        paid_with_campaign +=
+                                !strcmp(l->channel, "paid_search") &&
+                                l->utm_campaign && l->utm_term;
+                }
+                fd_event_clear(&ev);
+        }
+        FD_CHECK_INT(bad, 0);
+        FD_CHECK(paid_with_campaign > 100);
+        fd_gen_destroy(gen);
+}
+
+/* Anonymous touches are later stitched by an identify / form fill carrying
+ * both ids; some known leads come back on another device. */
+static void test_identity_stitching(void)
+{
+        fd_gen *gen = gen_with(11, 20000, 0.0);
+        strmap_t anon_seen, lead_anon;
+        fd_event ev = {0};
+        int stitched = 0, never = 0, returning = 0, lead_only = 0;
+        size_t i;
+
+        sm_init(&anon_seen, 1 << 16);
+        sm_init(&lead_anon, 1 << 16);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                const fd_lead_event *l = &ev.u.lead;
+
+                if (ev.kind == FD_EV_LEAD && l->anonymous_id && !l->lead_id)
+                        sm_put(&anon_seen, l->anonymous_id, "anon");
+                if (ev.kind == FD_EV_LEAD && l->lead_id && l->anonymous_id &&
+                    (!strcmp(l->type, "identify") ||
+                     !strcmp(l->type, "form_submit"))) {
+                        const char *prev = sm_get(&lead_anon, l->lead_id);
+
+                        stitched += sm_get(&anon_seen, l->anonymous_id) != 0;
+                        returning += prev && strcmp(prev, l->anonymous_id);
+                        FD_CHECK(l->attr_cnt >= 3);
+                        FD_CHECK(fd_lead_event_attr(l, "job_title") != NULL);
+                        FD_CHECK(fd_lead_event_attr(l, "persona") != NULL);
+                        sm_put(&lead_anon, l->lead_id, l->anonymous_id);
+                        sm_put(&anon_seen, l->anonymous_id, "identified");
+                }
+                lead_only +=
+                        ev.kind == FD_EV_LEAD && l->lead_id && !l->anonymous_id;
+                fd_event_clear(&ev);
+        }
+        for (i = 0; i < anon_seen.cap; i++)
+                never += anon_seen.vals[i] &&
+                         strcmp(anon_seen.vals[i], "anon") == 0;
+        FD_CHECK(stitched > 200);
+        FD_CHECK(never > 100); /* some visitors never identify */
+        FD_CHECK(returning > 0);
+        FD_CHECK(lead_only > 1000);
+        sm_free(&anon_seen);
+        sm_free(&lead_anon);
+        fd_gen_destroy(gen);
+}
+
+/* Deals follow the funnel: sql before opportunity before closing, a
+ * closed_won carries a sane amount and the opportunity's id. */
+static void test_deals(void)
+{
+        fd_gen *gen = gen_with(1, 20000, 0.0);
+        strmap_t lead_stage, opp_lead;
+        fd_event ev = {0};
+        int won = 0, lost = 0, opps = 0, sqls = 0, out_of_order = 0, bad = 0;
+
+        sm_init(&lead_stage, 1 << 15);
+        sm_init(&opp_lead, 1 << 14);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                const fd_crm_event *c = &ev.u.crm;
+
+                if (ev.kind != FD_EV_CRM) {
+                        fd_event_clear(&ev);
+                        continue;
+                }
+                if (!strcmp(c->stage, "sql")) {
+                        sqls++;
+                        sm_put(&lead_stage, c->lead_id, "sql");
+                } else if (!strcmp(c->stage, "opportunity")) {
+                        opps++;
+                        out_of_order += !sm_get(&lead_stage, c->lead_id);
+                        bad += !starts_with(c->opportunity_id, "opp-t") ||
+                               !c->has_amount;
+                        if (c->opportunity_id)
+                                sm_put(&opp_lead, c->opportunity_id,
+                                       c->lead_id);
+                } else if (!strcmp(c->stage, "closed_won") ||
+                           !strcmp(c->stage, "closed_lost")) {
+                        int is_won = c->stage[7] == 'w';
+                        const char *lead =
+                                c->opportunity_id
+                                        ? sm_get(&opp_lead, c->opportunity_id)
+                                        : NULL;
+
+                        won += is_won;
+                        lost += !is_won;
+                        out_of_order += !lead || strcmp(lead, c->lead_id);
+                        if (is_won)
+                                bad += !c->has_amount ||
+                                       c->amount_minor < 500000 ||
+                                       c->amount_minor > 20000000 ||
+                                       !c->currency || !nonempty(c->owner);
+                }
+                fd_event_clear(&ev);
+        }
+        FD_CHECK(sqls > 200);
+        FD_CHECK(opps > 0.35 * sqls && opps < 0.65 * sqls);
+        FD_CHECK(won >= 5);
+        FD_CHECK(lost > won);
+        FD_CHECK_INT(out_of_order, 0);
+        FD_CHECK_INT(bad, 0);
+        sm_free(&lead_stage);
+        sm_free(&opp_lead);
+        fd_gen_destroy(gen);
+}
+
+/* Re-sent duplicates: same id and content, at about dup_rate; other ids are
+ * unique. */
+static void count_dups(double rate, int64_t n, int64_t *dups, int64_t *diff)
+{
+        fd_gen *gen = gen_with(9, n, rate);
+        strmap_t seen;
+        fd_event ev = {0};
+        char line[1024];
+
+        *dups = *diff = 0;
+        sm_init(&seen, 1 << 17);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                const char *prev = sm_get(&seen, event_id(&ev));
+
+                event_line(&ev, line, sizeof(line));
+                if (prev) {
+                        (*dups)++;
+                        *diff += strcmp(prev, line) != 0;
+                } else {
+                        sm_put(&seen, event_id(&ev), line);
+                }
+                fd_event_clear(&ev);
+        }
+        sm_free(&seen);
+        fd_gen_destroy(gen);
+}
+
+static void test_duplicates(void)
+{
+        int64_t dups, diff;
+
+        count_dups(0.05, 40000, &dups, &diff);
+        FD_CHECK(dups > 0.04 * 40000 && dups < 0.06 * 40000);
+        FD_CHECK_INT(diff, 0);
+        count_dups(0.0, 20000, &dups, &diff);
+        FD_CHECK_INT(dups, 0);
+        count_dups(0.01, 40000, &dups, &diff);
+        FD_CHECK(dups > 0.006 * 40000 && dups < 0.014 * 40000);
+        FD_CHECK_INT(diff, 0);
+}
+
+static void test_target_and_endless(void)
+{
+        fd_gen *gen = gen_with(4, 123, 0.01);
+        fd_event ev = {0};
+        int n = 0;
+
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                n++;
+                fd_event_clear(&ev);
+        }
+        FD_CHECK_INT(n, 123);
+        FD_CHECK_INT(fd_gen_next(gen, &ev), 0);
+        FD_CHECK_INT(ev.kind, FD_EV_NONE);
+        fd_gen_destroy(gen);
+
+        gen = gen_with(4, 0, 0.01); /* endless */
+        for (n = 0; gen && n < 50000 && fd_gen_next(gen, &ev) == 1; n++)
+                fd_event_clear(&ev);
+        FD_CHECK_INT(n, 50000);
+        fd_gen_destroy(gen); /* with journeys in flight */
+}
+
+static void test_tenants(void)
+{
+        fd_gen_conf conf;
+        fd_gen *gen;
+        fd_event ev = {0};
+        int per[6] = {0}, eur = 0, usd_t2 = 0, crossed = 0;
+
+        fd_gen_conf_init(&conf);
+        conf.tenants = 5;
+        conf.target_events = 20000;
+        gen = fd_gen_new(&conf);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                const char *t = ev.kind == FD_EV_LEAD ? ev.u.lead.tenant_id
+                                                      : ev.u.crm.tenant_id;
+                const char *lead = ev.kind == FD_EV_LEAD ? ev.u.lead.lead_id
+                                                         : ev.u.crm.lead_id;
+                char prefix[32];
+                int k = atoi(t + 1);
+
+                FD_CHECK(t[0] == 't' && k >= 1 && k <= 5);
+                per[k >= 1 && k <= 5 ? k : 0]++;
+                snprintf(prefix, sizeof(prefix), "lead-%s-", t);
+                crossed += lead && !starts_with(lead, prefix);
+                if (ev.kind == FD_EV_CRM && ev.u.crm.currency) {
+                        eur += !strcmp(ev.u.crm.currency, "EUR");
+                        usd_t2 += k == 2 && strcmp(ev.u.crm.currency, "EUR");
+                }
+                fd_event_clear(&ev);
+        }
+        FD_CHECK(per[1] > per[5] && per[5] > 500);
+        FD_CHECK(eur > 0);
+        FD_CHECK_INT(usd_t2, 0);
+        FD_CHECK_INT(crossed, 0);
+        fd_gen_destroy(gen);
+}
+
+static void test_conf_check(void)
+{
+        fd_gen_conf conf;
+
+        fd_gen_conf_init(&conf);
+        FD_CHECK_INT(fd_gen_conf_check(&conf, errstr, sizeof(errstr)), 0);
+        conf.tenants = 0;
+        FD_CHECK_INT(fd_gen_conf_check(&conf, errstr, sizeof(errstr)), -1);
+        FD_CHECK(strstr(errstr, "tenants") != NULL);
+        FD_CHECK(fd_gen_new(&conf) == NULL);
+        fd_gen_conf_init(&conf);
+        conf.dup_rate = 0.9;
+        FD_CHECK_INT(fd_gen_conf_check(&conf, errstr, sizeof(errstr)), -1);
+        FD_CHECK(strstr(errstr, "duplicate") != NULL);
+        fd_gen_conf_init(&conf);
+        conf.days = 0;
+        FD_CHECK(fd_gen_new(&conf) == NULL);
+}
+
+static const char *src_path(const char *rel)
+{
+        static char path[4][4096];
+        static int slot;
+        const char *dir = getenv("FUNNELD_SOURCE_DIR");
+
+        slot = (slot + 1) % 4;
+        snprintf(path[slot], sizeof(path[slot]), "%s/%s", dir ? dir : ".", rel);
+        return path[slot];
+}
+
+/* What the generator makes, the codec encodes and decodes unchanged. */
+static void test_codec_round_trip(void)
+{
+        fd_decode_limits limits = {1 << 20, 946684800000LL, 4102444799999LL};
+        fd_codec *codec =
+                fd_codec_new(src_path("schemas"), errstr, sizeof(errstr));
+        fd_gen *gen = gen_with(2, 3000, 0.0);
+        fd_event ev = {0}, back = {0};
+        fd_buf buf = {0};
+        char a[1024], b[1024];
+        int same = 0, n = 0;
+
+        FD_CHECK(codec != NULL);
+        if (!codec) {
+                fprintf(stderr, "%s\n", errstr);
+                fd_gen_destroy(gen);
+                return;
+        }
+        FD_CHECK_INT(fd_codec_add_writer(codec, 1, FD_EV_LEAD,
+                                         src_path("schemas/lead_event.avsc"),
+                                         errstr, sizeof(errstr)),
+                     0);
+        FD_CHECK_INT(
+                fd_codec_add_writer(codec, 2, FD_EV_CRM,
+                                    src_path("schemas/crm_stage_event.avsc"),
+                                    errstr, sizeof(errstr)),
+                0);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                fd_buf_reset(&buf);
+                n++;
+                if (fd_codec_encode_event(codec, ev.kind == FD_EV_LEAD ? 1 : 2,
+                                          &ev, &buf, errstr,
+                                          sizeof(errstr)) == 0 &&
+                    fd_codec_decode(codec, ev.kind, buf.data, buf.len, &limits,
+                                    &back, errstr,
+                                    sizeof(errstr)) == FD_DECODE_OK) {
+                        event_line(&ev, a, sizeof(a));
+                        event_line(&back, b, sizeof(b));
+                        same += strcmp(a, b) == 0;
+                } else {
+                        fprintf(stderr, "%s\n", errstr);
+                }
+                fd_event_clear(&back);
+                fd_event_clear(&ev);
+        }
+        FD_CHECK_INT(n, 3000);
+        FD_CHECK_INT(same, 3000);
+        fd_buf_free(&buf);
+        fd_codec_destroy(codec);
+        fd_gen_destroy(gen);
+}
+
+int main(void)
+{
+        FD_RUN(test_same_seed_same_stream);
+        FD_RUN(test_different_seeds_differ);
+        FD_RUN(test_order_and_validity);
+        FD_RUN(test_channel_mix);
+        FD_RUN(test_utm_consistent);
+        FD_RUN(test_identity_stitching);
+        FD_RUN(test_deals);
+        FD_RUN(test_duplicates);
+        FD_RUN(test_target_and_endless);
+        FD_RUN(test_tenants);
+        FD_RUN(test_conf_check);
+        FD_RUN(test_codec_round_trip);
+        return FD_DONE();
+}
