@@ -169,6 +169,19 @@ int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
         return rc;
 }
 
+/* A new lifecycle cycle restarts what the lead earned by behaviour: the
+ * engagement score and the caps of the engagement rules. Fit (who the lead
+ * is) and the fit rules' counters carry over, so a profile fact still counts
+ * once per lead. */
+static void restart_engagement(fd_lead *lead)
+{
+        const fd_score_model *model = &lead->tconf->score;
+        lead->engagement = 0;
+        for (size_t i = 0; i < model->rule_cnt; i++)
+                if (model->rules[i].kind == FD_SCORE_ENGAGEMENT)
+                        lead->awarded[i] = 0;
+}
+
 /* Advances lead towards target and records what it entered. */
 static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
                    int recycle, int64_t at, const fd_msg *msg)
@@ -176,6 +189,7 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
         fd_stage_entry entries[FD_STAGE__COUNT];
         int cnt = 0, rc = 0;
         fd_stage before = lead->lc.stage;
+        int32_t cycle_before = lead->lc.cycle;
         const char *cause;
         const char *tenant, *lead_id;
 
@@ -185,6 +199,8 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
                                  &cnt) == FD_LC_NOOP)
                 return 0;
         lead->dirty = 1;
+        if (cycle_before > 0 && lead->lc.cycle > cycle_before)
+                restart_engagement(lead);
         for (int i = 0; i < cnt && rc == 0; i++) {
                 const char *prev = i > 0 ? fd_stage_name(entries[i - 1].stage)
                                    : before == FD_STAGE_NONE
@@ -308,7 +324,10 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
                 fd_str_set(&lead->persona, persona);
         if (le->occurred_at > lead->updated_at)
                 lead->updated_at = le->occurred_at;
-        if (advance(proc, lead, FD_STAGE_LEAD, 0, le->occurred_at, msg))
+        /* Only a new lead enters LEAD by activity: re-opening a closed lead
+         * is up to CRM stage events (lifecycle.allow_reopen). */
+        if (lead->lc.stage == FD_STAGE_NONE &&
+            advance(proc, lead, FD_STAGE_LEAD, 0, le->occurred_at, msg))
                 return -1;
         fd_score_delta d = fd_score_apply(&tconf->score, le, lead->awarded);
         lead->fit += d.fit;
@@ -338,8 +357,10 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
                 lead->created_at = ce->occurred_at;
                 fd_str_set(&lead->source_channel, "unknown");
         }
-        if (ce->occurred_at > lead->updated_at)
+        if (ce->occurred_at > lead->updated_at) {
                 lead->updated_at = ce->occurred_at;
+                lead->dirty = 1; /* saved even when the stage is a no-op */
+        }
         if (ce->opportunity_id && *ce->opportunity_id &&
             (target == FD_STAGE_OPPORTUNITY || !lead->opportunity_id)) {
                 fd_str_set(&lead->opportunity_id, ce->opportunity_id);

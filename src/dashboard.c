@@ -61,25 +61,41 @@ static int cmp_sum(const void *a, const void *b)
         return (x->minor < y->minor) - (x->minor > y->minor);
 }
 
+static const char *currencies[] = {"USD", "EUR", "GBP"};
+#define CURRENCY_CNT 3
+
+/* Prints one tenant's row and adds its channel revenue per currency. */
 static void print_tenant(FILE *fp, redisContext *c, const char *p,
-                         const char *t, channel_sum *sums, size_t *cnt)
+                         const char *t, channel_sum sums[][64], size_t *cnt)
 {
         redisReply *tot = redisCommand(c, "HGETALL %s:{%s}:total", p, t);
-        redisReply *rev =
-                redisCommand(c, "HGETALL %s:{%s}:revenue:linear:USD", p, t);
+        redisReply *rev = NULL;
+        const char *cur = "USD";
         long long n[FD_STAGE__COUNT] = {0};
+
+        for (int k = 0; k < CURRENCY_CNT; k++) {
+                redisReply *r =
+                        redisCommand(c, "HGETALL %s:{%s}:revenue:linear:%s", p,
+                                     t, currencies[k]);
+                add_channels(r, sums[k], &cnt[k], 64);
+                if (!rev && r && r->type == REDIS_REPLY_ARRAY && r->elements) {
+                        rev = r;
+                        cur = currencies[k];
+                } else if (r) {
+                        freeReplyObject(r);
+                }
+        }
         for (int s = 1; s < FD_STAGE__COUNT; s++)
                 n[s] = hash_field(tot, fd_stage_name(s));
         fprintf(fp,
                 "  %-8s %8lld %7lld %7lld %7lld %6lld %6lld   %5.1f%% %5.1f%% "
-                "%5.1f%%  $%'.2f\n",
+                "%5.1f%%  %s %'.2f\n",
                 t, n[FD_STAGE_LEAD], n[FD_STAGE_MQL], n[FD_STAGE_SQL],
                 n[FD_STAGE_OPPORTUNITY], n[FD_STAGE_CLOSED_WON],
                 n[FD_STAGE_CLOSED_LOST], pct(n[FD_STAGE_MQL], n[FD_STAGE_LEAD]),
                 pct(n[FD_STAGE_SQL], n[FD_STAGE_MQL]),
-                pct(n[FD_STAGE_CLOSED_WON], n[FD_STAGE_SQL]),
+                pct(n[FD_STAGE_CLOSED_WON], n[FD_STAGE_SQL]), cur,
                 (double)hash_field(rev, "total") / 100.0);
-        add_channels(rev, sums, cnt, 64);
         if (tot)
                 freeReplyObject(tot);
         if (rev)
@@ -93,8 +109,8 @@ void fd_dashboard_print(FILE *fp, const fd_config *conf, double elapsed_s,
         redisContext *c =
                 redisConnectWithTimeout(conf->redis_host, conf->redis_port, tv);
         const char *p = conf->redis_prefix;
-        channel_sum sums[64];
-        size_t cnt = 0;
+        static channel_sum sums[CURRENCY_CNT][64];
+        size_t cnt[CURRENCY_CNT] = {0};
 
         if (!c || c->err) {
                 if (c)
@@ -116,17 +132,24 @@ void fd_dashboard_print(FILE *fp, const fd_config *conf, double elapsed_s,
                 hash_field(stats, "duplicates"));
         fprintf(fp, "  %-8s %8s %7s %7s %7s %6s %6s   %6s %6s %6s  %s\n",
                 "tenant", "leads", "MQL", "SQL", "opp", "won", "lost", "L>MQL",
-                "MQL>SQL", "SQL>won", "won revenue (USD)");
+                "MQL>SQL", "SQL>won", "won revenue");
         for (size_t i = 0; tenants && tenants->type == REDIS_REPLY_ARRAY &&
                            i < tenants->elements;
              i++)
-                print_tenant(fp, c, p, tenants->element[i]->str, sums, &cnt);
-        qsort(sums, cnt, sizeof(*sums), cmp_sum);
-        fprintf(fp, "\n  top channels by attributed revenue (linear model, "
-                    "USD)\n");
-        for (size_t i = 0; i < cnt && i < TOP_CHANNELS; i++)
-                fprintf(fp, "    %-16s $%'14.2f\n", sums[i].name,
-                        (double)sums[i].minor / 100.0);
+                print_tenant(fp, c, p, tenants->element[i]->str, sums, cnt);
+        for (int k = 0; k < CURRENCY_CNT; k++) {
+                if (!cnt[k])
+                        continue;
+                qsort(sums[k], cnt[k], sizeof(sums[k][0]), cmp_sum);
+                fprintf(fp,
+                        "\n  top channels by attributed revenue (linear "
+                        "model, %s)\n",
+                        currencies[k]);
+                for (size_t i = 0; i < cnt[k] && i < TOP_CHANNELS; i++)
+                        fprintf(fp, "    %-16s %s %'14.2f\n", sums[k][i].name,
+                                currencies[k],
+                                (double)sums[k][i].minor / 100.0);
+        }
         fflush(fp);
         if (tenants)
                 freeReplyObject(tenants);

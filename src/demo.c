@@ -141,6 +141,8 @@ static int start_mock(demo *d)
                                 conf->topic_dlq};
 
         rd_kafka_conf_set_log_cb(kc, fd_log_rdkafka_cb);
+        /* The host handle of the mock cluster talks to no broker itself. */
+        rd_kafka_conf_set(kc, "log_level", "3", errstr, sizeof(errstr));
         d->mock_rk =
                 rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, sizeof(errstr));
         if (!d->mock_rk) {

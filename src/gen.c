@@ -26,6 +26,13 @@ typedef struct gen_journey {
         size_t cnt, next;
 } gen_journey;
 
+/* A journey in the heap, keyed by the time of its next step. */
+typedef struct heap_entry {
+        int64_t at;
+        uint64_t no;
+        gen_journey *j;
+} heap_entry;
+
 typedef struct gen_tenant {
         char id[16];
         const char *currency;
@@ -41,7 +48,7 @@ struct fd_gen {
         double next_at;    /* start of the next journey */
         double mean_gap;   /* mean ms between journey starts */
         uint64_t journeys; /* created so far */
-        gen_journey **heap;
+        heap_entry *heap;  /* min-heap by (at, no) */
         size_t heap_cnt, heap_cap;
         int64_t emitted;
         int repeat;          /* re-send the top step as a duplicate */
@@ -115,29 +122,25 @@ static int calibrate(fd_gen *gen)
 
 static int64_t top_at(const fd_gen *gen)
 {
-        const gen_journey *j = gen->heap[0];
-
-        return j->steps[j->next].at;
+        return gen->heap[0].at;
 }
 
-static int journey_less(const gen_journey *a, const gen_journey *b)
+static int entry_less(const heap_entry *a, const heap_entry *b)
 {
-        int64_t ta = a->steps[a->next].at, tb = b->steps[b->next].at;
-
-        return ta < tb || (ta == tb && a->no < b->no);
+        return a->at < b->at || (a->at == b->at && a->no < b->no);
 }
 
 static void heap_down(fd_gen *gen, size_t i)
 {
-        gen_journey **h = gen->heap;
+        heap_entry *h = gen->heap;
 
         for (;;) {
                 size_t l = 2 * i + 1, m = i;
-                gen_journey *t;
+                heap_entry t;
 
-                if (l < gen->heap_cnt && journey_less(h[l], h[m]))
+                if (l < gen->heap_cnt && entry_less(&h[l], &h[m]))
                         m = l;
-                if (l + 1 < gen->heap_cnt && journey_less(h[l + 1], h[m]))
+                if (l + 1 < gen->heap_cnt && entry_less(&h[l + 1], &h[m]))
                         m = l + 1;
                 if (m == i)
                         return;
@@ -151,24 +154,28 @@ static void heap_down(fd_gen *gen, size_t i)
 /* Takes ownership of j on success. */
 static int heap_push(fd_gen *gen, gen_journey *j)
 {
+        heap_entry *h;
         size_t i;
 
         if (gen->heap_cnt == gen->heap_cap) {
                 size_t cap = gen->heap_cap ? 2 * gen->heap_cap : 1024;
-                gen_journey **h = realloc(gen->heap, cap * sizeof(*h));
 
+                h = realloc(gen->heap, cap * sizeof(*h));
                 if (!h)
                         return -1;
                 gen->heap = h;
                 gen->heap_cap = cap;
         }
+        h = gen->heap;
         i = gen->heap_cnt++;
-        gen->heap[i] = j;
-        while (i > 0 && journey_less(gen->heap[i], gen->heap[(i - 1) / 2])) {
-                gen_journey *t = gen->heap[(i - 1) / 2];
+        h[i].at = j->steps[j->next].at;
+        h[i].no = j->no;
+        h[i].j = j;
+        while (i > 0 && entry_less(&h[i], &h[(i - 1) / 2])) {
+                heap_entry t = h[(i - 1) / 2];
 
-                gen->heap[(i - 1) / 2] = gen->heap[i];
-                gen->heap[i] = t;
+                h[(i - 1) / 2] = h[i];
+                h[i] = t;
                 i = (i - 1) / 2;
         }
         return 0;
@@ -196,7 +203,8 @@ static int pick_tenant(fd_gen *gen)
         return gen->conf.tenants - 1;
 }
 
-/* Plans the next arriving journey and puts it on the heap. */
+/* Plans the next arriving journey and puts it on the heap, which owns it
+ * (freed when its last step was returned, or by fd_gen_destroy). */
 static int journey_start(fd_gen *gen)
 {
         int64_t at = (int64_t)gen->next_at;
@@ -307,7 +315,7 @@ int fd_gen_next(fd_gen *gen, fd_event *out)
                 return 0;
         if (!gen->repeat && start_due(gen) < 0)
                 return -1;
-        j = gen->heap[0];
+        j = gen->heap[0].j;
         seq = gen->repeat ? gen->repeat_seq
                           : gen->tenants[j->tenant].event_seq + 1;
         if (materialize(gen, j, seq, out) < 0)
@@ -325,6 +333,7 @@ int fd_gen_next(fd_gen *gen, fd_event *out)
         }
         gen->repeat = 0;
         if (++j->next < j->cnt) {
+                gen->heap[0].at = j->steps[j->next].at;
                 heap_down(gen, 0);
                 return 1;
         }
@@ -342,7 +351,7 @@ void fd_gen_destroy(fd_gen *gen)
         if (!gen)
                 return;
         for (i = 0; i < gen->heap_cnt; i++)
-                journey_free(gen->heap[i]);
+                journey_free(gen->heap[i].j);
         free(gen->heap);
         free(gen->tenants);
         free(gen->plan.steps);

@@ -90,8 +90,10 @@ void fd_gen_produce_conf_init(fd_gen_produce_conf *conf);
 
 /* Generates conf->gen's stream and produces it: LeadEvents to lead_topic
  * keyed by lead_id, else anonymous_id; CrmStageEvents to crm_topic keyed by
- * lead_id. Flushes at the end (or on *stop). stats may be NULL. Returns 0 when
- * every produced event was delivered, else -1 with a sentence in errstr. */
+ * lead_id. Flushes at the end (or on *stop). stats may be NULL; it is zeroed
+ * first and updated while producing, so another thread may read it for a
+ * progress display. Returns 0 when every produced event was delivered, else
+ * -1 with a sentence in errstr. */
 int fd_gen_produce(const fd_gen_produce_conf *conf, fd_gen_stats *stats,
                    char *errstr, size_t errstr_size);
 

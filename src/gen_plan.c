@@ -266,9 +266,10 @@ static int count_strs(const char *const *strs, int max)
 #define F_CRM   8
 #define NO_CAMP 0xff
 
+/* Appends a step to p (which owns its growing array) and returns it; when
+ * memory runs out, sets p->oom and returns p->spare instead. */
 static fd_gen_step *plan_add(fd_gen_plan *p, int64_t at, int flags, int what)
 {
-        static fd_gen_step dummy;
         fd_gen_step *s;
 
         if (p->cnt == p->cap) {
@@ -277,7 +278,7 @@ static fd_gen_step *plan_add(fd_gen_plan *p, int64_t at, int flags, int what)
 
                 if (!n) {
                         p->oom = 1;
-                        return &dummy;
+                        return &p->spare;
                 }
                 p->steps = n;
                 p->cap = cap;
@@ -292,15 +293,25 @@ static fd_gen_step *plan_add(fd_gen_plan *p, int64_t at, int flags, int what)
         return s;
 }
 
-/* Most people act in the (UTC) daytime: night events move to the morning. */
+/* B2B people act on (UTC) working days in the daytime: most night events
+ * move to the next morning, most weekend events to Monday or Tuesday. */
 static int64_t daytime(fd_gen_rng *r, int64_t t)
 {
         int64_t hour = (t % MS_DAY) / MS_HOUR;
+        int64_t dow = (t / MS_DAY + 4) % 7; /* 0 = Sunday; 1970-01-01 Thu */
 
-        if ((hour >= 7 && hour < 21) || !rng_chance(r, 0.8))
-                return t;
-        t = (t / MS_DAY + (hour >= 21)) * MS_DAY + 8 * MS_HOUR;
-        return t + fd_gen_rng_range(r, 0, 10 * MS_HOUR);
+        if ((hour < 7 || hour >= 21) && rng_chance(r, 0.8)) {
+                t = (t / MS_DAY + (hour >= 21)) * MS_DAY + 8 * MS_HOUR;
+                t += fd_gen_rng_range(r, 0, 10 * MS_HOUR);
+                dow = (t / MS_DAY + 4) % 7;
+        }
+        if ((dow == 0 || dow == 6) && rng_chance(r, 0.6)) {
+                int64_t to = (dow == 6 ? 2 : 1) + rng_below(r, 2); /* Mon/Tue */
+
+                t = (t / MS_DAY + to) * MS_DAY + 8 * MS_HOUR;
+                t += fd_gen_rng_range(r, 0, 10 * MS_HOUR);
+        }
+        return t;
 }
 
 static int64_t later(fd_gen_rng *r, int64_t t, double mean_ms, int64_t min_ms)
@@ -606,7 +617,8 @@ static char *xfmt(int *oom, const char *fmt, ...)
         return xstrdup(buf, oom);
 }
 
-/* UTM parameters of a landing; s->detail picks source, term and content. */
+/* UTM parameters of a landing; s->detail picks source, term and content.
+ * The strings are owned by le. */
 static void build_utm(const fd_gen_step *s, fd_lead_event *le, int *oom)
 {
         const channel_def *cd = &channel_defs[s->channel];
@@ -626,7 +638,8 @@ static void build_utm(const fd_gen_step *s, fd_lead_event *le, int *oom)
                 le->utm_content = xstrdup(cd->contents[(v / 245) % nc], oom);
 }
 
-/* Profile attributes of an identify or form fill; a few forms lack some. */
+/* Profile attributes of an identify or form fill; a few forms lack some.
+ * The attribute array and strings are owned by le (fd_event_clear). */
 static void build_attrs(const fd_gen_actor *j, fd_gen_rng *r, fd_lead_event *le,
                         int *oom)
 {
@@ -659,6 +672,7 @@ static void build_attrs(const fd_gen_actor *j, fd_gen_rng *r, fd_lead_event *le,
         }
 }
 
+/* Fills le's fields with heap strings owned by le; sets *oom on failure. */
 static void build_lead(const fd_gen_actor *a, const fd_gen_step *s,
                        fd_gen_rng *r, fd_lead_event *le, int *oom)
 {
@@ -682,6 +696,7 @@ static void build_lead(const fd_gen_actor *a, const fd_gen_step *s,
                 build_attrs(a, r, le, oom);
 }
 
+/* Fills ce's fields with heap strings owned by ce; sets *oom on failure. */
 static void build_crm(const fd_gen_actor *a, const fd_gen_step *s,
                       fd_crm_event *ce, int *oom)
 {

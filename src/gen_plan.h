@@ -44,10 +44,11 @@ enum { FD_GEN_LEAD_NONE, FD_GEN_LEAD_NEW, FD_GEN_LEAD_EXISTING };
 typedef struct fd_gen_plan {
         fd_gen_step *steps;
         size_t cnt, cap;
-        int uses_anon; /* needs an anonymous id */
-        int lead_mode; /* FD_GEN_LEAD_*: a new lead, or a known one back */
-        int uses_opp;  /* needs an opportunity id */
-        int oom;       /* a step could not be stored */
+        int uses_anon;     /* needs an anonymous id */
+        int lead_mode;     /* FD_GEN_LEAD_*: a new lead, or a known one back */
+        int uses_opp;      /* needs an opportunity id */
+        int oom;           /* a step could not be stored */
+        fd_gen_step spare; /* written instead when memory ran out */
 } fd_gen_plan;
 
 /* Replaces p's steps by a journey starting at t, sorted by time. may_return:

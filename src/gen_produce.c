@@ -16,8 +16,7 @@
 /* Delivery accounting, updated by the delivery report callback (which runs
  * inside rd_kafka_poll / rd_kafka_flush on the producing thread). */
 typedef struct produce_state {
-        int64_t delivered;
-        int64_t failed;
+        fd_gen_stats *stats; /* the caller's, updated as we go */
         char first_err[256];
 } produce_state;
 
@@ -45,10 +44,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 
         (void)rk;
         if (!msg->err) {
-                st->delivered++;
+                st->stats->delivered++;
                 return;
         }
-        if (st->failed++ == 0)
+        if (st->stats->failed++ == 0)
                 snprintf(st->first_err, sizeof(st->first_err),
                          "topic %s partition %" PRId32 ": %s",
                          rd_kafka_topic_name(msg->rkt), msg->partition,
@@ -239,12 +238,12 @@ static int finish(rd_kafka_t *rk, const fd_gen_produce_conf *conf,
                          fatal);
                 return -1;
         }
-        if (st->failed > 0) {
+        if (st->stats->failed > 0) {
                 snprintf(errstr, errstr_size,
                          "%" PRId64 " events were not delivered (first: %s); "
                          "check that the topics exist and the brokers are "
                          "reachable",
-                         st->failed, st->first_err);
+                         st->stats->failed, st->first_err);
                 return -1;
         }
         if (left > 0) {
@@ -260,18 +259,26 @@ static int finish(rd_kafka_t *rk, const fd_gen_produce_conf *conf,
 int fd_gen_produce(const fd_gen_produce_conf *conf, fd_gen_stats *stats,
                    char *errstr, size_t errstr_size)
 {
+        fd_gen_stats local;
         produce_state st = {0};
-        fd_gen_stats local = {0};
+        char err[400];
         fd_codec *codec = NULL;
         rd_kafka_t *rk = NULL;
         fd_gen *gen = NULL;
         int rc = -1;
 
+        st.stats = stats ? stats : &local;
+        memset(st.stats, 0, sizeof(*st.stats));
         if (fd_gen_conf_check(&conf->gen, errstr, errstr_size) < 0)
                 goto out;
-        codec = fd_codec_new(conf->schema_dir, errstr, errstr_size);
-        if (!codec)
+        codec = fd_codec_new(conf->schema_dir, err, sizeof(err));
+        if (!codec) {
+                snprintf(errstr, errstr_size,
+                         "cannot load the reader schemas from directory %s "
+                         "(--schema-dir): %s",
+                         conf->schema_dir, err);
                 goto out;
+        }
         gen = fd_gen_new(&conf->gen);
         if (!gen) {
                 snprintf(errstr, errstr_size,
@@ -281,16 +288,12 @@ int fd_gen_produce(const fd_gen_produce_conf *conf, fd_gen_stats *stats,
         rk = producer_new(conf, &st, errstr, errstr_size);
         if (!rk)
                 goto out;
-        rc = produce_loop(rk, conf, codec, gen, &local, errstr, errstr_size);
+        rc = produce_loop(rk, conf, codec, gen, st.stats, errstr, errstr_size);
         if (rc == 0)
                 rc = finish(rk, conf, &st, errstr, errstr_size);
         else
                 rd_kafka_flush(rk, conf->flush_timeout_ms);
 out:
-        local.delivered = st.delivered;
-        local.failed = st.failed;
-        if (stats)
-                *stats = local;
         if (rk)
                 rd_kafka_destroy(rk);
         fd_gen_destroy(gen);

@@ -146,7 +146,10 @@ static void check_example(const char *file)
                 return;
         }
         FD_CHECK_INT(conf->kafka_cnt >= 1, 1);
-        FD_CHECK_STR(conf->kafka[0].key, "bootstrap.servers");
+        /* The demo embeds its Kafka unless brokers are configured. */
+        FD_CHECK_STR(conf->kafka[0].key, strcmp(file, "demo.ini") == 0
+                                                 ? "client.id"
+                                                 : "bootstrap.servers");
         FD_CHECK_INT(conf->defaults.score.rule_cnt, 17);
         FD_CHECK_INT(conf->defaults.score.mql.min_fit, 20);
         FD_CHECK_INT(conf->defaults.score.mql.min_engagement, 25);

@@ -1,0 +1,542 @@
+"""refmodel: an independent Python model of funneld's documented effects.
+
+Given funneld's config (the INI file the test wrote) and a stream of input
+events (dicts as funneld-gen --jsonl writes them), RefModel computes the
+Redis keys docs/REDIS.md documents (without the P: prefix), the
+PromotionEvents and the AttributionEvents funneld must publish. It follows
+the contracts (docs/REDIS.md, include/funneld/*.h, DESIGN.md), not the C
+code:
+
+- order: funneld merges the two input topics by event time (lead events
+  before CRM events at equal times); the model applies the events sorted by
+  (occurred_at, lead before crm), keeping the given order otherwise;
+- dedupe: an event_id seen before (per tenant) changes nothing but
+  stats.duplicates;
+- identity: an event with lead_id and anonymous_id stitches (alias: first
+  wins; anons: every one); touches live under the lead id, or under the
+  anonymous id for anonymous-only events; at a close the lead's touches and
+  those of its anonymous ids are merged;
+- lead: created_at / created_event = earliest event carrying the lead id
+  (a CRM event leaves created_event unset), source = channel / campaign of
+  the first LeadEvent when the lead was new, else "unknown"; persona = last
+  non-empty persona attribute; updated_at = latest event time;
+- scoring: rules in config order, each match awards its points within its
+  cap per lead and cycle (fit default cap |points|); a new cycle restarts
+  engagement and the engagement rules' caps, fit carries over; MQL when the
+  lead is at stage lead and meets every set threshold; hand-raise -> sql;
+- lifecycle: high-water mark with implied skipped stages, closes end a
+  cycle, recycling starts a new one at lead (allow_recycle), stage events
+  after a close are ignored (allow_reopen = false is all the model needs);
+- attribution: DESIGN.md's models over the touches in the lookback window,
+  largest-remainder rounding with exact rationals, ties to the earlier
+  touch.
+"""
+
+import configparser
+import math
+from collections import defaultdict
+from datetime import datetime, timezone
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+import re
+
+STAGES = ["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]
+RANK = {s: i + 1 for i, s in enumerate(STAGES)}
+MODELS = ["first_touch", "last_touch", "linear", "position_based",
+          "u_shaped", "w_shaped", "full_path", "time_decay"]
+DAY_MS = 86400000
+
+
+# ------------------------------------------------------------------ config
+
+class Rule:
+    def __init__(self, name, sec):
+        self.name = name
+        self.kind = sec["kind"]
+        self.event_type = sec.get("event_type")
+        self.attr = sec.get("attribute")
+        self.match = sec.get("match")
+        self.value = sec.get("value")
+        self.values = [v.strip() for v in sec.get("values", "").split(",")
+                       if v.strip()]
+        self.points = int(sec["points"])
+        if "cap" in sec:
+            self.cap = abs(int(sec["cap"]))
+        else:
+            self.cap = abs(self.points) if self.kind == "fit" else 0
+        self.rx = (re.compile(self.value, re.IGNORECASE)
+                   if self.match == "regex" else None)
+
+    def matches(self, ev):
+        if self.event_type and ev["type"] != self.event_type:
+            return False
+        if not self.attr:
+            return True
+        v = (ev.get("attributes") or {}).get(self.attr)
+        if v is None:
+            return False
+        if self.match == "exact":
+            return v == self.value
+        if self.match == "set":
+            return v in self.values
+        if self.match == "contains":
+            return self.value.lower() in v.lower()
+        if self.match == "regex":
+            return self.rx.search(v) is not None
+        raise ValueError(f"rule {self.name}: match {self.match}")
+
+    def award(self, already):
+        if self.cap == 0:
+            return self.points
+        room = self.cap - abs(already)
+        if room <= 0:
+            return 0
+        return max(-room, min(room, self.points))
+
+
+class TenantConf:
+    def __init__(self, top, over, rules):
+        def get(k, default=None):
+            return over.get(k, top.get(k, default))
+        self.tz = ZoneInfo(get("timezone", "UTC"))
+        self.min_fit = _int_or_none(get("mql.min_fit"))
+        self.min_eng = _int_or_none(get("mql.min_engagement"))
+        self.min_total = _int_or_none(get("mql.min_total"))
+        self.handraise = [t.strip() for t in
+                          get("handraise.types",
+                              "demo_request,contact_sales").split(",")]
+        self.allow_recycle = _bool(get("lifecycle.allow_recycle", "true"))
+        self.allow_reopen = _bool(get("lifecycle.allow_reopen", "false"))
+        if self.allow_reopen:
+            raise ValueError("refmodel does not model allow_reopen = true")
+        self.lookback_ms = int(get("attribution.lookback_days", "90")) * DAY_MS
+        self.half_life_ms = int(get("attribution.half_life_days", "7")) * DAY_MS
+        self.rules = rules
+
+    def is_mql(self, fit, eng):
+        conds = [(self.min_fit, fit), (self.min_eng, eng),
+                 (self.min_total, fit + eng)]
+        conds = [(t, v) for t, v in conds if t is not None]
+        return bool(conds) and all(v >= t for t, v in conds)
+
+
+def _int_or_none(v):
+    return None if v is None else int(v)
+
+
+def _bool(v):
+    return v.strip().lower() in ("true", "yes", "on", "1")
+
+
+def load_config(path):
+    """(top-level settings, {tenant: TenantConf}, default TenantConf,
+    models, touch_max)."""
+    cp = configparser.RawConfigParser(inline_comment_prefixes=None,
+                                      comment_prefixes=("#", ";"))
+    cp.optionxform = str
+    cp.read_string("[__top__]\n" + open(path).read())
+    flat = {}
+    rules, tenant_rules, tenant_over = [], defaultdict(list), defaultdict(dict)
+    for sec in cp.sections():
+        items = dict(cp.items(sec))
+        if sec.startswith("rule."):
+            rules.append(Rule(sec[5:], items))
+        elif sec.startswith("tenant.") and ".rule." in sec:
+            t, name = sec[7:].split(".rule.", 1)
+            tenant_rules[t].append(Rule(name, items))
+        elif sec.startswith("tenant."):
+            tenant_over[sec[7:]].update(items)
+        else:
+            for k, v in items.items():
+                flat[k if sec == "__top__" else f"{sec}.{k}"] = v
+    tenants = {t: TenantConf(flat, tenant_over[t], tenant_rules.get(t, rules))
+               for t in set(tenant_over) | set(tenant_rules)}
+    default = TenantConf(flat, {}, rules)
+    models = flat.get("attribution.models", "all")
+    models = MODELS if models == "all" else \
+        [m for m in MODELS if m in {x.strip() for x in models.split(",")}]
+    return flat, tenants, default, models, int(flat.get("processing.touch_max",
+                                                         "200"))
+
+
+# ------------------------------------------------------------- attribution
+
+def largest_remainder(amount, weights):
+    """Integer parts of amount proportional to weights (exact), summing to
+    amount; leftover units to the largest remainders, ties to the lower
+    index."""
+    n = len(weights)
+    if amount <= 0 or n == 0:
+        return [0] * n
+    total = sum(weights)
+    if total <= 0:
+        weights, total = [Fraction(1)] * n, Fraction(n)
+    exact = [Fraction(amount) * w / total for w in weights]
+    parts = [math.floor(x) for x in exact]
+    left = amount - sum(parts)
+    order = sorted((i for i in range(n) if weights[i] > 0),
+                   key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:left]:
+        parts[i] += 1
+    return parts
+
+
+POSITION = {  # milestone weights (first, last, lead, opp, won), spread
+    "position_based": ((40, 40, 0, 0, 0), 20),
+    "u_shaped": ((40, 0, 40, 0, 0), 20),
+    "w_shaped": ((30, 0, 30, 30, 0), 10),
+    "full_path": ((Fraction(45, 2), 0, Fraction(45, 2), Fraction(45, 2),
+                   Fraction(45, 2)), 10),
+}
+
+
+def model_weights(model, touches, lead_idx, opp_idx, closed_at, half_life):
+    """Weights of the in-window touches (sorted) under model."""
+    n = len(touches)
+    if model == "first_touch":
+        return [1 if i == 0 else 0 for i in range(n)]
+    if model == "last_touch":
+        return [1 if i == n - 1 else 0 for i in range(n)]
+    if model == "linear":
+        return [1] * n
+    if model == "time_decay":
+        # exact enough: weights of distinct touches differ far more than
+        # the float error; equal times give equal weights either way.
+        return [Fraction(2.0 ** (-(closed_at - t["at"]) / half_life))
+                for t in touches]
+    if n <= 2:
+        return [1] * n
+    ms_w, spread = POSITION[model]
+    ms_idx = (0, n - 1, lead_idx, opp_idx, n - 1)
+    all_w = sum(Fraction(w) for w in ms_w)
+    present = sum(Fraction(w) for w, i in zip(ms_w, ms_idx) if i is not None)
+    weights = [Fraction(0)] * n
+    is_ms = [False] * n
+    for w, i in zip(ms_w, ms_idx):
+        if i is not None and w > 0:
+            weights[i] += Fraction(w) * all_w / present
+            is_ms[i] = True
+    others = [i for i in range(n) if not is_ms[i]]
+    for i in others:
+        weights[i] = Fraction(spread) / len(others)
+    return weights
+
+
+# ------------------------------------------------------------------ model
+
+class Lead:
+    def __init__(self, tenant, lead_id, tconf):
+        self.tenant, self.lead_id, self.tconf = tenant, lead_id, tconf
+        self.stage = None
+        self.cycle = 0
+        self.entered = {}
+        self.implied = set()
+        self.fit = self.eng = 0
+        self.awarded = {r.name: 0 for r in tconf.rules}
+        self.created_at = None
+        self.created_event = None
+        self.source_channel = None
+        self.source_campaign = None
+        self.persona = None
+        self.opportunity_id = None
+        self.updated_at = 0
+
+    def hash(self):
+        h = {"layout": "1", "stage": self.stage or "none",
+             "cycle": str(self.cycle), "fit": str(self.fit),
+             "engagement": str(self.eng),
+             "created_at": str(self.created_at or 0),
+             "updated_at": str(self.updated_at)}
+        for k in ("created_event", "source_channel", "source_campaign",
+                  "persona", "opportunity_id"):
+            if getattr(self, k) is not None:
+                h[k] = getattr(self, k)
+        for s, at in self.entered.items():
+            h[f"entered:{s}"] = str(at)
+        for s in self.implied:
+            h[f"implied:{s}"] = "1"
+        for name, v in self.awarded.items():
+            h[f"rule:{name}"] = str(v)
+        return h
+
+
+def _field(s):
+    return (s or "").replace("|", "_")
+
+
+class RefModel:
+    def __init__(self, config_path):
+        (self.flat, self.tenants, self.default, self.models,
+         self.touch_max) = load_config(config_path)
+        self.keys = {}
+        self.counters = defaultdict(lambda: defaultdict(int))
+        self.sets = defaultdict(set)
+        self.zsets = defaultdict(dict)  # key -> {member: score}
+        self.strings = {}
+        self.leads = {}
+        self.seen = set()
+        self.stats = defaultdict(int)
+        self.promotions = []
+        self.attributions = []
+
+    def tconf(self, tenant):
+        return self.tenants.get(tenant, self.default)
+
+    # ------------------------------------------------------------ helpers
+
+    def bucket(self, tenant, ms):
+        t = datetime.fromtimestamp(ms / 1000, tz=timezone.utc) \
+            .astimezone(self.tconf(tenant).tz)
+        return t.strftime("%Y-%m-%d"), t.strftime("%Y-%m"), t.strftime("%H")
+
+    def count(self, key, field, delta=1):
+        self.counters[key][field] += delta
+
+    # ------------------------------------------------------------ events
+
+    def run(self, events):
+        order = sorted(range(len(events)),
+                       key=lambda i: (events[i]["occurred_at"],
+                                      1 if "stage" in events[i] else 0, i))
+        for i in order:
+            self.apply(events[i])
+        return self
+
+    def apply(self, ev):
+        t, eid = ev["tenant_id"], ev["event_id"]
+        if (t, eid) in self.seen:
+            self.stats["duplicates"] += 1
+            return
+        self.seen.add((t, eid))
+        self.sets[":tenants"].add(t)
+        if "stage" in ev:
+            self.stats["in:crm_events"] += 1
+            self.apply_crm(ev)
+        else:
+            self.stats["in:lead_events"] += 1
+            self.apply_lead(ev)
+
+    def lead(self, t, lead_id):
+        k = (t, lead_id)
+        if k not in self.leads:
+            self.leads[k] = Lead(t, lead_id, self.tconf(t))
+        return self.leads[k]
+
+    def apply_lead(self, ev):
+        t, at = ev["tenant_id"], ev["occurred_at"]
+        day, _, _ = self.bucket(t, at)
+        self.count(f":{{{t}}}:events:{day}", ev["type"])
+        lid, aid = ev.get("lead_id"), ev.get("anonymous_id")
+        kind, owner = ("lead", lid) if lid else ("anon", aid)
+        member = "|".join([_field(ev["event_id"]),
+                           _field(ev.get("channel") or "unknown"),
+                           _field(ev.get("campaign")), _field(ev["type"])])
+        self.zsets[f":{{{t}}}:touches:{kind}:{owner}"][member] = at
+        if not lid:
+            return
+        ld = self.lead(t, lid)
+        if aid:
+            self.strings.setdefault(f":{{{t}}}:alias:{aid}", lid)
+            self.sets[f":{{{t}}}:anons:{lid}"].add(aid)
+        new = ld.stage is None
+        if new or at < ld.created_at:
+            ld.created_at, ld.created_event = at, ev["event_id"]
+        if new:
+            ld.source_channel = ev.get("channel") or "unknown"
+            ld.source_campaign = ev.get("campaign")
+        persona = (ev.get("attributes") or {}).get("persona")
+        if persona:
+            ld.persona = persona
+        ld.updated_at = max(ld.updated_at, at)
+        if new:
+            self.advance(ld, "lead", at, ev)
+        for r in ld.tconf.rules:
+            if not r.matches(ev):
+                continue
+            pts = r.award(ld.awarded[r.name])
+            ld.awarded[r.name] += pts
+            if r.kind == "fit":
+                ld.fit += pts
+            else:
+                ld.eng += pts
+        if ld.stage == "lead" and ld.tconf.is_mql(ld.fit, ld.eng):
+            self.advance(ld, "mql", at, ev)
+        if ev["type"] in ld.tconf.handraise:
+            self.advance(ld, "sql", at, ev)
+
+    def apply_crm(self, ev):
+        t, at = ev["tenant_id"], ev["occurred_at"]
+        ld = self.lead(t, ev["lead_id"])
+        stage = ev["stage"].lower().replace("-", "_").replace(" ", "_")
+        recycle = stage in ("recycled", "nurture")
+        if ld.stage is None:
+            if recycle:
+                if ld.cycle == 0:
+                    del self.leads[(t, ev["lead_id"])]
+                return
+            ld.created_at = at
+            ld.source_channel = "unknown"
+        ld.updated_at = max(ld.updated_at, at)
+        opp = ev.get("opportunity_id")
+        if opp and (stage == "opportunity" or ld.opportunity_id is None):
+            ld.opportunity_id = opp
+        if recycle:
+            if ld.tconf.allow_recycle:
+                self.new_cycle(ld)
+                self.enter(ld, "lead", False, at, ev, "")
+            return
+        self.advance(ld, stage, at, ev)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def new_cycle(self, ld):
+        ld.cycle += 1
+        ld.stage = None
+        ld.entered = {}
+        ld.implied = set()
+        ld.eng = 0
+        for r in ld.tconf.rules:
+            if r.kind == "engagement":
+                ld.awarded[r.name] = 0
+
+    def advance(self, ld, target, at, ev):
+        prev = ld.stage
+        if prev in ("closed_won", "closed_lost"):
+            return  # allow_reopen = false: stage events after a close
+        if prev is None:
+            ld.cycle = max(ld.cycle, 1)
+            steps = ["lead"] if target == "lead" else \
+                ["lead"] + self.path("lead", target)
+        elif RANK[target] <= RANK[prev]:
+            return
+        else:
+            steps = self.path(prev, target)
+        for s in steps:
+            self.enter(ld, s, s != target, at, ev, ld.stage or "")
+
+    @staticmethod
+    def path(cur, target):
+        if target == "closed_lost":
+            return ["closed_lost"]
+        return STAGES[RANK[cur]:RANK[target]]
+
+    def enter(self, ld, stage, implied, at, ev, prev):
+        t = ld.tenant
+        ld.stage = stage
+        ld.entered[stage] = at
+        if implied:
+            ld.implied.add(stage)
+        day, month, hour = self.bucket(t, at)
+        p = f":{{{t}}}"
+        self.count(f"{p}:daily:{stage}", day)
+        self.count(f"{p}:monthly:{stage}", month)
+        self.count(f"{p}:hourly:{stage}:{day}", hour)
+        self.count(f"{p}:total", stage)
+        if implied:
+            self.count(f"{p}:total", f"{stage}:implied")
+        for dim, val in (("channel", ld.source_channel or "unknown"),
+                         ("campaign", ld.source_campaign),
+                         ("persona", ld.persona)):
+            if val is None:
+                continue
+            self.count(f"{p}:daily:{stage}:{dim}:{val}", day)
+            self.count(f"{p}:monthly:{stage}:{dim}:{month}", val)
+            self.sets[f"{p}:dim:{dim}"].add(val)
+        if stage != "lead":
+            self.promotions.append({
+                "event_id": f"{t}:{ld.lead_id}:{ld.cycle}:{stage}",
+                "tenant_id": t, "lead_id": ld.lead_id, "stage": stage,
+                "previous_stage": prev, "implied": implied,
+                "cycle": ld.cycle, "occurred_at": at,
+                "cause_event_id": ev["event_id"], "fit_score": ld.fit,
+                "engagement_score": ld.eng})
+        if stage == "closed_won":
+            self.close_won(ld, ev, at)
+
+    # ------------------------------------------------------------ revenue
+
+    def touches_of(self, ld, lo, hi):
+        t = ld.tenant
+        keys = [f":{{{t}}}:touches:lead:{ld.lead_id}"] + \
+            [f":{{{t}}}:touches:anon:{a}"
+             for a in sorted(self.sets.get(f":{{{t}}}:anons:{ld.lead_id}",
+                                           ()))]
+        out, ids = [], set()
+        for k in keys:
+            z = self.zsets.get(k, {})
+            if len(z) > self.touch_max:
+                raise ValueError(f"{k} has {len(z)} touches, more than "
+                                 "touch_max: the model does not trim")
+            for m, at in z.items():
+                eid, ch, camp, _ = m.split("|")
+                if lo <= at <= hi and eid not in ids:
+                    ids.add(eid)
+                    out.append({"event_id": eid, "at": at, "channel": ch,
+                                "campaign": camp or None})
+        out.sort(key=lambda x: (x["at"], x["event_id"].encode()))
+        return out
+
+    def close_won(self, ld, ev, closed_at):
+        t, tc = ld.tenant, ld.tconf
+        amount = ev.get("amount_minor") or 0
+        cur = ev.get("currency") or "XXX"
+        touches = self.touches_of(ld, closed_at - tc.lookback_ms, closed_at)
+        n = len(touches)
+        lead_idx = next((i for i, x in enumerate(touches)
+                         if x["event_id"] == ld.created_event), None)
+        opp_at = ld.entered.get("opportunity", 0)
+        opp_idx = None
+        if opp_at:
+            for i, x in enumerate(touches):
+                if x["at"] <= opp_at:
+                    opp_idx = i
+        _, month, _ = self.bucket(t, closed_at)
+        credits = []
+        for m in self.models:
+            parts = largest_remainder(amount, model_weights(
+                m, touches, lead_idx, opp_idx, closed_at,
+                tc.half_life_ms)) if n else []
+            for sfx in ("", f":{month}"):
+                key = f":{{{t}}}:revenue:{m}:{cur}{sfx}"
+                self.count(key, "total", amount)
+                self.count(key, "deals", 1)
+                if n == 0:
+                    self.count(key, "unattributed", amount)
+                for x, c in zip(touches, parts):
+                    if c:
+                        self.count(key, f"channel:{x['channel']}", c)
+                        if x["campaign"]:
+                            self.count(key, f"campaign:{x['campaign']}", c)
+            for x, c in zip(touches, parts):
+                if c:
+                    credits.append({"model": m, "channel": x["channel"],
+                                    "campaign": x["campaign"],
+                                    "touch_event_id": x["event_id"],
+                                    "touch_at": x["at"], "credit_minor": c})
+        opp = ev.get("opportunity_id") or ld.opportunity_id or ""
+        self.attributions.append({
+            "event_id": f"{t}:{ld.lead_id}:{ld.cycle}:closed_won",
+            "tenant_id": t, "lead_id": ld.lead_id, "opportunity_id": opp,
+            "amount_minor": amount, "currency": cur, "closed_at": closed_at,
+            "touch_count": n, "credits": credits})
+
+    # ------------------------------------------------------------ output
+
+    def redis_keys(self, group):
+        """The expected keys (without the prefix), as itlib.dump gives them;
+        seen markers map to "1"."""
+        out = {}
+        for k, h in self.counters.items():
+            out[k] = {f: str(v) for f, v in h.items()}
+        for k, s in self.sets.items():
+            out[k] = set(s)
+        for k, z in self.zsets.items():
+            out[k] = sorted(((m, float(s)) for m, s in z.items()),
+                            key=lambda x: (x[1], x[0].encode()))
+        out.update(self.strings)
+        for (t, _), ld in self.leads.items():
+            out[f":{{{t}}}:lead:{ld.lead_id}"] = ld.hash()
+        for t, eid in self.seen:
+            out[f":{{{t}}}:seen:{eid}"] = "1"
+        out[f":stats:{group}"] = {k: str(v) for k, v in self.stats.items()}
+        return out
