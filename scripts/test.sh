@@ -4,7 +4,8 @@
 #   2. build/ (RelWithDebInfo) + ctest: unit tests and integration tests
 #      against a real Kafka broker and redis-server (started by CTest fixtures)
 #   3. unit tests under valgrind (skip with FUNNELD_SKIP_VALGRIND=1)
-#   4. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
+#   4. the hand-made end-to-end integration test with funneld under valgrind
+#   5. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
 # Stops at the first failing step with a non-zero exit.
 set -euo pipefail
 
@@ -73,6 +74,15 @@ for t in tests:
 print(f"valgrind: {len(tests) - bad} passed, {bad} failed")
 sys.exit(1 if bad else 0)
 PY
+fi
+
+if [ "${FUNNELD_SKIP_VALGRIND:-0}" != 1 ]; then
+  step "integration test with funneld under valgrind"
+  # The hand-made end-to-end test, with every funneld process it starts run
+  # under memcheck: definite/indirect leaks or invalid accesses fail it.
+  FUNNELD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
+    ctest --test-dir build --output-on-failure -R 'it\.test_e2e_handmade' ||
+    fail "funneld under valgrind (it.test_e2e_handmade)"
 fi
 
 step "build (build-asan/, ASan + UBSan)"

@@ -37,6 +37,7 @@ struct fd_pipeline {
         int32_t *owned;      /* partition numbers assigned, sorted */
         int64_t *epochs;
         size_t owned_cnt;
+        volatile sig_atomic_t *stop;
         int drain_due;
         int need_reset; /* re-read offsets from Redis and re-seek */
         fd_msg *batch;
@@ -290,11 +291,13 @@ static int claim_and_position(fd_pipeline *pl,
 
 /* Sleeps with exponential backoff between Redis reconnect attempts until
  * one succeeds. */
-static void reconnect_store(fd_pipeline *pl)
+static int reconnect_store(fd_pipeline *pl)
 {
         char errstr[512];
         int delay_ms = 100;
         while (fd_store_reconnect(pl->store, errstr, sizeof(errstr)) != 0) {
+                if (pl->stop && *pl->stop)
+                        return -1;
                 FD_WARN("pipeline",
                         "%s; retrying in %d ms (processing is paused, nothing "
                         "is lost)",
@@ -306,6 +309,7 @@ static void reconnect_store(fd_pipeline *pl)
                         delay_ms *= 2;
         }
         FD_INFO("pipeline", "reconnected to redis");
+        return 0;
 }
 
 static void drop_buffers(fd_pipeline *pl)
@@ -326,7 +330,8 @@ static void assign_from_store(fd_pipeline *pl,
 {
         drop_buffers(pl);
         while (claim_and_position(pl, list) != 0)
-                reconnect_store(pl);
+                if (reconnect_store(pl) != 0)
+                        return; /* stopping: leave it unassigned */
         rd_kafka_resp_err_t rerr = rd_kafka_assign(pl->consumer, list);
         if (rerr)
                 FD_ERROR("pipeline", "assign failed: %s",
@@ -359,7 +364,8 @@ static void reset_from_store(fd_pipeline *pl)
 {
         rd_kafka_topic_partition_list_t *list = NULL;
         pl->need_reset = 0;
-        reconnect_store(pl);
+        if (reconnect_store(pl) != 0)
+                return;
         if (rd_kafka_assignment(pl->consumer, &list) != 0 || !list)
                 return;
         if (list->cnt)
@@ -432,6 +438,30 @@ static void fill_batch(fd_pipeline *pl)
                 }
 }
 
+/* Also commits the batch's offsets to Kafka, asynchronously, for lag
+ * monitoring tools; funneld itself only trusts the offsets in Redis. */
+static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
+{
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new(8);
+        for (size_t i = 0; i < n; i++) {
+                const char *topic = msgs[i].topic == FD_EV_CRM
+                                            ? pl->conf->topic_crm
+                                            : pl->conf->topic_lead;
+                rd_kafka_topic_partition_t *tp =
+                        rd_kafka_topic_partition_list_find(l, topic,
+                                                           msgs[i].partition);
+                if (!tp)
+                        tp = rd_kafka_topic_partition_list_add(
+                                l, topic, msgs[i].partition);
+                if (msgs[i].offset + 1 > tp->offset)
+                        tp->offset = msgs[i].offset + 1;
+        }
+        if (l->cnt)
+                rd_kafka_commit(pl->consumer, l, 1);
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Commits the batch in processor-sized slices. */
 static void process_batch(fd_pipeline *pl)
 {
@@ -459,6 +489,7 @@ static void process_batch(fd_pipeline *pl)
                         pl->need_reset = 1;
                         return;
                 }
+                commit_to_kafka(pl, pl->batch + done, consumed);
                 for (size_t i = done; i < done + consumed; i++)
                         fd_msg_clear(&pl->batch[i]);
                 done += consumed;
@@ -495,6 +526,7 @@ static void poll_consumer(fd_pipeline *pl, int max_wait_ms)
 int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
 {
         int64_t batch_started = 0;
+        pl->stop = stop;
         while (!*stop) {
                 poll_consumer(pl, pl->batch_cnt ? 5 : 20);
                 if (pl->need_reset)

@@ -435,7 +435,10 @@ def start_funneld(config_path, args=(), log_path=None, env=None, binary=None):
         f".{uuid.uuid4().hex[:6]}.log")
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return Process([binary or funneld_bin(), "-c", str(config_path),
+    # FUNNELD_WRAPPER (e.g. "valgrind --error-exitcode=99 --leak-check=full")
+    # runs funneld under a checker; scripts/test.sh uses it for valgrind.
+    wrapper = os.environ.get("FUNNELD_WRAPPER", "").split()
+    return Process([*wrapper, binary or funneld_bin(), "-c", str(config_path),
                     *map(str, args)], log_path, env=full_env)
 
 
