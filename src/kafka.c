@@ -157,6 +157,19 @@ int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
                         return -1;
                 }
         }
+        const char *outputs[3] = {conf->topic_promotions,
+                                  conf->topic_attribution, conf->topic_dlq};
+        for (int i = 0; i < 3; i++) {
+                if (partition_count(md, outputs[i], &err) > 0)
+                        continue;
+                snprintf(errstr, errstr_size,
+                         "output topic '%s' is not available (%s); create it "
+                         "(any partition count), or set topics.* in the "
+                         "config",
+                         outputs[i], rd_kafka_err2str(err));
+                rd_kafka_metadata_destroy(md);
+                return -1;
+        }
         rd_kafka_metadata_destroy(md);
         if (cnt[0] != cnt[1]) {
                 snprintf(errstr, errstr_size,
