@@ -336,7 +336,11 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
             fd_score_is_mql(&tconf->score.mql, lead->fit, lead->engagement) &&
             advance(proc, lead, FD_STAGE_MQL, 0, le->occurred_at, msg))
                 return -1;
-        if (fd_score_is_handraise(&tconf->score, le->type) &&
+        /* A hand-raise promotes an open lead; it does not re-open a closed
+         * one. */
+        if ((lead->lc.stage == FD_STAGE_LEAD ||
+             lead->lc.stage == FD_STAGE_MQL) &&
+            fd_score_is_handraise(&tconf->score, le->type) &&
             advance(proc, lead, FD_STAGE_SQL, 0, le->occurred_at, msg))
                 return -1;
         return 0;

@@ -83,6 +83,32 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         }
 }
 
+/* 1 for librdkafka properties only a consumer understands. */
+static int consumer_only(const char *key)
+{
+        static const char *const names[] = {"group.id",
+                                            "group.instance.id",
+                                            "session.timeout.ms",
+                                            "heartbeat.interval.ms",
+                                            "max.poll.interval.ms",
+                                            "isolation.level",
+                                            "client.rack",
+                                            "check.crcs",
+                                            "group.protocol.type",
+                                            "coordinator.query.interval.ms",
+                                            NULL};
+        static const char *const prefixes[] = {"auto.offset", "auto.commit",
+                                               "fetch.",      "queued.",
+                                               "enable.auto", NULL};
+        for (size_t i = 0; names[i]; i++)
+                if (strcmp(key, names[i]) == 0)
+                        return 1;
+        for (size_t i = 0; prefixes[i]; i++)
+                if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0)
+                        return 1;
+        return 0;
+}
+
 rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, long *failed,
                                   char *errstr, size_t errstr_size)
 {
@@ -95,10 +121,7 @@ rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, long *failed,
         fd_kv kv[conf->kafka_cnt + 1];
         size_t n = 0;
         for (size_t i = 0; i < conf->kafka_cnt; i++)
-                if (strcmp(conf->kafka[i].key, "group.id") != 0 &&
-                    strncmp(conf->kafka[i].key, "auto.offset", 11) != 0 &&
-                    strcmp(conf->kafka[i].key, "session.timeout.ms") != 0 &&
-                    strcmp(conf->kafka[i].key, "max.poll.interval.ms") != 0)
+                if (!consumer_only(conf->kafka[i].key))
                         kv[n++] = conf->kafka[i];
         copy.kafka = kv;
         copy.kafka_cnt = n;

@@ -14,14 +14,19 @@
 #define FD_ID_MAX       512   /* longest id, tenant, channel... accepted */
 #define FD_QUEUE_PAUSE  20000 /* buffered messages that pause a partition */
 #define FD_QUEUE_RESUME 5000
+#define FD_PRIME_WAIT_MS                                                       \
+        60000 /* longest wait for a partition's first fetch                    \
+               */
 
 /* Messages buffered for one input partition, oldest first. */
 typedef struct fd_queue {
         fd_msg *items;
         size_t head, tail, cap;
         int at_eof; /* consumer reached the end and nothing since */
+        int primed; /* a message or the end arrived since assignment */
         int paused;
-        int64_t empty_since; /* ms, monotonic; when it last became empty */
+        int64_t wait_since; /* ms, monotonic; since when the merge waits
+                             * for this empty queue, 0 = not waiting */
 } fd_queue;
 
 struct fd_pipeline {
@@ -69,7 +74,8 @@ static void queue_clear(fd_queue *q)
                 fd_msg_clear(&q->items[i % q->cap]);
         q->head = q->tail = 0;
         q->at_eof = 0;
-        q->empty_since = now_ms();
+        q->primed = 0;
+        q->wait_since = 0;
 }
 
 /* Takes ownership of *msg (left zeroed). */
@@ -91,6 +97,8 @@ static int queue_push(fd_queue *q, fd_msg *msg)
         q->items[q->tail++ % q->cap] = *msg;
         memset(msg, 0, sizeof(*msg));
         q->at_eof = 0;
+        q->primed = 1;
+        q->wait_since = 0;
         return 0;
 }
 
@@ -105,8 +113,6 @@ static void queue_pop(fd_queue *q, fd_msg *out)
         *out = q->items[q->head % q->cap];
         memset(&q->items[q->head % q->cap], 0, sizeof(fd_msg));
         q->head++;
-        if (!queue_len(q))
-                q->empty_since = now_ms();
 }
 
 const fd_process_stats *fd_pipeline_stats(const fd_pipeline *pl)
@@ -232,8 +238,11 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m)
         fd_msg msg;
 
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                if (q)
+                if (q) {
                         q->at_eof = 1;
+                        q->primed = 1;
+                        q->wait_since = 0;
+                }
                 return;
         }
         if (m->err) {
@@ -373,6 +382,30 @@ static void reset_from_store(fd_pipeline *pl)
         rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Whether the merge must wait for empty queue q: until its first message or
+ * end-of-partition after assignment (its position is unknown: Kafka Streams
+ * waits while lag is unknown), bounded by FD_PRIME_WAIT_MS; then, while it is
+ * not known to be at its end, up to processing.max_task_idle_ms from when
+ * the merge started waiting for it. */
+static int must_wait(fd_pipeline *pl, fd_queue *q, int64_t now)
+{
+        if (q->at_eof)
+                return 0;
+        if (!q->wait_since)
+                q->wait_since = now;
+        if (!q->primed) {
+                if (now - q->wait_since < FD_PRIME_WAIT_MS)
+                        return 1;
+                FD_WARN("pipeline",
+                        "an input partition has sent neither data nor its "
+                        "end for %d s; merging without it",
+                        FD_PRIME_WAIT_MS / 1000);
+                q->primed = 1;
+                return 0;
+        }
+        return now - q->wait_since < pl->conf->max_task_idle_ms;
+}
+
 /* Picks the queue whose head comes next in event time, or NULL when the
  * merge must wait for a partition that may still deliver earlier events
  * (*wait set) or when everything is empty. Equal times: lead events first
@@ -386,9 +419,7 @@ static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
                         fd_queue *q = &pl->queues[t][pl->owned[i]];
                         fd_msg *head = queue_peek(q);
                         if (!head) {
-                                if (!q->at_eof &&
-                                    now - q->empty_since <
-                                            pl->conf->max_task_idle_ms)
+                                if (must_wait(pl, q, now))
                                         *wait = 1;
                                 continue;
                         }
