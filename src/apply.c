@@ -15,6 +15,7 @@
 #include "lead.h"
 #include "log.h"
 #include "outbox.h"
+#include "validate.h"
 
 void fd_apply_event_ids(const fd_event *ev, const char **tenant,
                         const char **event_id, const char **lead_id)
@@ -34,18 +35,31 @@ void fd_apply_event_ids(const fd_event *ev, const char **tenant,
 int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
                    const char *keyfmt, ...)
 {
-        char key[1024];
+        char small[1024], *key = small;
         va_list ap;
-        int created;
+        int created, rc;
 
         va_start(ap, keyfmt);
-        int n = vsnprintf(key, sizeof(key), keyfmt, ap);
+        int n = vsnprintf(small, sizeof(small), keyfmt, ap);
         va_end(ap);
-        if (n < 0 || (size_t)n >= sizeof(key) - 1)
-                return -1; /* key names are bounded by field limits */
+        if (n < 0)
+                return -1;
+        if ((size_t)n >= sizeof(small)) {
+                /* A long redis.prefix: format again into a right-sized
+                 * buffer (ids are bounded by fd_validate_limits). */
+                key = malloc((size_t)n + 1);
+                if (!key)
+                        return -1;
+                va_start(ap, keyfmt);
+                vsnprintf(key, (size_t)n + 1, keyfmt, ap);
+                va_end(ap);
+        }
         fd_buf_reset(&proc->scratch);
-        if (fd_buf_append(&proc->scratch, key, (size_t)n + 1) ||
-            fd_buf_append(&proc->scratch, field, strlen(field)))
+        rc = fd_buf_append(&proc->scratch, key, (size_t)n + 1) ||
+             fd_buf_append(&proc->scratch, field, strlen(field));
+        if (key != small)
+                free(key);
+        if (rc)
                 return -1;
         fd_strmap_entry *e =
                 fd_strmap_upsert(&proc->counters, proc->scratch.data,
@@ -319,8 +333,9 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
                            le->channel ? le->channel : "unknown");
                 fd_str_set(&lead->source_campaign, le->campaign);
         }
-        const char *persona = fd_lead_event_attr(le, "persona");
-        if (persona && *persona)
+        const char *persona =
+                fd_validate_dim(fd_lead_event_attr(le, "persona"));
+        if (persona)
                 fd_str_set(&lead->persona, persona);
         if (le->occurred_at > lead->updated_at)
                 lead->updated_at = le->occurred_at;
@@ -373,27 +388,37 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
         return advance(proc, lead, target, recycle, ce->occurred_at, msg);
 }
 
+/* Largest DLQ value: under Kafka's default 1 MB message limit with room for
+ * the headers. */
+#define FD_DLQ_MAX_VALUE (512 * 1024)
+
 /* Sends a bad message to the DLQ through the outbox, with reason headers. */
 static int dead_letter(fd_processor *proc, const fd_msg *msg)
 {
-        char part[16], off[32];
+        char part[16], off[32], size[32];
         const char *reason = fd_decode_err_name(msg->err);
         const char *topic = msg->topic == FD_EV_CRM ? proc->conf->topic_crm
                                                     : proc->conf->topic_lead;
         const char *err = msg->errmsg ? msg->errmsg : reason;
+        /* A value too large for a Kafka message is cut: the DLQ record must
+         * be producible, and the whole value stays at its source offset. */
+        size_t len = msg->raw_len > FD_DLQ_MAX_VALUE ? FD_DLQ_MAX_VALUE
+                                                     : msg->raw_len;
         snprintf(part, sizeof(part), "%d", (int)msg->partition);
         snprintf(off, sizeof(off), "%lld", (long long)msg->offset);
+        snprintf(size, sizeof(size), "%zu", msg->raw_len);
         fd_header hdrs[] = {
                 {"funneld.reason", reason, strlen(reason)},
                 {"funneld.error", err, strlen(err)},
                 {"funneld.source.topic", topic, strlen(topic)},
                 {"funneld.source.partition", part, strlen(part)},
                 {"funneld.source.offset", off, strlen(off)},
+                {"funneld.truncated.from", size, strlen(size)},
         };
         fd_buf entry = {0};
         int rc = fd_outbox_encode(&entry, proc->conf->topic_dlq, msg->key,
-                                  msg->key_len, msg->raw ? msg->raw : "",
-                                  msg->raw_len, hdrs, 5);
+                                  msg->key_len, msg->raw ? msg->raw : "", len,
+                                  hdrs, len < msg->raw_len ? 6 : 5);
         if (rc == 0)
                 rc = fd_store_outbox_push(proc->store, &proc->writes,
                                           msg->partition, entry.data,

@@ -10,8 +10,8 @@
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
+#include "validate.h"
 
-#define FD_ID_MAX       512   /* longest id, tenant, channel... accepted */
 #define FD_QUEUE_PAUSE  20000 /* buffered messages that pause a partition */
 #define FD_QUEUE_RESUME 5000
 #define FD_PRIME_WAIT_MS                                                       \
@@ -128,33 +128,6 @@ static void *memdup(const void *p, size_t len)
         return copy;
 }
 
-/* Names the first id-like field longer than FD_ID_MAX, or NULL. */
-static const char *overlong_field(const fd_event *ev)
-{
-        const char *names[] = {"event_id",     "tenant_id",      "lead_id",
-                               "anonymous_id", "type_or_stage",  "channel",
-                               "campaign",     "opportunity_id", "currency"};
-        const char *vals[9];
-        if (ev->kind == FD_EV_LEAD) {
-                const fd_lead_event *le = &ev->u.lead;
-                const char *v[] = {le->event_id,     le->tenant_id, le->lead_id,
-                                   le->anonymous_id, le->type,      le->channel,
-                                   le->campaign,     NULL,          NULL};
-                memcpy(vals, v, sizeof(v));
-        } else {
-                const fd_crm_event *ce = &ev->u.crm;
-                const char *v[] = {
-                        ce->event_id, ce->tenant_id,      ce->lead_id,
-                        NULL,         ce->stage,          NULL,
-                        NULL,         ce->opportunity_id, ce->currency};
-                memcpy(vals, v, sizeof(v));
-        }
-        for (int i = 0; i < 9; i++)
-                if (vals[i] && strlen(vals[i]) > FD_ID_MAX)
-                        return names[i];
-        return NULL;
-}
-
 /* Decodes a consumed message into out; a bad one keeps its bytes for the
  * DLQ. */
 static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
@@ -173,17 +146,12 @@ static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
         out->err = fd_codec_decode(pl->codec, kind, m->payload, m->len, &limits,
                                    &out->ev, errstr, sizeof(errstr));
         if (out->err == FD_DECODE_OK) {
-                const char *field = overlong_field(&out->ev);
-                if (!field) {
+                if (fd_validate_limits(&out->ev, errstr, sizeof(errstr)) == 0) {
                         out->ts = kind == FD_EV_LEAD
                                           ? out->ev.u.lead.occurred_at
                                           : out->ev.u.crm.occurred_at;
                         return;
                 }
-                snprintf(errstr, sizeof(errstr),
-                         "field '%s' is longer than %d bytes; ids and names "
-                         "must be short strings",
-                         field, FD_ID_MAX);
                 fd_event_clear(&out->ev);
                 out->err = FD_DECODE_INVALID_FIELD;
         }

@@ -1,0 +1,54 @@
+/* funneld — limits on decoded events. */
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int fd_validate_limits(const fd_event *ev, char *errstr, size_t errstr_size)
+{
+        const char *names[] = {"event_id",     "tenant_id", "lead_id",
+                               "anonymous_id", "type",      "channel",
+                               "campaign",     "stage",     "opportunity_id",
+                               "currency"};
+        const char *vals[10] = {0};
+        if (ev->kind == FD_EV_LEAD) {
+                const fd_lead_event *le = &ev->u.lead;
+                const char *v[] = {le->event_id,     le->tenant_id, le->lead_id,
+                                   le->anonymous_id, le->type,      le->channel,
+                                   le->campaign};
+                memcpy(vals, v, sizeof(v));
+        } else if (ev->kind == FD_EV_CRM) {
+                const fd_crm_event *ce = &ev->u.crm;
+                vals[0] = ce->event_id;
+                vals[1] = ce->tenant_id;
+                vals[2] = ce->lead_id;
+                vals[7] = ce->stage;
+                vals[8] = ce->opportunity_id;
+                vals[9] = ce->currency;
+                if (ce->has_amount && ce->amount_minor > FD_AMOUNT_MAX) {
+                        snprintf(errstr, errstr_size,
+                                 "field 'amount_minor' is %lld, above the "
+                                 "limit of %lld minor units; check the "
+                                 "producer's units",
+                                 (long long)ce->amount_minor, FD_AMOUNT_MAX);
+                        return -1;
+                }
+        }
+        for (int i = 0; i < 10; i++)
+                if (vals[i] && strlen(vals[i]) > FD_ID_MAX) {
+                        snprintf(errstr, errstr_size,
+                                 "field '%s' is %zu bytes long, above the "
+                                 "limit of %d; ids and names must be short "
+                                 "strings",
+                                 names[i], strlen(vals[i]), FD_ID_MAX);
+                        return -1;
+                }
+        return 0;
+}
+
+const char *fd_validate_dim(const char *attr_value)
+{
+        if (!attr_value || !*attr_value || strlen(attr_value) > FD_ID_MAX)
+                return NULL;
+        return attr_value;
+}
