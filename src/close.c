@@ -136,43 +136,45 @@ int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
         return rc ? FD_STORE_ERR : FD_STORE_OK;
 }
 
+/* One revenue key: all-time (month NULL) or of a month. */
+typedef struct rev_key {
+        const char *p, *t, *model, *cur, *month;
+} rev_key;
+
+static int count_rev(fd_processor *proc, const rev_key *k, const char *field,
+                     int64_t delta)
+{
+        return fd_apply_count(proc, field, delta, "%s:{%s}:revenue:%s:%s%s%s",
+                              k->p, k->t, k->model, k->cur, k->month ? ":" : "",
+                              k->month ? k->month : "");
+}
+
 /* Counts credits of one model in the all-time and monthly revenue keys. */
 static int count_model(fd_processor *proc, const fd_lead *lead, const char *m,
                        const char *cur, const char *month, const int64_t *cr,
                        int64_t amount, size_t in_window)
 {
         const fd_touch_list *tl = &proc->close_touches;
-        const char *p = proc->prefix, *t = lead->tenant_id;
         char field[600];
         int rc = 0;
         for (int k = 0; k < 2; k++) {
-                const char *sfx = k ? month : "";
-                const char *sep = k ? ":" : "";
-                rc |= fd_apply_count(proc, "total", amount,
-                                     "%s:{%s}:revenue:%s:%s%s%s", p, t, m, cur,
-                                     sep, sfx);
-                rc |= fd_apply_count(proc, "deals", 1,
-                                     "%s:{%s}:revenue:%s:%s%s%s", p, t, m, cur,
-                                     sep, sfx);
+                rev_key key = {proc->prefix, lead->tenant_id, m, cur,
+                               k ? month : NULL};
+                rc |= count_rev(proc, &key, "total", amount);
+                rc |= count_rev(proc, &key, "deals", 1);
                 if (!in_window)
-                        rc |= fd_apply_count(proc, "unattributed", amount,
-                                             "%s:{%s}:revenue:%s:%s%s%s", p, t,
-                                             m, cur, sep, sfx);
+                        rc |= count_rev(proc, &key, "unattributed", amount);
                 for (size_t i = 0; i < tl->cnt; i++) {
                         if (!cr[i])
                                 continue;
                         snprintf(field, sizeof(field), "channel:%s",
                                  tl->touches[i].channel);
-                        rc |= fd_apply_count(proc, field, cr[i],
-                                             "%s:{%s}:revenue:%s:%s%s%s", p, t,
-                                             m, cur, sep, sfx);
+                        rc |= count_rev(proc, &key, field, cr[i]);
                         if (!tl->touches[i].campaign)
                                 continue;
                         snprintf(field, sizeof(field), "campaign:%s",
                                  tl->touches[i].campaign);
-                        rc |= fd_apply_count(proc, field, cr[i],
-                                             "%s:{%s}:revenue:%s:%s%s%s", p, t,
-                                             m, cur, sep, sfx);
+                        rc |= count_rev(proc, &key, field, cr[i]);
                 }
         }
         return rc;
