@@ -16,6 +16,7 @@ DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libavro-dev libhiredis-dev libinih-dev libjansson-dev
   redis-server tzdata clang-format valgrind
+  clang libclang-rt-14-dev # libFuzzer + sanitizer runtimes (scripts/fuzz.sh)
   python3 python3-venv openjdk-17-jre-headless maven
 )
 PIP_PACKAGES=(confluent-kafka==2.16.1 fastavro==1.13.1 redis==8.1.0)

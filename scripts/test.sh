@@ -5,7 +5,9 @@
 #      against a real Kafka broker and redis-server (started by CTest fixtures)
 #   3. unit tests under valgrind (skip with FUNNELD_SKIP_VALGRIND=1)
 #   4. the hand-made end-to-end integration test with funneld under valgrind
-#   5. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
+#   5. libFuzzer on the decoder and the config loader, 60 s each (scripts/
+#      fuzz.sh; skip with FUNNELD_SKIP_FUZZ=1)
+#   6. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
 # Stops at the first failing step with a non-zero exit.
 set -euo pipefail
 
@@ -83,6 +85,11 @@ if [ "${FUNNELD_SKIP_VALGRIND:-0}" != 1 ]; then
   FUNNELD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
     ctest --test-dir build --output-on-failure -R 'it\.test_e2e_handmade' ||
     fail "funneld under valgrind (it.test_e2e_handmade)"
+fi
+
+if [ "${FUNNELD_SKIP_FUZZ:-0}" != 1 ]; then
+  step "fuzzing (build-fuzz/, libFuzzer: decoder and config loader, 60 s each)"
+  bash scripts/fuzz.sh 60 || fail "scripts/fuzz.sh (a fuzz target crashed; see its reproducer above)"
 fi
 
 step "build (build-asan/, ASan + UBSan)"

@@ -131,7 +131,13 @@ typedef struct channel_def {
 } channel_def;
 
 static const channel_def channel_defs[CH_COUNT] = {
-        [CH_ORGANIC] = {"organic", 0.0, 0, {"google", "bing", "duckduckgo"}},
+        [CH_ORGANIC] = {"organic",
+                        0.0,
+                        0,
+                        {"google", "bing", "duckduckgo"},
+                        {NULL},
+                        {NULL},
+                        {NULL}},
         [CH_PAID_SEARCH] = {"cpc",
                             1.0,
                             0,
@@ -162,14 +168,18 @@ static const channel_def channel_defs[CH_COUNT] = {
                          0.4,
                          0,
                          {"g2.com", "capterra.com", "partner-blog"},
-                         {"partner-referral-program"}},
+                         {"partner-referral-program"},
+                         {NULL},
+                         {NULL}},
         [CH_EVENTS] = {"event",
                        1.0,
                        1,
                        {"webinar", "saas-connect", "roadshow"},
                        {"webinar-ai-2026", "saas-connect-booth",
-                        "roadshow-berlin"}},
-        [CH_DIRECT] = {NULL},
+                        "roadshow-berlin"},
+                       {NULL},
+                       {NULL}},
+        [CH_DIRECT] = {NULL, 0.0, 0, {NULL}, {NULL}, {NULL}, {NULL}},
 };
 
 enum {

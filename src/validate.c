@@ -34,6 +34,15 @@ int fd_validate_limits(const fd_event *ev, char *errstr, size_t errstr_size)
                         return -1;
                 }
         }
+        /* The tenant id is the Redis Cluster hash tag of every key of the
+         * tenant: '{', '}' or ':' in it could name another tenant's keys. */
+        if (vals[1] && strspn(vals[1], FD_TENANT_CHARS) != strlen(vals[1])) {
+                snprintf(errstr, errstr_size,
+                         "field 'tenant_id' ('%.64s') may only contain "
+                         "letters, digits, '.', '_' and '-'",
+                         vals[1]);
+                return -1;
+        }
         for (int i = 0; i < 10; i++)
                 if (vals[i] && strlen(vals[i]) > FD_ID_MAX) {
                         snprintf(errstr, errstr_size,

@@ -9,6 +9,8 @@
 
 #include "funneld/event.h"
 
+#define FD_TENANT_CHARS                                                        \
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 #define FD_ID_MAX 256 /* bytes: ids, tenant, type, stage, channel, campaign */
 /* 10^15 minor units (10 trillion in a 2-decimal currency): any larger deal
  * is a producer bug, and sums of such values could overflow int64. */

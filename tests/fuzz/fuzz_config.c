@@ -1,8 +1,8 @@
 /* libFuzzer target for the config loader (fd_config_load).
  *
- * The input is written to a per-process file under /tmp (the loader takes a
- * path) and loaded. On success the config must hold its path and answer
- * fd_config_tenant() for every tenant; it is then destroyed. On failure
+ * The input is written to a per-process file under /dev/shm or /tmp (the
+ * loader takes a path) and loaded. On success the config must hold its path and
+ * answer fd_config_tenant() for every tenant; it is then destroyed. On failure
  * errstr must be non-empty and start with the file's path. A broken
  * invariant aborts, which libFuzzer reports as a crash.
  *
@@ -36,11 +36,16 @@ static void fuzz_config_cleanup(void)
                 unlink(fuzz_config_file);
 }
 
+/* The scratch file's path: in /dev/shm when it is usable (tmpfs: no
+ * writeback on every truncate-and-close), else in /tmp. */
 static const char *fuzz_config_path(void)
 {
         if (!fuzz_config_file[0]) {
+                const char *dir =
+                        access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+
                 snprintf(fuzz_config_file, sizeof(fuzz_config_file),
-                         "/tmp/funneld-fuzz-config-%ld.ini", (long)getpid());
+                         "%s/funneld-fuzz-config-%ld.ini", dir, (long)getpid());
                 atexit(fuzz_config_cleanup);
         }
         return fuzz_config_file;
@@ -58,8 +63,8 @@ static void check_loaded(const fd_config *conf, const char *path)
 
                 FUZZ_ASSERT(id != NULL);
                 FUZZ_ASSERT(fd_config_tenant(conf, id)->tenant_id != NULL);
-                FUZZ_ASSERT(strcmp(fd_config_tenant(conf, id)->tenant_id,
-                                   id) == 0);
+                FUZZ_ASSERT(strcmp(fd_config_tenant(conf, id)->tenant_id, id) ==
+                            0);
         }
         for (i = 0; i < conf->kafka_cnt; i++)
                 FUZZ_ASSERT(conf->kafka[i].key && conf->kafka[i].value);

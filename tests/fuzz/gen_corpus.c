@@ -97,7 +97,9 @@ static void gen_leads(fd_codec *codec)
         ev = lead("lead-1", "", "identify");
         ev.u.lead.campaign = "";
         put_event(codec, "lead-empty-opt", 0, &ev);
-        ev = lead("l\xc3\xa9" "ad-\xe2\x82\xac", NULL, "demo_request");
+        ev = lead("l\xc3\xa9"
+                  "ad-\xe2\x82\xac",
+                  NULL, "demo_request");
         put_event(codec, "lead-utf8", 0, &ev);
         ev = lead("lead-1", NULL, "page_view");
         ev.u.lead.occurred_at = -5;
@@ -127,9 +129,9 @@ static fd_event crm(const char *stage, int has_amount, int64_t amount)
 static void gen_crms(fd_codec *codec)
 {
         static const char *const stages[] = {
-                "lead",        "mql",      "sql",     "opportunity",
-                "closed_lost", "recycled", "nurture", "Closed_Won",
-                "promoted"};
+                "lead",        "mql",         "sql",
+                "opportunity", "closed_lost", "recycled",
+                "nurture",     "Closed_Won",  "promoted"};
         fd_event ev = crm("closed_won", 1, 1234567);
         char name[64];
         size_t i;

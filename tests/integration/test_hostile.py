@@ -88,6 +88,9 @@ def build(avro):
     s.bad("empty_tenant", "lead", s.lead(lead_ev("e-t", lead="lead-x",
                                                  tenant="")),
           "missing-field")
+    s.bad("tenant_forging_keys", "lead",
+          s.lead(lead_ev("e-tf", lead="x", tenant="other}:lead:y")),
+          "invalid-field")
     s.bad("no_lead_or_anonymous_id", "lead", s.lead(lead_ev("e-n")),
           "missing-field")
     # a CrmStageEvent body sent under the LeadEvent schema id: wrong types
@@ -232,7 +235,8 @@ def _dlq_test(case):
 
 for _case in ["random_bytes", "zero_random_bytes", "truncated_avro",
               "wrong_magic", "unknown_schema_id", "missing_event_id",
-              "empty_tenant", "no_lead_or_anonymous_id", "wrong_types",
+              "empty_tenant", "tenant_forging_keys",
+              "no_lead_or_anonymous_id", "wrong_types",
               "negative_amount", "absurd_amount", "occurred_at_1970",
               "occurred_at_2100", "unknown_stage", "overlong_id",
               "oversized_1mb_string"]:

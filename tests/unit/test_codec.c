@@ -266,7 +266,7 @@ static void read_back_free(readback *rb)
 /* The string in field name of rec (through a union), NULL for null. */
 static const char *rb_str(avro_value_t *rec, const char *name)
 {
-        avro_value_t f, b;
+        avro_value_t f, b = {NULL, NULL};
         const char *s = NULL;
         size_t n;
 
@@ -463,7 +463,7 @@ static void wenc_close(wenc *w)
  * first non-null branch. */
 static avro_value_t w_field(avro_value_t *rec, const char *name, int is_null)
 {
-        avro_value_t f, b;
+        avro_value_t f, b = {NULL, NULL};
         avro_schema_t us;
         size_t i;
 
