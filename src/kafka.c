@@ -6,6 +6,32 @@
 
 #include "log.h"
 
+/* Turns librdkafka's errors into log lines that say what to check. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        (void)rk;
+        (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
+                FD_ERROR(
+                        "kafka",
+                        "authentication failed: %s; check kafka.sasl.username, "
+                        "kafka.sasl.password, kafka.sasl.mechanisms and "
+                        "kafka.security.protocol",
+                        reason);
+        else if (err == RD_KAFKA_RESP_ERR__SSL)
+                FD_ERROR("kafka",
+                         "TLS failed: %s; check kafka.ssl.ca.location and the "
+                         "broker's certificate",
+                         reason);
+        else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                FD_WARN("kafka",
+                        "%s; retrying (check kafka.bootstrap.servers and that "
+                        "the brokers are up)",
+                        reason);
+        else
+                FD_WARN("kafka", "%s: %s", rd_kafka_err2name(err), reason);
+}
+
 /* Applies the kafka.* pass-through, then funneld's own required settings. */
 static rd_kafka_conf_t *base_conf(const fd_config *conf, const char **fixed,
                                   char *errstr, size_t errstr_size)
@@ -36,6 +62,7 @@ static rd_kafka_conf_t *base_conf(const fd_config *conf, const char **fixed,
                 }
         }
         rd_kafka_conf_set_log_cb(kc, fd_log_rdkafka_cb);
+        rd_kafka_conf_set_error_cb(kc, error_cb);
         return kc;
 }
 
@@ -163,7 +190,8 @@ int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
         if (err) {
                 snprintf(errstr, errstr_size,
                          "cannot read topic metadata from kafka: %s; check "
-                         "kafka.bootstrap.servers and that the brokers are up",
+                         "kafka.bootstrap.servers and that the brokers are "
+                         "up, and the errors logged above (credentials, TLS)",
                          rd_kafka_err2str(err));
                 return -1;
         }
