@@ -112,7 +112,7 @@ long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                 size_t n;
 
                 if (fd_store_outbox_peek(store, partition, 1000, &reply) != 0)
-                        return -1;
+                        return FD_OUTBOX_REDIS_FAILED;
                 n = reply->elements;
                 for (size_t i = 0; i < n; i++) {
                         redisReply *e = reply->element[i];
@@ -140,8 +140,11 @@ long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                                      : "delivery failed");
                         return -1;
                 }
-                if (fd_store_outbox_trim(store, partition, epoch, (long)n) != 0)
-                        return -1;
+                int rc = fd_store_outbox_trim(store, partition, epoch, (long)n);
+                if (rc == FD_STORE_ERR)
+                        return FD_OUTBOX_REDIS_FAILED;
+                if (rc != FD_STORE_OK)
+                        return -1; /* fenced: the new owner re-produces */
                 total += (long)n;
                 if (n < 1000)
                         return total;

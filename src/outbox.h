@@ -31,8 +31,12 @@ int fd_outbox_encode(fd_buf *out, const char *topic, const void *key,
 
 /* Produces every entry of partition's outbox with producer rk (whose opaque
  * is a long counting failed deliveries, incremented by its dr_msg_cb) and trims
- * what was delivered. Returns the number of entries produced, or -1 when Redis
- * or Kafka failed (nothing lost: the entries stay for the next drain). */
+ * what was delivered. Returns the number of entries produced, or a negative
+ * value (nothing lost: the entries stay for the next drain):
+ * FD_OUTBOX_REDIS_FAILED when the Redis connection failed (the caller must
+ * reconnect: the store's connection is unusable), -1 when Kafka failed or
+ * the partition's epoch moved. */
+#define FD_OUTBOX_REDIS_FAILED (-2)
 long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                      int64_t epoch, int flush_timeout_ms);
 

@@ -14,6 +14,14 @@
 
 #define FD_QUEUE_PAUSE  20000 /* buffered messages that pause a partition */
 #define FD_QUEUE_RESUME 5000
+/* How long a message must have been buffered before the merge passes it
+ * over an empty partition that is at its end (at most max_task_idle_ms).
+ * librdkafka hands over one fetch response partition by partition, so the
+ * poll can wake up with the messages of one partition while those of
+ * another, earlier in event time, are still being enqueued (or come with
+ * the very next fetch): without this grace the merge would apply them out
+ * of event-time order in live flow, where replaying would not. */
+#define FD_EOF_GRACE_MS 50
 #define FD_PRIME_WAIT_MS                                                       \
         60000 /* longest wait for a partition's first fetch                    \
                */
@@ -21,6 +29,7 @@
 /* Messages buffered for one input partition, oldest first. */
 typedef struct fd_queue {
         fd_msg *items;
+        int64_t *arrived; /* ms, monotonic: when items[i] was queued */
         size_t head, tail, cap;
         int at_eof; /* consumer reached the end and nothing since */
         int primed; /* a message or the end arrived since assignment */
@@ -84,16 +93,25 @@ static int queue_push(fd_queue *q, fd_msg *msg)
         if (queue_len(q) == q->cap) {
                 size_t cap = q->cap ? q->cap * 2 : 256;
                 fd_msg *items = calloc(cap, sizeof(*items));
-                if (!items)
+                int64_t *arrived = calloc(cap, sizeof(*arrived));
+                if (!items || !arrived) {
+                        free(items);
+                        free(arrived);
                         return -1;
-                for (size_t i = q->head; i < q->tail; i++)
+                }
+                for (size_t i = q->head; i < q->tail; i++) {
                         items[i - q->head] = q->items[i % q->cap];
+                        arrived[i - q->head] = q->arrived[i % q->cap];
+                }
                 free(q->items);
+                free(q->arrived);
                 q->tail -= q->head;
                 q->head = 0;
                 q->items = items;
+                q->arrived = arrived;
                 q->cap = cap;
         }
+        q->arrived[q->tail % q->cap] = now_ms();
         q->items[q->tail++ % q->cap] = *msg;
         memset(msg, 0, sizeof(*msg));
         q->at_eof = 0;
@@ -282,8 +300,7 @@ static int reconnect_store(fd_pipeline *pl)
                 struct timespec ts = {delay_ms / 1000,
                                       (long)(delay_ms % 1000) * 1000000};
                 nanosleep(&ts, NULL);
-                if (delay_ms < 5000)
-                        delay_ms *= 2;
+                delay_ms = delay_ms >= 2500 ? 5000 : delay_ms * 2;
         }
         FD_INFO("pipeline", "reconnected to redis");
         return 0;
@@ -381,6 +398,10 @@ static int must_wait(fd_pipeline *pl, fd_queue *q, int64_t now)
 static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
 {
         fd_queue *best = NULL;
+        int passes_end = 0; /* an empty queue at its end is passed over */
+        int64_t grace = pl->conf->max_task_idle_ms < FD_EOF_GRACE_MS
+                                ? pl->conf->max_task_idle_ms
+                                : FD_EOF_GRACE_MS;
         *wait = 0;
         for (size_t i = 0; i < pl->owned_cnt; i++) {
                 for (int t = 0; t < 2; t++) {
@@ -389,6 +410,7 @@ static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
                         if (!head) {
                                 if (must_wait(pl, q, now))
                                         *wait = 1;
+                                passes_end |= q->at_eof;
                                 continue;
                         }
                         if (!best) {
@@ -401,6 +423,9 @@ static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
                                 best = q;
                 }
         }
+        if (best && passes_end &&
+            now - best->arrived[best->head % best->cap] < grace)
+                *wait = 1; /* FD_EOF_GRACE_MS */
         return *wait ? NULL : best;
 }
 
@@ -501,10 +526,23 @@ static void process_batch(fd_pipeline *pl)
 static void drain_outboxes(fd_pipeline *pl)
 {
         int ok = 1;
-        for (size_t i = 0; i < pl->owned_cnt; i++)
-                if (fd_outbox_drain(pl->store, pl->producer, pl->owned[i],
-                                    pl->epochs[i], 30000) < 0)
+        for (size_t i = 0; i < pl->owned_cnt && !pl->need_reset; i++) {
+                long rc = fd_outbox_drain(pl->store, pl->producer, pl->owned[i],
+                                          pl->epochs[i], 30000);
+                if (rc == FD_OUTBOX_REDIS_FAILED) {
+                        /* Without a reset the dead connection would only be
+                         * replaced when the next input batch fails: on a
+                         * quiet stream the outbox would wait forever. */
+                        FD_WARN("pipeline",
+                                "redis failed while draining the outbox of "
+                                "partition %d; reconnecting (the entries stay "
+                                "in redis and are produced again)",
+                                (int)pl->owned[i]);
+                        pl->need_reset = 1;
+                }
+                if (rc < 0)
                         ok = 0;
+        }
         pl->drain_due = !ok;
 }
 
@@ -611,8 +649,10 @@ void fd_pipeline_destroy(fd_pipeline *pl)
         if (pl->queues[0] && pl->queues[1])
                 drop_buffers(pl);
         for (int t = 0; t < 2; t++) {
-                for (int32_t p = 0; pl->queues[t] && p < pl->nparts; p++)
+                for (int32_t p = 0; pl->queues[t] && p < pl->nparts; p++) {
                         free(pl->queues[t][p].items);
+                        free(pl->queues[t][p].arrived);
+                }
                 free(pl->queues[t]);
         }
         if (pl->producer) {

@@ -140,16 +140,19 @@ def wait_for(predicate, timeout, what, interval=0.1):
 
 # ------------------------------------------------------------ Kafka
 
-def admin():
+def admin(bootstrap_servers=None):
     from confluent_kafka.admin import AdminClient
-    return AdminClient({"bootstrap.servers": bootstrap()})
+    return AdminClient({"bootstrap.servers":
+                        bootstrap_servers or bootstrap()})
 
 
-def create_topics(names, partitions=4, config=None, timeout=30):
+def create_topics(names, partitions=4, config=None, timeout=30,
+                  bootstrap_servers=None):
     """Creates topics (replication 1) and waits until the broker's metadata
-    shows every one with all its partitions led."""
+    shows every one with all its partitions led. bootstrap_servers: another
+    broker than the fixture's."""
     from confluent_kafka.admin import NewTopic
-    a = admin()
+    a = admin(bootstrap_servers)
     names = list(names)
     futures = a.create_topics([NewTopic(n, num_partitions=partitions,
                                         replication_factor=1,
@@ -218,14 +221,15 @@ Record = namedtuple("Record", "key value headers partition offset timestamp")
 
 
 def consume_all(topic, expected=None, timeout=30, idle=2.0,
-                isolation="read_committed", group=None):
+                isolation="read_committed", group=None,
+                bootstrap_servers=None):
     """Reads topic from the beginning. With expected, returns as soon as that
     many records arrived (ITError if fewer by timeout). Without, returns when
     no record arrived for idle seconds (or at timeout). Records are
     Record(key, value, headers, partition, offset, timestamp), key and value
     as bytes, headers as a list of (name, bytes)."""
     from confluent_kafka import Consumer, KafkaError
-    c = Consumer({"bootstrap.servers": bootstrap(),
+    c = Consumer({"bootstrap.servers": bootstrap_servers or bootstrap(),
                   "group.id": group or unique("fdit-reader"),
                   "auto.offset.reset": "earliest",
                   "enable.auto.commit": False,
