@@ -21,7 +21,8 @@
  * another, earlier in event time, are still being enqueued (or come with
  * the very next fetch): without this grace the merge would apply them out
  * of event-time order in live flow, where replaying would not. */
-#define FD_EOF_GRACE_MS 50
+#define FD_EOF_GRACE_MS    50
+#define FD_FENCE_REJOIN_MS 30000 /* fenced, no rebalance: claim again */
 #define FD_PRIME_WAIT_MS                                                       \
         60000 /* longest wait for a partition's first fetch                    \
                */
@@ -52,6 +53,8 @@ struct fd_pipeline {
         int64_t *epochs;
         size_t owned_cnt;
         volatile sig_atomic_t *stop;
+        rd_kafka_topic_partition_list_t *fenced_list; /* set aside by fence() */
+        int64_t fenced_since;
         int drain_due;
         int need_reset; /* re-read offsets from Redis and re-seek */
         fd_msg *batch;
@@ -335,10 +338,46 @@ static void assign_from_store(fd_pipeline *pl,
                 pl->owned_cnt, (int)pl->nparts);
 }
 
+/* Stops consuming after a refused commit: keep the assignment aside and
+ * wait for the group to revoke it (a zombie's session has expired). */
+static void fence(fd_pipeline *pl)
+{
+        drop_buffers(pl);
+        pl->owned_cnt = 0;
+        if (!pl->fenced_list &&
+            rd_kafka_assignment(pl->consumer, &pl->fenced_list) != 0)
+                pl->fenced_list = NULL;
+        pl->fenced_since = now_ms();
+        rd_kafka_assign(pl->consumer, NULL);
+}
+
+/* If no rebalance followed a fencing within FD_FENCE_REJOIN_MS, the group
+ * still sees us as the owner: whatever moved the epochs (another process
+ * outside the group, Redis losing its data) is not a live owner, so claim
+ * the partitions again from the offsets in Redis. */
+static void unfence_if_due(fd_pipeline *pl)
+{
+        if (!pl->fenced_list ||
+            now_ms() - pl->fenced_since < FD_FENCE_REJOIN_MS)
+                return;
+        FD_WARN("pipeline",
+                "no rebalance came %d s after our commit was refused; the "
+                "group still assigns us these partitions, so claiming them "
+                "again from the offsets stored in redis",
+                FD_FENCE_REJOIN_MS / 1000);
+        assign_from_store(pl, pl->fenced_list);
+        rd_kafka_topic_partition_list_destroy(pl->fenced_list);
+        pl->fenced_list = NULL;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *list, void *opaque)
 {
         fd_pipeline *pl = opaque;
+        if (pl->fenced_list) {
+                rd_kafka_topic_partition_list_destroy(pl->fenced_list);
+                pl->fenced_list = NULL;
+        }
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 assign_from_store(pl, list);
                 return;
@@ -501,9 +540,7 @@ static void process_batch(fd_pipeline *pl)
                                 "(owner epoch moved); dropping the batch "
                                 "unwritten and waiting for the group to "
                                 "rebalance");
-                        drop_buffers(pl);
-                        pl->owned_cnt = 0;
-                        rd_kafka_assign(pl->consumer, NULL);
+                        fence(pl);
                         return;
                 }
                 if (rc != FD_STORE_OK) {
@@ -568,6 +605,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                 poll_consumer(pl, pl->batch_cnt ? 5 : 20);
                 if (pl->need_reset)
                         reset_from_store(pl);
+                unfence_if_due(pl);
                 if (!pl->batch_cnt)
                         batch_started = now_ms();
                 fill_batch(pl);
@@ -646,6 +684,8 @@ void fd_pipeline_destroy(fd_pipeline *pl)
                 rd_kafka_consumer_close(pl->consumer);
                 rd_kafka_destroy(pl->consumer);
         }
+        if (pl->fenced_list)
+                rd_kafka_topic_partition_list_destroy(pl->fenced_list);
         if (pl->queues[0] && pl->queues[1])
                 drop_buffers(pl);
         for (int t = 0; t < 2; t++) {
