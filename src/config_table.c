@@ -93,6 +93,12 @@ const fd_cfg_key fd_cfg_keys[] = {
          G(max_future_ms),
          "Events more than this many days ahead of the wall clock go to the "
          "DLQ as absurd timestamps."},
+        {"processing.on_missing_offsets", FD_CFG_ENUM, "stop", 0, 0,
+         "stop,rebuild", G(on_missing_offsets),
+         "What to do when Redis holds no offset for a partition whose "
+         "consumer group has committed offsets in Kafka (Redis lost its "
+         "data, or redis.prefix/db changed): stop with an error, or rebuild "
+         "the state from the earliest retained offsets."},
         {"log.level", FD_CFG_ENUM, "info", 0, 0, "debug,info,warn,error",
          G(log_level), "Least severe log level written to stderr."},
         {"attribution.models", FD_CFG_MODELS, "all", 0, 0, NULL,

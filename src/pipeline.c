@@ -53,6 +53,7 @@ struct fd_pipeline {
         int64_t *epochs;
         size_t owned_cnt;
         volatile sig_atomic_t *stop;
+        int fatal; /* stopped by an error: fd_pipeline_run returns -1 */
         rd_kafka_topic_partition_list_t *fenced_list; /* set aside by fence() */
         int64_t fenced_since;
         int drain_due;
@@ -259,6 +260,64 @@ static int cmp_i32(const void *a, const void *b)
 
 /* Claims the partitions of list in Redis and sets each element's offset to
  * the stored next offset (the beginning when none is stored). */
+/* For the elements of list without an offset in Redis (offset set to
+ * RD_KAFKA_OFFSET_INVALID), asks Kafka whether the group committed one: then
+ * the partition has history that Redis lost. Applies
+ * processing.on_missing_offsets: 0 to go on (from the beginning), -1 to
+ * stop (reported). */
+static int check_missing_offsets(fd_pipeline *pl,
+                                 rd_kafka_topic_partition_list_t *list)
+{
+        rd_kafka_topic_partition_list_t *missing =
+                rd_kafka_topic_partition_list_new(list->cnt);
+        int rc = 0;
+        for (int i = 0; i < list->cnt; i++)
+                if (list->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
+                        rd_kafka_topic_partition_list_add(
+                                missing, list->elems[i].topic,
+                                list->elems[i].partition);
+        if (missing->cnt &&
+            rd_kafka_committed(pl->consumer, missing, 10000) == 0) {
+                for (int i = 0; i < missing->cnt && rc == 0; i++) {
+                        const rd_kafka_topic_partition_t *tp =
+                                &missing->elems[i];
+                        if (tp->offset < 0)
+                                continue; /* never consumed: a new start */
+                        if (!pl->conf->on_missing_offsets ||
+                            strcmp(pl->conf->on_missing_offsets, "rebuild")) {
+                                FD_ERROR("pipeline",
+                                         "redis holds no offset for %s [%d] "
+                                         "but group '%s' committed offset "
+                                         "%lld in kafka: redis lost its data "
+                                         "(restarted without persistence?) "
+                                         "or redis.prefix/db changed; restore "
+                                         "redis, or set "
+                                         "processing.on_missing_offsets = "
+                                         "rebuild to rebuild the state from "
+                                         "the earliest retained offsets",
+                                         tp->topic, (int)tp->partition,
+                                         pl->conf->group_id,
+                                         (long long)tp->offset);
+                                rc = -1;
+                        } else {
+                                FD_WARN("pipeline",
+                                        "redis holds no offset for %s [%d] "
+                                        "(kafka has %lld): rebuilding from "
+                                        "the earliest retained offset "
+                                        "(processing.on_missing_offsets = "
+                                        "rebuild)",
+                                        tp->topic, (int)tp->partition,
+                                        (long long)tp->offset);
+                        }
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(missing);
+        for (int i = 0; i < list->cnt; i++)
+                if (list->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
+                        list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        return rc;
+}
+
 static int claim_and_position(fd_pipeline *pl,
                               rd_kafka_topic_partition_list_t *list)
 {
@@ -281,7 +340,13 @@ static int claim_and_position(fd_pipeline *pl,
                 if (fd_store_offsets(pl->store, tp->topic, &tp->partition, 1,
                                      &off) != FD_STORE_OK)
                         return -1;
-                tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_BEGINNING;
+                tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_INVALID;
+        }
+        if (check_missing_offsets(pl, list) != 0) {
+                pl->fatal = 1;
+                if (pl->stop)
+                        *pl->stop = 1;
+                return -2;
         }
         pl->owned_cnt = n;
         return 0;
@@ -326,8 +391,9 @@ static void assign_from_store(fd_pipeline *pl,
                               rd_kafka_topic_partition_list_t *list)
 {
         drop_buffers(pl);
-        while (claim_and_position(pl, list) != 0)
-                if (reconnect_store(pl) != 0)
+        int rc;
+        while ((rc = claim_and_position(pl, list)) != 0)
+                if (rc == -2 || reconnect_store(pl) != 0)
                         return; /* stopping: leave it unassigned */
         rd_kafka_resp_err_t rerr = rd_kafka_assign(pl->consumer, list);
         if (rerr)
@@ -622,7 +688,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                 process_batch(pl);
         if (pl->drain_due)
                 drain_outboxes(pl);
-        return 0;
+        return pl->fatal ? -1 : 0;
 }
 
 /* Returns a pipeline owned by the caller (fd_pipeline_destroy). */

@@ -78,7 +78,8 @@ typedef struct fd_config {
         int64_t min_event_time_ms; /* processing.min_event_time, 2000-01-01 */
         int64_t max_future_ms;     /* processing.max_future_days, 1 day */
 
-        char *log_level; /* log.level, "info" */
+        char *on_missing_offsets; /* processing.on_missing_offsets, "stop" */
+        char *log_level;          /* log.level, "info" */
 
         fd_model *models; /* attribution.models, all by default */
         size_t model_cnt;
