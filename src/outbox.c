@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 
 static int put_u(fd_buf *out, uint64_t v, int bytes)
@@ -140,6 +141,8 @@ long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                                      : "delivery failed");
                         return -1;
                 }
+                fd_fault_point(
+                        "outbox"); /* crash tests: delivered, untrimmed */
                 int rc = fd_store_outbox_trim(store, partition, epoch, (long)n);
                 if (rc == FD_STORE_ERR)
                         return FD_OUTBOX_REDIS_FAILED;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 
 struct fd_store {
@@ -295,10 +296,18 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
         if (rc != FD_STORE_OK)
                 return rc;
         if (redisAppendCommand(store->ctx, "MULTI") != REDIS_OK ||
-            (r->cmd_cnt &&
-             redisAppendFormattedCommand(store->ctx, r->buf.data, r->buf.len) !=
-                     REDIS_OK) ||
-            redisAppendCommand(store->ctx, "EXEC") != REDIS_OK)
+            (r->cmd_cnt && redisAppendFormattedCommand(store->ctx, r->buf.data,
+                                                       r->buf.len) != REDIS_OK))
+                return FD_STORE_ERR;
+        if (fd_fault_armed("commit")) {
+                /* Crash tests: MULTI and the batch reach Redis, EXEC never. */
+                int done = 0;
+                while (!done)
+                        if (redisBufferWrite(store->ctx, &done) != REDIS_OK)
+                                return FD_STORE_ERR;
+                fd_fault_point("commit");
+        }
+        if (redisAppendCommand(store->ctx, "EXEC") != REDIS_OK)
                 return FD_STORE_ERR;
         return read_exec(store, r->cmd_cnt);
 }

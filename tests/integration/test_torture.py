@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Crash torture: a generated stream of 200 000 events processed twice.
+
+Run A goes through uninterrupted. Run B is killed with SIGKILL at least 20
+times and restarted each time. The kills are of three kinds, drawn at random
+(FUNNELD_IT_SEED, printed, repeats a run):
+  - inside the atomic write: funneld's fault hook (FUNNELD_FAULT=commit:K)
+    kills it after MULTI and the batch's commands reached Redis, before EXEC;
+  - while draining the outbox: FUNNELD_FAULT=outbox:K kills it after derived
+    events were produced and delivered, before the outbox is trimmed;
+  - at a random moment of its progress, from outside.
+Afterwards every key of B equals A's, and B's output topics hold exactly A's
+event ids, any duplicate byte-identical (test_restart's checks).
+"""
+
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fdit  # noqa: E402
+import itlib  # noqa: E402
+from test_restart import by_event_id, normalise, progress  # noqa: E402
+
+EVENTS = int(os.environ.get("FUNNELD_TORTURE_EVENTS", 200_000))
+KILLS = 20
+
+
+def start(setup, fault=None):
+    env = {"FUNNELD_FAULT": fault} if fault else {}
+    p = fdit.start_funneld(setup.config, env=env,
+                           log_path=setup.work / f"{setup.names.prefix}."
+                           f"{len(setup.procs)}.log")
+    setup.procs.append(p)
+    return p
+
+
+def one_kill(setup, r, ends, rng, kinds):
+    """Starts B once and kills it one way; returns (kind, progress) or None
+    when it caught up first."""
+    kind = rng.choice(["commit", "outbox", "outside"])
+    total = sum(ends.values())
+    done = progress(setup, r)
+    if kind == "outside":
+        target = done + rng.uniform(0.01, 0.08) * (total - done)
+        p = start(setup)
+
+        def reached():
+            if not p.alive():
+                raise fdit.ITError(f"funneld died:\n{p.log_tail()}")
+            return progress(setup, r) >= target or setup.caught_up(r, ends)
+        fdit.wait_for(reached, 120, f"run B to pass offset sum {target:.0f}",
+                      interval=0.005)
+        p.stop(signal.SIGKILL)
+    else:
+        p = start(setup, f"{kind}:{rng.randint(1, 12)}")
+
+        def gone():
+            return not p.alive() or setup.caught_up(r, ends)
+        fdit.wait_for(gone, 120, f"the {kind} fault to kill funneld")
+        if p.alive():
+            p.stop(signal.SIGKILL)
+        elif p.proc.returncode != -signal.SIGKILL:
+            raise fdit.ITError(f"funneld exited {p.proc.returncode}, not by "
+                               f"the fault:\n{p.log_tail()}")
+    at = progress(setup, r)
+    if at >= total and setup.caught_up(r, ends):
+        return None
+    kinds[kind] = kinds.get(kind, 0) + 1
+    return kind, at
+
+
+def test_200k_events_20_kills():
+    seed = int(os.environ.get("FUNNELD_IT_SEED", time.time_ns() % 100000))
+    print(f"FUNNELD_IT_SEED={seed}", flush=True)
+    rng = random.Random(seed)
+    work = fdit.work_dir()
+    names = fdit.Names("torture")
+    inputs = (names.topic("lead-events"), names.topic("crm-events"))
+    fdit.create_topics(inputs, partitions=4)
+    a = itlib.Setup("torture_a", work, inputs=inputs)
+    b = itlib.Setup("torture_b", work, inputs=inputs,
+                    processing="batch.max_events = 500\n",
+                    kafka="group.instance.id = {prefix}\n"
+                          "session.timeout.ms = 6000\n")
+    for s in (a, b):
+        s.create_topics()
+        s.write_config()
+    fdit.run_gen(["--brokers", fdit.bootstrap(), "--events", EVENTS,
+                  "--seed", 3, "--lead-topic", inputs[0], "--crm-topic",
+                  inputs[1], "--schema-dir", itlib.SCHEMAS],
+                 timeout=300, log_path=work / "gen.log")
+    r = fdit.redis_client()
+    ends = a.end_offsets()
+    assert sum(ends.values()) == EVENTS, ends
+    a.run_to_end(r, timeout=600)
+
+    kinds, kills = {}, []
+    attempts = 0
+    while len(kills) < KILLS:
+        attempts += 1
+        assert attempts <= 4 * KILLS, f"only {len(kills)} mid-stream kills"
+        k = one_kill(b, r, ends, rng, kinds)
+        if k is None:
+            break
+        kills.append(k)
+    print(f"run B killed {len(kills)} times: {kinds}; at {kills}",
+          flush=True)
+    assert len(kills) >= KILLS, f"the stream ended after {len(kills)} kills"
+    assert kinds.get("commit") and kinds.get("outbox"), kinds
+    p = start(b)
+    b.wait_caught_up(p, r, ends, timeout=600)
+    b.stop(p)
+
+    da = normalise(itlib.dump(r, a.prefix), a.group)
+    db = normalise(itlib.dump(r, b.prefix), b.group)
+    lines = itlib.diff(da, db)
+    assert not lines, "run B (killed) differs from run A:\n  " + \
+        "\n  ".join(lines)
+
+    avro = fdit.Avro()
+    for topic, schema in (("promotions", "promotion_event"),
+                          ("attribution", "attribution_event")):
+        ra = by_event_id(avro, schema, fdit.consume_all(
+            getattr(a, topic), timeout=120, idle=3.0))
+        rb = by_event_id(avro, schema, fdit.consume_all(
+            getattr(b, topic), timeout=120, idle=3.0))
+        assert ra and set(ra) == set(rb), (topic, len(ra), len(rb))
+        for eid, values in rb.items():
+            assert all(v == ra[eid][0] for v in values), (topic, eid)
+
+
+if __name__ == "__main__":
+    fdit.main(globals())
