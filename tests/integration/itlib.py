@@ -227,10 +227,11 @@ level = {os.environ.get('FUNNELD_IT_LOG_LEVEL', 'info')}
 
     # -------------------------------------------------------------- running
 
-    def start(self, config=None):
+    def start(self, config=None, env=None):
         """Starts funneld with the setup's config (or another one, e.g. the
-        same deployment through another redis port)."""
-        p = fdit.start_funneld(config or self.config,
+        same deployment through another redis port); env adds environment
+        variables (e.g. FUNNELD_FAULT)."""
+        p = fdit.start_funneld(config or self.config, env=env,
                                log_path=self.work /
                                f"{self.names.prefix}.{len(self.procs)}.log")
         self.procs.append(p)

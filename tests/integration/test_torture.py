@@ -30,12 +30,7 @@ KILLS = 20
 
 
 def start(setup, fault=None):
-    env = {"FUNNELD_FAULT": fault} if fault else {}
-    p = fdit.start_funneld(setup.config, env=env,
-                           log_path=setup.work / f"{setup.names.prefix}."
-                           f"{len(setup.procs)}.log")
-    setup.procs.append(p)
-    return p
+    return setup.start(env={"FUNNELD_FAULT": fault} if fault else None)
 
 
 def one_kill(setup, r, ends, rng, kinds):

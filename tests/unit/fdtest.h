@@ -24,7 +24,8 @@ static int fdt_cases;
         do {                                                                   \
                 long long fdt_a = (long long)(a), fdt_b = (long long)(b);      \
                 if (fdt_a != fdt_b) {                                          \
-                        fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", \
+                        fprintf(stderr,                                        \
+                                "%s:%d: %s == %lld, expected %s == %lld\n",    \
                                 __FILE__, __LINE__, #a, fdt_a, #b, fdt_b);     \
                         fdt_failed = 1;                                        \
                 }                                                              \
@@ -34,8 +35,10 @@ static int fdt_cases;
         do {                                                                   \
                 const char *fdt_a = (a), *fdt_b = (b);                         \
                 if (!fdt_a || !fdt_b || strcmp(fdt_a, fdt_b) != 0) {           \
-                        fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", \
-                                __FILE__, __LINE__, #a, fdt_a ? fdt_a : "(null)", \
+                        fprintf(stderr,                                        \
+                                "%s:%d: %s == \"%s\", expected \"%s\"\n",      \
+                                __FILE__, __LINE__, #a,                        \
+                                fdt_a ? fdt_a : "(null)",                      \
                                 fdt_b ? fdt_b : "(null)");                     \
                         fdt_failed = 1;                                        \
                 }                                                              \
