@@ -14,7 +14,7 @@ die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 
 DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  librdkafka-dev libavro-dev libhiredis-dev libinih-dev libjansson-dev
+  librdkafka-dev libavro-dev libhiredis-dev libinih-dev libjansson-dev libmicrohttpd-dev
   redis-server tzdata clang-format valgrind
   clang libclang-rt-14-dev # libFuzzer + sanitizer runtimes (scripts/fuzz.sh)
   python3 python3-venv openjdk-17-jre-headless maven

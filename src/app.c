@@ -2,8 +2,11 @@
 #include "app.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -34,23 +37,95 @@ fail:
         return NULL;
 }
 
-int fd_app_run(const fd_config *conf, volatile sig_atomic_t *stop)
+static int serve_metrics(void *ctx, const fd_http_req *req, fd_buf *body,
+                         const char **type)
+{
+        (void)req;
+        *type = "text/plain; version=0.0.4; charset=utf-8";
+        return fd_metrics_render(ctx, body) == 0 ? 200 : 500;
+}
+
+static int serve_health(fd_metrics *m, int readiness, fd_buf *body,
+                        const char **type)
+{
+        *type = "application/json";
+        return fd_metrics_health(m, readiness, body);
+}
+
+static int serve_healthz(void *ctx, const fd_http_req *req, fd_buf *body,
+                         const char **type)
+{
+        (void)req;
+        return serve_health(ctx, 0, body, type);
+}
+
+static int serve_readyz(void *ctx, const fd_http_req *req, fd_buf *body,
+                        const char **type)
+{
+        (void)req;
+        return serve_health(ctx, 1, body, type);
+}
+
+/* Starts the HTTP endpoint unless http.listen is "off". 0, or -1 with a
+ * message in errstr. *out is NULL when off. */
+static int start_http(const fd_config *conf, fd_metrics *m, fd_http **out,
+                      char *errstr, size_t errstr_size)
+{
+        const fd_http_route routes[] = {
+                {"/metrics", serve_metrics, m},
+                {"/healthz", serve_healthz, m},
+                {"/readyz", serve_readyz, m},
+        };
+        *out = NULL;
+        if (!conf->http_listen || strcmp(conf->http_listen, "off") == 0)
+                return 0;
+        *out = fd_http_start(conf->http_listen, routes,
+                             sizeof(routes) / sizeof(routes[0]), errstr,
+                             errstr_size);
+        if (!*out)
+                return -1;
+        char host[256];
+        int port;
+        fd_http_parse_listen(conf->http_listen, host, sizeof(host), &port,
+                             errstr, errstr_size);
+        FD_INFO("http",
+                "serving /metrics, /healthz and /readyz on http://%s%s%s:%d/",
+                strchr(host, ':') ? "[" : "", host,
+                strchr(host, ':') ? "]" : "", fd_http_port(*out));
+        return 0;
+}
+
+int fd_app_run(const fd_config *conf, volatile sig_atomic_t *stop,
+               volatile sig_atomic_t *reload)
 {
         char errstr[1024];
         fd_codec *codec = NULL;
         fd_store *store = NULL;
         fd_pipeline *pl = NULL;
+        fd_metrics *metrics = NULL;
+        fd_http *http = NULL;
         int rc = 1;
 
+        errstr[0] = '\0';
+        metrics = fd_metrics_new(conf->group_id);
+        if (!metrics)
+                goto out;
+        fd_metrics_set_topics(metrics, conf->topic_lead, conf->topic_crm);
+        if (start_http(conf, metrics, &http, errstr, sizeof(errstr)) != 0)
+                goto out;
         codec = fd_app_codec(conf, errstr, sizeof(errstr));
         if (!codec)
                 goto out;
         store = fd_store_new(conf, errstr, sizeof(errstr));
         if (!store)
                 goto out;
-        pl = fd_pipeline_new(conf, codec, store, errstr, sizeof(errstr));
+        fd_metrics_up(metrics, FD_COMP_REDIS);
+        pl = fd_pipeline_new(conf, codec, store, metrics, errstr,
+                             sizeof(errstr));
         if (!pl)
                 goto out;
+        if (reload)
+                fd_pipeline_set_reload(pl, reload, conf->path);
         FD_INFO("funneld",
                 "consuming %s and %s as group '%s'; state in redis %s:%d "
                 "under prefix '%s'",
@@ -69,7 +144,9 @@ out:
         if (rc != 0 && errstr[0])
                 FD_ERROR("funneld", "%s", errstr);
         fd_pipeline_destroy(pl);
+        fd_http_stop(http);
         fd_store_destroy(store);
         fd_codec_destroy(codec);
+        fd_metrics_destroy(metrics);
         return rc;
 }

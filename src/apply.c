@@ -447,6 +447,7 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
         if (!e)
                 return -1;
         if (e->i64) {
+                msg->duplicate = 1;
                 proc->batch_stats.duplicates++;
                 return fd_apply_count(proc, "duplicates", 1, "%s:stats:%s",
                                       proc->prefix, group);

@@ -707,6 +707,45 @@ fd_config *fd_config_load(const char *path, char *errstr, size_t errstr_size)
         return conf;
 }
 
+static void list_key(char *out, size_t out_size, size_t *n, const char *name)
+{
+        size_t len = strlen(out);
+        if (len < out_size)
+                snprintf(out + len, out_size - len, "%s%s", *n ? ", " : "",
+                         name);
+        (*n)++;
+}
+
+size_t fd_config_restart_diff(const fd_config *a, const fd_config *b, char *out,
+                              size_t out_size)
+{
+        size_t n = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < fd_cfg_key_cnt; i++) {
+                const fd_cfg_key *k = &fd_cfg_keys[i];
+                if (k->tenant || strncmp(k->name, "log.", 4) == 0 ||
+                    strcmp(k->name, "attribution.models") == 0)
+                        continue;
+                if (!fd_cfg_key_equal(k, a, b))
+                        list_key(out, out_size, &n, k->name);
+        }
+        int same = a->kafka_cnt == b->kafka_cnt;
+        for (size_t i = 0; same && i < a->kafka_cnt; i++)
+                same = strcmp(a->kafka[i].key, b->kafka[i].key) == 0 &&
+                       strcmp(a->kafka[i].value, b->kafka[i].value) == 0;
+        if (!same)
+                list_key(out, out_size, &n, "kafka.*");
+        same = a->schema_id_cnt == b->schema_id_cnt;
+        for (size_t i = 0; same && i < a->schema_id_cnt; i++)
+                same = a->schema_ids[i].id == b->schema_ids[i].id &&
+                       a->schema_ids[i].kind == b->schema_ids[i].kind &&
+                       strcmp(a->schema_ids[i].path, b->schema_ids[i].path) ==
+                               0;
+        if (!same)
+                list_key(out, out_size, &n, "schemas.id.*");
+        return n;
+}
+
 const fd_tenant_conf *fd_config_tenant(const fd_config *conf,
                                        const char *tenant_id)
 {

@@ -55,6 +55,9 @@ int fd_cfg_key_apply(const fd_cfg_key *key, void *base, const char *value,
  * the field held. Returns 0, or -1 when out of memory. */
 int fd_cfg_key_reset(const fd_cfg_key *key, void *base);
 
+/* 1 when the field of key holds the same value in a and b. */
+int fd_cfg_key_equal(const fd_cfg_key *key, const void *a, const void *b);
+
 /* Deep-copies the field of key from src into dst (dst's old value is
  * released). Returns 0 or -1 when out of memory. */
 int fd_cfg_key_copy(const fd_cfg_key *key, void *dst, const void *src);

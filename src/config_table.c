@@ -101,6 +101,16 @@ const fd_cfg_key fd_cfg_keys[] = {
          "the state from the earliest retained offsets."},
         {"log.level", FD_CFG_ENUM, "info", 0, 0, "debug,info,warn,error",
          G(log_level), "Least severe log level written to stderr."},
+        {"log.format", FD_CFG_ENUM, "text", 0, 0, "text,json", G(log_format),
+         "Log line format on stderr: `text`, or `json` (one object per line "
+         "with ts, level, module, msg; the same as --json-logs)."},
+        {"http.listen", FD_CFG_STRING, "127.0.0.1:9464", 0, 0, NULL,
+         G(http_listen),
+         "Address of the HTTP endpoint (/metrics, /healthz, /readyz, the "
+         "JSON API and the dashboard): HOST:PORT, `[::1]:PORT`, "
+         "`0.0.0.0:PORT` for every interface (only behind a firewall: there "
+         "is no authentication), port 0 for any free port (logged), or "
+         "`off`. A port that cannot be bound stops funneld at start."},
         {"attribution.models", FD_CFG_MODELS, "all", 0, 0, NULL,
          GL(models, model_cnt),
          "Attribution models computed on closed-won: a comma list of "
@@ -583,6 +593,47 @@ int fd_cfg_key_copy(const fd_cfg_key *key, void *dst, const void *src)
         default:
                 *FIELD(dst, key->off, int64_t) = *(const int64_t *)s;
                 return 0;
+        }
+}
+
+static int str_eq(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+int fd_cfg_key_equal(const fd_cfg_key *key, const void *a, const void *b)
+{
+        const void *x = CFIELD(a, key->off, char);
+        const void *y = CFIELD(b, key->off, char);
+        size_t cnt;
+
+        switch (key->type) {
+        case FD_CFG_STRING:
+        case FD_CFG_ENUM:
+        case FD_CFG_TIMEZONE:
+                return str_eq(*(char *const *)x, *(char *const *)y);
+        case FD_CFG_LIST:
+                cnt = *CFIELD(a, key->off_cnt, size_t);
+                if (cnt != *CFIELD(b, key->off_cnt, size_t))
+                        return 0;
+                for (size_t i = 0; i < cnt; i++)
+                        if (!str_eq((*(char **const *)x)[i],
+                                    (*(char **const *)y)[i]))
+                                return 0;
+                return 1;
+        case FD_CFG_MODELS:
+                cnt = *CFIELD(a, key->off_cnt, size_t);
+                return cnt == *CFIELD(b, key->off_cnt, size_t) &&
+                       (cnt == 0 ||
+                        memcmp(*(fd_model *const *)x, *(fd_model *const *)y,
+                               cnt * sizeof(fd_model)) == 0);
+        case FD_CFG_INT:
+        case FD_CFG_BOOL:
+                return *(const int *)x == *(const int *)y;
+        case FD_CFG_I32:
+                return *(const int32_t *)x == *(const int32_t *)y;
+        default:
+                return *(const int64_t *)x == *(const int64_t *)y;
         }
 }
 

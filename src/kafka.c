@@ -1,7 +1,9 @@
 /* funneld — librdkafka set-up. */
 #include "kafka.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -9,8 +11,14 @@
 /* Turns librdkafka's errors into log lines that say what to check. */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
+        fd_kafka_ctx *ctx = opaque;
         (void)rk;
-        (void)opaque;
+        if (ctx && ctx->metrics) {
+                if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                        fd_metrics_down(ctx->metrics, FD_COMP_KAFKA, reason);
+                else
+                        fd_metrics_count_error(ctx->metrics, FD_COMP_KAFKA);
+        }
         if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
                 FD_ERROR(
                         "kafka",
@@ -66,11 +74,42 @@ static rd_kafka_conf_t *base_conf(const fd_config *conf, const char **fixed,
         return kc;
 }
 
+/* librdkafka's statistics (JSON): Kafka is up while at least one broker
+ * connection (a broker with a node id) is in state UP. Returns 0: librdkafka
+ * frees the JSON. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+        fd_kafka_ctx *ctx = opaque;
+        json_t *doc = json_loadb(json, len, 0, NULL);
+        json_t *brokers = json_object_get(doc, "brokers");
+        const char *name;
+        json_t *b;
+        int up = 0;
+        (void)rk;
+        json_object_foreach(brokers, name, b)
+        {
+                const char *state =
+                        json_string_value(json_object_get(b, "state"));
+                if (json_integer_value(json_object_get(b, "nodeid")) >= 0 &&
+                    state && strcmp(state, "UP") == 0)
+                        up = 1;
+        }
+        if (ctx && ctx->metrics && doc) {
+                if (up)
+                        fd_metrics_up(ctx->metrics, FD_COMP_KAFKA);
+                else
+                        fd_metrics_down(ctx->metrics, FD_COMP_KAFKA,
+                                        "no broker connection is up");
+        }
+        json_decref(doc);
+        return 0;
+}
+
 rd_kafka_t *fd_kafka_consumer_new(
         const fd_config *conf,
         void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                              rd_kafka_topic_partition_list_t *, void *),
-        void *opaque, char *errstr, size_t errstr_size)
+        fd_kafka_ctx *ctx, char *errstr, size_t errstr_size)
 {
         const char *fixed[] = {"group.id",
                                conf->group_id,
@@ -82,6 +121,8 @@ rd_kafka_t *fd_kafka_consumer_new(
                                "true",
                                "partition.assignment.strategy",
                                "range",
+                               "statistics.interval.ms",
+                               "5000",
                                NULL};
         rd_kafka_conf_t *kc = base_conf(conf, fixed, errstr, errstr_size);
         rd_kafka_t *rk;
@@ -89,7 +130,8 @@ rd_kafka_t *fd_kafka_consumer_new(
         if (!kc)
                 return NULL;
         rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
-        rd_kafka_conf_set_opaque(kc, opaque);
+        rd_kafka_conf_set_stats_cb(kc, stats_cb);
+        rd_kafka_conf_set_opaque(kc, ctx);
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, errstr_size);
         if (!rk) {
                 rd_kafka_conf_destroy(kc);
@@ -101,10 +143,14 @@ rd_kafka_t *fd_kafka_consumer_new(
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+        fd_kafka_ctx *ctx = opaque;
         (void)rk;
+        if (!m->err && ctx->metrics)
+                fd_metrics_count_out(ctx->metrics, rd_kafka_topic_name(m->rkt));
         if (m->err) {
-                long *failed = opaque;
-                (*failed)++;
+                ctx->failed++;
+                if (ctx->metrics)
+                        fd_metrics_count_error(ctx->metrics, FD_COMP_KAFKA);
                 FD_WARN("outbox", "delivery to %s failed: %s",
                         rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         }
@@ -136,7 +182,7 @@ static int consumer_only(const char *key)
         return 0;
 }
 
-rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, long *failed,
+rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, fd_kafka_ctx *ctx,
                                   char *errstr, size_t errstr_size)
 {
         const char *fixed[] = {"enable.idempotence", "true", "acks", "all",
@@ -156,7 +202,7 @@ rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, long *failed,
         if (!kc)
                 return NULL;
         rd_kafka_conf_set_dr_msg_cb(kc, dr_cb);
-        rd_kafka_conf_set_opaque(kc, failed);
+        rd_kafka_conf_set_opaque(kc, ctx);
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
         if (!rk)
                 rd_kafka_conf_destroy(kc);

@@ -7,19 +7,31 @@
 #include <stddef.h>
 
 #include "funneld/config.h"
+#include "metrics.h"
+
+/* The opaque of funneld's consumer and producer: the metrics their callbacks
+ * update (may be NULL), the producer's count of failed deliveries, and the
+ * object of the consumer's rebalance callback. */
+typedef struct fd_kafka_ctx {
+        fd_metrics *metrics;
+        long failed;
+        void *owner;
+} fd_kafka_ctx;
 
 /* A consumer of group conf->group_id: manual offsets (Redis holds them),
  * partition EOF events on, range assignor (co-partitioned pairs go to one
- * member). rebalance_cb and opaque are installed. NULL + errstr on error. */
+ * member), statistics every 5 s (they tell ctx->metrics whether a broker
+ * connection is up). rebalance_cb is installed; its opaque is ctx (borrowed).
+ * NULL + errstr on error. */
 rd_kafka_t *fd_kafka_consumer_new(
         const fd_config *conf,
         void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                              rd_kafka_topic_partition_list_t *, void *),
-        void *opaque, char *errstr, size_t errstr_size);
+        fd_kafka_ctx *ctx, char *errstr, size_t errstr_size);
 
-/* An idempotent producer whose opaque is *failed (a counter of failed
- * deliveries, bumped by its delivery callback). */
-rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, long *failed,
+/* An idempotent producer whose opaque is ctx (borrowed): its delivery
+ * callback bumps ctx->failed and counts deliveries in ctx->metrics. */
+rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, fd_kafka_ctx *ctx,
                                   char *errstr, size_t errstr_size);
 
 /* Returns the common partition count of the two input topics, or -1 with a

@@ -10,12 +10,14 @@
 #include "funneld/config.h"
 #include "log.h"
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
-        (void)sig;
-        stop_flag = 1;
+        if (sig == SIGHUP)
+                reload_flag = 1;
+        else
+                stop_flag = 1;
 }
 
 static void usage(FILE *fp)
@@ -52,7 +54,12 @@ static void usage(FILE *fp)
                 "debug\n"
                 "      --json-logs          log one JSON object per line\n"
                 "  -h, --help               this help\n"
-                "  -V, --version            print the version\n");
+                "  -V, --version            print the version\n"
+                "\n"
+                "Signals: SIGTERM/SIGINT finish the batch in hand, drain the "
+                "outbox and\nleave the group (exit 0); SIGHUP reads the "
+                "config file again and applies\nits scoring rules and tenant "
+                "settings from the next batch.\n");
 }
 
 static fd_config *load_config(const char *path)
@@ -155,12 +162,15 @@ int main(int argc, char **argv)
         }
         if (log_level)
                 fd_log_threshold = (fd_log_level)fd_log_level_parse(log_level);
+        if (conf->log_format && strcmp(conf->log_format, "json") == 0)
+                fd_log_set_json(1);
         struct sigaction sa = {.sa_handler = on_signal};
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         rc = demo_mode ? fd_demo_run(conf, &demo, &stop_flag)
-                       : fd_app_run(conf, &stop_flag);
+                       : fd_app_run(conf, &stop_flag, &reload_flag);
         fd_config_destroy(conf);
         return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "kafka.h"
 #include "log.h"
 
 static int put_u(fd_buf *out, uint64_t v, int bytes)
@@ -108,8 +109,8 @@ long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
         long total = 0;
         for (;;) {
                 redisReply *reply;
-                long *failed = rd_kafka_opaque(rk);
-                long failed_before = *failed;
+                fd_kafka_ctx *kctx = rd_kafka_opaque(rk);
+                long failed_before = kctx->failed;
                 size_t n;
 
                 if (fd_store_outbox_peek(store, partition, 1000, &reply) != 0)
@@ -131,7 +132,7 @@ long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                 if (n == 0)
                         return total;
                 rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, flush_timeout_ms);
-                if (ferr || *failed != failed_before) {
+                if (ferr || kctx->failed != failed_before) {
                         FD_WARN("outbox",
                                 "delivery of %zu outbox events of partition %d "
                                 "not confirmed (%s); they stay in redis and "

@@ -29,8 +29,8 @@ int fd_outbox_encode(fd_buf *out, const char *topic, const void *key,
                      size_t key_len, const void *value, size_t value_len,
                      const fd_header *headers, size_t header_cnt);
 
-/* Produces every entry of partition's outbox with producer rk (whose opaque
- * is a long counting failed deliveries, incremented by its dr_msg_cb) and trims
+/* Produces every entry of partition's outbox with producer rk (made by
+ * fd_kafka_producer_new: its opaque counts failed deliveries) and trims
  * what was delivered. Returns the number of entries produced, or a negative
  * value (nothing lost: the entries stay for the next drain):
  * FD_OUTBOX_REDIS_FAILED when the Redis connection failed (the caller must

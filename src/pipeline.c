@@ -23,6 +23,7 @@
  * of event-time order in live flow, where replaying would not. */
 #define FD_EOF_GRACE_MS    50
 #define FD_FENCE_REJOIN_MS 30000 /* fenced, no rebalance: claim again */
+#define FD_STATUS_MS       1000  /* lag, outbox depth, watermarks */
 #define FD_PRIME_WAIT_MS                                                       \
         60000 /* longest wait for a partition's first fetch                    \
                */
@@ -46,13 +47,20 @@ struct fd_pipeline {
         fd_processor *proc;
         rd_kafka_t *consumer;
         rd_kafka_t *producer;
-        long failed_deliveries;
+        fd_metrics *metrics;
+        fd_kafka_ctx kctx; /* opaque of both clients */
         int32_t nparts;
         fd_queue *queues[2]; /* [0] lead events, [1] crm events */
         int32_t *owned;      /* partition numbers assigned, sorted */
         int64_t *epochs;
         size_t owned_cnt;
+        int64_t *next[2];  /* per partition: next offset in Redis, -1 unknown */
+        int64_t status_at; /* ms, monotonic: last status report */
         volatile sig_atomic_t *stop;
+        volatile sig_atomic_t *reload; /* SIGHUP: read the config again */
+        const char *config_path;
+        fd_config **reloaded; /* configs read by reloads, freed at the end */
+        size_t reloaded_cnt;
         int fatal; /* stopped by an error: fd_pipeline_run returns -1 */
         rd_kafka_topic_partition_list_t *fenced_list; /* set aside by fence() */
         int64_t fenced_since;
@@ -238,6 +246,7 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m)
         if (m->err) {
                 FD_WARN("pipeline", "consumer: %s; retrying",
                         rd_kafka_message_errstr(m));
+                fd_metrics_count_error(pl->metrics, FD_COMP_KAFKA);
                 return;
         }
         if (!q)
@@ -341,6 +350,10 @@ static int claim_and_position(fd_pipeline *pl,
                                      &off) != FD_STORE_OK)
                         return -1;
                 tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_INVALID;
+                int idx = topic_index(pl, tp->topic);
+                if (idx >= 0 && tp->partition >= 0 &&
+                    tp->partition < pl->nparts)
+                        pl->next[idx][tp->partition] = off;
         }
         if (check_missing_offsets(pl, list) != 0) {
                 pl->fatal = 1;
@@ -359,6 +372,8 @@ static int reconnect_store(fd_pipeline *pl)
         char errstr[512];
         int delay_ms = 100;
         while (fd_store_reconnect(pl->store, errstr, sizeof(errstr)) != 0) {
+                fd_metrics_down(pl->metrics, FD_COMP_REDIS, errstr);
+                fd_metrics_heartbeat(pl->metrics);
                 if (pl->stop && *pl->stop)
                         return -1;
                 FD_WARN("pipeline",
@@ -371,6 +386,7 @@ static int reconnect_store(fd_pipeline *pl)
                 delay_ms = delay_ms >= 2500 ? 5000 : delay_ms * 2;
         }
         FD_INFO("pipeline", "reconnected to redis");
+        fd_metrics_up(pl->metrics, FD_COMP_REDIS);
         return 0;
 }
 
@@ -400,6 +416,9 @@ static void assign_from_store(fd_pipeline *pl,
                 FD_ERROR("pipeline", "assign failed: %s",
                          rd_kafka_err2str(rerr));
         pl->drain_due = 1;
+        pl->status_at = 0; /* report the new partitions at once */
+        fd_metrics_up(pl->metrics, FD_COMP_KAFKA); /* the group answered */
+        fd_metrics_assigned(pl->metrics, pl->owned, pl->owned_cnt);
         FD_INFO("pipeline", "assigned %zu partition pair(s) of %d",
                 pl->owned_cnt, (int)pl->nparts);
 }
@@ -415,6 +434,8 @@ static void fence(fd_pipeline *pl)
                 pl->fenced_list = NULL;
         pl->fenced_since = now_ms();
         rd_kafka_assign(pl->consumer, NULL);
+        fd_metrics_fenced(pl->metrics);
+        fd_metrics_assigned(pl->metrics, NULL, 0);
 }
 
 /* If no rebalance followed a fencing within FD_FENCE_REJOIN_MS, the group
@@ -439,7 +460,7 @@ static void unfence_if_due(fd_pipeline *pl)
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *list, void *opaque)
 {
-        fd_pipeline *pl = opaque;
+        fd_pipeline *pl = ((fd_kafka_ctx *)opaque)->owner;
         if (pl->fenced_list) {
                 rd_kafka_topic_partition_list_destroy(pl->fenced_list);
                 pl->fenced_list = NULL;
@@ -454,6 +475,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         drop_buffers(pl);
         pl->owned_cnt = 0;
         rd_kafka_assign(rk, NULL);
+        fd_metrics_assigned(pl->metrics, NULL, 0);
         FD_INFO("pipeline", "partitions revoked");
 }
 
@@ -585,10 +607,36 @@ static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
                                 l, topic, msgs[i].partition);
                 if (msgs[i].offset + 1 > tp->offset)
                         tp->offset = msgs[i].offset + 1;
+                int t = msgs[i].topic == FD_EV_CRM;
+                if (msgs[i].partition >= 0 && msgs[i].partition < pl->nparts &&
+                    msgs[i].offset + 1 > pl->next[t][msgs[i].partition])
+                        pl->next[t][msgs[i].partition] = msgs[i].offset + 1;
         }
         if (l->cnt)
                 rd_kafka_commit(pl->consumer, l, 1);
         rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Tells the metrics what became of a committed slice of the batch. */
+static void count_batch(fd_pipeline *pl, const fd_msg *msgs, size_t n)
+{
+        int64_t in[2][FD_OUTCOME__COUNT] = {{0}};
+        for (size_t i = 0; i < n; i++) {
+                fd_outcome o = msgs[i].ev.kind == FD_EV_NONE ? FD_OUTCOME_DLQ
+                               : msgs[i].duplicate ? FD_OUTCOME_DUPLICATE
+                                                   : FD_OUTCOME_APPLIED;
+                in[msgs[i].topic == FD_EV_CRM][o]++;
+                if (o == FD_OUTCOME_DLQ)
+                        fd_metrics_count_dlq(pl->metrics, msgs[i].err);
+        }
+        for (int t = 0; t < 2; t++)
+                for (int o = 0; o < FD_OUTCOME__COUNT; o++)
+                        if (in[t][o])
+                                fd_metrics_count_in(pl->metrics, t,
+                                                    (fd_outcome)o, in[t][o]);
+        fd_metrics_batch(pl->metrics, n,
+                         fd_processor_stats(pl->proc)->last_commit_s);
+        fd_metrics_up(pl->metrics, FD_COMP_REDIS);
 }
 
 /* Commits the batch in processor-sized slices. */
@@ -613,9 +661,12 @@ static void process_batch(fd_pipeline *pl)
                         FD_WARN("pipeline",
                                 "writing a batch to redis failed; it will be "
                                 "redone from the offsets stored in redis");
+                        fd_metrics_down(pl->metrics, FD_COMP_REDIS,
+                                        fd_store_error(pl->store));
                         pl->need_reset = 1;
                         return;
                 }
+                count_batch(pl, pl->batch + done, consumed);
                 commit_to_kafka(pl, pl->batch + done, consumed);
                 for (size_t i = done; i < done + consumed; i++)
                         fd_msg_clear(&pl->batch[i]);
@@ -633,6 +684,8 @@ static void drain_outboxes(fd_pipeline *pl)
                 long rc = fd_outbox_drain(pl->store, pl->producer, pl->owned[i],
                                           pl->epochs[i], 30000);
                 if (rc == FD_OUTBOX_REDIS_FAILED) {
+                        fd_metrics_down(pl->metrics, FD_COMP_REDIS,
+                                        fd_store_error(pl->store));
                         /* Without a reset the dead connection would only be
                          * replaced when the next input batch fails: on a
                          * quiet stream the outbox would wait forever. */
@@ -663,11 +716,142 @@ static void poll_consumer(fd_pipeline *pl, int max_wait_ms)
         }
 }
 
+/* Every FD_STATUS_MS: the lag of each owned partition (its high watermark,
+ * as last fetched, minus the next offset in Redis) and outbox depth go to
+ * the metrics, and the watermarks to P:watermarks:G for funnelctl status. */
+static void report_status(fd_pipeline *pl)
+{
+        int64_t now = now_ms();
+        fd_resp r = {0};
+        redisReply **replies = NULL;
+        int rc = 0;
+
+        if (now - pl->status_at < FD_STATUS_MS)
+                return;
+        pl->status_at = now;
+        if (!pl->owned_cnt || pl->need_reset)
+                return;
+        const char *prefix = fd_store_prefix(pl->store);
+        const char *group = fd_store_group(pl->store);
+        rc |= fd_resp_cmd(&r, 4 + 4 * (int)pl->owned_cnt) ||
+              fd_resp_str(&r, "HSET") ||
+              fd_resp_fmt(&r, "%s:watermarks:%s", prefix, group) ||
+              fd_resp_str(&r, "updated_at") || fd_resp_i64(&r, wall_ms());
+        for (size_t i = 0; i < pl->owned_cnt; i++) {
+                int32_t p = pl->owned[i];
+                for (int t = 0; t < 2; t++) {
+                        const char *topic =
+                                t ? pl->conf->topic_crm : pl->conf->topic_lead;
+                        int64_t lo = -1, hi = -1, next = pl->next[t][p];
+                        if (rd_kafka_get_watermark_offsets(pl->consumer, topic,
+                                                           p, &lo, &hi) ||
+                            hi < 0)
+                                hi = -1;
+                        if (next < 0 && lo >= 0)
+                                next = lo; /* from the beginning */
+                        fd_metrics_set_lag(pl->metrics, t, p,
+                                           hi >= 0 && next >= 0 ? hi - next
+                                                                : -1);
+                        rc |= fd_resp_fmt(&r, "%s:%d", topic, (int)p) ||
+                              fd_resp_i64(&r, hi);
+                }
+        }
+        for (size_t i = 0; i < pl->owned_cnt; i++)
+                rc |= fd_resp_cmd(&r, 2) || fd_resp_str(&r, "LLEN") ||
+                      fd_resp_fmt(&r, "%s:outbox:%s:%d", prefix, group,
+                                  (int)pl->owned[i]);
+        replies = calloc(1 + pl->owned_cnt, sizeof(*replies));
+        if (!rc && replies &&
+            fd_store_pipeline(pl->store, &r, replies) == FD_STORE_OK) {
+                for (size_t i = 0; i <= pl->owned_cnt; i++) {
+                        if (i > 0 && replies[i]->type == REDIS_REPLY_INTEGER)
+                                fd_metrics_set_outbox(pl->metrics,
+                                                      pl->owned[i - 1],
+                                                      replies[i]->integer);
+                        freeReplyObject(replies[i]);
+                }
+        } else if (!rc && replies) {
+                fd_metrics_down(pl->metrics, FD_COMP_REDIS,
+                                fd_store_error(pl->store));
+                pl->need_reset = 1;
+        }
+        free(replies);
+        fd_resp_free(&r);
+}
+
+void fd_pipeline_set_reload(fd_pipeline *pl, volatile sig_atomic_t *flag,
+                            const char *path)
+{
+        pl->reload = flag;
+        pl->config_path = path;
+}
+
+/* The config the processor uses now. */
+static const fd_config *live_config(const fd_pipeline *pl)
+{
+        return pl->reloaded_cnt ? pl->reloaded[pl->reloaded_cnt - 1] : pl->conf;
+}
+
+/* SIGHUP: reads the config file again and hands it to the processor if only
+ * live-changeable settings differ. Kafka, Redis and processing settings
+ * keep coming from pl->conf, which the new config equals in those. */
+static void reload_config(fd_pipeline *pl)
+{
+        char err[2048], diff[1024];
+        const fd_config *old = live_config(pl);
+        fd_config **grown;
+        fd_config *conf;
+
+        *pl->reload = 0;
+        if (!pl->config_path) {
+                FD_WARN("pipeline", "SIGHUP ignored: funneld runs on built-in "
+                                    "defaults (no -c FILE to read again)");
+                return;
+        }
+        conf = fd_config_load(pl->config_path, err, sizeof(err));
+        if (!conf) {
+                FD_ERROR("pipeline",
+                         "reload of %s failed, the running configuration "
+                         "stays: %s",
+                         pl->config_path, err);
+                return;
+        }
+        if (fd_config_restart_diff(pl->conf, conf, diff, sizeof(diff))) {
+                FD_ERROR("pipeline",
+                         "reload of %s refused, the running configuration "
+                         "stays: %s changed, which only takes effect on a "
+                         "restart; restart funneld (SIGTERM, then start) or "
+                         "undo those changes",
+                         pl->config_path, diff);
+                fd_config_destroy(conf);
+                return;
+        }
+        grown = realloc(pl->reloaded,
+                        (pl->reloaded_cnt + 1) * sizeof(*pl->reloaded));
+        if (!grown) {
+                fd_config_destroy(conf);
+                return;
+        }
+        pl->reloaded = grown;
+        pl->reloaded[pl->reloaded_cnt++] = conf;
+        if (conf->log_level && old->log_level &&
+            strcmp(conf->log_level, old->log_level) != 0 &&
+            fd_log_level_parse(conf->log_level) >= 0)
+                fd_log_threshold =
+                        (fd_log_level)fd_log_level_parse(conf->log_level);
+        fd_processor_set_config(pl->proc, conf);
+        FD_INFO("pipeline",
+                "reloaded %s: scoring rules and tenant settings (%zu tenant "
+                "override(s)) apply from the next batch",
+                pl->config_path, conf->tenant_cnt);
+}
+
 int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
 {
         int64_t batch_started = 0;
         pl->stop = stop;
         while (!*stop) {
+                fd_metrics_heartbeat(pl->metrics);
                 poll_consumer(pl, pl->batch_cnt ? 5 : 20);
                 if (pl->need_reset)
                         reset_from_store(pl);
@@ -683,7 +867,14 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                 if (pl->drain_due)
                         drain_outboxes(pl);
                 rd_kafka_poll(pl->producer, 0);
+                report_status(pl);
+                if (pl->reload && *pl->reload) {
+                        if (pl->batch_cnt && !pl->need_reset)
+                                process_batch(pl); /* under the old rules */
+                        reload_config(pl);
+                }
         }
+        fd_metrics_stopping(pl->metrics);
         if (pl->batch_cnt && !pl->need_reset)
                 process_batch(pl);
         if (pl->drain_due)
@@ -693,7 +884,8 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
 
 /* Returns a pipeline owned by the caller (fd_pipeline_destroy). */
 fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
-                             fd_store *store, char *errstr, size_t errstr_size)
+                             fd_store *store, fd_metrics *metrics, char *errstr,
+                             size_t errstr_size)
 {
         fd_pipeline *pl = calloc(1, sizeof(*pl));
         rd_kafka_topic_partition_list_t *topics;
@@ -704,13 +896,16 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
         pl->conf = conf;
         pl->codec = codec;
         pl->store = store;
+        pl->metrics = metrics;
+        pl->kctx.metrics = metrics;
+        pl->kctx.owner = pl;
         pl->proc = fd_processor_new(conf, codec, store);
-        pl->consumer = fd_kafka_consumer_new(conf, rebalance_cb, pl, errstr,
-                                             errstr_size);
+        pl->consumer = fd_kafka_consumer_new(conf, rebalance_cb, &pl->kctx,
+                                             errstr, errstr_size);
         if (!pl->proc || !pl->consumer)
                 goto fail;
-        pl->producer = fd_kafka_producer_new(conf, &pl->failed_deliveries,
-                                             errstr, errstr_size);
+        pl->producer =
+                fd_kafka_producer_new(conf, &pl->kctx, errstr, errstr_size);
         if (!pl->producer)
                 goto fail;
         pl->nparts = fd_kafka_check_copartitioned(pl->consumer, conf, 10000,
@@ -721,8 +916,13 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
         pl->queues[1] = calloc((size_t)pl->nparts, sizeof(fd_queue));
         pl->owned = calloc((size_t)pl->nparts, sizeof(int32_t));
         pl->epochs = calloc((size_t)pl->nparts, sizeof(int64_t));
-        if (!pl->queues[0] || !pl->queues[1] || !pl->owned || !pl->epochs)
+        pl->next[0] = malloc((size_t)pl->nparts * sizeof(int64_t));
+        pl->next[1] = malloc((size_t)pl->nparts * sizeof(int64_t));
+        if (!pl->queues[0] || !pl->queues[1] || !pl->owned || !pl->epochs ||
+            !pl->next[0] || !pl->next[1])
                 goto fail;
+        for (int32_t p = 0; p < pl->nparts; p++)
+                pl->next[0][p] = pl->next[1][p] = -1;
         topics = rd_kafka_topic_partition_list_new(2);
         rd_kafka_topic_partition_list_add(topics, conf->topic_lead,
                                           RD_KAFKA_PARTITION_UA);
@@ -768,6 +968,11 @@ void fd_pipeline_destroy(fd_pipeline *pl)
         fd_processor_destroy(pl->proc);
         free(pl->owned);
         free(pl->epochs);
+        free(pl->next[0]);
+        free(pl->next[1]);
+        for (size_t i = 0; i < pl->reloaded_cnt; i++)
+                fd_config_destroy(pl->reloaded[i]);
+        free(pl->reloaded);
         free(pl->batch);
         free(pl);
 }

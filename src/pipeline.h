@@ -18,20 +18,30 @@
 
 #include "funneld/codec.h"
 #include "funneld/config.h"
+#include "metrics.h"
 #include "process.h"
 #include "store.h"
 
 typedef struct fd_pipeline fd_pipeline;
 
 /* Creates the consumer and producer and checks that both input topics exist
- * and are co-partitioned. Borrows conf, codec and store. NULL + errstr on
- * error. */
+ * and are co-partitioned. Borrows conf, codec, store and metrics (which it
+ * keeps up to date). NULL + errstr on error. */
 fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
-                             fd_store *store, char *errstr, size_t errstr_size);
+                             fd_store *store, fd_metrics *metrics, char *errstr,
+                             size_t errstr_size);
 
 /* Consumes until *stop is set; then finishes the batch in hand, drains the
  * outbox and leaves the group. Returns 0, or -1 on a fatal error. */
 int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop);
+
+/* While running, when *flag is set: finishes the batch in hand, reads
+ * path again and, if it is valid and changes only what can change live
+ * (scoring rules, tenant settings, attribution models, log level), applies
+ * it from the next batch; otherwise logs why and keeps the running config.
+ * Clears *flag. */
+void fd_pipeline_set_reload(fd_pipeline *pl, volatile sig_atomic_t *flag,
+                            const char *path);
 
 /* What was processed so far. */
 const fd_process_stats *fd_pipeline_stats(const fd_pipeline *pl);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apply.h"
 #include "keys.h"
@@ -72,6 +73,11 @@ void fd_processor_destroy(fd_processor *proc)
         fd_buf_free(&proc->scratch);
         fd_buf_free(&proc->enc);
         free(proc);
+}
+
+void fd_processor_set_config(fd_processor *proc, const fd_config *conf)
+{
+        proc->conf = conf;
 }
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc)
@@ -250,9 +256,16 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
         }
         if (rc == FD_STORE_OK && finish_writes(proc) != 0)
                 rc = FD_STORE_ERR;
-        if (rc == FD_STORE_OK)
+        if (rc == FD_STORE_OK) {
+                struct timespec t0, t1;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
                 rc = fd_store_commit(proc->store, parts, epochs, cnt,
                                      &proc->writes);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                proc->stats.last_commit_s =
+                        (double)(t1.tv_sec - t0.tv_sec) +
+                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        }
         if (rc == FD_STORE_OK) {
                 const fd_process_stats *b = &proc->batch_stats;
                 proc->stats.events += (int64_t)k;

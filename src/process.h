@@ -28,6 +28,7 @@ typedef struct fd_msg {
         size_t raw_len;
         void *key; /* bad only: the original key */
         size_t key_len;
+        int duplicate; /* set by the processor: dropped by event id */
 } fd_msg;
 
 /* Releases what msg owns and zeroes it. */
@@ -41,6 +42,7 @@ typedef struct fd_process_stats {
         int64_t promotions;
         int64_t attributions;
         int64_t batches;
+        double last_commit_s; /* the latest batch's MULTI/EXEC round trip */
 } fd_process_stats;
 
 typedef struct fd_processor fd_processor;
@@ -61,5 +63,10 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                      size_t *consumed);
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc);
+
+/* Applies the next batches with conf (a reloaded config whose Kafka, Redis
+ * and processing settings equal the old one's; borrowed, must outlive the
+ * processor). Call between batches. */
+void fd_processor_set_config(fd_processor *proc, const fd_config *conf);
 
 #endif

@@ -25,6 +25,11 @@ const char *fd_store_group(const fd_store *store)
         return store->group;
 }
 
+const char *fd_store_error(const fd_store *store)
+{
+        return store->ctx && store->ctx->err ? store->ctx->errstr : "";
+}
+
 static int check_reply(fd_store *store, redisReply *reply, const char *what,
                        char *errstr, size_t errstr_size)
 {

@@ -36,6 +36,9 @@ void fd_store_destroy(fd_store *store);
 /* Drops the connection and connects again. 0 or FD_STORE_ERR. */
 int fd_store_reconnect(fd_store *store, char *errstr, size_t errstr_size);
 
+/* The last connection error ("" when none). */
+const char *fd_store_error(const fd_store *store);
+
 /* The prefix ("fd") and group used in key names. */
 const char *fd_store_prefix(const fd_store *store);
 const char *fd_store_group(const fd_store *store);

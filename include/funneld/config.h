@@ -80,6 +80,8 @@ typedef struct fd_config {
 
         char *on_missing_offsets; /* processing.on_missing_offsets, "stop" */
         char *log_level;          /* log.level, "info" */
+        char *log_format;         /* log.format, "text" */
+        char *http_listen;        /* http.listen, "127.0.0.1:9464" */
 
         fd_model *models; /* attribution.models, all by default */
         size_t model_cnt;
@@ -100,6 +102,14 @@ fd_config *fd_config_load(const char *path, char *errstr, size_t errstr_size);
 /* The settings for tenant_id: its overrides or the defaults. Never NULL. */
 const fd_tenant_conf *fd_config_tenant(const fd_config *conf,
                                        const char *tenant_id);
+
+/* Lists in out (comma separated) the settings that differ between the
+ * running config a and a newly read b and that only take effect on a
+ * restart: every global key except log.*, attribution.models and the
+ * per-tenant settings and rules (which SIGHUP reloads), plus kafka.* and
+ * schemas.id.*. Returns how many differ. */
+size_t fd_config_restart_diff(const fd_config *a, const fd_config *b, char *out,
+                              size_t out_size);
 
 /* Prints the config reference (every key, type, default, bounds, meaning)
  * as Markdown to fp. */

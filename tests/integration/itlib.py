@@ -221,6 +221,9 @@ max_task_idle_ms = {IDLE_MS}
 {self.processing}
 [log]
 level = {os.environ.get('FUNNELD_IT_LOG_LEVEL', 'info')}
+
+[http]
+listen = 127.0.0.1:0
 {self.model}"""
         self.config.write_text(text)
         return self.config
@@ -304,13 +307,73 @@ level = {os.environ.get('FUNNELD_IT_LOG_LEVEL', 'info')}
         return p
 
 
+# ------------------------------------------------------------------- HTTP
+
+HTTP_LINE = re.compile(r"serving /metrics.* on http://([^/]+)/")
+
+
+def http_base(proc, timeout=30):
+    """The base URL of a funneld's HTTP endpoint (it logs the bound port)."""
+    found = {}
+
+    def logged():
+        if not proc.alive():
+            raise fdit.ITError(f"funneld exited before serving HTTP:\n"
+                               f"{proc.log_tail()}")
+        m = HTTP_LINE.search(proc.log_text())
+        if m:
+            found["base"] = f"http://{m.group(1)}"
+        return bool(m)
+    fdit.wait_for(logged, timeout, "funneld to log its HTTP address")
+    return found["base"]
+
+
+def http_get(url, timeout=10):
+    """(status, content type, body text) of a GET; HTTP errors included."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return (resp.status, resp.headers.get("Content-Type"),
+                    resp.read().decode())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.read().decode()
+
+
+def scrape(base):
+    """/metrics parsed: {(name, frozenset(labels.items())): value}."""
+    status, ctype, text = http_get(base + "/metrics")
+    assert status == 200, f"/metrics answered {status}: {text[:300]}"
+    assert ctype.startswith("text/plain"), ctype
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)', line)
+        assert m, f"not a Prometheus sample line: {line!r}"
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"',
+                                 m.group(3) or ""))
+        out[(m.group(1), frozenset(labels.items()))] = float(m.group(4))
+    return out
+
+
+def metric(samples, name, **labels):
+    """The value of one sample (0 when absent)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
 # ------------------------------------------------------------------ Redis
 
 def dump(r, prefix):
     """Every key under prefix as {key without the prefix: value}: strings as
     str, hashes as dict, sets as set, sorted sets as list of (member, score),
-    lists as list. Pipelined: tens of thousands of keys take a second."""
-    keys = list(r.scan_iter(match=f"{prefix}:*", count=5000))
+    lists as list. Pipelined: tens of thousands of keys take a second.
+    P:watermarks:G is left out: a status report (high watermarks as last
+    seen, refreshed every second), not state."""
+    status = f"{prefix}:watermarks:"
+    keys = [k for k in r.scan_iter(match=f"{prefix}:*", count=5000)
+            if not (k if isinstance(k, str) else k.decode(errors="replace"))
+            .startswith(status)]
     out = {}
     for i in range(0, len(keys), 2000):
         chunk = keys[i:i + 2000]

@@ -127,6 +127,41 @@ class PrivateKafka:
         fixture.stop_kafka(self.state)
 
 
+def health(base, path="/healthz"):
+    """(HTTP status, parsed JSON) of funneld's /healthz or /readyz."""
+    import json
+    status, ctype, body = itlib.http_get(base + path)
+    assert ctype == "application/json", (path, status, ctype, body)
+    return status, json.loads(body)
+
+
+def wait_component(p, base, component, state, timeout):
+    """Waits until /healthz reports component (redis, kafka) in state and
+    checks that /readyz and /metrics agree; returns the /healthz document."""
+    seen = {}
+
+    def reported():
+        alive(p)
+        seen["doc"] = health(base)[1]
+        return seen["doc"][component]["state"] == state
+    fdit.wait_for(reported, timeout,
+                  f"/healthz to report {component} {state}")
+    live, doc = health(base)
+    ready, rdoc = health(base, "/readyz")
+    up = itlib.metric(itlib.scrape(base), "funneld_up", component=component)
+    print(f"{component} {state}: /healthz {live} {doc}\n"
+          f"  /readyz {ready} {rdoc['status']} {rdoc['reasons']}", flush=True)
+    assert live == 200, "liveness must not fail because a dependency is down"
+    if state == "down":
+        assert doc["status"] == "degraded", doc
+        assert ready == 503, rdoc
+        assert any(r.startswith(component) for r in rdoc["reasons"]), rdoc
+        assert up == 0
+    else:
+        assert up == 1
+    return doc
+
+
 def alive(*procs):
     for p in procs:
         if not p.alive():
@@ -161,11 +196,14 @@ def run_redis_outage(cleanup, work, inputs, srv):
     cleanup.add(a, b)
 
     p = b.start()
+    base = itlib.http_base(p)
     p.wait_log(r"assigned 4 partition pair", timeout=60)
     flow.start()
     fdit.wait_for(lambda: alive(p) and
                   sum(b.offsets(rb).values()) >= EVENTS // 5, 60,
                   f"funneld to pass {EVENTS // 5} events")
+    fdit.wait_for(lambda: health(base, "/readyz")[0] == 200, 30,
+                  "/readyz to answer 200 while everything is up")
     rc = srv.stop(signal.SIGTERM)
     down_at, down_sent = time.monotonic(), flow.sent
     assert rc == 0, f"redis-server exited with {rc} on SIGTERM"
@@ -173,6 +211,8 @@ def run_redis_outage(cleanup, work, inputs, srv):
     waiting = fdit.wait_for(
         lambda: alive(p) and "retrying in" in p.log_text()[mark:], 30,
         "funneld to log that it waits for redis")
+    doc = wait_component(p, base, "redis", "down", 20)
+    assert doc["redis"].get("error"), doc
     time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
     alive(p)
     srv.start()
@@ -180,6 +220,7 @@ def run_redis_outage(cleanup, work, inputs, srv):
     fdit.wait_for(lambda: alive(p) and
                   "reconnected to redis" in p.log_text()[mark:], 30,
                   "funneld to reconnect to redis")
+    wait_component(p, base, "redis", "up", 20)
     print(f"redis down {time.monotonic() - down_at:.1f} s while the flow "
           f"sent events {down_sent} .. {up_sent}", flush=True)
     print("funneld during the outage:\n" + "\n".join(
@@ -192,6 +233,8 @@ def run_redis_outage(cleanup, work, inputs, srv):
     ends = b.end_offsets()
     assert sum(ends.values()) == EVENTS, ends
     b.wait_caught_up(p, rb, ends, timeout=120)
+    fdit.wait_for(lambda: health(base, "/readyz")[0] == 200, 30,
+                  "/readyz to answer 200 again after the outage")
     b.stop(p)
 
     ra = fdit.redis_client()
@@ -281,14 +324,17 @@ def run_broker_restart(cleanup, work, broker):
     cleanup.add(a, b)
 
     p = b.start()
+    base = itlib.http_base(p)
     p.wait_log(r"assigned 4 partition pair", timeout=60)
     flow.start()
     fdit.wait_for(lambda: alive(p) and
                   sum(b.offsets(r).values()) >= EVENTS // 5, 60,
                   f"funneld to pass {EVENTS // 5} events")
+    wait_component(p, base, "kafka", "up", 30)
     mark = len(p.log_text())
     down_at, down_sent = time.monotonic(), flow.sent
     broker.stop()
+    wait_component(p, base, "kafka", "down", BROKER_DOWN_S + 20)
     time.sleep(max(0.0, BROKER_DOWN_S - (time.monotonic() - down_at)))
     alive(p)
     broker.restart()
@@ -297,6 +343,7 @@ def run_broker_restart(cleanup, work, broker):
           f"sent events {down_sent} .. {up_sent}", flush=True)
     assert up_sent < EVENTS, "the flow ended during the outage; lower RATE"
 
+    wait_component(p, base, "kafka", "up", 60)
     flow.wait(180)
     ends = b.end_offsets()
     assert sum(ends.values()) == EVENTS, ends

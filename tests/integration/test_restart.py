@@ -31,16 +31,6 @@ SEED = 11
 KILLS = 5
 
 
-def normalise(dump, group):
-    out = {}
-    for k, v in dump.items():
-        k = k.replace(group, "G")
-        if k.startswith(":epoch:"):
-            v = "(epoch)"
-        elif k == ":meta":
-            v = {f: x for f, x in v.items() if f != "writer"}
-        out[k] = v
-    return out
 
 
 def by_event_id(avro, schema, records):
@@ -120,8 +110,8 @@ def test_kill9_restarts_change_nothing():
     kills = run_with_kills(b, r, ends, rng)
     print(f"run B killed at offset sums {kills} of {EVENTS}", flush=True)
 
-    da = normalise(itlib.dump(r, a.prefix), a.group)
-    db = normalise(itlib.dump(r, b.prefix), b.group)
+    da = itlib.normalise(itlib.dump(r, a.prefix), a.group)
+    db = itlib.normalise(itlib.dump(r, b.prefix), b.group)
     lines = itlib.diff(da, db)
     assert not lines, "run B (killed) differs from run A:\n  " + \
         "\n  ".join(lines)

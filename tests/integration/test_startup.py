@@ -26,6 +26,8 @@ prefix = {names.redis_prefix}
 dir = {SCHEMAS}
 id.1 = lead:{SCHEMAS}/lead_event.avsc
 id.2 = crm:{SCHEMAS}/crm_stage_event.avsc
+[http]
+listen = 127.0.0.1:0
 {extra}
 """)
     return path

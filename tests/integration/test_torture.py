@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fdit  # noqa: E402
 import itlib  # noqa: E402
-from test_restart import by_event_id, normalise, progress  # noqa: E402
+from test_restart import by_event_id, progress  # noqa: E402
 
 EVENTS = int(os.environ.get("FUNNELD_TORTURE_EVENTS", 200_000))
 KILLS = 20
@@ -110,8 +110,8 @@ def test_200k_events_20_kills():
     b.wait_caught_up(p, r, ends, timeout=600)
     b.stop(p)
 
-    da = normalise(itlib.dump(r, a.prefix), a.group)
-    db = normalise(itlib.dump(r, b.prefix), b.group)
+    da = itlib.normalise(itlib.dump(r, a.prefix), a.group)
+    db = itlib.normalise(itlib.dump(r, b.prefix), b.group)
     lines = itlib.diff(da, db)
     assert not lines, "run B (killed) differs from run A:\n  " + \
         "\n  ".join(lines)

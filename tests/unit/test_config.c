@@ -503,6 +503,44 @@ static void test_reference_lists_every_key(void)
         free(buf);
 }
 
+/* SIGHUP may change rules and tenant settings, not Kafka/Redis/topics. */
+static void test_restart_diff(void)
+{
+        const char *base = "[topics]\ndlq = d1\n[kafka]\nacks = all\n"
+                           "[mql]\nmin_fit = 5\n[rule.a]\nkind = fit\n"
+                           "attribute = x\nmatch = exact\nvalue = y\n"
+                           "points = 3\n";
+        char diff[512];
+        fd_config *a = load_text(base);
+        fd_config *same = load_text(base);
+        fd_config *rules = load_text(
+                "timezone = Europe/Berlin\n[topics]\ndlq = d1\n[kafka]\n"
+                "acks = all\n[log]\n"
+                "level = debug\n[attribution]\nmodels = linear\n"
+                "[mql]\nmin_fit = 9\n");
+        fd_config *infra =
+                load_text("[topics]\ndlq = d2\n[kafka]\nacks = 1\n[redis]\n"
+                          "port = 7000\n[mql]\nmin_fit = 5\n");
+
+        FD_CHECK(a && same && rules && infra);
+        if (a && same && rules && infra) {
+                FD_CHECK_INT(
+                        fd_config_restart_diff(a, same, diff, sizeof(diff)), 0);
+                FD_CHECK_STR(diff, "");
+                FD_CHECK_INT(
+                        fd_config_restart_diff(a, rules, diff, sizeof(diff)),
+                        0);
+                FD_CHECK_INT(
+                        fd_config_restart_diff(a, infra, diff, sizeof(diff)),
+                        3);
+                FD_CHECK_STR(diff, "topics.dlq, redis.port, kafka.*");
+        }
+        fd_config_destroy(a);
+        fd_config_destroy(same);
+        fd_config_destroy(rules);
+        fd_config_destroy(infra);
+}
+
 int main(void)
 {
         FD_RUN(test_defaults);
@@ -519,5 +557,6 @@ int main(void)
         FD_RUN(test_tenant_inheritance);
         FD_RUN(test_rule_fields);
         FD_RUN(test_reference_lists_every_key);
+        FD_RUN(test_restart_diff);
         return FD_DONE();
 }
