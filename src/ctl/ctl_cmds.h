@@ -1,0 +1,55 @@
+/* funnelctl — the commands. Each has a check (options only, no Redis; a
+ * usage error returns CTL_EXIT_USAGE) and a run (reads Redis, fills the
+ * document). Both write what went wrong and what to do to ctx->errstr. */
+#ifndef CTL_CMDS_H
+#define CTL_CMDS_H
+
+#include "ctl_out.h"
+#include "ctl_redis.h"
+#include "ctl_time.h"
+#include "funneld/config.h"
+
+enum {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_RUNTIME = 1,
+        CTL_EXIT_USAGE = 2,
+        CTL_EXIT_NOTFOUND = 3,
+};
+
+typedef struct ctl_opts {
+        const char *tenant;
+        const char *month, *from, *to; /* report, channels */
+        const char *model, *currency;  /* channels */
+        const char *by;                /* channels: channel or campaign */
+        const char *lead_id;           /* lead */
+} ctl_opts;
+
+typedef struct ctl_ctx {
+        const fd_config *conf;
+        const char *prefix;
+        const char *group;
+        ctl_opts opt;
+        ctl_redis redis;
+        ctl_doc *doc;
+        /* filled by check */
+        ctl_month first, last; /* report: months shown */
+        char errstr[2048];
+} ctl_ctx;
+
+/* Writes P:{T}:<suffix> into buf. 0, or -1 with errstr (id too long). */
+int ctl_tenant_key(ctl_ctx *ctx, char *buf, size_t buf_size,
+                   const char *suffix);
+/* CTL_EXIT_OK when tenant T is in P:tenants, else CTL_EXIT_NOTFOUND or
+ * CTL_EXIT_RUNTIME with errstr. */
+int ctl_check_tenant(ctl_ctx *ctx);
+
+int ctl_report_check(ctl_ctx *ctx);
+int ctl_report_run(ctl_ctx *ctx);
+int ctl_channels_check(ctl_ctx *ctx);
+int ctl_channels_run(ctl_ctx *ctx);
+int ctl_lead_check(ctl_ctx *ctx);
+int ctl_lead_run(ctl_ctx *ctx);
+int ctl_status_check(ctl_ctx *ctx);
+int ctl_status_run(ctl_ctx *ctx);
+
+#endif

@@ -1,0 +1,196 @@
+/* funnelctl report — the funnel per month from P:{T}:monthly:<stage>. */
+#include "ctl_cmds.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MONTHS 120
+
+static const char *const stages[] = {
+        "lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"};
+#define STAGE_CNT (sizeof(stages) / sizeof(stages[0]))
+
+/* The stage whose entries are the denominator of a stage's next-step
+ * conversion, or -1 (lead, closed_lost). */
+static const int step_from[STAGE_CNT] = {-1, 0, 1, 2, 3, -1};
+
+enum {
+        C_MONTH,
+        C_STAGE,
+        C_ENTRIES,
+        C_MOM,
+        C_MOM_PCT,
+        C_STEP,
+        C_CUM,
+        C_BDAYS,
+        C_PER_BDAY,
+        C__CNT
+};
+
+static const ctl_col report_cols[C__CNT] = {
+        {"month", CTL_STR, NULL},
+        {"stage", CTL_STR, NULL},
+        {"entries", CTL_INT, NULL},
+        {"mom_change", CTL_INT, NULL},
+        {"mom_change_ratio", CTL_REAL, NULL},
+        {"step_conversion", CTL_REAL, NULL},
+        {"cumulative_conversion", CTL_REAL, NULL},
+        {"business_days", CTL_INT, NULL},
+        {"per_business_day", CTL_REAL, NULL},
+};
+
+static int usage(ctl_ctx *ctx, const char *what)
+{
+        snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", what);
+        return CTL_EXIT_USAGE;
+}
+
+static int parse_month_opt(ctl_ctx *ctx, const char *opt, const char *value,
+                           ctl_month *m)
+{
+        if (ctl_month_parse(value, m) == 0)
+                return 0;
+        snprintf(ctx->errstr, sizeof(ctx->errstr),
+                 "%s '%s' is not a month; write it as YYYY-MM (e.g. 2026-11)",
+                 opt, value);
+        return -1;
+}
+
+int ctl_report_check(ctl_ctx *ctx)
+{
+        const ctl_opts *o = &ctx->opt;
+        if (!o->tenant)
+                return usage(ctx, "report needs --tenant T");
+        if (o->month && (o->from || o->to))
+                return usage(ctx, "give either --month or --from/--to, not "
+                                  "both");
+        if (o->month) {
+                if (parse_month_opt(ctx, "--month", o->month, &ctx->first))
+                        return CTL_EXIT_USAGE;
+                ctx->last = ctx->first;
+                return CTL_EXIT_OK;
+        }
+        /* before the config is loaded: UTC; run() checks again with the
+         * tenant's time zone */
+        ctx->last = ctl_month_now(
+                ctx->conf ? fd_config_tenant(ctx->conf, o->tenant)->timezone
+                          : NULL);
+        if (o->to && parse_month_opt(ctx, "--to", o->to, &ctx->last))
+                return CTL_EXIT_USAGE;
+        ctx->first = ctl_month_add(ctx->last, -2);
+        if (o->from && parse_month_opt(ctx, "--from", o->from, &ctx->first))
+                return CTL_EXIT_USAGE;
+        if (ctl_month_diff(ctx->first, ctx->last) < 0)
+                return usage(ctx, "--from is after --to; swap them");
+        if (ctl_month_diff(ctx->first, ctx->last) >= MAX_MONTHS)
+                return usage(ctx, "the period is longer than 120 months; "
+                                  "narrow --from/--to");
+        return CTL_EXIT_OK;
+}
+
+/* Reads monthly:<stage> for months first-1 .. last into counts (cnt
+ * entries). */
+static int read_stage(ctl_ctx *ctx, const char *stage, int64_t *counts, int cnt)
+{
+        char key[512], suffix[64], months[MAX_MONTHS + 1][8];
+        const char *argv[MAX_MONTHS + 3];
+        redisReply *reply;
+        snprintf(suffix, sizeof(suffix), "monthly:%s", stage);
+        if (ctl_tenant_key(ctx, key, sizeof(key), suffix))
+                return CTL_EXIT_RUNTIME;
+        argv[0] = "HMGET";
+        argv[1] = key;
+        for (int i = 0; i < cnt; i++) {
+                ctl_month_format(ctl_month_add(ctx->first, i - 1), months[i],
+                                 sizeof(months[i]));
+                argv[2 + i] = months[i];
+        }
+        reply = ctl_redis_argv(&ctx->redis, ctx->errstr, sizeof(ctx->errstr),
+                               cnt + 2, argv);
+        if (!reply)
+                return CTL_EXIT_RUNTIME;
+        if (reply->type != REDIS_REPLY_ARRAY || (int)reply->elements != cnt) {
+                snprintf(ctx->errstr, sizeof(ctx->errstr),
+                         "unexpected reply to HMGET %s; check that %s is a "
+                         "hash as docs/REDIS.md describes",
+                         key, key);
+                freeReplyObject(reply);
+                return CTL_EXIT_RUNTIME;
+        }
+        for (int i = 0; i < cnt; i++) {
+                redisReply *e = reply->element[i];
+                const char *s = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+                if (ctl_parse_i64(s, &counts[i]))
+                        fprintf(stderr,
+                                "funnelctl: warning: %s field %s holds '%s', "
+                                "not a count; shown as 0\n",
+                                key, months[i], s);
+        }
+        freeReplyObject(reply);
+        return CTL_EXIT_OK;
+}
+
+static void set_ratio(ctl_table *t, size_t col, int64_t num, int64_t den)
+{
+        if (den > 0)
+                ctl_set_real(t, col, (double)num / (double)den, 4);
+}
+
+int ctl_report_run(ctl_ctx *ctx)
+{
+        int64_t counts[STAGE_CNT][MAX_MONTHS + 1];
+        int cnt = ctl_month_diff(ctx->first, ctx->last) + 2, rc;
+        ctl_month now;
+        ctl_table *t;
+
+        if ((rc = ctl_check_tenant(ctx)) != CTL_EXIT_OK)
+                return rc;
+        for (size_t s = 0; s < STAGE_CNT; s++)
+                if ((rc = read_stage(ctx, stages[s], counts[s], cnt)))
+                        return rc;
+        t = ctl_doc_table(ctx->doc, "funnel", report_cols, C__CNT);
+        for (int i = 1; i < cnt; i++) {
+                ctl_month m = ctl_month_add(ctx->first, i - 1);
+                char month[8];
+                int bdays = ctl_business_days(m);
+                ctl_month_format(m, month, sizeof(month));
+                for (size_t s = 0; s < STAGE_CNT; s++) {
+                        int64_t n = counts[s][i], prev = counts[s][i - 1];
+                        ctl_row(t);
+                        ctl_set_str(t, C_MONTH, month);
+                        ctl_set_str(t, C_STAGE, stages[s]);
+                        ctl_set_int(t, C_ENTRIES, n);
+                        ctl_set_int(t, C_MOM, n - prev);
+                        set_ratio(t, C_MOM_PCT, n - prev, prev);
+                        if (step_from[s] >= 0)
+                                set_ratio(t, C_STEP, n,
+                                          counts[step_from[s]][i]);
+                        if (s > 0)
+                                set_ratio(t, C_CUM, n, counts[0][i]);
+                        ctl_set_int(t, C_BDAYS, bdays);
+                        set_ratio(t, C_PER_BDAY, n, bdays);
+                }
+        }
+        ctl_doc_note(ctx->doc,
+                     "entries are stage entries counted in the month the "
+                     "lead entered the stage (event time, tenant time zone)");
+        ctl_doc_note(ctx->doc,
+                     "step_conversion = entries / entries of the previous "
+                     "stage (mql/lead, sql/mql, opportunity/sql, "
+                     "closed_won/opportunity); cumulative_conversion = "
+                     "entries / lead entries of the same month");
+        ctl_doc_note(ctx->doc,
+                     "business days are Monday to Friday; holidays are not "
+                     "taken into account yet (per-tenant holiday calendar: "
+                     "later)");
+        now = ctl_month_now(
+                fd_config_tenant(ctx->conf, ctx->opt.tenant)->timezone);
+        if (ctl_month_diff(now, ctx->last) >= 0 &&
+            ctl_month_diff(ctx->first, now) >= 0)
+                ctl_doc_note(ctx->doc,
+                             "the current month is month to date; "
+                             "per_business_day divides by all its business "
+                             "days");
+        return CTL_EXIT_OK;
+}

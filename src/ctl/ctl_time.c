@@ -1,0 +1,106 @@
+/* funnelctl — calendar helpers (proleptic Gregorian, UTC arithmetic). */
+#include "ctl_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Days since 1970-01-01 of y-m-d (Howard Hinnant's civil algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+        int64_t era, yoe, doy, doe;
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+        int64_t era, doe, yoe, doy, mp;
+        z += 719468;
+        era = (z >= 0 ? z : z - 146096) / 146097;
+        doe = z - era * 146097;
+        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        mp = (5 * doy + 2) / 153;
+        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+        *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+        *y = yoe + era * 400 + (*m <= 2);
+}
+
+int ctl_month_parse(const char *s, ctl_month *m)
+{
+        if (!s || strlen(s) != 7 || s[4] != '-')
+                return -1;
+        for (int i = 0; i < 7; i++)
+                if (i != 4 && (s[i] < '0' || s[i] > '9'))
+                        return -1;
+        m->year = atoi(s);
+        m->month = atoi(s + 5);
+        return m->month >= 1 && m->month <= 12 ? 0 : -1;
+}
+
+void ctl_month_format(ctl_month m, char *buf, size_t buf_size)
+{
+        snprintf(buf, buf_size, "%04d-%02d", m.year, m.month);
+}
+
+ctl_month ctl_month_add(ctl_month m, int delta)
+{
+        int idx = m.year * 12 + (m.month - 1) + delta;
+        ctl_month out = {idx / 12, idx % 12 + 1};
+        return out;
+}
+
+int ctl_month_diff(ctl_month a, ctl_month b)
+{
+        return (b.year * 12 + b.month) - (a.year * 12 + a.month);
+}
+
+int ctl_business_days(ctl_month m)
+{
+        ctl_month next = ctl_month_add(m, 1);
+        int64_t first = days_from_civil(m.year, m.month, 1);
+        int64_t end = days_from_civil(next.year, next.month, 1);
+        int n = 0;
+        for (int64_t day = first; day < end; day++) {
+                /* 1970-01-01 was a Thursday: 0 = Thursday ... 2 = Saturday */
+                int64_t wd = ((day % 7) + 7) % 7;
+                if (wd != 2 && wd != 3)
+                        n++;
+        }
+        return n;
+}
+
+ctl_month ctl_month_now(const char *tz)
+{
+        time_t now = time(NULL);
+        struct tm tm;
+        ctl_month m;
+        if (tz && *tz && strcmp(tz, "UTC") != 0) {
+                setenv("TZ", tz, 1);
+                tzset();
+                localtime_r(&now, &tm);
+        } else {
+                gmtime_r(&now, &tm);
+        }
+        m.year = tm.tm_year + 1900;
+        m.month = tm.tm_mon + 1;
+        return m;
+}
+
+void ctl_iso_ms(int64_t ms, char *buf, size_t buf_size)
+{
+        int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+        int64_t rem = ms - days * 86400000, y;
+        int m, d;
+        civil_from_days(days, &y, &m, &d);
+        snprintf(buf, buf_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                 (long long)y, m, d, (int)(rem / 3600000),
+                 (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
+                 (int)(rem % 1000));
+}

@@ -1,0 +1,31 @@
+/* funnelctl — calendar helpers: months, business days, ISO timestamps. */
+#ifndef CTL_TIME_H
+#define CTL_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A calendar month: year and month 1..12. */
+typedef struct ctl_month {
+        int year;
+        int month;
+} ctl_month;
+
+/* Parses "YYYY-MM" strictly (month 01..12). 0 or -1. */
+int ctl_month_parse(const char *s, ctl_month *m);
+/* Writes "YYYY-MM" (buf of at least 8 bytes). */
+void ctl_month_format(ctl_month m, char *buf, size_t buf_size);
+ctl_month ctl_month_add(ctl_month m, int delta);
+/* Months from a to b (b - a); negative when b is before a. */
+int ctl_month_diff(ctl_month a, ctl_month b);
+
+/* Days of the month that are Monday to Friday. No holiday calendar yet. */
+int ctl_business_days(ctl_month m);
+
+/* The current month in time zone tz (IANA name; NULL or "" = UTC). */
+ctl_month ctl_month_now(const char *tz);
+
+/* Writes ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+void ctl_iso_ms(int64_t ms, char *buf, size_t buf_size);
+
+#endif

@@ -1,0 +1,360 @@
+/* funnelctl — operator and analyst CLI of funneld: reads the documented
+ * Redis keys (docs/REDIS.md) and prints the funnel, attributed revenue, a
+ * lead's journey or the processing status. Read-only; safe while funneld
+ * runs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_cmds.h"
+#include "funneld/config.h"
+
+typedef struct ctl_command {
+        const char *name;
+        int (*check)(ctl_ctx *ctx);
+        int (*run)(ctl_ctx *ctx);
+        const char *help;
+} ctl_command;
+
+static const char global_help[] =
+        "global options (before or after the command):\n"
+        "  -c, --config FILE      funneld's config file: redis.host, "
+        "redis.port,\n"
+        "                         redis.user, redis.password, redis.db, "
+        "redis.prefix,\n"
+        "                         funneld.group.id and tenant time zones "
+        "come from it\n"
+        "      --redis HOST:PORT  override redis.host and redis.port\n"
+        "      --prefix P         override redis.prefix (default fd)\n"
+        "      --group G          override funneld.group.id (default "
+        "funneld)\n"
+        "      --format F         table (default, aligned columns), json (one "
+        "document)\n"
+        "                         or csv (RFC 4180; one header row per "
+        "table, tables\n"
+        "                         separated by an empty line)\n"
+        "  -h, --help             help (of a command: funnelctl COMMAND "
+        "--help)\n"
+        "  -V, --version          print the version\n"
+        "\n"
+        "exit codes: 0 ok, 1 runtime error (Redis unreachable, unknown "
+        "layout),\n"
+        "            2 usage error, 3 not found (tenant, lead)\n";
+
+static const ctl_command commands[] = {
+        {"report", ctl_report_check, ctl_report_run,
+         "usage: funnelctl report --tenant T [--month YYYY-MM | --from "
+         "YYYY-MM --to YYYY-MM]\n"
+         "\n"
+         "The funnel per month, from P:{T}:monthly:<stage>: stage entries "
+         "(lead, mql,\n"
+         "sql, opportunity, closed_won, closed_lost), the change against the "
+         "previous\n"
+         "month (mom_change, mom_change_ratio), next-step conversion "
+         "(mql/lead, sql/mql,\n"
+         "opportunity/sql, closed_won/opportunity), cumulative conversion "
+         "(stage/lead)\n"
+         "and entries per business day. Business days are Monday to Friday: "
+         "holidays\n"
+         "are not taken into account yet (a per-tenant holiday calendar comes "
+         "later).\n"
+         "Months are event-time months in the tenant's time zone; the current "
+         "month is\n"
+         "month to date. Default period: the last 3 months up to the current "
+         "one.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --month YYYY-MM     one month\n"
+         "  --from YYYY-MM      first month (default: 2 months before --to)\n"
+         "  --to YYYY-MM        last month (default: the current month)\n"},
+        {"channels", ctl_channels_check, ctl_channels_run,
+         "usage: funnelctl channels --tenant T [--model M|all] [--month "
+         "YYYY-MM]\n"
+         "                          [--currency CUR] [--by channel|campaign]\n"
+         "\n"
+         "Attributed closed-won revenue per channel (or campaign) and "
+         "attribution model,\n"
+         "from P:{T}:revenue:<model>:<CUR>[:M], in minor units (cents), with "
+         "each one's\n"
+         "share of the total; table \"totals\" has deals, total, attributed "
+         "and\n"
+         "unattributed amounts. Currencies are found with SCAN. Cost and ROI "
+         "are not\n"
+         "shown: spend is not stored in Redis yet.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --model M           first_touch, last_touch, linear, "
+         "position_based,\n"
+         "                      u_shaped, w_shaped, full_path, time_decay or "
+         "all (default)\n"
+         "  --month YYYY-MM     deals closed in that month (default: all "
+         "time)\n"
+         "  --currency CUR      one ISO 4217 currency (default: every one "
+         "found)\n"
+         "  --by channel|campaign  credit per channel (default) or campaign\n"},
+        {"lead", ctl_lead_check, ctl_lead_run,
+         "usage: funnelctl lead --tenant T LEAD_ID\n"
+         "\n"
+         "One lead's journey: its current state (stage, cycle, fit and "
+         "engagement\n"
+         "scores, source, persona, created/updated times), its stage entries "
+         "in the\n"
+         "current cycle (times in UTC, implied flags) and its touches: its "
+         "own merged\n"
+         "with those of every anonymous id stitched to it, de-duplicated by "
+         "event id,\n"
+         "in time order, with the journey milestones (lead_creation,\n"
+         "opportunity_creation, closed_won). funneld keeps no score history: "
+         "only the\n"
+         "current scores are shown. Exit code 3 when the lead does not "
+         "exist.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"},
+        {"status", ctl_status_check, ctl_status_run,
+         "usage: funnelctl status [--group G]\n"
+         "\n"
+         "Processing state of a consumer group: per input partition the "
+         "stored offset\n"
+         "(P:offsets:G), the high watermark funneld last saw (P:watermarks:G; "
+         "\"unknown\"\n"
+         "when not recorded) and the lag; per partition pair the owner epoch "
+         "and the\n"
+         "outbox depth; the counters of P:stats:G, the DLQ reasons of "
+         "P:stats:G:dlq\n"
+         "and the layout in P:meta.\n"},
+};
+#define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *fp)
+{
+        fprintf(fp,
+                "usage: funnelctl [options] COMMAND [command options]\n"
+                "\n"
+                "Reads funneld's Redis keys (docs/REDIS.md) without writing; "
+                "safe while\nfunneld runs.\n"
+                "\n"
+                "commands:\n"
+                "  report     the funnel per month: entries, conversion, "
+                "month over month,\n"
+                "             per business day\n"
+                "  channels   attributed revenue per channel and model\n"
+                "  lead       one lead's journey\n"
+                "  status     offsets, lag, outboxes, epochs, counters, DLQ\n"
+                "\n%s",
+                global_help);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+        fprintf(stderr, "funnelctl: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "; see funnelctl --help\n");
+        return CTL_EXIT_USAGE;
+}
+
+typedef struct cli {
+        const char *config, *redis, *prefix, *group, *format;
+        int help, version;
+        const char *args[4];
+        int arg_cnt;
+        ctl_opts opt;
+} cli;
+
+static int parse_cli(int argc, char **argv, cli *c)
+{
+        static const struct option opts[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"redis", required_argument, NULL, 'r'},
+                {"prefix", required_argument, NULL, 'p'},
+                {"group", required_argument, NULL, 'g'},
+                {"format", required_argument, NULL, 'f'},
+                {"tenant", required_argument, NULL, 't'},
+                {"month", required_argument, NULL, 'm'},
+                {"from", required_argument, NULL, 'F'},
+                {"to", required_argument, NULL, 'T'},
+                {"model", required_argument, NULL, 'M'},
+                {"currency", required_argument, NULL, 'C'},
+                {"by", required_argument, NULL, 'b'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0},
+        };
+        const char **slot[] = {
+                ['c'] = &c->config,       ['r'] = &c->redis,
+                ['p'] = &c->prefix,       ['g'] = &c->group,
+                ['f'] = &c->format,       ['t'] = &c->opt.tenant,
+                ['m'] = &c->opt.month,    ['F'] = &c->opt.from,
+                ['T'] = &c->opt.to,       ['M'] = &c->opt.model,
+                ['C'] = &c->opt.currency, ['b'] = &c->opt.by,
+        };
+        int ch;
+        opterr = 0;
+        while ((ch = getopt_long(argc, argv, ":c:hV", opts, NULL)) != -1) {
+                if (ch == 'h') {
+                        c->help = 1;
+                } else if (ch == 'V') {
+                        c->version = 1;
+                } else if (ch == '?' || ch == ':') {
+                        return usage_error(ch == ':' ? "option %s needs a value"
+                                                     : "unknown option %s",
+                                           argv[optind - 1]);
+                } else if (ch > 0 &&
+                           (size_t)ch < sizeof(slot) / sizeof(*slot) &&
+                           slot[ch]) {
+                        *slot[ch] = optarg;
+                }
+        }
+        for (; optind < argc; optind++) {
+                if (c->arg_cnt == 3)
+                        return usage_error("unexpected argument '%s'",
+                                           argv[optind]);
+                c->args[c->arg_cnt++] = argv[optind];
+        }
+        return CTL_EXIT_OK;
+}
+
+/* Applies the config file and the overrides. */
+static fd_config *load_config(const cli *c)
+{
+        char errstr[4096];
+        fd_config *conf =
+                c->config ? fd_config_load(c->config, errstr, sizeof(errstr))
+                          : fd_config_new_defaults();
+        if (!conf) {
+                fprintf(stderr, "funnelctl: cannot use config %s:\n%s\n",
+                        c->config ? c->config : "(defaults)",
+                        c->config ? errstr : "out of memory");
+                return NULL;
+        }
+        if (c->redis) {
+                const char *colon = strrchr(c->redis, ':');
+                char *end, *host;
+                long port = colon ? strtol(colon + 1, &end, 10) : 0;
+                if (!colon || colon == c->redis || *end || port < 1 ||
+                    port > 65535 ||
+                    !(host = strndup(c->redis, colon - c->redis))) {
+                        fprintf(stderr,
+                                "funnelctl: --redis '%s' is not HOST:PORT "
+                                "(e.g. 127.0.0.1:6379)\n",
+                                c->redis);
+                        fd_config_destroy(conf);
+                        return NULL;
+                }
+                free(conf->redis_host);
+                conf->redis_host = host;
+                conf->redis_port = (int)port;
+        }
+        return conf;
+}
+
+static const ctl_command *find_command(const char *name)
+{
+        for (size_t i = 0; name && i < COMMAND_CNT; i++)
+                if (!strcmp(commands[i].name, name))
+                        return &commands[i];
+        return NULL;
+}
+
+static int parse_format(const char *s, ctl_format *f)
+{
+        if (!s || !strcmp(s, "table"))
+                *f = CTL_FMT_TABLE;
+        else if (!strcmp(s, "json"))
+                *f = CTL_FMT_JSON;
+        else if (!strcmp(s, "csv"))
+                *f = CTL_FMT_CSV;
+        else
+                return -1;
+        return 0;
+}
+
+static int run(const cli *c, const ctl_command *cmd, ctl_format format)
+{
+        ctl_ctx *ctx = calloc(1, sizeof(*ctx));
+        fd_config *conf = NULL;
+        int rc = CTL_EXIT_RUNTIME;
+        if (!ctx) {
+                fprintf(stderr, "funnelctl: out of memory\n");
+                return rc;
+        }
+        ctx->opt = c->opt;
+        if (!strcmp(cmd->name, "lead") && c->arg_cnt > 1)
+                ctx->opt.lead_id = c->args[1];
+        if (c->arg_cnt > (strcmp(cmd->name, "lead") ? 1 : 2)) {
+                rc = usage_error("unexpected argument '%s'",
+                                 c->args[c->arg_cnt - 1]);
+                goto done;
+        }
+        if ((rc = cmd->check(ctx)) != CTL_EXIT_OK)
+                goto fail;
+        rc = CTL_EXIT_RUNTIME;
+        if (!(conf = load_config(c)))
+                goto done;
+        ctx->conf = conf;
+        ctx->prefix = c->prefix ? c->prefix : conf->redis_prefix;
+        ctx->group = c->group ? c->group : conf->group_id;
+        if (cmd->check == ctl_report_check && cmd->check(ctx))
+                goto fail; /* again: the current month needs the time zone */
+        if (!(ctx->doc = ctl_doc_new(cmd->name))) {
+                fprintf(stderr, "funnelctl: out of memory\n");
+                goto done;
+        }
+        if (ctl_redis_connect(&ctx->redis, conf, ctx->prefix, ctx->errstr,
+                              sizeof(ctx->errstr)))
+                goto fail;
+        if ((rc = cmd->run(ctx)) != CTL_EXIT_OK)
+                goto fail;
+        if (ctl_doc_print(ctx->doc, format, stdout, ctx->errstr,
+                          sizeof(ctx->errstr)) ||
+            fflush(stdout)) {
+                rc = CTL_EXIT_RUNTIME;
+                goto fail;
+        }
+        goto done;
+fail:
+        fprintf(stderr, "funnelctl %s: %s\n", cmd->name,
+                ctx->errstr[0] ? ctx->errstr : "failed");
+        if (rc == CTL_EXIT_USAGE)
+                fprintf(stderr, "see funnelctl %s --help\n", cmd->name);
+done:
+        ctl_redis_close(&ctx->redis);
+        ctl_doc_destroy(ctx->doc);
+        fd_config_destroy(conf);
+        free(ctx);
+        return rc;
+}
+
+int main(int argc, char **argv)
+{
+        cli c = {0};
+        const ctl_command *cmd;
+        ctl_format format;
+        int rc = parse_cli(argc, argv, &c);
+        if (rc)
+                return rc;
+        if (c.version) {
+                printf("funnelctl %s\n", FUNNELD_VERSION);
+                return CTL_EXIT_OK;
+        }
+        cmd = find_command(c.arg_cnt ? c.args[0] : NULL);
+        if (c.help) {
+                if (cmd)
+                        printf("%s\n%s", cmd->help, global_help);
+                else
+                        usage(stdout);
+                return CTL_EXIT_OK;
+        }
+        if (!c.arg_cnt) {
+                usage(stderr);
+                return CTL_EXIT_USAGE;
+        }
+        if (!cmd)
+                return usage_error("unknown command '%s' (commands: report, "
+                                   "channels, lead, status)",
+                                   c.args[0]);
+        if (parse_format(c.format, &format))
+                return usage_error("--format '%s' is not table, json or csv",
+                                   c.format);
+        return run(&c, cmd, format);
+}

@@ -1,0 +1,513 @@
+#!/usr/bin/env python3
+"""funnelctl against a real funneld deployment.
+
+funneld processes the hand-written stream of test_e2e_handmade.py (tenant
+"hm", every number known), and while it keeps running funnelctl's report,
+channels, lead and status must show exactly those numbers: each one is
+compared with the hand-computed expectation and with Redis read here
+independently (redis-py). Then the three output formats (JSON, aligned
+table, RFC 4180 CSV) must agree, and the exit codes hold: 0 ok / --help,
+1 runtime (Redis unreachable, no data, other layout), 2 usage, 3 not found.
+"""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fdit  # noqa: E402
+import itlib  # noqa: E402
+import test_e2e_handmade as hm  # noqa: E402
+
+STAGES = ["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]
+STEP_FROM = {"mql": "lead", "sql": "mql", "opportunity": "sql",
+             "closed_won": "opportunity"}
+MODELS = ["first_touch", "last_touch", "linear", "position_based", "u_shaped",
+          "w_shaped", "full_path", "time_decay"]
+OCT = "2026-10"
+
+
+def funnelctl_bin():
+    path = os.environ.get("FUNNELCTL_BIN")
+    if not path or not Path(path).exists():
+        raise fdit.ITError(f"FUNNELCTL_BIN is not set or does not exist "
+                           f"({path!r}): build the funnelctl target and run "
+                           "the test through ctest")
+    return path
+
+
+class Ctl:
+    """Runs funnelctl with a deployment's config."""
+
+    def __init__(self, config):
+        self.config = str(config)
+
+    def run(self, *args, config=True, timeout=60):
+        argv = [funnelctl_bin()] + (["-c", self.config] if config else []) \
+            + [str(a) for a in args]
+        # bytes, decoded here: text=True would turn CSV's CRLF into LF
+        p = subprocess.run(argv, capture_output=True, timeout=timeout)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def ok(self, *args, **kw):
+        rc, out, err = self.run(*args, **kw)
+        assert rc == 0, f"funnelctl {' '.join(map(str, args))} exited " \
+                        f"{rc}:\n{err}"
+        assert not err, f"funnelctl wrote to stderr: {err}"
+        return out
+
+    def json(self, *args):
+        return json.loads(self.ok("--format", "json", *args))
+
+
+def close(a, b, places=4):
+    return a is not None and abs(a - round(b, places)) < 10 ** -places / 2 \
+        + 1e-9
+
+
+def ratio(n, d):
+    return n / d if d else None
+
+
+def business_days(month):
+    y, m = map(int, month.split("-"))
+    d, n = datetime(y, m, 1), 0
+    while d.month == m:
+        n += d.weekday() < 5
+        d = datetime.fromordinal(d.toordinal() + 1)
+    return n
+
+
+def month_add(month, delta):
+    y, m = map(int, month.split("-"))
+    i = y * 12 + m - 1 + delta
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"
+
+
+def iso(ms):
+    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+# ------------------------------------------------------------ report
+
+def check_report(ctl, r, setup, months, args):
+    doc = ctl.json("report", "--tenant", hm.T, *args)
+    assert doc["command"] == "report"
+    rows = doc["funnel"]
+    assert [(x["month"], x["stage"]) for x in rows] == \
+        [(m, s) for m in months for s in STAGES], rows
+    key = f"{setup.prefix}:{{{hm.T}}}:monthly:"
+    counts = {s: r.hgetall(key + s) for s in STAGES}
+
+    def n(stage, month):
+        return int(counts[stage].get(month, 0))
+    for x in rows:
+        m, s = x["month"], x["stage"]
+        cur, prev = n(s, m), n(s, month_add(m, -1))
+        assert x["entries"] == cur, x
+        assert x["mom_change"] == cur - prev, x
+        want = ratio(cur - prev, prev)
+        assert (x["mom_change_ratio"] is None) == (want is None), x
+        assert want is None or close(x["mom_change_ratio"], want), x
+        want = ratio(cur, n(STEP_FROM[s], m)) if s in STEP_FROM else None
+        assert (x["step_conversion"] is None) == (want is None), x
+        assert want is None or close(x["step_conversion"], want), x
+        want = ratio(cur, n("lead", m)) if s != "lead" else None
+        assert (x["cumulative_conversion"] is None) == (want is None), x
+        assert want is None or close(x["cumulative_conversion"], want), x
+        assert x["business_days"] == business_days(m), x
+        assert close(x["per_business_day"], cur / business_days(m)), x
+    return rows
+
+
+def test_report(ctl, r, setup):
+    rows = check_report(ctl, r, setup, [OCT], ["--month", OCT])
+    # The hand-computed funnel of October (test_e2e_handmade.py).
+    got = {x["stage"]: x for x in rows}
+    want = {"lead": 3, "mql": 2, "sql": 2, "opportunity": 1,
+            "closed_won": 1, "closed_lost": 1}
+    assert {s: x["entries"] for s, x in got.items()} == want, got
+    assert got["mql"]["step_conversion"] == round(2 / 3, 4)
+    assert got["sql"]["step_conversion"] == 1.0
+    assert got["opportunity"]["step_conversion"] == 0.5
+    assert got["closed_won"]["step_conversion"] == 1.0
+    assert got["closed_won"]["cumulative_conversion"] == round(1 / 3, 4)
+    assert got["lead"]["mom_change"] == 3  # nothing in September
+    assert got["lead"]["mom_change_ratio"] is None
+    assert got["lead"]["business_days"] == 22  # October 2026: Mon-Fri
+    assert got["lead"]["per_business_day"] == round(3 / 22, 4)
+
+    # A range around it: September and November are empty.
+    rows = check_report(ctl, r, setup, ["2026-09", OCT, "2026-11"],
+                        ["--from", "2026-09", "--to", "2026-11"])
+    nov = {x["stage"]: x for x in rows if x["month"] == "2026-11"}
+    assert nov["lead"]["mom_change"] == -3 and \
+        nov["lead"]["mom_change_ratio"] == -1.0, nov["lead"]
+    assert nov["mql"]["step_conversion"] is None  # no leads: no ratio
+
+    # Default: the last three months up to the current one (tenant hm is
+    # UTC).
+    now = datetime.now(timezone.utc).strftime("%Y-%m")
+    check_report(ctl, r, setup, [month_add(now, -2), month_add(now, -1), now],
+                 [])
+
+
+# ------------------------------------------------------------ channels
+
+def check_channels(ctl, r, setup, args, model_keys, month=None, by="channel"):
+    doc = ctl.json("channels", "--tenant", hm.T, *args)
+    table = "campaigns" if by == "campaign" else "channels"
+    period = month or "all"
+    want_rows, want_totals = [], []
+    for model in model_keys:
+        key = f"{setup.prefix}:{{{hm.T}}}:revenue:{model}:USD" + \
+            (f":{month}" if month else "")
+        h = r.hgetall(key)
+        assert h, f"{key} is missing"
+        total = int(h["total"])
+        credits = sorted(((f[len(by) + 1:], int(v)) for f, v in h.items()
+                          if f.startswith(by + ":")),
+                         key=lambda c: (-c[1], c[0]))
+        for name, v in credits:
+            want_rows.append({"model": model, "currency": "USD",
+                              "period": period, by: name,
+                              "revenue_minor": v,
+                              "share": round(v / total, 4)})
+        want_totals.append({
+            "model": model, "currency": "USD", "period": period,
+            "deals": int(h["deals"]), "total_minor": total,
+            "attributed_minor": sum(v for _, v in credits),
+            "unattributed_minor": int(h.get("unattributed", 0))})
+    assert doc[table] == want_rows, (doc[table], want_rows)
+    assert doc["totals"] == want_totals, (doc["totals"], want_totals)
+    assert any("spend" in n for n in doc["notes"]), doc["notes"]
+    return doc
+
+
+def test_channels(ctl, r, setup):
+    doc = check_channels(ctl, r, setup, [], MODELS)
+    # The hand-computed credits: every channel sum equals the deal.
+    revenue = hm.expected_revenue()
+    for m in MODELS:
+        rows = {x["channel"]: x["revenue_minor"] for x in doc["channels"]
+                if x["model"] == m}
+        assert rows == {f[len("channel:"):]: int(v)
+                        for f, v in revenue[m].items()
+                        if f.startswith("channel:")}, (m, rows)
+        tot = [t for t in doc["totals"] if t["model"] == m]
+        assert tot == [{"model": m, "currency": "USD", "period": "all",
+                        "deals": 1, "total_minor": hm.AMOUNT,
+                        "attributed_minor": hm.AMOUNT,
+                        "unattributed_minor": 0}], tot
+    check_channels(ctl, r, setup, ["--model", "w_shaped", "--month", OCT,
+                                   "--currency", "USD"], ["w_shaped"],
+                   month=OCT)
+    check_channels(ctl, r, setup, ["--model", "linear", "--by", "campaign"],
+                   ["linear"], by="campaign")
+    # Nothing closed in September, nothing in EUR: empty tables, exit 0.
+    for args in (["--month", "2026-09"], ["--currency", "EUR"]):
+        doc = ctl.json("channels", "--tenant", hm.T, *args)
+        assert doc["channels"] == [] and doc["totals"] == [], doc
+
+
+# ------------------------------------------------------------ lead
+
+def test_lead(ctl, r, setup):
+    doc = ctl.json("lead", "--tenant", hm.T, hm.ALICE)
+    h = r.hgetall(f"{setup.prefix}:{{{hm.T}}}:lead:{hm.ALICE}")
+    [lead] = doc["lead"]
+    assert lead == {
+        "lead_id": hm.ALICE, "stage": "closed_won", "cycle": 1, "fit": 15,
+        "engagement": 24, "source_channel": "organic_search",
+        "source_campaign": None, "persona": "marketing_leader",
+        "opportunity_id": "opp-1",
+        "created_at": iso(hm.E03["occurred_at"]),
+        "created_at_ms": hm.E03["occurred_at"], "created_event": "e03",
+        "updated_at": iso(hm.C03["occurred_at"]),
+        "updated_at_ms": hm.C03["occurred_at"],
+        "anonymous_ids": hm.ANON}, lead
+    for f in ("stage", "cycle", "fit", "engagement", "created_at",
+              "updated_at"):
+        assert str(lead[f if not f.endswith("_at") else f + "_ms"]) == h[f]
+    want = [(s, int(h[f"entered:{s}"]), h.get(f"implied:{s}") == "1")
+            for s in STAGES if f"entered:{s}" in h]
+    assert [(x["stage"], x["entered_at_ms"], x["implied"])
+            for x in doc["stages"]] == want, doc["stages"]
+    assert [x["stage"] for x in doc["stages"]] == \
+        ["lead", "mql", "sql", "opportunity", "closed_won"]
+    assert all(x["entered_at"] == iso(x["entered_at_ms"])
+               for x in doc["stages"])
+
+    # The journey: anonymous and own touches merged in time order.
+    journey = [hm.E01, hm.E02, hm.E03, hm.E04, hm.E05, hm.E06, hm.E07,
+               hm.E08, hm.E09, hm.E10]
+    assert [(x["event_id"], x["at_ms"], x["channel"], x["campaign"],
+             x["type"], x["source"]) for x in doc["touches"]] == \
+        [(e["event_id"], e["occurred_at"], e["channel"], e["campaign"],
+          e["type"], "lead" if e["lead_id"] else f"anon:{hm.ANON}")
+         for e in journey], doc["touches"]
+    # ... and the same as Redis's sorted sets, de-duplicated by event id.
+    zs = r.zrange(f"{setup.prefix}:{{{hm.T}}}:touches:lead:{hm.ALICE}", 0,
+                  -1, withscores=True) + \
+        r.zrange(f"{setup.prefix}:{{{hm.T}}}:touches:anon:{hm.ANON}", 0, -1,
+                 withscores=True)
+    ids = {m.split("|")[0]: int(s) for m, s in zs}
+    assert sorted(ids.items(), key=lambda x: (x[1], x[0])) == \
+        [(x["event_id"], x["at_ms"]) for x in doc["touches"]]
+    milestones = {x["event_id"]: x["milestone"] for x in doc["touches"]
+                  if x["milestone"]}
+    assert milestones == {"e03": "lead_creation",
+                          "e08": "opportunity_creation",
+                          "e09": "closed_won"}, milestones
+    assert any("score history" in n for n in doc["notes"]), doc["notes"]
+
+    # Bob: a CRM sql implied his mql.
+    doc = ctl.json("lead", "--tenant", hm.T, hm.BOB)
+    assert [(x["stage"], x["implied"]) for x in doc["stages"]] == \
+        [("lead", False), ("mql", True), ("sql", False)], doc["stages"]
+    assert doc["lead"][0]["anonymous_ids"] is None
+
+    # Carol: only known to the CRM, no touches at all.
+    doc = ctl.json("lead", "--tenant", hm.T, hm.CAROL)
+    assert doc["touches"] == [], doc["touches"]
+    assert [x["stage"] for x in doc["stages"]] == ["lead", "closed_lost"]
+    assert doc["lead"][0]["source_channel"] == "unknown", doc["lead"]
+
+
+# ------------------------------------------------------------ status
+
+def expected_offsets(r, setup):
+    g, p = setup.group, setup.prefix
+    offsets = r.hgetall(f"{p}:offsets:{g}")
+    marks = r.hgetall(f"{p}:watermarks:{g}")
+    fields = sorted({f for f in list(offsets) + list(marks)
+                     if f != "updated_at"},
+                    key=lambda f: (f.rsplit(":", 1)[0],
+                                   int(f.rsplit(":", 1)[1])))
+    want = []
+    for f in fields:
+        topic, part = f.rsplit(":", 1)
+        off = int(offsets[f]) if f in offsets else None
+        mark = int(marks[f]) if f in marks else None
+        lag = None if mark is None else max(mark - (off or 0), 0)
+        want.append({"topic": topic, "partition": int(part), "offset": off,
+                     "watermark": mark, "lag": lag})
+    return fields, want
+
+
+def test_status(ctl, r, setup, running):
+    g, p = setup.group, setup.prefix
+    ends = setup.end_offsets()
+    if running:
+        # funneld records the watermarks about once a second: wait for them
+        # to cover the input (lag "unknown" until then is correct, but this
+        # test wants to see a known lag).
+        def recorded():
+            marks = r.hgetall(f"{p}:watermarks:{g}")
+            return all(int(marks.get(k, -1)) == v for k, v in ends.items())
+        fdit.wait_for(recorded, 30, f"funneld to record {p}:watermarks:{g}")
+    got = {}
+
+    # funneld may rewrite the watermarks (updated_at) between the two reads:
+    # compare snapshots until one pair agrees
+    def agrees():
+        got["doc"] = ctl.json("status")
+        got["fields"], got["want"] = expected_offsets(r, setup)
+        return got["doc"]["offsets"] == got["want"]
+    try:
+        fdit.wait_for(agrees, 10, "funnelctl status to match Redis")
+    except fdit.ITError:
+        raise fdit.ITError(f"status offsets {got['doc']['offsets']} != "
+                           f"{got['want']}") from None
+    doc, fields, want = got["doc"], got["fields"], got["want"]
+    assert all(x["lag"] == 0 for x in want), want
+    # every message consumed: the stored offsets are the topics' ends
+    assert {f"{x['topic']}:{x['partition']}": x["offset"]
+            for x in doc["offsets"] if x["offset"] is not None} == \
+        {k: v for k, v in ends.items() if v > 0}
+    parts = sorted({int(f.rsplit(":", 1)[1]) for f in fields})
+    assert doc["partitions"] == [
+        {"partition": q, "epoch": int(r.get(f"{p}:epoch:{g}:{q}"))
+         if r.get(f"{p}:epoch:{g}:{q}") else None,
+         "outbox_depth": r.llen(f"{p}:outbox:{g}:{q}")} for q in parts], \
+        doc["partitions"]
+    assert all(x["outbox_depth"] == 0 for x in doc["partitions"])
+    totals = {x["counter"]: x["value"] for x in doc["totals"]}
+    lags = [x["lag"] for x in want]
+    assert totals.pop("lag") == (None if None in lags or not lags
+                                 else sum(lags)), doc["totals"]
+    assert totals == {"in:lead_events": 11, "in:crm_events": 6,
+                      "duplicates": 2}, totals
+    assert {x["reason"]: x["messages"] for x in doc["dlq"]} == {
+        "bad-magic-byte": 2, "unknown-schema-id": 1, "undecodable": 1,
+        "invalid-field": 1}, doc["dlq"]
+    meta = {x["key"]: x["value"] for x in doc["meta"]}
+    assert meta["layout_version"] == "1" and meta["prefix"] == p and \
+        meta["group"] == g and meta["writer"].startswith("funneld/"), meta
+
+
+# ------------------------------------------------------------ formats
+
+def csv_blocks(text):
+    assert text.endswith("\r\n"), "CSV lines end with CRLF (RFC 4180)"
+    blocks = [[]]
+    for row in csv.reader(io.StringIO(text, newline="")):
+        if row:
+            blocks[-1].append(row)
+        else:
+            blocks.append([])
+    return blocks
+
+
+def test_formats(ctl):
+    cases = [("report", "--tenant", hm.T, "--from", "2026-09", "--to", OCT),
+             ("channels", "--tenant", hm.T),
+             ("channels", "--tenant", hm.T, "--by", "campaign"),
+             ("lead", "--tenant", hm.T, hm.ALICE),
+             ("status",)]
+    for args in cases:
+        doc = ctl.json(*args)
+        tables = [(k, v) for k, v in doc.items() if isinstance(v, list) and
+                  k != "notes"]
+        # CSV: per table a header and its rows, every row as wide.
+        blocks = csv_blocks(ctl.ok("--format", "csv", *args))
+        assert len(blocks) == len(tables), (args, blocks)
+        for (name, rows), block in zip(tables, blocks):
+            cols = list(rows[0]) if rows else None
+            assert cols is None or block[0] == cols, (args, name, block[0])
+            assert len(block) == len(rows) + 1, (args, name, block)
+            for row, obj in zip(block[1:], rows):
+                assert len(row) == len(block[0]), (args, name, row)
+                if str(obj.get("key")).startswith("watermarks_"):
+                    continue  # moves while funneld runs
+                assert row == ["" if v is None else
+                               ("true" if v is True else "false")
+                               if isinstance(v, bool) else
+                               (f"{v:.4f}" if isinstance(v, float) else
+                                str(v)) for v in obj.values()], (row, obj)
+        # Table: a title line, aligned columns, one line per row.
+        text = ctl.ok(*args)
+        assert "\r" not in text, args
+        sections = text.split("\n\n")
+        for (name, rows), sec in zip(tables, sections):
+            lines = sec.splitlines()
+            assert lines[0] == name, (args, lines[0])
+            header = lines[1].split()
+            assert header == list(rows[0]) if rows else header, lines[1]
+            body = lines[2:] if rows else []
+            assert len(body) == len(rows), (args, name, lines)
+            for line in body:
+                # cells in this data have no spaces
+                assert len(line.split()) == len(header), (args, line)
+
+
+# ------------------------------------------------------------ exit codes
+
+def test_exit_codes(ctl, r, setup):
+    for cmd in ([], ["report"], ["channels"], ["lead"], ["status"]):
+        rc, out, err = ctl.run(*cmd, "--help", config=False)
+        assert rc == 0 and "usage: funnelctl" in out, (cmd, rc, out, err)
+    rc, out, err = ctl.run("report", "--help", config=False)
+    assert "Monday to Friday" in out and "holiday" in out, out
+    usage = [["report"], ["report", "--tenant", hm.T, "--month", "2026-13"],
+             ["report", "--tenant", hm.T, "--month", OCT, "--from", OCT],
+             ["report", "--tenant", hm.T, "--from", OCT, "--to", "2026-01"],
+             ["channels", "--tenant", hm.T, "--model", "nope"],
+             ["channels", "--tenant", hm.T, "--currency", "usd"],
+             ["lead", "--tenant", hm.T], ["status", "--tenant", hm.T],
+             ["cohorts", "--tenant", hm.T], ["--format", "xml", "status"],
+             ["status", "--bogus"], ["lead", "--tenant", hm.T, "a", "b"]]
+    for args in usage:
+        rc, out, err = ctl.run(*args)
+        assert rc == 2 and err.strip() and not out, (args, rc, out, err)
+    # not found: lead, an anonymous id (names the lead), tenant
+    rc, out, err = ctl.run("lead", "--tenant", hm.T, "lead-nobody")
+    assert rc == 3 and "lead-nobody" in err and "not found" in err, (rc, err)
+    rc, out, err = ctl.run("lead", "--tenant", hm.T, hm.ANON)
+    assert rc == 3 and hm.ALICE in err, (rc, err)
+    rc, out, err = ctl.run("report", "--tenant", "no-such-tenant")
+    assert rc == 3 and "no-such-tenant" in err, (rc, err)
+    # runtime: Redis unreachable (a port nothing listens on)
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    rc, out, err = ctl.run("--redis", f"127.0.0.1:{port}", "status")
+    assert rc == 1 and "cannot connect to redis" in err and \
+        "--redis" in err, (rc, err)
+    # runtime: no data under a prefix; data of another layout version
+    other = fdit.unique("ctl-layout")
+    rc, out, err = ctl.run("--prefix", other, "status")
+    assert rc == 1 and "no funneld data" in err and "--prefix" in err, err
+    r.hset(f"{other}:meta", mapping={"layout_version": "99"})
+    try:
+        rc, out, err = ctl.run("--prefix", other, "status")
+        assert rc == 1 and "layout_version 99" in err, (rc, err)
+    finally:
+        r.delete(f"{other}:meta")
+    # --redis/--prefix/--group without a config file reach the same data
+    rc, out, err = ctl.run("--redis", f"{fdit.redis_host()}:"
+                           f"{fdit.redis_port()}", "--prefix", setup.prefix,
+                           "--group", setup.group, "--format", "json",
+                           "status", config=False)
+    assert rc == 0 and json.loads(out)["totals"], (rc, err)
+
+
+def test_csv_quoting(ctl, r, setup):
+    """A value with a comma and a quote survives CSV (RFC 4180)."""
+    t = fdit.unique("ctlq")
+    key = f"{setup.prefix}:{{{t}}}:revenue:linear:USD"
+    r.sadd(f"{setup.prefix}:tenants", t)
+    r.hset(key, mapping={'channel:a,"b"': "7", "channel:c": "3",
+                         "total": "10", "deals": "1"})
+    try:
+        out = ctl.ok("--format", "csv", "channels", "--tenant", t)
+        rows = csv_blocks(out)[0]
+        assert rows[1][3] == 'a,"b"' and rows[1][4] == "7", rows
+        assert all(len(x) == 6 for x in rows), rows
+    finally:
+        r.delete(key)
+        r.srem(f"{setup.prefix}:tenants", t)
+
+
+# ------------------------------------------------------------ main
+
+def test_funnelctl_against_running_funneld():
+    work = fdit.work_dir()
+    setup = itlib.Setup("ctl", work, model=hm.MODEL, partitions=hm.PARTS)
+    setup.create_topics()
+    config = setup.write_config()
+    hm.produce_stream(setup, fdit.Avro())
+    r = fdit.redis_client()
+    ends = setup.end_offsets()
+    proc = setup.start()
+    try:
+        setup.wait_caught_up(proc, r, ends, timeout=90)
+        ctl = Ctl(config)
+        # funneld keeps running: funnelctl only reads.
+        test_status(ctl, r, setup, running=True)
+        print(ctl.ok("status"), flush=True)
+        test_report(ctl, r, setup)
+        test_channels(ctl, r, setup)
+        test_lead(ctl, r, setup)
+        test_formats(ctl)
+        test_exit_codes(ctl, r, setup)
+        test_csv_quoting(ctl, r, setup)
+        assert proc.alive(), proc.log_tail()
+        setup.stop(proc)
+        # and after it stopped
+        test_status(ctl, r, setup, running=False)
+    finally:
+        setup.kill_all()
+
+
+if __name__ == "__main__":
+    fdit.main({"test_funnelctl_against_running_funneld":
+               test_funnelctl_against_running_funneld})
