@@ -68,20 +68,21 @@ static int serve_readyz(void *ctx, const fd_http_req *req, fd_buf *body,
 
 /* Starts the HTTP endpoint unless http.listen is "off". 0, or -1 with a
  * message in errstr. *out is NULL when off. */
-static int start_http(const fd_config *conf, fd_metrics *m, fd_http **out,
-                      char *errstr, size_t errstr_size)
+static int start_http(const fd_config *conf, const fd_app_opts *opts,
+                      fd_metrics *m, fd_http **out, char *errstr,
+                      size_t errstr_size)
 {
-        const fd_http_route routes[] = {
-                {"/metrics", serve_metrics, m},
-                {"/healthz", serve_healthz, m},
-                {"/readyz", serve_readyz, m},
-        };
+        fd_http_route routes[3 + opts->route_cnt];
+        routes[0] = (fd_http_route){"/metrics", serve_metrics, m};
+        routes[1] = (fd_http_route){"/healthz", serve_healthz, m};
+        routes[2] = (fd_http_route){"/readyz", serve_readyz, m};
+        for (size_t i = 0; i < opts->route_cnt; i++)
+                routes[3 + i] = opts->routes[i];
         *out = NULL;
         if (!conf->http_listen || strcmp(conf->http_listen, "off") == 0)
                 return 0;
-        *out = fd_http_start(conf->http_listen, routes,
-                             sizeof(routes) / sizeof(routes[0]), errstr,
-                             errstr_size);
+        *out = fd_http_start(conf->http_listen, routes, 3 + opts->route_cnt,
+                             errstr, errstr_size);
         if (!*out)
                 return -1;
         char host[256];
@@ -89,14 +90,14 @@ static int start_http(const fd_config *conf, fd_metrics *m, fd_http **out,
         fd_http_parse_listen(conf->http_listen, host, sizeof(host), &port,
                              errstr, errstr_size);
         FD_INFO("http",
-                "serving /metrics, /healthz and /readyz on http://%s%s%s:%d/",
+                "serving /metrics, /healthz, /readyz%s on http://%s%s%s:%d/",
+                opts->route_cnt ? " and the dashboard" : "",
                 strchr(host, ':') ? "[" : "", host,
                 strchr(host, ':') ? "]" : "", fd_http_port(*out));
         return 0;
 }
 
-int fd_app_run(const fd_config *conf, volatile sig_atomic_t *stop,
-               volatile sig_atomic_t *reload)
+int fd_app_run(const fd_config *conf, const fd_app_opts *opts)
 {
         char errstr[1024];
         fd_codec *codec = NULL;
@@ -111,7 +112,7 @@ int fd_app_run(const fd_config *conf, volatile sig_atomic_t *stop,
         if (!metrics)
                 goto out;
         fd_metrics_set_topics(metrics, conf->topic_lead, conf->topic_crm);
-        if (start_http(conf, metrics, &http, errstr, sizeof(errstr)) != 0)
+        if (start_http(conf, opts, metrics, &http, errstr, sizeof(errstr)) != 0)
                 goto out;
         codec = fd_app_codec(conf, errstr, sizeof(errstr));
         if (!codec)
@@ -124,14 +125,14 @@ int fd_app_run(const fd_config *conf, volatile sig_atomic_t *stop,
                              sizeof(errstr));
         if (!pl)
                 goto out;
-        if (reload)
-                fd_pipeline_set_reload(pl, reload, conf->path);
+        if (opts->reload)
+                fd_pipeline_set_reload(pl, opts->reload, conf->path);
         FD_INFO("funneld",
                 "consuming %s and %s as group '%s'; state in redis %s:%d "
                 "under prefix '%s'",
                 conf->topic_lead, conf->topic_crm, conf->group_id,
                 conf->redis_host, conf->redis_port, conf->redis_prefix);
-        rc = fd_pipeline_run(pl, stop) == 0 ? 0 : 1;
+        rc = fd_pipeline_run(pl, opts->stop) == 0 ? 0 : 1;
         const fd_process_stats *st = fd_pipeline_stats(pl);
         FD_INFO("funneld",
                 "stopped: %lld events in %lld batches, %lld duplicates, "

@@ -230,7 +230,8 @@ int fd_demo_run(fd_config *conf, const fd_demo_opts *opts,
                 brokers ? "" : " (embedded mock cluster)");
         pthread_create(&gen_tid, NULL, gen_thread, &d);
         pthread_create(&screen_tid, NULL, screen_thread, &d);
-        rc = fd_app_run(conf, stop, NULL);
+        fd_app_opts app = {stop, NULL, opts->routes, opts->route_cnt};
+        rc = fd_app_run(conf, &app);
         *stop = 1;
         d.gen_stop = 1;
         pthread_join(gen_tid, NULL);

@@ -9,11 +9,14 @@
 #include <stdint.h>
 
 #include "funneld/config.h"
+#include "http.h"
 
 typedef struct fd_demo_opts {
-        double duration_s; /* 0: until Ctrl-C */
-        int64_t events;    /* events to generate */
-        double rate;       /* events per second */
+        double duration_s;           /* 0: until Ctrl-C */
+        int64_t events;              /* events to generate */
+        double rate;                 /* events per second */
+        const fd_http_route *routes; /* served besides /metrics etc. */
+        size_t route_cnt;
 } fd_demo_opts;
 
 /* Runs the demo on conf (adjusted in place: Redis and, without configured

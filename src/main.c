@@ -169,8 +169,12 @@ int main(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
+        /* Routes besides /metrics, /healthz, /readyz: none yet. */
+        fd_app_opts app = {&stop_flag, &reload_flag, NULL, 0};
+        demo.routes = app.routes;
+        demo.route_cnt = app.route_cnt;
         rc = demo_mode ? fd_demo_run(conf, &demo, &stop_flag)
-                       : fd_app_run(conf, &stop_flag, &reload_flag);
+                       : fd_app_run(conf, &app);
         fd_config_destroy(conf);
         return rc;
 }
