@@ -242,19 +242,6 @@ char **fd_cfg_split_list(const char *value, size_t *cnt)
         return v;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-        int64_t era, yoe, doy, doe;
-
-        y -= m <= 2;
-        era = (y >= 0 ? y : y - 399) / 400;
-        yoe = y - era * 400;
-        doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + doe - 719468;
-}
-
 static int parse_date(const char *s, int64_t *ms)
 {
         static const int mdays[] = {31, 29, 31, 30, 31, 30,
@@ -275,7 +262,7 @@ static int parse_date(const char *s, int64_t *ms)
         if (m == 2 && d == 29 &&
             !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
                 return -1;
-        *ms = days_from_civil(y, m, d) * DAY_MS;
+        *ms = fd_days_from_civil(y, m, d) * DAY_MS;
         return 0;
 }
 

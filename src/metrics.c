@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define FD_STALL_MS   90000 /* no loop iteration for this long: not live */
 #define FD_OUT_TOPICS 16
 
@@ -63,20 +65,6 @@ static const char *const comp_names[FD_COMP__COUNT] = {"redis", "kafka"};
 static const char *const outcome_names[FD_OUTCOME__COUNT] = {
         "applied", "duplicate", "dlq"};
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 fd_metrics *fd_metrics_new(const char *group)
 {
         fd_metrics *m = calloc(1, sizeof(*m));
@@ -92,8 +80,8 @@ fd_metrics *fd_metrics_new(const char *group)
         m->batch.nb = NBATCH;
         m->commit.bounds = commit_bounds;
         m->commit.nb = NCOMMIT;
-        m->started_ms = m->heartbeat_ms = mono_ms();
-        m->started_wall_ms = wall_ms();
+        m->started_ms = m->heartbeat_ms = fd_mono_ms();
+        m->started_wall_ms = fd_wall_ms();
         return m;
 }
 
@@ -187,7 +175,7 @@ static void set_state(fd_metrics *m, fd_component c, int up, const char *why)
 {
         comp_state *s = &m->comp[c];
         if (!s->known || s->up != up)
-                s->since_ms = wall_ms();
+                s->since_ms = fd_wall_ms();
         s->known = 1;
         s->up = up;
         snprintf(s->why, sizeof(s->why), "%s", why ? why : "");
@@ -218,7 +206,7 @@ void fd_metrics_count_error(fd_metrics *m, fd_component c)
 void fd_metrics_heartbeat(fd_metrics *m)
 {
         pthread_mutex_lock(&m->lock);
-        m->heartbeat_ms = mono_ms();
+        m->heartbeat_ms = fd_mono_ms();
         pthread_mutex_unlock(&m->lock);
 }
 
@@ -358,7 +346,7 @@ static int render_locked(const fd_metrics *m, fd_buf *out)
 {
         char a[300], b[300];
         int rc = 0;
-        int64_t now = mono_ms();
+        int64_t now = fd_mono_ms();
 
         rc |= head(out, "funneld_build_info", "gauge",
                    "Version of this funneld; always 1.");
@@ -473,7 +461,7 @@ static json_t *comp_json(const comp_state *s)
 
 static int health_locked(const fd_metrics *m, int readiness, json_t *doc)
 {
-        int64_t now = mono_ms();
+        int64_t now = fd_mono_ms();
         int stalled = now - m->heartbeat_ms > FD_STALL_MS;
         int deps_up = m->comp[FD_COMP_REDIS].up && m->comp[FD_COMP_KAFKA].up;
         json_t *why = json_array();

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
@@ -70,20 +71,6 @@ struct fd_pipeline {
         size_t batch_cnt, batch_cap;
 };
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static size_t queue_len(const fd_queue *q)
 {
         return q->tail - q->head;
@@ -123,7 +110,7 @@ static int queue_push(fd_queue *q, fd_msg *msg)
                 q->arrived = arrived;
                 q->cap = cap;
         }
-        q->arrived[q->tail % q->cap] = now_ms();
+        q->arrived[q->tail % q->cap] = fd_mono_ms();
         q->items[q->tail++ % q->cap] = *msg;
         memset(msg, 0, sizeof(*msg));
         q->at_eof = 0;
@@ -167,7 +154,7 @@ static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
         fd_decode_limits limits = {
                 .max_bytes = pl->conf->max_message_bytes,
                 .min_event_time_ms = pl->conf->min_event_time_ms,
-                .max_event_time_ms = wall_ms() + pl->conf->max_future_ms,
+                .max_event_time_ms = fd_wall_ms() + pl->conf->max_future_ms,
         };
         memset(out, 0, sizeof(*out));
         out->topic = kind;
@@ -432,7 +419,7 @@ static void fence(fd_pipeline *pl)
         if (!pl->fenced_list &&
             rd_kafka_assignment(pl->consumer, &pl->fenced_list) != 0)
                 pl->fenced_list = NULL;
-        pl->fenced_since = now_ms();
+        pl->fenced_since = fd_mono_ms();
         rd_kafka_assign(pl->consumer, NULL);
         fd_metrics_fenced(pl->metrics);
         fd_metrics_assigned(pl->metrics, NULL, 0);
@@ -445,7 +432,7 @@ static void fence(fd_pipeline *pl)
 static void unfence_if_due(fd_pipeline *pl)
 {
         if (!pl->fenced_list ||
-            now_ms() - pl->fenced_since < FD_FENCE_REJOIN_MS)
+            fd_mono_ms() - pl->fenced_since < FD_FENCE_REJOIN_MS)
                 return;
         FD_WARN("pipeline",
                 "no rebalance came %d s after our commit was refused; the "
@@ -573,7 +560,7 @@ static int batch_add(fd_pipeline *pl, fd_queue *q)
 /* Fills the batch from the merge up to processing.batch.max_events. */
 static void fill_batch(fd_pipeline *pl)
 {
-        int64_t now = now_ms();
+        int64_t now = fd_mono_ms();
         int wait;
         fd_queue *q;
         while (pl->batch_cnt < (size_t)pl->conf->batch_max_events &&
@@ -721,7 +708,7 @@ static void poll_consumer(fd_pipeline *pl, int max_wait_ms)
  * the metrics, and the watermarks to P:watermarks:G for funnelctl status. */
 static void report_status(fd_pipeline *pl)
 {
-        int64_t now = now_ms();
+        int64_t now = fd_mono_ms();
         fd_resp r = {0};
         redisReply **replies = NULL;
         int rc = 0;
@@ -736,7 +723,7 @@ static void report_status(fd_pipeline *pl)
         rc |= fd_resp_cmd(&r, 4 + 4 * (int)pl->owned_cnt) ||
               fd_resp_str(&r, "HSET") ||
               fd_resp_fmt(&r, "%s:watermarks:%s", prefix, group) ||
-              fd_resp_str(&r, "updated_at") || fd_resp_i64(&r, wall_ms());
+              fd_resp_str(&r, "updated_at") || fd_resp_i64(&r, fd_wall_ms());
         for (size_t i = 0; i < pl->owned_cnt; i++) {
                 int32_t p = pl->owned[i];
                 for (int t = 0; t < 2; t++) {
@@ -857,12 +844,12 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                         reset_from_store(pl);
                 unfence_if_due(pl);
                 if (!pl->batch_cnt)
-                        batch_started = now_ms();
+                        batch_started = fd_mono_ms();
                 fill_batch(pl);
                 /* Let a small batch grow for up to batch.max_ms. */
                 if (pl->batch_cnt &&
                     (pl->batch_cnt >= (size_t)pl->conf->batch_max_events ||
-                     now_ms() - batch_started >= pl->conf->batch_max_ms))
+                     fd_mono_ms() - batch_started >= pl->conf->batch_max_ms))
                         process_batch(pl);
                 if (pl->drain_due)
                         drain_outboxes(pl);

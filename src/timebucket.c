@@ -61,6 +61,20 @@ static int name_chars_ok(const char *tz)
         return 1;
 }
 
+/* Howard Hinnant's days_from_civil: shift the year to start in March so
+ * the leap day is last, then count 400-year eras. */
+int64_t fd_days_from_civil(int64_t y, int m, int d)
+{
+        int64_t era, yoe, doy, doe;
+
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
+}
+
 int fd_timezone_valid(const char *tz)
 {
         char path[sizeof(ZONEINFO_DIR) + TZ_NAME_MAX];

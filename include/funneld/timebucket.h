@@ -24,4 +24,8 @@ int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out);
 /* 1 when tz names a zone the system knows (a tzdata file exists or "UTC"). */
 int fd_timezone_valid(const char *tz);
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (negative before 1970); m 1..12, d 1..31. */
+int64_t fd_days_from_civil(int64_t y, int m, int d);
+
 #endif

@@ -6,17 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Days since 1970-01-01 of y-m-d (Howard Hinnant's civil algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-        int64_t era, yoe, doy, doe;
-        y -= m <= 2;
-        era = (y >= 0 ? y : y - 399) / 400;
-        yoe = y - era * 400;
-        doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + doe - 719468;
-}
+#include "funneld/timebucket.h"
 
 static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
@@ -64,8 +54,8 @@ int ctl_month_diff(ctl_month a, ctl_month b)
 int ctl_business_days(ctl_month m)
 {
         ctl_month next = ctl_month_add(m, 1);
-        int64_t first = days_from_civil(m.year, m.month, 1);
-        int64_t end = days_from_civil(next.year, next.month, 1);
+        int64_t first = fd_days_from_civil(m.year, m.month, 1);
+        int64_t end = fd_days_from_civil(next.year, next.month, 1);
         int n = 0;
         for (int64_t day = first; day < end; day++) {
                 /* 1970-01-01 was a Thursday: 0 = Thursday ... 2 = Saturday */
