@@ -4,7 +4,7 @@
 #   2. build/ (RelWithDebInfo) + ctest: unit tests and integration tests
 #      against a real Kafka broker and redis-server (started by CTest fixtures)
 #   3. unit tests under valgrind (skip with FUNNELD_SKIP_VALGRIND=1)
-#   4. the hand-made end-to-end integration test with funneld under valgrind
+#   4. the hand-made end-to-end and HTTP integration tests with funneld under valgrind
 #   5. libFuzzer on the decoder and the config loader, 60 s each (scripts/
 #      fuzz.sh; skip with FUNNELD_SKIP_FUZZ=1)
 #   6. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
@@ -83,8 +83,8 @@ if [ "${FUNNELD_SKIP_VALGRIND:-0}" != 1 ]; then
   # The hand-made end-to-end test, with every funneld process it starts run
   # under memcheck: definite/indirect leaks or invalid accesses fail it.
   FUNNELD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
-    ctest --test-dir build --output-on-failure -R 'it\.test_e2e_handmade' ||
-    fail "funneld under valgrind (it.test_e2e_handmade)"
+    ctest --test-dir build --output-on-failure -R 'it\.test_(e2e_handmade|http)$' ||
+    fail "funneld under valgrind (it.test_e2e_handmade, it.test_http)"
 fi
 
 if [ "${FUNNELD_SKIP_FUZZ:-0}" != 1 ]; then
