@@ -18,6 +18,7 @@ DEB_PACKAGES=(
   redis-server tzdata clang-format valgrind
   clang libclang-rt-14-dev # libFuzzer + sanitizer runtimes (scripts/fuzz.sh)
   python3 python3-venv openjdk-17-jre-headless maven
+  chromium # headless browser of tests/integration/test_dashboard.py
 )
 PIP_PACKAGES=(confluent-kafka==2.16.1 fastavro==1.13.1 redis==8.1.0)
 KAFKA_LIBS="$ROOT/.cache/kafka-libs"

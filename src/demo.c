@@ -200,6 +200,9 @@ static void *screen_thread(void *arg)
                 fd_dashboard_print(stdout, d->conf, el,
                                    d->gen_stats.lead_events +
                                            d->gen_stats.crm_events);
+                if (d->opts->route_cnt && strcmp(d->conf->http_listen, "off"))
+                        fprintf(stdout, "live dashboard: http://%s/\n",
+                                d->conf->http_listen);
                 if (d->opts->duration_s > 0 && el >= d->opts->duration_s)
                         *d->stop = 1;
         }

@@ -9,6 +9,7 @@
 #include "demo.h"
 #include "funneld/config.h"
 #include "log.h"
+#include "web_api.h"
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 
@@ -169,8 +170,11 @@ int main(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
-        /* Routes besides /metrics, /healthz, /readyz: none yet. */
-        fd_app_opts app = {&stop_flag, &reload_flag, NULL, 0};
+        /* Routes besides /metrics, /healthz, /readyz: the JSON API and the
+         * dashboard (src/web). */
+        fd_http_route web[FD_WEB_ROUTE_CNT];
+        fd_app_opts app = {&stop_flag, &reload_flag, web,
+                           fd_web_routes(conf, web)};
         demo.routes = app.routes;
         demo.route_cnt = app.route_cnt;
         rc = demo_mode ? fd_demo_run(conf, &demo, &stop_flag)

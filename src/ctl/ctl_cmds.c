@@ -39,3 +39,10 @@ int ctl_check_tenant(ctl_ctx *ctx)
                          ctx->opt.tenant, ctx->prefix, ctx->prefix);
         return rc;
 }
+
+const char *ctl_now_tz(const ctl_ctx *ctx)
+{
+        if (ctx->utc_clock || !ctx->conf || !ctx->opt.tenant)
+                return NULL;
+        return fd_config_tenant(ctx->conf, ctx->opt.tenant)->timezone;
+}

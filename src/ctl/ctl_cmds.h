@@ -22,6 +22,7 @@ typedef struct ctl_opts {
         const char *model, *currency;  /* channels */
         const char *by;                /* channels: channel or campaign */
         const char *lead_id;           /* lead */
+        const char *days, *until;      /* trend: N days up to YYYY-MM-DD */
 } ctl_opts;
 
 typedef struct ctl_ctx {
@@ -29,6 +30,10 @@ typedef struct ctl_ctx {
         const char *prefix;
         const char *group;
         ctl_opts opt;
+        /* 1 inside funneld (HTTP thread): "now" is taken in UTC, never in
+         * the tenant's time zone, because switching TZ is not thread-safe
+         * and funneld's pipeline uses it; callers pass explicit periods. */
+        int utc_clock;
         ctl_redis redis;
         ctl_doc *doc;
         /* filled by check */
@@ -51,5 +56,11 @@ int ctl_lead_check(ctl_ctx *ctx);
 int ctl_lead_run(ctl_ctx *ctx);
 int ctl_status_check(ctl_ctx *ctx);
 int ctl_status_run(ctl_ctx *ctx);
+int ctl_trend_check(ctl_ctx *ctx);
+int ctl_trend_run(ctl_ctx *ctx);
+
+/* The time zone "now" is read in for tenant T: NULL (UTC) when
+ * ctx->utc_clock or no config is loaded, else T's zone. */
+const char *ctl_now_tz(const ctl_ctx *ctx);
 
 #endif

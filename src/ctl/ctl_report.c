@@ -73,9 +73,7 @@ int ctl_report_check(ctl_ctx *ctx)
         }
         /* before the config is loaded: UTC; run() checks again with the
          * tenant's time zone */
-        ctx->last = ctl_month_now(
-                ctx->conf ? fd_config_tenant(ctx->conf, o->tenant)->timezone
-                          : NULL);
+        ctx->last = ctl_month_now(ctl_now_tz(ctx));
         if (o->to && parse_month_opt(ctx, "--to", o->to, &ctx->last))
                 return CTL_EXIT_USAGE;
         ctx->first = ctl_month_add(ctx->last, -2);
@@ -184,8 +182,7 @@ int ctl_report_run(ctl_ctx *ctx)
                      "business days are Monday to Friday; holidays are not "
                      "taken into account yet (per-tenant holiday calendar: "
                      "later)");
-        now = ctl_month_now(
-                fd_config_tenant(ctx->conf, ctx->opt.tenant)->timezone);
+        now = ctl_month_now(ctl_now_tz(ctx));
         if (ctl_month_diff(now, ctx->last) >= 0 &&
             ctl_month_diff(ctx->first, now) >= 0)
                 ctl_doc_note(ctx->doc,

@@ -123,6 +123,23 @@ static const ctl_command commands[] = {
          "outbox depth; the counters of P:stats:G, the DLQ reasons of "
          "P:stats:G:dlq\n"
          "and the layout in P:meta.\n"},
+        {"trend", ctl_trend_check, ctl_trend_run,
+         "usage: funnelctl trend --tenant T [--days N] [--until YYYY-MM-DD]\n"
+         "\n"
+         "Daily MQL and SQL entries from P:{T}:daily:mql and "
+         "P:{T}:daily:sql for the N\n"
+         "days ending on --until (table \"trend\": date, weekday, "
+         "business_day, mql,\n"
+         "sql) and their totals (table \"summary\": business days, entries "
+         "per business\n"
+         "day, sql per mql). Business days are Monday to Friday; holidays "
+         "are not taken\n"
+         "into account yet.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --days N            number of days, 1 to 366 (default 30)\n"
+         "  --until YYYY-MM-DD  last day (default: today in the tenant's "
+         "time zone)\n"},
 };
 #define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -141,6 +158,8 @@ static void usage(FILE *fp)
                 "  channels   attributed revenue per channel and model\n"
                 "  lead       one lead's journey\n"
                 "  status     offsets, lag, outboxes, epochs, counters, DLQ\n"
+                "  trend      daily MQL and SQL entries, business days "
+                "flagged\n"
                 "\n%s",
                 global_help);
 }
@@ -176,6 +195,8 @@ static int parse_cli(int argc, char **argv, cli *c)
                 {"model", required_argument, NULL, 'M'},
                 {"currency", required_argument, NULL, 'C'},
                 {"by", required_argument, NULL, 'b'},
+                {"days", required_argument, NULL, 'd'},
+                {"until", required_argument, NULL, 'u'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -187,6 +208,7 @@ static int parse_cli(int argc, char **argv, cli *c)
                 ['m'] = &c->opt.month,    ['F'] = &c->opt.from,
                 ['T'] = &c->opt.to,       ['M'] = &c->opt.model,
                 ['C'] = &c->opt.currency, ['b'] = &c->opt.by,
+                ['d'] = &c->opt.days,     ['u'] = &c->opt.until,
         };
         int ch;
         opterr = 0;
@@ -351,7 +373,7 @@ int main(int argc, char **argv)
         }
         if (!cmd)
                 return usage_error("unknown command '%s' (commands: report, "
-                                   "channels, lead, status)",
+                                   "channels, lead, status, trend)",
                                    c.args[0]);
         if (parse_format(c.format, &format))
                 return usage_error("--format '%s' is not table, json or csv",

@@ -1,0 +1,240 @@
+/* funnelctl trend — daily MQL and SQL entries from P:{T}:daily:<stage>, with
+ * the business-day view (weekends flagged, per-business-day averages). */
+#include "ctl_cmds.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "funneld/timebucket.h"
+
+#define TREND_MAX_DAYS     366
+#define TREND_DEFAULT_DAYS 30
+
+static const char *const trend_stages[] = {"mql", "sql"};
+#define TREND_STAGE_CNT 2
+
+enum { D_DATE, D_WEEKDAY, D_BDAY, D_MQL, D_SQL, D__CNT };
+
+static const ctl_col day_cols[D__CNT] = {
+        {"date", CTL_STR, NULL},          {"weekday", CTL_STR, NULL},
+        {"business_day", CTL_BOOL, NULL}, {"mql", CTL_INT, NULL},
+        {"sql", CTL_INT, NULL},
+};
+
+enum {
+        S_FROM,
+        S_TO,
+        S_DAYS,
+        S_BDAYS,
+        S_MQL,
+        S_SQL,
+        S_MQL_BDAY,
+        S_SQL_BDAY,
+        S_SQL_PER_MQL,
+        S__CNT
+};
+
+static const ctl_col sum_cols[S__CNT] = {
+        {"from", CTL_STR, NULL},
+        {"to", CTL_STR, NULL},
+        {"days", CTL_INT, NULL},
+        {"business_days", CTL_INT, NULL},
+        {"mql", CTL_INT, NULL},
+        {"sql", CTL_INT, NULL},
+        {"mql_per_business_day", CTL_REAL, NULL},
+        {"sql_per_business_day", CTL_REAL, NULL},
+        {"sql_per_mql", CTL_REAL, NULL},
+};
+
+static const char *const weekday_names[7] = {"Sun", "Mon", "Tue", "Wed",
+                                             "Thu", "Fri", "Sat"};
+
+/* Days since 1970-01-01 -> "YYYY-MM-DD" and the weekday (0 = Sunday). */
+static int format_day(int64_t day, char *buf, size_t buf_size)
+{
+        time_t t = (time_t)(day * 86400);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, buf_size, "%Y-%m-%d", &tm);
+        return tm.tm_wday;
+}
+
+/* Parses "YYYY-MM-DD" strictly into days since 1970-01-01. 0 or -1. */
+static int parse_day(const char *s, int64_t *day)
+{
+        char back[16];
+        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+                return -1;
+        for (int i = 0; i < 10; i++)
+                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+                        return -1;
+        int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+        if (m < 1 || m > 12 || d < 1 || d > 31)
+                return -1;
+        *day = fd_days_from_civil(y, m, d);
+        format_day(*day, back, sizeof(back));
+        return strcmp(back, s) == 0 ? 0 : -1; /* 2026-02-30 */
+}
+
+/* Today in time zone tz (NULL = UTC), as days since 1970-01-01. */
+static int64_t today(const char *tz)
+{
+        time_t now = time(NULL);
+        struct tm tm;
+        if (tz && *tz && strcmp(tz, "UTC") != 0) {
+                setenv("TZ", tz, 1);
+                tzset();
+                localtime_r(&now, &tm);
+        } else {
+                gmtime_r(&now, &tm);
+        }
+        return fd_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+static int usage(ctl_ctx *ctx, const char *what)
+{
+        snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", what);
+        return CTL_EXIT_USAGE;
+}
+
+static int day_count(const ctl_opts *o, int *n)
+{
+        char *end;
+        long v;
+        *n = TREND_DEFAULT_DAYS;
+        if (!o->days)
+                return 0;
+        v = strtol(o->days, &end, 10);
+        if (!*o->days || *end || v < 1 || v > TREND_MAX_DAYS)
+                return -1;
+        *n = (int)v;
+        return 0;
+}
+
+int ctl_trend_check(ctl_ctx *ctx)
+{
+        const ctl_opts *o = &ctx->opt;
+        int64_t day;
+        int n;
+        if (!o->tenant)
+                return usage(ctx, "trend needs --tenant T");
+        if (o->month || o->from || o->to)
+                return usage(ctx, "trend takes --days N and --until "
+                                  "YYYY-MM-DD, not --month/--from/--to");
+        if (day_count(o, &n))
+                return usage(ctx, "--days must be a whole number of days "
+                                  "from 1 to 366 (default 30)");
+        if (o->until && parse_day(o->until, &day))
+                return usage(ctx, "--until is not a date; write it as "
+                                  "YYYY-MM-DD (e.g. 2026-11-26)");
+        return CTL_EXIT_OK;
+}
+
+/* HMGET daily:<stage> for the dates into counts. */
+static int read_days(ctl_ctx *ctx, const char *stage, char (*dates)[16],
+                     int cnt, int64_t *counts)
+{
+        char key[512], suffix[64];
+        const char *argv[TREND_MAX_DAYS + 2];
+        redisReply *reply;
+        snprintf(suffix, sizeof(suffix), "daily:%s", stage);
+        if (ctl_tenant_key(ctx, key, sizeof(key), suffix))
+                return CTL_EXIT_RUNTIME;
+        argv[0] = "HMGET";
+        argv[1] = key;
+        for (int i = 0; i < cnt; i++)
+                argv[2 + i] = dates[i];
+        reply = ctl_redis_argv(&ctx->redis, ctx->errstr, sizeof(ctx->errstr),
+                               cnt + 2, argv);
+        if (!reply)
+                return CTL_EXIT_RUNTIME;
+        if (reply->type != REDIS_REPLY_ARRAY || (int)reply->elements != cnt) {
+                snprintf(ctx->errstr, sizeof(ctx->errstr),
+                         "unexpected reply to HMGET %s; check that %s is a "
+                         "hash as docs/REDIS.md describes",
+                         key, key);
+                freeReplyObject(reply);
+                return CTL_EXIT_RUNTIME;
+        }
+        for (int i = 0; i < cnt; i++) {
+                redisReply *e = reply->element[i];
+                const char *s = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+                if (ctl_parse_i64(s, &counts[i]))
+                        fprintf(stderr,
+                                "funnelctl: warning: %s field %s holds '%s', "
+                                "not a count; shown as 0\n",
+                                key, dates[i], s);
+        }
+        freeReplyObject(reply);
+        return CTL_EXIT_OK;
+}
+
+static void set_ratio(ctl_table *t, size_t col, int64_t num, int64_t den)
+{
+        if (den > 0)
+                ctl_set_real(t, col, (double)num / (double)den, 4);
+}
+
+int ctl_trend_run(ctl_ctx *ctx)
+{
+        char dates[TREND_MAX_DAYS][16];
+        int64_t counts[TREND_STAGE_CNT][TREND_MAX_DAYS];
+        int wday[TREND_MAX_DAYS];
+        int64_t last, total[TREND_STAGE_CNT] = {0};
+        int n, bdays = 0, rc;
+        ctl_table *t;
+
+        if (day_count(&ctx->opt, &n))
+                return usage(ctx, "--days must be a whole number of days "
+                                  "from 1 to 366 (default 30)");
+        if (ctx->opt.until) {
+                if (parse_day(ctx->opt.until, &last))
+                        return usage(ctx, "--until is not a date; write it "
+                                          "as YYYY-MM-DD");
+        } else {
+                last = today(ctl_now_tz(ctx));
+        }
+        if ((rc = ctl_check_tenant(ctx)) != CTL_EXIT_OK)
+                return rc;
+        for (int i = 0; i < n; i++)
+                wday[i] = format_day(last - (n - 1) + i, dates[i],
+                                     sizeof(dates[i]));
+        for (int s = 0; s < TREND_STAGE_CNT; s++)
+                if ((rc = read_days(ctx, trend_stages[s], dates, n, counts[s])))
+                        return rc;
+        t = ctl_doc_table(ctx->doc, "trend", day_cols, D__CNT);
+        for (int i = 0; i < n; i++) {
+                int bday = wday[i] != 0 && wday[i] != 6;
+                bdays += bday;
+                ctl_row(t);
+                ctl_set_str(t, D_DATE, dates[i]);
+                ctl_set_str(t, D_WEEKDAY, weekday_names[wday[i]]);
+                ctl_set_bool(t, D_BDAY, bday);
+                ctl_set_int(t, D_MQL, counts[0][i]);
+                ctl_set_int(t, D_SQL, counts[1][i]);
+                total[0] += counts[0][i];
+                total[1] += counts[1][i];
+        }
+        t = ctl_doc_table(ctx->doc, "summary", sum_cols, S__CNT);
+        ctl_row(t);
+        ctl_set_str(t, S_FROM, dates[0]);
+        ctl_set_str(t, S_TO, dates[n - 1]);
+        ctl_set_int(t, S_DAYS, n);
+        ctl_set_int(t, S_BDAYS, bdays);
+        ctl_set_int(t, S_MQL, total[0]);
+        ctl_set_int(t, S_SQL, total[1]);
+        set_ratio(t, S_MQL_BDAY, total[0], bdays);
+        set_ratio(t, S_SQL_BDAY, total[1], bdays);
+        set_ratio(t, S_SQL_PER_MQL, total[1], total[0]);
+        ctl_doc_note(ctx->doc,
+                     "entries are counted on the day the lead entered the "
+                     "stage (event time, tenant time zone)");
+        ctl_doc_note(ctx->doc,
+                     "business days are Monday to Friday; holidays are not "
+                     "taken into account yet; *_per_business_day divides "
+                     "all entries of the period (weekends included) by its "
+                     "business days, like report's per_business_day");
+        return CTL_EXIT_OK;
+}

@@ -1,0 +1,33 @@
+/* funneld — the JSON API and the live dashboard page, served by funneld's
+ * embedded HTTP server (http.h) next to /metrics.
+ *
+ *   /, /dashboard   the dashboard page (self-contained HTML, no external
+ *                   resources; it reads the API below every 5 s)
+ *   /api/tenants    every tenant (P:tenants) with its time zone
+ *   /api/funnel     funnelctl report:   tenant, month | from, to
+ *   /api/channels   funnelctl channels: tenant, model, month, currency, by
+ *   /api/trend      funnelctl trend:    tenant, days, until
+ *   /api/lead       funnelctl lead:     tenant, id
+ *   /api/status     funnelctl status
+ *
+ * Answers are funnelctl's JSON documents. Errors are {"error": "..."} with
+ * 400 (bad or missing argument), 404 (unknown tenant or lead), 503 (Redis
+ * unreachable or not holding funneld's layout) or 500. Each request opens
+ * its own read-only Redis connection. */
+#ifndef FD_WEB_API_H
+#define FD_WEB_API_H
+
+#include <stddef.h>
+
+#include "funneld/config.h"
+#include "http.h"
+
+#define FD_WEB_ROUTE_CNT 8
+
+/* Fills routes[0..FD_WEB_ROUTE_CNT) with the API and page routes reading
+ * conf's Redis (conf must outlive the server; it is read per request, so
+ * changes made before the server starts, like the demo's, apply). Returns
+ * the number of routes. */
+size_t fd_web_routes(const fd_config *conf, fd_http_route *routes);
+
+#endif
