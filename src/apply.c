@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "close.h"
+#include "fmt.h"
 #include "funneld/lifecycle.h"
 #include "funneld/score.h"
 #include "funneld/timebucket.h"
@@ -40,7 +41,7 @@ int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
         int created, rc;
 
         va_start(ap, keyfmt);
-        int n = vsnprintf(small, sizeof(small), keyfmt, ap);
+        int n = fd_vfmt(small, sizeof(small), keyfmt, ap);
         va_end(ap);
         if (n < 0)
                 return -1;
@@ -89,11 +90,25 @@ void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
         fd_local_time lt;
         if (fd_local_time_of(tconf->timezone, ms, &lt) != 0)
                 fd_local_time_of("UTC", ms, &lt);
-        snprintf(b->day, sizeof(b->day), "%04d-%02d-%02d", lt.year % 10000,
-                 lt.month % 100, lt.day % 100);
-        snprintf(b->month, sizeof(b->month), "%04d-%02d", lt.year % 10000,
-                 lt.month % 100);
-        snprintf(b->hour, sizeof(b->hour), "%02d", lt.hour % 100);
+        /* "YYYY-MM-DD", "YYYY-MM", "HH" without printf (per event). */
+        int y = lt.year % 10000, m = lt.month % 100, d = lt.day % 100;
+        char *o = b->day;
+        *o++ = (char)('0' + y / 1000);
+        *o++ = (char)('0' + y / 100 % 10);
+        *o++ = (char)('0' + y / 10 % 10);
+        *o++ = (char)('0' + y % 10);
+        *o++ = '-';
+        *o++ = (char)('0' + m / 10);
+        *o++ = (char)('0' + m % 10);
+        memcpy(b->month, b->day, 7);
+        b->month[7] = '\0';
+        *o++ = '-';
+        *o++ = (char)('0' + d / 10);
+        *o++ = (char)('0' + d % 10);
+        *o = '\0';
+        b->hour[0] = (char)('0' + lt.hour % 100 / 10);
+        b->hour[1] = (char)('0' + lt.hour % 10);
+        b->hour[2] = '\0';
 }
 
 /* Counts one stage entry in every documented stage counter. */

@@ -9,16 +9,15 @@ void fd_buf_reset(fd_buf *buf)
         buf->len = 0;
 }
 
-/* Copies len bytes of data to the end of buf, growing buf->data (owned by
- * buf) as needed. The data stays NUL-terminated past len for convenience.
- * Returns 0, or -1 when memory runs out (buf unchanged). */
-int fd_buf_append(fd_buf *buf, const void *data, size_t len)
+/* Makes room for extra more bytes (and the NUL after them) in buf->data,
+ * which buf owns. Returns 0, or -1 when memory runs out (buf unchanged). */
+int fd_buf_reserve(fd_buf *buf, size_t extra)
 {
         size_t need;
 
-        if (len > SIZE_MAX - buf->len - 1)
+        if (extra > SIZE_MAX - buf->len - 1)
                 return -1;
-        need = buf->len + len + 1;
+        need = buf->len + extra + 1;
         if (need > buf->cap) {
                 size_t cap = buf->cap ? buf->cap : 256;
                 char *grown;
@@ -31,6 +30,16 @@ int fd_buf_append(fd_buf *buf, const void *data, size_t len)
                 buf->data = grown;
                 buf->cap = cap;
         }
+        return 0;
+}
+
+/* Copies len bytes of data to the end of buf, growing it as needed. The
+ * data stays NUL-terminated past len for convenience. Returns 0, or -1 when
+ * memory runs out (buf unchanged). */
+int fd_buf_append(fd_buf *buf, const void *data, size_t len)
+{
+        if (fd_buf_reserve(buf, len) != 0)
+                return -1;
         if (len)
                 memcpy(buf->data + buf->len, data, len);
         buf->len += len;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
+
 void fd_resp_reset(fd_resp *r)
 {
         fd_buf_reset(&r->buf);
@@ -21,19 +23,33 @@ void fd_resp_free(fd_resp *r)
 int fd_resp_cmd(fd_resp *r, int argc)
 {
         char hdr[32];
-        int n = snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
+        size_t n = 1;
+        hdr[0] = '*';
+        n += fd_fmt_i64(hdr + n, argc);
+        hdr[n++] = '\r';
+        hdr[n++] = '\n';
         r->cmd_cnt++;
-        return fd_buf_append(&r->buf, hdr, (size_t)n);
+        return fd_buf_append(&r->buf, hdr, n);
 }
 
+/* "$<len>\r\n<data>\r\n", written with one capacity check. */
 int fd_resp_arg(fd_resp *r, const void *data, size_t len)
 {
         char hdr[32];
-        int n = snprintf(hdr, sizeof(hdr), "$%zu\r\n", len);
-        if (fd_buf_append(&r->buf, hdr, (size_t)n) != 0 ||
-            fd_buf_append(&r->buf, data, len) != 0 ||
-            fd_buf_append(&r->buf, "\r\n", 2) != 0)
+        size_t n = 1;
+        hdr[0] = '$';
+        n += fd_fmt_i64(hdr + n, (int64_t)len);
+        hdr[n++] = '\r';
+        hdr[n++] = '\n';
+        if (fd_buf_reserve(&r->buf, n + len + 2) != 0)
                 return -1;
+        char *end = r->buf.data + r->buf.len;
+        memcpy(end, hdr, n);
+        if (len)
+                memcpy(end + n, data, len);
+        memcpy(end + n + len, "\r\n", 2);
+        r->buf.len += n + len + 2;
+        r->buf.data[r->buf.len] = '\0';
         return 0;
 }
 
@@ -45,8 +61,7 @@ int fd_resp_str(fd_resp *r, const char *s)
 int fd_resp_i64(fd_resp *r, int64_t v)
 {
         char num[32];
-        int n = snprintf(num, sizeof(num), "%lld", (long long)v);
-        return fd_resp_arg(r, num, (size_t)n);
+        return fd_resp_arg(r, num, fd_fmt_i64(num, v));
 }
 
 int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
@@ -54,7 +69,7 @@ int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
         char small[512];
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(small, sizeof(small), fmt, ap);
+        int n = fd_vfmt(small, sizeof(small), fmt, ap);
         va_end(ap);
         if (n < 0)
                 return -1;

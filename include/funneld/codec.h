@@ -77,6 +77,7 @@ typedef struct fd_buf {
 } fd_buf;
 void fd_buf_reset(fd_buf *buf);
 int fd_buf_append(fd_buf *buf, const void *data, size_t len);
+int fd_buf_reserve(fd_buf *buf, size_t extra);
 void fd_buf_free(fd_buf *buf);
 
 /* A PromotionEvent: a lead entered a stage. */

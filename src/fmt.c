@@ -1,0 +1,77 @@
+/* funneld — fast formatting for the hot path. */
+#include "fmt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+size_t fd_fmt_i64(char *out, int64_t v)
+{
+        char tmp[24];
+        size_t n = 0, len = 0;
+        /* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
+        uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+        do {
+                tmp[n++] = (char)('0' + u % 10);
+                u /= 10;
+        } while (u);
+        if (v < 0)
+                out[len++] = '-';
+        while (n)
+                out[len++] = tmp[--n];
+        return len;
+}
+
+/* Appends len bytes of s at *pos, as far as size allows. */
+static void put(char *out, size_t size, size_t *pos, const char *s, size_t len)
+{
+        if (*pos < size) {
+                size_t room = size - *pos;
+                memcpy(out + *pos, s, len < room ? len : room);
+        }
+        *pos += len;
+}
+
+int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap)
+{
+        va_list copy;
+        size_t pos = 0;
+        char num[24];
+        int rc;
+
+        va_copy(copy, ap);
+        for (const char *p = fmt; *p; p++) {
+                const char *pct = strchr(p, '%');
+                if (!pct) {
+                        put(out, size, &pos, p, strlen(p));
+                        break;
+                }
+                put(out, size, &pos, p, (size_t)(pct - p));
+                p = pct + 1;
+                if (*p == 's') {
+                        const char *s = va_arg(ap, const char *);
+                        put(out, size, &pos, s, strlen(s));
+                } else if (*p == 'd') {
+                        put(out, size, &pos, num,
+                            fd_fmt_i64(num, va_arg(ap, int)));
+                } else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'd') {
+                        put(out, size, &pos, num,
+                            fd_fmt_i64(num, va_arg(ap, long long)));
+                        p += 2;
+                } else if (p[0] == 'z' && p[1] == 'u') {
+                        size_t z = va_arg(ap, size_t);
+                        put(out, size, &pos, num, fd_fmt_i64(num, (int64_t)z));
+                        p += 1;
+                } else if (*p == '%') {
+                        put(out, size, &pos, "%", 1);
+                } else { /* anything else: the C library does it all */
+                        rc = vsnprintf(out, size, fmt, copy);
+                        va_end(copy);
+                        return rc;
+                }
+        }
+        va_end(copy);
+        if (size)
+                out[pos < size ? pos : size - 1] = '\0';
+        return pos > (size_t)INT32_MAX ? -1 : (int)pos;
+}

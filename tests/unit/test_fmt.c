@@ -1,0 +1,65 @@
+/* Unit tests of the hot-path formatter against the C library's. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fdtest.h"
+#include "fmt.h"
+
+/* fd_vfmt and vsnprintf into buffers of size, must agree exactly. */
+static int same(size_t size, const char *fmt, ...)
+{
+        char a[256], b[256];
+        va_list ap, bp;
+        memset(a, 'x', sizeof(a));
+        memset(b, 'x', sizeof(b));
+        va_start(ap, fmt);
+        va_copy(bp, ap);
+        int na = fd_vfmt(a, size, fmt, ap);
+        int nb = vsnprintf(b, size, fmt, bp);
+        va_end(bp);
+        va_end(ap);
+        if (na != nb || memcmp(a, b, sizeof(a)) != 0) {
+                fprintf(stderr,
+                        "  '%s' size %zu: got %d '%.*s', want %d '%s'\n", fmt,
+                        size, na, (int)sizeof(a), a, nb, b);
+                return 0;
+        }
+        return 1;
+}
+
+static void test_i64(void)
+{
+        const int64_t v[] = {0,         7,        -7, 10, 99, 1234567890123LL,
+                             INT64_MAX, INT64_MIN};
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+                char got[32], want[32];
+                size_t n = fd_fmt_i64(got, v[i]);
+                got[n] = '\0';
+                snprintf(want, sizeof(want), "%" PRId64, v[i]);
+                FD_CHECK_STR(got, want);
+        }
+}
+
+static void test_vfmt(void)
+{
+        FD_CHECK(same(256, "%s:{%s}:daily:%s", "fd", "acme", "mql"));
+        FD_CHECK(same(256, "%s:outbox:%s:%d", "fd", "g", -3));
+        FD_CHECK(same(256, "%lld|%zu|100%%", -42LL, (size_t)17));
+        FD_CHECK(same(256, "no conversions"));
+        FD_CHECK(same(256, ""));
+        /* truncation: same result and same would-be length */
+        FD_CHECK(same(8, "%s:%s", "abcdef", "ghijkl"));
+        FD_CHECK(same(1, "%d", 12345));
+        /* conversions it does not handle itself go to vsnprintf */
+        FD_CHECK(same(256, "%s=%05.1f", "x", 3.14159));
+        FD_CHECK(same(256, "%x-%s", 255u, "y"));
+}
+
+int main(void)
+{
+        FD_RUN(test_i64);
+        FD_RUN(test_vfmt);
+        return FD_DONE();
+}
