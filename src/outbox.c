@@ -148,7 +148,7 @@ long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                 if (rc == FD_STORE_ERR)
                         return FD_OUTBOX_REDIS_FAILED;
                 if (rc != FD_STORE_OK)
-                        return -1; /* fenced: the new owner re-produces */
+                        return FD_OUTBOX_FENCED; /* the new owner re-produces */
                 total += (long)n;
                 if (n < 1000)
                         return total;

@@ -34,9 +34,11 @@ int fd_outbox_encode(fd_buf *out, const char *topic, const void *key,
  * what was delivered. Returns the number of entries produced, or a negative
  * value (nothing lost: the entries stay for the next drain):
  * FD_OUTBOX_REDIS_FAILED when the Redis connection failed (the caller must
- * reconnect: the store's connection is unusable), -1 when Kafka failed or
- * the partition's epoch moved. */
+ * reconnect: the store's connection is unusable), FD_OUTBOX_FENCED when the
+ * partition's epoch moved (another instance owns it and re-produces), -1
+ * when Kafka failed. */
 #define FD_OUTBOX_REDIS_FAILED (-2)
+#define FD_OUTBOX_FENCED       (-3)
 long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                      int64_t epoch, int flush_timeout_ms);
 

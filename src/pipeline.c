@@ -626,6 +626,15 @@ static void count_batch(fd_pipeline *pl, const fd_msg *msgs, size_t n)
         fd_metrics_up(pl->metrics, FD_COMP_REDIS);
 }
 
+/* A refused commit or outbox trim: another instance owns the partitions. */
+static void warn_fenced(const char *what)
+{
+        FD_WARN("pipeline",
+                "another instance took over our partitions (owner epoch "
+                "moved); %s and waiting for the group to rebalance",
+                what);
+}
+
 /* Commits the batch in processor-sized slices. */
 static void process_batch(fd_pipeline *pl)
 {
@@ -636,11 +645,7 @@ static void process_batch(fd_pipeline *pl)
                                           pl->batch_cnt - done, pl->owned,
                                           pl->epochs, pl->owned_cnt, &consumed);
                 if (rc == FD_STORE_FENCED) {
-                        FD_WARN("pipeline",
-                                "another instance took over our partitions "
-                                "(owner epoch moved); dropping the batch "
-                                "unwritten and waiting for the group to "
-                                "rebalance");
+                        warn_fenced("dropping the batch unwritten");
                         fence(pl);
                         return;
                 }
@@ -682,6 +687,12 @@ static void drain_outboxes(fd_pipeline *pl)
                                 "in redis and are produced again)",
                                 (int)pl->owned[i]);
                         pl->need_reset = 1;
+                }
+                if (rc == FD_OUTBOX_FENCED) {
+                        warn_fenced("leaving the outbox to the new owner");
+                        fence(pl);
+                        pl->drain_due = 0;
+                        return;
                 }
                 if (rc < 0)
                         ok = 0;

@@ -640,7 +640,9 @@ class Proxy(threading.Thread):
     chunks waiting); last_traffic tells when anything last went through.
     With cut_on set to bytes, the first client chunk containing them is not
     forwarded: both sides of that connection are closed instead (one-shot;
-    cuts counts them)."""
+    cuts counts them). With hold_on set to a predicate of a client chunk,
+    the first chunk it accepts clears the gate (one-shot): it and everything
+    after it wait until gate.set()."""
 
     def __init__(self, port=None):
         super().__init__(daemon=True)
@@ -648,6 +650,7 @@ class Proxy(threading.Thread):
         self.gate.set()
         self.held = 0
         self.cut_on = None
+        self.hold_on = None
         self.cuts = 0
         self.last_traffic = time.monotonic()
         self.sock = socket.create_server(("127.0.0.1", 0))
@@ -672,6 +675,9 @@ class Proxy(threading.Thread):
                 data = src.recv(65536)
                 if not data:
                     break
+                if up and self.hold_on and self.hold_on(data):
+                    self.hold_on = None
+                    self.gate.clear()
                 if up and not self.gate.is_set():
                     self.held += 1
                 self.gate.wait()

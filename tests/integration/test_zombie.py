@@ -65,7 +65,7 @@ def run_zombie(name, proxy=None):
 
 def zombie_scenario(cleanup, name, proxy):
     """Runs the scenario; with proxy, Z's redis traffic goes through it and
-    is held from Z's next batch until after SIGCONT. Returns Z's log from
+    is held from Z's next atomic write (MULTI) until after SIGCONT. Returns Z's log from
     SIGCONT on."""
     work = fdit.work_dir()
     names = fdit.Names(name)
@@ -98,14 +98,13 @@ def zombie_scenario(cleanup, name, proxy):
     fdit.wait_for(lambda: alive(z, s) and moved_everywhere(g, r, before), 60,
                   "both instances to commit after the rebalance")
     if proxy:
-        # Z's batch work (reads, commit, outbox) comes in bursts every
-        # batch.max_ms: hold Z's redis traffic from a quiet moment on, so
-        # that its next request is the first read of a due batch.
-        fdit.wait_for(lambda: time.monotonic() - proxy.last_traffic > 0.5,
-                      30, "a quiet moment of Z's redis connection")
-        proxy.gate.clear()
+        # Hold Z's redis traffic from its next batch commit on (a MULTI
+        # that is not an outbox trim): the batch is WATCHed and in flight
+        # when S takes over.
+        proxy.hold_on = lambda data: b"$5\r\nMULTI\r\n" in data and \
+            b"LTRIM" not in data
         fdit.wait_for(lambda: proxy.held > 0, 30,
-                      "Z's next batch to wait for redis")
+                      "Z's next batch commit to wait for redis")
 
     z.proc.send_signal(signal.SIGSTOP)
     frozen_at, frozen_sent = time.monotonic(), flow.sent
