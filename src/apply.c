@@ -111,6 +111,42 @@ void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
         b->hour[2] = '\0';
 }
 
+/* The cohort months of lead: the month it was created in and, when it
+ * entered MQL in its current cycle, that month ("" when not). */
+static void cohort_months(const fd_lead *lead, char lead_month[12],
+                          char mql_month[12])
+{
+        fd_bucket b;
+        lead_month[0] = mql_month[0] = '\0';
+        if (lead->created_at) {
+                fd_apply_bucket(lead->tconf, lead->created_at, &b);
+                memcpy(lead_month, b.month, sizeof(b.month));
+        }
+        if (lead->lc.entered_at[FD_STAGE_MQL]) {
+                fd_apply_bucket(lead->tconf, lead->lc.entered_at[FD_STAGE_MQL],
+                                &b);
+                memcpy(mql_month, b.month, sizeof(b.month));
+        }
+}
+
+/* Adds delta to field of the lead's cohorts: P:{T}:cohort:lead:<created
+ * month> and, for what follows an MQL entry, P:{T}:cohort:mql:<MQL month>. */
+static int count_cohorts(fd_processor *proc, const fd_lead *lead,
+                         const char *field, int64_t delta, int with_mql)
+{
+        const char *p = proc->prefix, *t = lead->tenant_id;
+        char lm[12], mm[12];
+        int rc = 0;
+        cohort_months(lead, lm, mm);
+        if (lm[0])
+                rc |= fd_apply_count(proc, field, delta,
+                                     "%s:{%s}:cohort:lead:%s", p, t, lm);
+        if (with_mql && mm[0])
+                rc |= fd_apply_count(proc, field, delta,
+                                     "%s:{%s}:cohort:mql:%s", p, t, mm);
+        return rc;
+}
+
 /* Counts one stage entry in every documented stage counter. */
 static int count_entry(fd_processor *proc, const fd_lead *lead,
                        const fd_stage_entry *en)
@@ -148,6 +184,7 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
                 snprintf(key, sizeof(key), "%s:{%s}:dim:%s", p, t, dim);
                 rc |= add_member(proc, key, val);
         }
+        rc |= count_cohorts(proc, lead, s, 1, en->stage != FD_STAGE_LEAD);
         return rc ? -1 : 0;
 }
 
@@ -241,10 +278,18 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
                                             cause, msg->partition);
                         proc->batch_stats.promotions++;
                 }
-                if (rc == 0 && entries[i].stage == FD_STAGE_CLOSED_WON)
-                        rc = fd_close_won(proc, lead, &msg->ev.u.crm,
-                                          entries[i].at, entries[i].cycle,
-                                          msg->partition);
+                if (rc == 0 && entries[i].stage == FD_STAGE_CLOSED_WON) {
+                        const fd_crm_event *ce = &msg->ev.u.crm;
+                        char field[320]; /* currency: at most 256 bytes */
+                        snprintf(field, sizeof(field), "revenue:%s",
+                                 fd_close_currency(ce));
+                        if (ce->has_amount && ce->amount_minor)
+                                rc = count_cohorts(proc, lead, field,
+                                                   ce->amount_minor, 1);
+                        rc = rc ||
+                             fd_close_won(proc, lead, ce, entries[i].at,
+                                          entries[i].cycle, msg->partition);
+                }
         }
         return rc;
 }

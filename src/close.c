@@ -195,7 +195,7 @@ static int emit(fd_processor *proc, const fd_lead *lead, const fd_crm_event *ce,
                 .lead_id = lead->lead_id,
                 .opportunity_id = opp,
                 .amount_minor = ce->has_amount ? ce->amount_minor : 0,
-                .currency = ce->currency ? ce->currency : "XXX",
+                .currency = fd_close_currency(ce),
                 .closed_at = closed_at,
                 .touch_count = (int32_t)in_window,
                 .credits = credits,
@@ -215,6 +215,11 @@ static int emit(fd_processor *proc, const fd_lead *lead, const fd_crm_event *ce,
                                proc->enc.len, NULL, 0, partition);
 }
 
+const char *fd_close_currency(const fd_crm_event *ce)
+{
+        return ce->currency ? ce->currency : "XXX";
+}
+
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition)
@@ -223,7 +228,7 @@ int fd_close_won(fd_processor *proc, const fd_lead *lead,
         const fd_config *conf = proc->conf;
         size_t model_cnt = conf->model_cnt ? conf->model_cnt : FD_MODEL__COUNT;
         int64_t amount = ce->has_amount ? ce->amount_minor : 0;
-        const char *cur = ce->currency ? ce->currency : "XXX";
+        const char *cur = fd_close_currency(ce);
         int64_t *cr = calloc(tl->cnt + 1, sizeof(*cr));
         fd_credit *credits = calloc(tl->cnt * model_cnt + 1, sizeof(*credits));
         size_t credit_cnt = 0, in_window = 0;

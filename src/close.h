@@ -13,6 +13,9 @@
 
 /* Attributes the closed-won ce of lead (entered at closed_at in cycle) over
  * proc->close_touches, counts revenue and queues the AttributionEvent. */
+/* The deal's currency: ce->currency, or "XXX" (no currency) when absent. */
+const char *fd_close_currency(const fd_crm_event *ce);
+
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition);

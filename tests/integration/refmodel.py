@@ -442,6 +442,10 @@ class RefModel:
             self.count(f"{p}:daily:{stage}:{dim}:{val}", day)
             self.count(f"{p}:monthly:{stage}:{dim}:{month}", val)
             self.sets[f"{p}:dim:{dim}"].add(val)
+        self.cohorts(ld, stage, 1, stage != "lead")
+        if stage == "closed_won" and ev.get("amount_minor"):
+            self.cohorts(ld, f"revenue:{ev.get('currency') or 'XXX'}",
+                         ev["amount_minor"], True)
         if stage != "lead":
             self.promotions.append({
                 "event_id": f"{t}:{ld.lead_id}:{ld.cycle}:{stage}",
@@ -452,6 +456,17 @@ class RefModel:
                 "engagement_score": ld.eng})
         if stage == "closed_won":
             self.close_won(ld, ev, at)
+
+    def cohorts(self, ld, field, delta, with_mql):
+        """Cohort counters: the lead's creation month and, for what follows
+        its MQL entry of this cycle, the MQL month."""
+        p = f":{{{ld.tenant}}}"
+        if ld.created_at:
+            month = self.bucket(ld.tenant, ld.created_at)[1]
+            self.count(f"{p}:cohort:lead:{month}", field, delta)
+        if with_mql and ld.entered.get("mql"):
+            month = self.bucket(ld.tenant, ld.entered["mql"])[1]
+            self.count(f"{p}:cohort:mql:{month}", field, delta)
 
     # ------------------------------------------------------------ revenue
 

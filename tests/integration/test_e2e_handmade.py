@@ -393,6 +393,15 @@ def expected_keys(group):
         "closed_lost", 0, 0, K01["occurred_at"], K02["occurred_at"],
         {"lead": K01["occurred_at"], "closed_lost": K02["occurred_at"]}, {},
         source_channel="unknown")
+    # Cohorts: all three leads were created in October; alice and bob
+    # entered MQL in October (bob implied), carol went lead -> closed_lost
+    # without an MQL; alice's deal is the cohorts' revenue.
+    k[f"{p}:cohort:lead:2026-10"] = {
+        "lead": "3", "mql": "2", "sql": "2", "opportunity": "1",
+        "closed_won": "1", "closed_lost": "1", "revenue:USD": "1000001"}
+    k[f"{p}:cohort:mql:2026-10"] = {
+        "mql": "2", "sql": "2", "opportunity": "1", "closed_won": "1",
+        "revenue:USD": "1000001"}
     k[f":stats:{group}"] = {"in:lead_events": "11", "in:crm_events": "6",
                             "duplicates": "2"}
     k[f":stats:{group}:dlq"] = {"bad-magic-byte": "2",
