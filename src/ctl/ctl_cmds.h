@@ -18,9 +18,9 @@ enum {
 
 typedef struct ctl_opts {
         const char *tenant;
-        const char *month, *from, *to; /* report, channels */
+        const char *month, *from, *to; /* report, channels, cohorts */
         const char *model, *currency;  /* channels */
-        const char *by;                /* channels: channel or campaign */
+        const char *by;                /* channels, cohorts */
         const char *lead_id;           /* lead */
         const char *days, *until;      /* trend: N days up to YYYY-MM-DD */
 } ctl_opts;
@@ -37,7 +37,7 @@ typedef struct ctl_ctx {
         ctl_redis redis;
         ctl_doc *doc;
         /* filled by check */
-        ctl_month first, last; /* report: months shown */
+        ctl_month first, last; /* report, cohorts: months shown */
         char errstr[2048];
 } ctl_ctx;
 
@@ -58,6 +58,8 @@ int ctl_status_check(ctl_ctx *ctx);
 int ctl_status_run(ctl_ctx *ctx);
 int ctl_trend_check(ctl_ctx *ctx);
 int ctl_trend_run(ctl_ctx *ctx);
+int ctl_cohorts_check(ctl_ctx *ctx);
+int ctl_cohorts_run(ctl_ctx *ctx);
 
 /* The time zone "now" is read in for tenant T: NULL (UTC) when
  * ctx->utc_clock or no config is loaded, else T's zone. */

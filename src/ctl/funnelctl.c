@@ -140,6 +140,42 @@ static const ctl_command commands[] = {
          "  --days N            number of days, 1 to 366 (default 30)\n"
          "  --until YYYY-MM-DD  last day (default: today in the tenant's "
          "time zone)\n"},
+        {"cohorts", ctl_cohorts_check, ctl_cohorts_run,
+         "usage: funnelctl cohorts --tenant T [--by lead|mql]\n"
+         "                         [--month YYYY-MM | --from YYYY-MM --to "
+         "YYYY-MM]\n"
+         "\n"
+         "Cohort conversion: per cohort month, the cohort's size and how many "
+         "of its\n"
+         "leads reached each later stage, whenever they did (also in later "
+         "months),\n"
+         "with the rate count/size. A lead cohort (--by lead, default) is the "
+         "leads\n"
+         "CREATED in the month (created_at, P:{T}:cohort:lead:M): size = "
+         "leads, then\n"
+         "mql, sql, opportunity, closed_won with rates, and closed_lost. An "
+         "MQL cohort\n"
+         "(--by mql, P:{T}:cohort:mql:M) is the leads whose MQL entry in "
+         "their current\n"
+         "lifecycle cycle fell in the month: size = MQLs, then sql, "
+         "opportunity,\n"
+         "closed_won with rates, and closed_lost. Table \"revenue\": the "
+         "closed-won\n"
+         "amounts of the cohort's leads per month and currency (every "
+         "currency seen in\n"
+         "the period), in minor units (cents), and per cohort member. "
+         "Months are in the\n"
+         "tenant's time zone; a missing month counts as zero. Younger "
+         "cohorts have had\n"
+         "less time to convert. Default period: the last 6 months up to the "
+         "current one.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --by lead|mql       cohorts by creation month (default) or MQL "
+         "month\n"
+         "  --month YYYY-MM     one cohort month\n"
+         "  --from YYYY-MM      first month (default: 5 months before --to)\n"
+         "  --to YYYY-MM        last month (default: the current month)\n"},
 };
 #define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -160,6 +196,9 @@ static void usage(FILE *fp)
                 "  status     offsets, lag, outboxes, epochs, counters, DLQ\n"
                 "  trend      daily MQL and SQL entries, business days "
                 "flagged\n"
+                "  cohorts    conversion and revenue of the leads created "
+                "(or turned MQL)\n"
+                "             in a month\n"
                 "\n%s",
                 global_help);
 }
@@ -316,7 +355,9 @@ static int run(const cli *c, const ctl_command *cmd, ctl_format format)
         ctx->conf = conf;
         ctx->prefix = c->prefix ? c->prefix : conf->redis_prefix;
         ctx->group = c->group ? c->group : conf->group_id;
-        if (cmd->check == ctl_report_check && cmd->check(ctx))
+        if ((cmd->check == ctl_report_check ||
+             cmd->check == ctl_cohorts_check) &&
+            cmd->check(ctx))
                 goto fail; /* again: the current month needs the time zone */
         if (!(ctx->doc = ctl_doc_new(cmd->name))) {
                 fprintf(stderr, "funnelctl: out of memory\n");
@@ -373,7 +414,7 @@ int main(int argc, char **argv)
         }
         if (!cmd)
                 return usage_error("unknown command '%s' (commands: report, "
-                                   "channels, lead, status, trend)",
+                                   "channels, lead, status, trend, cohorts)",
                                    c.args[0]);
         if (parse_format(c.format, &format))
                 return usage_error("--format '%s' is not table, json or csv",

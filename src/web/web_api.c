@@ -146,6 +146,8 @@ static const web_cmd cmd_channels = {"channels", ctl_channels_check,
 static const web_cmd cmd_lead = {"lead", ctl_lead_check, ctl_lead_run};
 static const web_cmd cmd_status = {"status", ctl_status_check, ctl_status_run};
 static const web_cmd cmd_trend = {"trend", ctl_trend_check, ctl_trend_run};
+static const web_cmd cmd_cohorts = {"cohorts", ctl_cohorts_check,
+                                    ctl_cohorts_run};
 
 static int api_funnel(void *c, const fd_http_req *req, fd_buf *body,
                       const char **type)
@@ -189,6 +191,23 @@ static int api_trend(void *c, const fd_http_req *req, fd_buf *body,
         o.days = arg(req, "days");
         o.until = arg(req, "until");
         return run_cmd(c, &cmd_trend, o, body, type);
+}
+
+static int api_cohorts(void *c, const fd_http_req *req, fd_buf *body,
+                       const char **type)
+{
+        ctl_opts o = {0};
+        if (need(req, "tenant",
+                 "/api/cohorts?tenant=T[&by=lead|mql][&month=YYYY-MM | "
+                 "&from=YYYY-MM&to=YYYY-MM]",
+                 body, type))
+                return 400;
+        o.tenant = arg(req, "tenant");
+        o.by = arg(req, "by");
+        o.month = arg(req, "month");
+        o.from = arg(req, "from");
+        o.to = arg(req, "to");
+        return run_cmd(c, &cmd_cohorts, o, body, type);
 }
 
 static int api_lead(void *c, const fd_http_req *req, fd_buf *body,
@@ -301,6 +320,7 @@ size_t fd_web_routes(const fd_config *conf, fd_http_route *routes)
                 {"/api/funnel", api_funnel, c},
                 {"/api/channels", api_channels, c},
                 {"/api/trend", api_trend, c},
+                {"/api/cohorts", api_cohorts, c},
                 {"/api/lead", api_lead, c},
                 {"/api/status", api_status, c},
         };

@@ -7,6 +7,7 @@
  *   /api/funnel     funnelctl report:   tenant, month | from, to
  *   /api/channels   funnelctl channels: tenant, model, month, currency, by
  *   /api/trend      funnelctl trend:    tenant, days, until
+ *   /api/cohorts    funnelctl cohorts:  tenant, by, month | from, to
  *   /api/lead       funnelctl lead:     tenant, id
  *   /api/status     funnelctl status
  *
@@ -22,7 +23,7 @@
 #include "funneld/config.h"
 #include "http.h"
 
-#define FD_WEB_ROUTE_CNT 8
+#define FD_WEB_ROUTE_CNT 9
 
 /* Fills routes[0..FD_WEB_ROUTE_CNT) with the API and page routes reading
  * conf's Redis (conf must outlive the server; it is read per request, so

@@ -143,6 +143,26 @@ def check_api(base, truth, r, config):
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout) == doc, (cli.stdout, doc)
 
+    # cohorts: counts and revenue as in P:{T}:cohort:<by>:M (a missing
+    # hash is zeros)
+    for by in ("lead", "mql"):
+        doc = ok_json(base, f"/api/cohorts?tenant={hm.T}&by={by}"
+                      "&from=2026-09&to=2026-11")
+        assert [x["month"] for x in doc["cohorts"]] == \
+            ["2026-09", "2026-10", "2026-11"], doc
+        for row in doc["cohorts"]:
+            h = r.hgetall(f"{truth.p}:cohort:{by}:{row['month']}")
+            assert row["size"] == ival(h.get(by)), (by, row, h)
+            for s in ("sql", "opportunity", "closed_won", "closed_lost"):
+                assert row[s] == ival(h.get(s)), (by, s, row, h)
+        for x in doc["revenue"]:
+            h = r.hgetall(f"{truth.p}:cohort:{by}:{x['month']}")
+            assert x["amount_minor"] == \
+                ival(h.get(f"revenue:{x['currency']}")), (by, x, h)
+        print(f"cohorts by {by}: " + ", ".join(
+            f"{x['month']} size={x['size']} won={x['closed_won']}"
+            for x in doc["cohorts"]), flush=True)
+
     # a lead
     doc = ok_json(base, f"/api/lead?tenant={hm.T}&id={hm.ALICE}")
     lead = r.hgetall(f"{truth.p}:lead:{hm.ALICE}")
@@ -166,7 +186,9 @@ def check_api(base, truth, r, config):
             (f"/api/lead?tenant={hm.T}", 400, "id"),
             ("/api/funnel?tenant=no-such-tenant", 404, "not found"),
             (f"/api/lead?tenant={hm.T}&id=no-such-lead", 404, "no-such-lead"),
-            ("/api/trend?tenant=no-such-tenant", 404, "not found")):
+            ("/api/trend?tenant=no-such-tenant", 404, "not found"),
+            (f"/api/cohorts?tenant={hm.T}&by=nope", 400, "--by mql"),
+            ("/api/cohorts?tenant=no-such-tenant", 404, "not found")):
         got, doc = get_json(base, path)
         assert got == status and words in doc["error"], (path, got, doc)
     print("API errors: 400 and 404 as documented", flush=True)

@@ -410,7 +410,8 @@ def test_formats(ctl):
 # ------------------------------------------------------------ exit codes
 
 def test_exit_codes(ctl, r, setup):
-    for cmd in ([], ["report"], ["channels"], ["lead"], ["status"]):
+    for cmd in ([], ["report"], ["channels"], ["lead"], ["status"],
+                ["trend"], ["cohorts"]):
         rc, out, err = ctl.run(*cmd, "--help", config=False)
         assert rc == 0 and "usage: funnelctl" in out, (cmd, rc, out, err)
     rc, out, err = ctl.run("report", "--help", config=False)
@@ -421,7 +422,10 @@ def test_exit_codes(ctl, r, setup):
              ["channels", "--tenant", hm.T, "--model", "nope"],
              ["channels", "--tenant", hm.T, "--currency", "usd"],
              ["lead", "--tenant", hm.T], ["status", "--tenant", hm.T],
-             ["cohorts", "--tenant", hm.T], ["--format", "xml", "status"],
+             ["cohorts", "--tenant", hm.T, "--by", "nope"],
+             ["cohorts", "--tenant", hm.T, "--month", OCT, "--to", OCT],
+             ["cohorts", "--tenant", hm.T, "--model", "linear"],
+             ["--format", "xml", "status"],
              ["status", "--bogus"], ["lead", "--tenant", hm.T, "a", "b"]]
     for args in usage:
         rc, out, err = ctl.run(*args)
@@ -477,6 +481,141 @@ def test_csv_quoting(ctl, r, setup):
         r.srem(f"{setup.prefix}:tenants", t)
 
 
+# ------------------------------------------------------------ cohorts
+
+COHORT_STAGES = {"lead": ["mql", "sql", "opportunity", "closed_won"],
+                 "mql": ["sql", "opportunity", "closed_won"]}
+
+
+def check_cohorts(ctl, hashes, by, months, args):
+    """funnelctl cohorts (JSON, CSV, table) against the hashes written."""
+    doc = ctl.json("cohorts", *args)
+    size_field = by
+    rates = COHORT_STAGES[by]
+    cols = ["month", "size"] + [c for s in rates for c in (s, f"{s}_rate")] \
+        + ["closed_lost"]
+    rows = doc["cohorts"]
+    assert [row["month"] for row in rows] == months, (args, rows)
+    currencies = sorted({f[len("revenue:"):] for m in months
+                         for f in hashes.get((by, m), {})
+                         if f.startswith("revenue:")})
+    for row in rows:
+        h = hashes.get((by, row["month"]), {})  # missing hash = zeros
+        size = h.get(size_field, 0)
+        assert list(row) == cols, (args, list(row))
+        assert row["size"] == size and type(row["size"]) is int, row
+        for s in rates:
+            assert row[s] == h.get(s, 0) and type(row[s]) is int, (s, row)
+            if size:
+                assert isinstance(row[f"{s}_rate"], float) and \
+                    close(row[f"{s}_rate"], h.get(s, 0) / size), (s, row)
+            else:
+                assert row[f"{s}_rate"] is None, (s, row)
+        assert row["closed_lost"] == h.get("closed_lost", 0), row
+    # revenue: every month times every currency of the period, by code
+    rev = doc["revenue"]
+    assert [(x["month"], x["currency"]) for x in rev] == \
+        [(m, c) for m in months for c in currencies], (args, rev)
+    for x in rev:
+        h = hashes.get((by, x["month"]), {})
+        amount = h.get(f"revenue:{x['currency']}", 0)
+        assert x["amount_minor"] == amount and \
+            type(x["amount_minor"]) is int, x
+        size = h.get(size_field, 0)
+        assert (x["per_member_minor"] is None) if not size else \
+            close(x["per_member_minor"], amount / size, 2), x
+    # CSV: two blocks, every row as wide as its header
+    blocks = csv_blocks(ctl.ok("--format", "csv", "cohorts", *args))
+    assert len(blocks) == 2, blocks
+    assert blocks[0][0] == cols and len(blocks[0]) == len(rows) + 1, blocks
+    assert blocks[1][0] == ["month", "currency", "amount_minor",
+                            "per_member_minor"], blocks[1]
+    assert len(blocks[1]) == len(rev) + 1, blocks[1]
+    assert all(len(b) == len(blk[0]) for blk in blocks for b in blk), blocks
+    # table: title, header, one line per row with every column (NULL "-")
+    sections = ctl.ok("cohorts", *args).split("\n\n")
+    lines = sections[0].splitlines()
+    assert lines[0] == "cohorts" and lines[1].split() == cols, lines
+    assert len(lines) == len(rows) + 2, lines
+    assert all(len(x.split()) == len(cols) for x in lines[2:]), lines
+    lines = sections[1].splitlines()
+    assert lines[0] == "revenue" and len(lines) == len(rev) + 2, lines
+    return doc
+
+
+class BareCtl(Ctl):
+    """Runs funnelctl without a config file: --redis, --prefix etc."""
+
+    def __init__(self, base):
+        super().__init__("")
+        self.base = base
+
+    def run(self, *args, config=False, timeout=60):
+        return super().run(*self.base, *args, config=False, timeout=timeout)
+
+
+def test_cohorts(ctl, r):
+    """cohorts reads P:{T}:cohort:lead:M / cohort:mql:M, written here."""
+    prefix, t = fdit.unique("ctl-cohorts"), "coh"
+    hashes = {
+        ("lead", "2026-08"): {"lead": 20, "mql": 10, "sql": 5,
+                              "opportunity": 4, "closed_won": 2,
+                              "closed_lost": 1, "revenue:USD": 250000,
+                              "revenue:EUR": 1234},
+        # 2026-09: no hash at all (zeros)
+        ("lead", "2026-10"): {"lead": 8, "mql": 2, "revenue:USD": 999},
+        ("lead", "2026-11"): {"lead": 0, "mql": 1},  # size 0: null rates
+        ("mql", "2026-09"): {"mql": 10, "sql": 4, "opportunity": 3,
+                             "closed_won": 1, "closed_lost": 2,
+                             "revenue:USD": 5000},
+        ("mql", "2026-10"): {"mql": 3, "sql": 3, "opportunity": 1,
+                             "revenue:GBP": 42},
+    }
+    keys = [f"{prefix}:meta", f"{prefix}:tenants"]
+    r.hset(f"{prefix}:meta", mapping={"layout_version": "1"})
+    r.sadd(f"{prefix}:tenants", t)
+    for (by, month), h in hashes.items():
+        key = f"{prefix}:{{{t}}}:cohort:{by}:{month}"
+        keys.append(key)
+        r.hset(key, mapping={k: str(v) for k, v in h.items()})
+    base = ["--redis", f"{fdit.redis_host()}:{fdit.redis_port()}",
+            "--prefix", prefix]
+    try:
+        c = BareCtl(base)
+        months = ["2026-08", "2026-09", "2026-10", "2026-11"]
+        args = ["--tenant", t, "--from", "2026-08", "--to", "2026-11"]
+        doc = check_cohorts(c, hashes, "lead", months, args)
+        assert doc["cohorts"][0]["sql_rate"] == 0.25, doc  # 5 / 20
+        assert any("created" in n for n in doc["notes"]), doc["notes"]
+        check_cohorts(c, hashes, "lead", months, args + ["--by", "lead"])
+        doc = check_cohorts(c, hashes, "mql", months, args + ["--by", "mql"])
+        assert doc["cohorts"][1]["closed_won_rate"] == 0.1, doc  # 1 / 10
+        assert {x["currency"] for x in doc["revenue"]} == {"USD", "GBP"}
+        check_cohorts(c, hashes, "mql", ["2026-10"],
+                      ["--tenant", t, "--by", "mql", "--month", "2026-10"])
+        # default: the 6 months up to the current one (no time zone
+        # configured: UTC); retried once across a month boundary
+        for _ in range(2):
+            now = datetime.now(timezone.utc).strftime("%Y-%m")
+            want = [month_add(now, d) for d in range(-5, 1)]
+            if [x["month"] for x in
+                    c.json("cohorts", "--tenant", t)["cohorts"]] == want:
+                break
+        else:
+            raise AssertionError(f"default period is not {want}")
+        rc, out, err = c.run("cohorts", "--tenant", "nobody")
+        assert rc == 3 and "nobody" in err and "not found" in err, (rc, err)
+        rc, out, err = c.run("cohorts", "--tenant", t, "--by", "month")
+        assert rc == 2 and "--by mql" in err and not out, (rc, err)
+        rc, out, err = ctl.run("cohorts", "--help", config=False)
+        assert rc == 0 and "CREATED in the month" in out and \
+            "MQL entry" in out and "lifecycle cycle" in out, out
+    finally:
+        r.delete(*keys)
+    print("cohorts: lead and mql cohorts, rates, revenue, formats ok",
+          flush=True)
+
+
 # ------------------------------------------------------------ main
 
 def test_funnelctl_against_running_funneld():
@@ -500,6 +639,7 @@ def test_funnelctl_against_running_funneld():
         test_formats(ctl)
         test_exit_codes(ctl, r, setup)
         test_csv_quoting(ctl, r, setup)
+        test_cohorts(ctl, r)
         assert proc.alive(), proc.log_tail()
         setup.stop(proc)
         # and after it stopped
