@@ -411,8 +411,28 @@ class RefModel:
             return
         else:
             steps = self.path(prev, target)
+            if prev not in ld.implied:
+                self.velocity(ld, prev, at)
         for s in steps:
             self.enter(ld, s, s != target, at, ev, ld.stage or "")
+
+    VELOCITY_BUCKETS = [(3600000, "1h"), (86400000, "1d"),
+                        (3 * 86400000, "3d"), (7 * 86400000, "7d"),
+                        (14 * 86400000, "14d"), (30 * 86400000, "30d"),
+                        (60 * 86400000, "60d"), (90 * 86400000, "90d")]
+
+    def velocity(self, ld, left, at):
+        """Time in stage `left`: sum, count and a bucket, overall and per
+        source channel."""
+        d = max(0, at - ld.entered[left])
+        bucket = next((f"le:{name}" for ms, name in self.VELOCITY_BUCKETS
+                       if d <= ms), "le:inf")
+        ch = ld.source_channel or "unknown"
+        for key in (f":{{{ld.tenant}}}:velocity:{left}",
+                    f":{{{ld.tenant}}}:velocity:{left}:channel:{ch}"):
+            self.count(key, "sum_ms", d)
+            self.count(key, "count", 1)
+            self.count(key, bucket, 1)
 
     @staticmethod
     def path(cur, target):

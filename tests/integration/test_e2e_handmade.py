@@ -393,6 +393,37 @@ def expected_keys(group):
         "closed_lost", 0, 0, K01["occurred_at"], K02["occurred_at"],
         {"lead": K01["occurred_at"], "closed_lost": K02["occurred_at"]}, {},
         source_channel="unknown")
+    # Time in stage, counted when a lead leaves a stage it really entered
+    # (bob's implied MQL is not a stay): alice lead -> mql -> sql -> opp ->
+    # won, bob lead -> sql, carol lead -> closed_lost.
+    def at(ev):
+        return ev["occurred_at"]
+    stays = {  # stage -> [(ms, source channel)]
+        "lead": [(at(E05) - at(E03), "organic_search"),
+                 (at(B02) - at(B01), "referral"),
+                 (at(K02) - at(K01), "unknown")],
+        "mql": [(at(E07) - at(E05), "organic_search")],
+        "sql": [(at(C01) - at(E07), "organic_search")],
+        "opportunity": [(at(C02) - at(C01), "organic_search")],
+    }
+    bounds = [(3600000, "1h"), (86400000, "1d"), (3 * 86400000, "3d"),
+              (7 * 86400000, "7d"), (14 * 86400000, "14d"),
+              (30 * 86400000, "30d"), (60 * 86400000, "60d"),
+              (90 * 86400000, "90d")]
+
+    def bucket(ms):
+        return next((f"le:{n}" for b, n in bounds if ms <= b), "le:inf")
+    for stage, lst in stays.items():
+        for key, items in [(f"{p}:velocity:{stage}", lst)] + [
+                (f"{p}:velocity:{stage}:channel:{ch}",
+                 [x for x in lst if x[1] == ch])
+                for ch in sorted({c for _, c in lst})]:
+            h = Counter()
+            for ms, _ in items:
+                h["sum_ms"] += ms
+                h["count"] += 1
+                h[bucket(ms)] += 1
+            k[key] = {f: str(v) for f, v in h.items()}
     # Cohorts: all three leads were created in October; alice and bob
     # entered MQL in October (bob implied), carol went lead -> closed_lost
     # without an MQL; alice's deal is the cohorts' revenue.
