@@ -402,6 +402,10 @@ static void assign_from_store(fd_pipeline *pl,
         if (rerr)
                 FD_ERROR("pipeline", "assign failed: %s",
                          rd_kafka_err2str(rerr));
+        /* librdkafka keeps a partition's pause across a re-assignment:
+         * one we paused (full queue) before a rebalance and get again
+         * would never fetch, while our queue state says it is running. */
+        rd_kafka_resume_partitions(pl->consumer, list);
         pl->drain_due = 1;
         pl->status_at = 0; /* report the new partitions at once */
         fd_metrics_up(pl->metrics, FD_COMP_KAFKA); /* the group answered */
