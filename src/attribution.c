@@ -56,6 +56,8 @@ static const char *const model_names[FD_MODEL__COUNT] = {
         [FD_MODEL_W_SHAPED] = "w_shaped",
         [FD_MODEL_FULL_PATH] = "full_path",
         [FD_MODEL_TIME_DECAY] = "time_decay",
+        [FD_MODEL_J_SHAPED] = "j_shaped",
+        [FD_MODEL_INVERSE_J] = "inverse_j",
 };
 
 const char *fd_model_name(fd_model model)
@@ -233,6 +235,8 @@ static const double position_weights[FD_MODEL__COUNT][MS__COUNT + 1] = {
         [FD_MODEL_U_SHAPED] = {40, 0, 40, 0, 0, 20},
         [FD_MODEL_W_SHAPED] = {30, 0, 30, 30, 0, 10},
         [FD_MODEL_FULL_PATH] = {22.5, 0, 22.5, 22.5, 22.5, 10},
+        [FD_MODEL_J_SHAPED] = {20, 60, 0, 0, 0, 20},
+        [FD_MODEL_INVERSE_J] = {60, 20, 0, 0, 0, 20},
 };
 
 typedef struct attr_ctx {
@@ -257,7 +261,8 @@ static int in_window(const attr_ctx *ac, size_t i)
 static int is_position_model(fd_model model)
 {
         return model == FD_MODEL_POSITION_BASED || model == FD_MODEL_U_SHAPED ||
-               model == FD_MODEL_W_SHAPED || model == FD_MODEL_FULL_PATH;
+               model == FD_MODEL_W_SHAPED || model == FD_MODEL_FULL_PATH ||
+               model == FD_MODEL_J_SHAPED || model == FD_MODEL_INVERSE_J;
 }
 
 static long double position_weight(const attr_ctx *ac, size_t i)

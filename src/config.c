@@ -398,7 +398,8 @@ static void tenant_key(loader *ld, const char *section, const char *key,
                           "[tenant.%s] (tenants may set timezone, mql.*, "
                           "handraise.types, lifecycle.*, "
                           "attribution.lookback_days, "
-                          "attribution.half_life_days and rules)",
+                          "attribution.half_life_days, calendar.* and "
+                          "rules)",
                           def->name, tb->conf.tenant_id);
                 return;
         }

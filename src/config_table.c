@@ -115,7 +115,7 @@ const fd_cfg_key fd_cfg_keys[] = {
          GL(models, model_cnt),
          "Attribution models computed on closed-won: a comma list of "
          "first_touch, last_touch, linear, position_based, u_shaped, "
-         "w_shaped, full_path, time_decay, or all."},
+         "w_shaped, full_path, time_decay, j_shaped, inverse_j, or all."},
         {"timezone", FD_CFG_TIMEZONE, "UTC", 0, 0, NULL, T(timezone),
          "IANA time zone of the day and hour buckets of the funnel counters "
          "(for example Europe/Berlin)."},
@@ -148,6 +148,18 @@ const fd_cfg_key fd_cfg_keys[] = {
          T(half_life_ms),
          "Half-life of the time_decay model: a touch this much older than "
          "the close gets half the weight."},
+        {"calendar.weekend", FD_CFG_WEEKDAYS, "sat,sun", 0, 0, NULL,
+         T(calendar.weekend),
+         "Weekdays that are not business days: a comma list of mon, tue, "
+         "wed, thu, fri, sat, sun (for example `fri,sat`), or `none`. "
+         "funnelctl report and trend, the JSON API and the dashboard divide "
+         "stage entries by the business days of the period."},
+        {"calendar.holidays", FD_CFG_DATES, "none", 0, 0, NULL,
+         TL(calendar.holidays, calendar.holiday_cnt),
+         "Dates that are not business days either (public holidays, company "
+         "closures): a comma list of dates YYYY-MM-DD of the tenant's "
+         "calendar, or `none`. A holiday on a weekend day changes nothing. "
+         "The whole list must fit on the key's line."},
 };
 
 const size_t fd_cfg_key_cnt = sizeof(fd_cfg_keys) / sizeof(fd_cfg_keys[0]);
@@ -357,6 +369,149 @@ out:
         return rc;
 }
 
+static const char *const weekday_names[7] = {"sun", "mon", "tue", "wed",
+                                             "thu", "fri", "sat"};
+
+/* The weekday (0 = Sunday) named s: "mon" or "monday", any case; or -1. */
+static int weekday_parse(const char *s)
+{
+        static const char *const rest[7] = {"day",   "day", "sday", "nesday",
+                                            "rsday", "day", "urday"};
+
+        for (int d = 0; d < 7; d++) {
+                if (strncasecmp(s, weekday_names[d], 3) == 0 &&
+                    (s[3] == '\0' || strcasecmp(s + 3, rest[d]) == 0))
+                        return d;
+        }
+        return -1;
+}
+
+/* Parses a comma list of weekday names (or "none") into a bit mask. */
+static int parse_weekdays(const fd_cfg_key *key, const char *value, int *out,
+                          char *err, size_t err_size)
+{
+        size_t cnt = 0;
+        char **names;
+        int mask = 0, rc = -1;
+
+        if (strcasecmp(value, "none") == 0) {
+                *out = 0;
+                return 0;
+        }
+        names = fd_cfg_split_list(value, &cnt);
+        if (!names) {
+                snprintf(err, err_size,
+                         cnt ? "key '%s' must be a comma list of weekdays "
+                               "(mon .. sun) without empty items, or none; "
+                               "got '%s'"
+                             : "out of memory reading key '%s' ('%s')",
+                         key->name, value);
+                return -1;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                int d = weekday_parse(names[i]);
+
+                if (d < 0) {
+                        snprintf(err, err_size,
+                                 "key '%s': unknown weekday '%s'; use mon, "
+                                 "tue, wed, thu, fri, sat, sun (or none for "
+                                 "no weekend)",
+                                 key->name, names[i]);
+                        goto out;
+                }
+                if (mask & (1 << d)) {
+                        snprintf(err, err_size,
+                                 "key '%s' lists weekday '%s' twice; list "
+                                 "each day once",
+                                 key->name, names[i]);
+                        goto out;
+                }
+                mask |= 1 << d;
+        }
+        if (mask == 0x7f) {
+                snprintf(err, err_size,
+                         "key '%s' makes all seven days weekend days, so no "
+                         "day is a business day; leave at least one day out",
+                         key->name);
+                goto out;
+        }
+        *out = mask;
+        rc = 0;
+out:
+        fd_cfg_strv_free(names, cnt);
+        return rc;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* Parses a comma list of dates (or "none") into a new ascending array of
+ * day numbers in the field (old array freed). */
+static int parse_dates(const fd_cfg_key *key, void *base, const char *value,
+                       char *err, size_t err_size)
+{
+        int64_t **field = FIELD(base, key->off, int64_t *);
+        size_t *field_cnt = FIELD(base, key->off_cnt, size_t);
+        size_t cnt = 0;
+        char **names = NULL;
+        int64_t *days = NULL, ms;
+        int rc = -1;
+
+        if (strcasecmp(value, "none") != 0) {
+                names = fd_cfg_split_list(value, &cnt);
+                if (!names) {
+                        snprintf(err, err_size,
+                                 cnt ? "key '%s' must be a comma list of "
+                                       "dates YYYY-MM-DD without empty "
+                                       "items, or none; got '%s'"
+                                     : "out of memory reading key '%s' "
+                                       "('%s')",
+                                 key->name, value);
+                        return -1;
+                }
+                days = calloc(cnt, sizeof(*days));
+                if (!days) {
+                        snprintf(err, err_size, "out of memory");
+                        goto out;
+                }
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                if (parse_date(names[i], &ms) < 0) {
+                        snprintf(err, err_size,
+                                 "key '%s': '%s' is not a date; write each "
+                                 "date as YYYY-MM-DD (1970 or later, for "
+                                 "example 2026-12-25)",
+                                 key->name, names[i]);
+                        goto out;
+                }
+                days[i] = ms / DAY_MS;
+                for (size_t j = 0; j < i; j++) {
+                        if (days[j] == days[i]) {
+                                snprintf(err, err_size,
+                                         "key '%s' lists date %s twice; "
+                                         "list each date once",
+                                         key->name, names[i]);
+                                goto out;
+                        }
+                }
+        }
+        if (cnt)
+                qsort(days, cnt, sizeof(*days), cmp_day);
+        free(*field);
+        *field = days;
+        *field_cnt = cnt;
+        days = NULL;
+        rc = 0;
+out:
+        fd_cfg_strv_free(names, cnt);
+        free(days);
+        return rc;
+}
+
 /* Stores a copy of value in the char * field (old string freed). */
 static int apply_string(const fd_cfg_key *key, void *base, const char *value,
                         char *err, size_t err_size)
@@ -487,6 +642,11 @@ int fd_cfg_key_apply(const fd_cfg_key *key, void *base, const char *value,
                 return parse_models(value, FIELD(base, key->off, fd_model *),
                                     FIELD(base, key->off_cnt, size_t), err,
                                     err_size);
+        case FD_CFG_WEEKDAYS:
+                return parse_weekdays(key, value, FIELD(base, key->off, int),
+                                      err, err_size);
+        case FD_CFG_DATES:
+                return parse_dates(key, base, value, err, err_size);
         }
         return -1;
 }
@@ -510,6 +670,11 @@ void fd_cfg_key_free(const fd_cfg_key *key, void *base)
         case FD_CFG_MODELS:
                 free(*FIELD(base, key->off, fd_model *));
                 *FIELD(base, key->off, fd_model *) = NULL;
+                *FIELD(base, key->off_cnt, size_t) = 0;
+                break;
+        case FD_CFG_DATES:
+                free(*FIELD(base, key->off, int64_t *));
+                *FIELD(base, key->off, int64_t *) = NULL;
                 *FIELD(base, key->off_cnt, size_t) = 0;
                 break;
         default:
@@ -568,10 +733,27 @@ int fd_cfg_key_copy(const fd_cfg_key *key, void *dst, const void *src)
                 *FIELD(dst, key->off_cnt, size_t) = cnt;
                 return 0;
         }
+        case FD_CFG_DATES: {
+                const int64_t *v = *(int64_t *const *)s;
+                int64_t *copy = NULL;
+
+                cnt = *CFIELD(src, key->off_cnt, size_t);
+                if (cnt) {
+                        copy = malloc(cnt * sizeof(*copy));
+                        if (!copy)
+                                return -1;
+                        memcpy(copy, v, cnt * sizeof(*copy));
+                }
+                fd_cfg_key_free(key, dst);
+                *FIELD(dst, key->off, int64_t *) = copy;
+                *FIELD(dst, key->off_cnt, size_t) = cnt;
+                return 0;
+        }
         case FD_CFG_MODELS:
                 return -1; /* global only: never copied */
         case FD_CFG_INT:
         case FD_CFG_BOOL:
+        case FD_CFG_WEEKDAYS:
                 *FIELD(dst, key->off, int) = *(const int *)s;
                 return 0;
         case FD_CFG_I32:
@@ -614,8 +796,15 @@ int fd_cfg_key_equal(const fd_cfg_key *key, const void *a, const void *b)
                        (cnt == 0 ||
                         memcmp(*(fd_model *const *)x, *(fd_model *const *)y,
                                cnt * sizeof(fd_model)) == 0);
+        case FD_CFG_DATES:
+                cnt = *CFIELD(a, key->off_cnt, size_t);
+                return cnt == *CFIELD(b, key->off_cnt, size_t) &&
+                       (cnt == 0 ||
+                        memcmp(*(int64_t *const *)x, *(int64_t *const *)y,
+                               cnt * sizeof(int64_t)) == 0);
         case FD_CFG_INT:
         case FD_CFG_BOOL:
+        case FD_CFG_WEEKDAYS:
                 return *(const int *)x == *(const int *)y;
         case FD_CFG_I32:
                 return *(const int32_t *)x == *(const int32_t *)y;
@@ -696,6 +885,10 @@ static const char *type_name(const fd_cfg_key *key)
                 return "IANA time zone";
         case FD_CFG_MODELS:
                 return "comma list of models";
+        case FD_CFG_WEEKDAYS:
+                return "comma list of weekdays";
+        case FD_CFG_DATES:
+                return "comma list of dates (YYYY-MM-DD)";
         }
         return "?";
 }
@@ -719,6 +912,12 @@ static void print_bounds(FILE *fp, const fd_cfg_key *key)
                 break;
         case FD_CFG_BOOL:
                 fputs("true, false", fp);
+                break;
+        case FD_CFG_WEEKDAYS:
+                fputs("mon, tue, wed, thu, fri, sat, sun; or none", fp);
+                break;
+        case FD_CFG_DATES:
+                fputs("1970-01-01 or later; or none", fp);
                 break;
         default:
                 break;

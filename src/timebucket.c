@@ -75,6 +75,58 @@ int64_t fd_days_from_civil(int64_t y, int m, int d)
         return era * 146097 + doe - 719468;
 }
 
+int fd_weekday_of(int64_t day)
+{
+        /* 1970-01-01 was a Thursday (4) */
+        return (int)(((day + 4) % 7 + 7) % 7);
+}
+
+/* 1 when the ascending array v of cnt days holds day (binary search). */
+static int holds_day(const int64_t *v, size_t cnt, int64_t day)
+{
+        size_t lo = 0, hi = cnt;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (v[mid] == day)
+                        return 1;
+                if (v[mid] < day)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return 0;
+}
+
+int fd_is_business_day(const fd_calendar *cal, int64_t day)
+{
+        int weekend = cal ? cal->weekend : FD_WEEKEND_DEFAULT;
+
+        if (weekend & (1 << fd_weekday_of(day)))
+                return 0;
+        return !cal || !holds_day(cal->holidays, cal->holiday_cnt, day);
+}
+
+int fd_business_days_between(const fd_calendar *cal, int64_t first,
+                             int64_t last)
+{
+        int n = 0;
+
+        for (int64_t day = first; day <= last; day++)
+                n += fd_is_business_day(cal, day);
+        return n;
+}
+
+int fd_business_days_in_month(const fd_calendar *cal, int year, int month)
+{
+        int64_t first = fd_days_from_civil(year, month, 1);
+        int64_t next = month == 12 ? fd_days_from_civil(year + 1, 1, 1)
+                                   : fd_days_from_civil(year, month + 1, 1);
+
+        return fd_business_days_between(cal, first, next - 1);
+}
+
 int fd_timezone_valid(const char *tz)
 {
         char path[sizeof(ZONEINFO_DIR) + TZ_NAME_MAX];

@@ -18,11 +18,13 @@ typedef enum fd_model {
         FD_MODEL_W_SHAPED,       /* 30 first / 30 lead creation / 30 opp / 10 */
         FD_MODEL_FULL_PATH,      /* 22.5 x first, lead, opp, won / 10 spread */
         FD_MODEL_TIME_DECAY,     /* weight 2^(-age/half_life) */
+        FD_MODEL_J_SHAPED,       /* 20 first / 60 last / 20 spread */
+        FD_MODEL_INVERSE_J,      /* 60 first / 20 last / 20 spread */
         FD_MODEL__COUNT
 } fd_model;
 
 /* "first_touch", "last_touch", "linear", "position_based", "u_shaped",
- * "w_shaped", "full_path", "time_decay". */
+ * "w_shaped", "full_path", "time_decay", "j_shaped", "inverse_j". */
 const char *fd_model_name(fd_model model);
 /* Returns the model or -1 when the name is unknown. */
 int fd_model_parse(const char *name);

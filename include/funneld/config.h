@@ -17,6 +17,7 @@
 #include "funneld/attribution.h"
 #include "funneld/lifecycle.h"
 #include "funneld/score.h"
+#include "funneld/timebucket.h"
 
 typedef struct fd_kv {
         char *key;
@@ -38,6 +39,7 @@ typedef struct fd_tenant_conf {
         fd_lifecycle_conf lifecycle;
         int64_t lookback_ms;  /* attribution lookback, 90 days default */
         int64_t half_life_ms; /* time decay half-life, 7 days default */
+        fd_calendar calendar; /* business days: weekend + holidays */
 } fd_tenant_conf;
 
 typedef struct fd_config {

@@ -7,6 +7,7 @@
 #ifndef FUNNELD_TIMEBUCKET_H
 #define FUNNELD_TIMEBUCKET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct fd_local_time {
@@ -27,5 +28,32 @@ int fd_timezone_valid(const char *tz);
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (negative before 1970); m 1..12, d 1..31. */
 int64_t fd_days_from_civil(int64_t y, int m, int d);
+
+/* The weekday of day (days since 1970-01-01): 0 = Sunday .. 6 = Saturday. */
+int fd_weekday_of(int64_t day);
+
+/* A tenant's working calendar (config keys calendar.weekend and
+ * calendar.holidays). */
+typedef struct fd_calendar {
+        int weekend;       /* bit (1 << wday) set: that weekday is off */
+        int64_t *holidays; /* days since 1970-01-01, ascending, unique */
+        size_t holiday_cnt;
+} fd_calendar;
+
+/* The weekend bit of Saturday and Sunday: the default calendar. */
+#define FD_WEEKEND_DEFAULT ((1 << 6) | (1 << 0))
+
+/* 1 when day (days since 1970-01-01) is neither a weekend day nor a holiday
+ * of cal; cal NULL is the default calendar (Saturday and Sunday off, no
+ * holidays). */
+int fd_is_business_day(const fd_calendar *cal, int64_t day);
+
+/* Business days of cal in the month year-month (1..12). */
+int fd_business_days_in_month(const fd_calendar *cal, int year, int month);
+
+/* Business days of cal from day first to day last, both included (0 when
+ * last is before first). */
+int fd_business_days_between(const fd_calendar *cal, int64_t first,
+                             int64_t last);
 
 #endif

@@ -25,6 +25,8 @@ enum {
         C_CUM,
         C_BDAYS,
         C_PER_BDAY,
+        C_PBD_MOM,
+        C_PBD_MOM_PCT,
         C__CNT
 };
 
@@ -38,6 +40,8 @@ static const ctl_col report_cols[C__CNT] = {
         {"cumulative_conversion", CTL_REAL, NULL},
         {"business_days", CTL_INT, NULL},
         {"per_business_day", CTL_REAL, NULL},
+        {"per_business_day_mom_change", CTL_REAL, NULL},
+        {"per_business_day_mom_change_ratio", CTL_REAL, NULL},
 };
 
 static int usage(ctl_ctx *ctx, const char *what)
@@ -139,7 +143,10 @@ int ctl_report_run(ctl_ctx *ctx)
 {
         int64_t counts[STAGE_CNT][MAX_MONTHS + 1];
         int cnt = ctl_month_diff(ctx->first, ctx->last) + 2, rc;
-        ctl_month now;
+        const fd_calendar *cal =
+                &fd_config_tenant(ctx->conf, ctx->opt.tenant)->calendar;
+        ctl_month now, next;
+        char note[512];
         ctl_table *t;
 
         if ((rc = ctl_check_tenant(ctx)) != CTL_EXIT_OK)
@@ -151,10 +158,14 @@ int ctl_report_run(ctl_ctx *ctx)
         for (int i = 1; i < cnt; i++) {
                 ctl_month m = ctl_month_add(ctx->first, i - 1);
                 char month[8];
-                int bdays = ctl_business_days(m);
+                int bdays = ctl_business_days(cal, m);
+                int prev_bdays = ctl_business_days(cal, ctl_month_add(m, -1));
                 ctl_month_format(m, month, sizeof(month));
                 for (size_t s = 0; s < STAGE_CNT; s++) {
                         int64_t n = counts[s][i], prev = counts[s][i - 1];
+                        double rate = bdays ? (double)n / bdays : 0;
+                        double prev_rate =
+                                prev_bdays ? (double)prev / prev_bdays : 0;
                         ctl_row(t);
                         ctl_set_str(t, C_MONTH, month);
                         ctl_set_str(t, C_STAGE, stages[s]);
@@ -168,6 +179,11 @@ int ctl_report_run(ctl_ctx *ctx)
                                 set_ratio(t, C_CUM, n, counts[0][i]);
                         ctl_set_int(t, C_BDAYS, bdays);
                         set_ratio(t, C_PER_BDAY, n, bdays);
+                        if (bdays > 0 && prev_bdays > 0)
+                                ctl_set_real(t, C_PBD_MOM, rate - prev_rate, 4);
+                        if (bdays > 0 && prev_bdays > 0 && prev > 0)
+                                ctl_set_real(t, C_PBD_MOM_PCT,
+                                             (rate - prev_rate) / prev_rate, 4);
                 }
         }
         ctl_doc_note(ctx->doc,
@@ -178,10 +194,18 @@ int ctl_report_run(ctl_ctx *ctx)
                      "stage (mql/lead, sql/mql, opportunity/sql, "
                      "closed_won/opportunity); cumulative_conversion = "
                      "entries / lead entries of the same month");
+        next = ctl_month_add(ctx->last, 1);
+        ctl_calendar_note(
+                cal, fd_days_from_civil(ctx->first.year, ctx->first.month, 1),
+                fd_days_from_civil(next.year, next.month, 1) - 1, note,
+                sizeof(note));
+        ctl_doc_note(ctx->doc, "%s", note);
         ctl_doc_note(ctx->doc,
-                     "business days are Monday to Friday; holidays are not "
-                     "taken into account yet (per-tenant holiday calendar: "
-                     "later)");
+                     "per_business_day = entries / business_days; "
+                     "per_business_day_mom_change is its change from the "
+                     "month before (each month divided by its own business "
+                     "days), *_ratio that change relative to the month "
+                     "before");
         now = ctl_month_now(ctl_now_tz(ctx));
         if (ctl_month_diff(now, ctx->last) >= 0 &&
             ctl_month_diff(ctx->first, now) >= 0)

@@ -51,19 +51,42 @@ int ctl_month_diff(ctl_month a, ctl_month b)
         return (b.year * 12 + b.month) - (a.year * 12 + a.month);
 }
 
-int ctl_business_days(ctl_month m)
+int ctl_business_days(const fd_calendar *cal, ctl_month m)
 {
-        ctl_month next = ctl_month_add(m, 1);
-        int64_t first = fd_days_from_civil(m.year, m.month, 1);
-        int64_t end = fd_days_from_civil(next.year, next.month, 1);
-        int n = 0;
-        for (int64_t day = first; day < end; day++) {
-                /* 1970-01-01 was a Thursday: 0 = Thursday ... 2 = Saturday */
-                int64_t wd = ((day % 7) + 7) % 7;
-                if (wd != 2 && wd != 3)
-                        n++;
+        return fd_business_days_in_month(cal, m.year, m.month);
+}
+
+void ctl_calendar_note(const fd_calendar *cal, int64_t first, int64_t last,
+                       char *buf, size_t buf_size)
+{
+        static const char *const names[7] = {"Sunday",    "Monday",   "Tuesday",
+                                             "Wednesday", "Thursday", "Friday",
+                                             "Saturday"};
+        int weekend = cal ? cal->weekend : FD_WEEKEND_DEFAULT, n = 0;
+        size_t used = 0, holidays = 0;
+
+        used += (size_t)snprintf(buf, buf_size,
+                                 "business days follow the tenant's calendar "
+                                 "(calendar.weekend, calendar.holidays): "
+                                 "weekend ");
+        for (int i = 1; i <= 7 && used < buf_size; i++) {
+                int d = i % 7; /* Monday first */
+                if (!(weekend & (1 << d)))
+                        continue;
+                used += (size_t)snprintf(buf + used, buf_size - used, "%s%s",
+                                         n++ ? ", " : "", names[d]);
         }
-        return n;
+        if (!n && used < buf_size)
+                used += (size_t)snprintf(buf + used, buf_size - used, "none");
+        for (size_t i = 0; cal && i < cal->holiday_cnt; i++) {
+                int64_t day = cal->holidays[i];
+                holidays += day >= first && day <= last &&
+                            !(weekend & (1 << fd_weekday_of(day)));
+        }
+        if (used < buf_size)
+                snprintf(buf + used, buf_size - used,
+                         "; %zu holiday%s on weekdays in the period", holidays,
+                         holidays == 1 ? "" : "s");
 }
 
 ctl_month ctl_month_now(const char *tz)

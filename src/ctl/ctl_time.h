@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "funneld/timebucket.h"
+
 /* A calendar month: year and month 1..12. */
 typedef struct ctl_month {
         int year;
@@ -19,8 +21,15 @@ ctl_month ctl_month_add(ctl_month m, int delta);
 /* Months from a to b (b - a); negative when b is before a. */
 int ctl_month_diff(ctl_month a, ctl_month b);
 
-/* Days of the month that are Monday to Friday. No holiday calendar yet. */
-int ctl_business_days(ctl_month m);
+/* Business days of the month in calendar cal (NULL: Saturday and Sunday
+ * off, no holidays). */
+int ctl_business_days(const fd_calendar *cal, ctl_month m);
+
+/* Writes a note on how business days are counted with cal: its weekend
+ * days and how many of its holidays fall on business weekdays from day
+ * first to day last (days since 1970-01-01). */
+void ctl_calendar_note(const fd_calendar *cal, int64_t first, int64_t last,
+                       char *buf, size_t buf_size);
 
 /* The current month in time zone tz (IANA name; NULL or "" = UTC). */
 ctl_month ctl_month_now(const char *tz);

@@ -183,7 +183,10 @@ int ctl_trend_run(ctl_ctx *ctx)
         int64_t counts[TREND_STAGE_CNT][TREND_MAX_DAYS];
         int wday[TREND_MAX_DAYS];
         int64_t last, total[TREND_STAGE_CNT] = {0};
+        const fd_calendar *cal =
+                &fd_config_tenant(ctx->conf, ctx->opt.tenant)->calendar;
         int n, bdays = 0, rc;
+        char note[512];
         ctl_table *t;
 
         if (day_count(&ctx->opt, &n))
@@ -206,7 +209,7 @@ int ctl_trend_run(ctl_ctx *ctx)
                         return rc;
         t = ctl_doc_table(ctx->doc, "trend", day_cols, D__CNT);
         for (int i = 0; i < n; i++) {
-                int bday = wday[i] != 0 && wday[i] != 6;
+                int bday = fd_is_business_day(cal, last - (n - 1) + i);
                 bdays += bday;
                 ctl_row(t);
                 ctl_set_str(t, D_DATE, dates[i]);
@@ -231,10 +234,11 @@ int ctl_trend_run(ctl_ctx *ctx)
         ctl_doc_note(ctx->doc,
                      "entries are counted on the day the lead entered the "
                      "stage (event time, tenant time zone)");
+        ctl_calendar_note(cal, last - (n - 1), last, note, sizeof(note));
+        ctl_doc_note(ctx->doc, "%s", note);
         ctl_doc_note(ctx->doc,
-                     "business days are Monday to Friday; holidays are not "
-                     "taken into account yet; *_per_business_day divides "
-                     "all entries of the period (weekends included) by its "
-                     "business days, like report's per_business_day");
+                     "*_per_business_day divides all entries of the period "
+                     "(weekends and holidays included) by its business "
+                     "days, like report's per_business_day");
         return CTL_EXIT_OK;
 }

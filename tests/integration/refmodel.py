@@ -43,7 +43,8 @@ import re
 STAGES = ["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]
 RANK = {s: i + 1 for i, s in enumerate(STAGES)}
 MODELS = ["first_touch", "last_touch", "linear", "position_based",
-          "u_shaped", "w_shaped", "full_path", "time_decay"]
+          "u_shaped", "w_shaped", "full_path", "time_decay", "j_shaped",
+          "inverse_j"]
 DAY_MS = 86400000
 
 
@@ -187,6 +188,8 @@ POSITION = {  # milestone weights (first, last, lead, opp, won), spread
     "w_shaped": ((30, 0, 30, 30, 0), 10),
     "full_path": ((Fraction(45, 2), 0, Fraction(45, 2), Fraction(45, 2),
                    Fraction(45, 2)), 10),
+    "j_shaped": ((20, 60, 0, 0, 0), 20),
+    "inverse_j": ((60, 20, 0, 0, 0), 20),
 }
 
 

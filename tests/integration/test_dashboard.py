@@ -41,8 +41,7 @@ STAGES = ["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]
 BUSINESS_DAYS = sum(
     (date.fromisoformat(UNTIL) - timedelta(days=i)).weekday() < 5
     for i in range(30))
-MODELS = ["first_touch", "last_touch", "linear", "position_based",
-          "u_shaped", "w_shaped", "full_path", "time_decay"]
+from refmodel import MODELS  # noqa: E402
 
 
 def get_json(base, path):

@@ -27,8 +27,7 @@ import test_e2e_handmade as hm  # noqa: E402
 STAGES = ["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]
 STEP_FROM = {"mql": "lead", "sql": "mql", "opportunity": "sql",
              "closed_won": "opportunity"}
-MODELS = ["first_touch", "last_touch", "linear", "position_based", "u_shaped",
-          "w_shaped", "full_path", "time_decay"]
+from refmodel import MODELS  # noqa: E402
 OCT = "2026-10"
 
 
@@ -415,7 +414,7 @@ def test_exit_codes(ctl, r, setup):
         rc, out, err = ctl.run(*cmd, "--help", config=False)
         assert rc == 0 and "usage: funnelctl" in out, (cmd, rc, out, err)
     rc, out, err = ctl.run("report", "--help", config=False)
-    assert "Monday to Friday" in out and "holiday" in out, out
+    assert "calendar.weekend" in out and "calendar.holidays" in out, out
     usage = [["report"], ["report", "--tenant", hm.T, "--month", "2026-13"],
              ["report", "--tenant", hm.T, "--month", OCT, "--from", OCT],
              ["report", "--tenant", hm.T, "--from", OCT, "--to", "2026-01"],
@@ -616,6 +615,164 @@ def test_cohorts(ctl, r):
           flush=True)
 
 
+# ------------------------------------------------------------ calendar
+
+CAL_CONFIG = """\
+[calendar]
+holidays = 2026-12-24, 2026-12-25
+
+[tenant.gulf]
+calendar.weekend = fri,sat
+calendar.holidays = 2026-12-31,2026-12-24
+"""
+# weekday numbers as Python's date.weekday(): Monday = 0
+CALENDARS = {
+    "cal": ({5, 6}, {"2026-12-24", "2026-12-25"}),
+    "gulf": ({4, 5}, {"2026-12-24", "2026-12-31"}),
+    None: ({5, 6}, set()),  # no config file
+}
+
+
+def cal_days(month):
+    y, m = map(int, month.split("-"))
+    d = datetime(y, m, 1)
+    while d.month == m:
+        yield d
+        d = datetime.fromordinal(d.toordinal() + 1)
+
+
+def is_bday(cal, d):
+    weekend, holidays = CALENDARS[cal]
+    return d.weekday() not in weekend and \
+        d.strftime("%Y-%m-%d") not in holidays
+
+
+def cal_bdays(cal, month):
+    return sum(is_bday(cal, d) for d in cal_days(month))
+
+
+def check_calendar_report(c, cal, t, monthly, months):
+    doc = c.json("report", "--tenant", t, "--from", months[0], "--to",
+                 months[-1])
+    rows = doc["funnel"]
+    assert [(x["month"], x["stage"]) for x in rows] == \
+        [(m, s) for m in months for s in STAGES], rows
+    for x in rows:
+        m, s = x["month"], x["stage"]
+        prev_m = month_add(m, -1)
+        cur = monthly.get(s, {}).get(m, 0)
+        prev = monthly.get(s, {}).get(prev_m, 0)
+        bd, prev_bd = cal_bdays(cal, m), cal_bdays(cal, prev_m)
+        assert x["business_days"] == bd, (cal, x)
+        assert close(x["per_business_day"], cur / bd), (cal, x)
+        rate, prev_rate = cur / bd, prev / prev_bd
+        assert close(x["per_business_day_mom_change"], rate - prev_rate), \
+            (cal, x)
+        want = ratio(rate - prev_rate, prev_rate)
+        assert (x["per_business_day_mom_change_ratio"] is None) == \
+            (want is None), (cal, x)
+        assert want is None or \
+            close(x["per_business_day_mom_change_ratio"], want), (cal, x)
+    assert any("calendar.weekend" in n for n in doc["notes"]), doc["notes"]
+    return {(x["month"], x["stage"]): x for x in rows}
+
+
+def test_business_day_calendar(r):
+    """report/trend divide by the tenant's business days from the config:
+    its weekend and holidays (keys written here with redis-py)."""
+    prefix = fdit.unique("ctl-calendar")
+    # fewer leads in December than in November; for tenant gulf December
+    # also has fewer business days: per business day it is the better month
+    monthly = {"lead": {"2026-10": 30, "2026-11": 42, "2026-12": 41},
+               "mql": {"2026-11": 21, "2026-12": 19},
+               "sql": {"2026-11": 10, "2026-12": 11}}
+    daily = {"mql": {"2026-12-03": 2, "2026-12-04": 5, "2026-12-24": 1,
+                     "2026-12-31": 3},
+             "sql": {"2026-12-04": 1, "2026-12-05": 2}}
+    keys = [f"{prefix}:meta", f"{prefix}:tenants"]
+    r.hset(f"{prefix}:meta", mapping={"layout_version": "1"})
+    for t in ("cal", "gulf"):
+        r.sadd(f"{prefix}:tenants", t)
+        for stage, h in monthly.items():
+            keys.append(f"{prefix}:{{{t}}}:monthly:{stage}")
+            r.hset(keys[-1], mapping={k: str(v) for k, v in h.items()})
+        for stage, h in daily.items():
+            keys.append(f"{prefix}:{{{t}}}:daily:{stage}")
+            r.hset(keys[-1], mapping={k: str(v) for k, v in h.items()})
+    config = Path(fdit.work_dir()) / f"{prefix}.ini"
+    config.write_text(CAL_CONFIG)
+    base = ["--redis", f"{fdit.redis_host()}:{fdit.redis_port()}",
+            "--prefix", prefix]
+    months = ["2026-11", "2026-12"]
+    try:
+        c = BareCtl(["-c", str(config)] + base)
+        got = check_calendar_report(c, "cal", "cal", monthly, months)
+        # hand-computed: November 2026 has 21 weekdays; December 23, less
+        # the 24th (Thu) and 25th (Fri)
+        lead = got[("2026-12", "lead")]
+        assert lead["business_days"] == 21 and \
+            got[("2026-11", "lead")]["business_days"] == 21, got
+        assert lead["mom_change"] == -1 and lead["per_business_day"] == \
+            round(41 / 21, 4), lead
+        assert lead["per_business_day_mom_change"] == round(-1 / 21, 4)
+        # gulf: Friday and Saturday off; Dec 24 and 31 (Thursdays) off,
+        # Dec 25 is a Friday anyway
+        got = check_calendar_report(c, "gulf", "gulf", monthly, months)
+        lead = got[("2026-12", "lead")]
+        assert lead["business_days"] == 21, lead  # 23 Sun-Thu, less 2
+        assert got[("2026-11", "lead")]["business_days"] == 22, got
+        assert lead["mom_change"] == -1, lead
+        assert lead["per_business_day_mom_change"] == \
+            round(41 / 21 - 42 / 22, 4) > 0, lead
+        assert lead["per_business_day_mom_change_ratio"] == \
+            round((41 / 21 - 42 / 22) / (42 / 22), 4), lead
+        # without -c: Saturday and Sunday off, no holidays
+        nc = BareCtl(base)
+        got = check_calendar_report(nc, None, "gulf", monthly, months)
+        assert got[("2026-12", "lead")]["business_days"] == 23, got
+
+        # trend: the flags and the summary follow the calendar
+        for ctl_, cal, t in ((c, "gulf", "gulf"), (c, "cal", "cal"),
+                             (nc, None, "cal")):
+            doc = ctl_.json("trend", "--tenant", t, "--until", "2026-12-31",
+                            "--days", "31")
+            days = doc["trend"]
+            assert [x["date"] for x in days] == \
+                [d.strftime("%Y-%m-%d") for d in cal_days("2026-12")], days
+            for x, d in zip(days, cal_days("2026-12")):
+                assert x["business_day"] == is_bday(cal, d), (cal, x)
+                assert x["mql"] == daily["mql"].get(x["date"], 0), x
+                assert x["sql"] == daily["sql"].get(x["date"], 0), x
+            s = doc["summary"][0]
+            assert s["business_days"] == cal_bdays(cal, "2026-12"), (cal, s)
+            assert close(s["mql_per_business_day"],
+                         11 / cal_bdays(cal, "2026-12")), (cal, s)
+            assert close(s["sql_per_business_day"],
+                         3 / cal_bdays(cal, "2026-12")), (cal, s)
+        doc = c.json("trend", "--tenant", "gulf", "--until", "2026-12-31",
+                     "--days", "31")
+        flags = {x["date"]: x["business_day"] for x in doc["trend"]}
+        assert flags["2026-12-04"] is False and flags["2026-12-06"] is True \
+            and flags["2026-12-24"] is False, flags  # Fri, Sun, holiday
+        assert doc["summary"][0]["business_days"] == 21, doc["summary"]
+        note = [n for n in doc["notes"] if "calendar.weekend" in n]
+        assert note and "Friday, Saturday" in note[0] and \
+            "2 holidays" in note[0], doc["notes"]
+
+        # a bad calendar in the config: line-precise error, exit 1
+        bad = Path(fdit.work_dir()) / f"{prefix}-bad.ini"
+        bad.write_text("[tenant.gulf]\ncalendar.weekend = fri,sat\n"
+                       "calendar.holidays = 2026-12-32\n")
+        rc, out, err = BareCtl(["-c", str(bad)] + base).run(
+            "report", "--tenant", "gulf")
+        assert rc != 0 and f"{bad}:3:" in err and "2026-12-32" in err and \
+            "YYYY-MM-DD" in err, (rc, err)
+    finally:
+        r.delete(*keys)
+    print("calendar: per-business-day report and trend with holidays and "
+          "a custom weekend ok", flush=True)
+
+
 # ------------------------------------------------------------ main
 
 def test_funnelctl_against_running_funneld():
@@ -640,6 +797,7 @@ def test_funnelctl_against_running_funneld():
         test_exit_codes(ctl, r, setup)
         test_csv_quoting(ctl, r, setup)
         test_cohorts(ctl, r)
+        test_business_day_calendar(r)
         assert proc.alive(), proc.log_tail()
         setup.stop(proc)
         # and after it stopped

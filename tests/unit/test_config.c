@@ -541,6 +541,112 @@ static void test_restart_diff(void)
         fd_config_destroy(infra);
 }
 
+static void test_calendar(void)
+{
+        static const char text[] = "[calendar]\n"
+                                   "weekend = sun, Saturday\n"
+                                   "holidays = 2026-12-25, 2026-01-01 ,"
+                                   "2026-12-24\n"
+                                   "[tenant.gulf]\n"
+                                   "calendar.weekend = fri,sat\n"
+                                   "[tenant.open]\n"
+                                   "calendar.weekend = none\n"
+                                   "calendar.holidays = none\n";
+        fd_config *conf = load_text(text), *def = fd_config_new_defaults();
+        const fd_tenant_conf *d, *gulf, *open;
+
+        FD_CHECK(def != NULL);
+        if (def) {
+                FD_CHECK_INT(def->defaults.calendar.weekend,
+                             FD_WEEKEND_DEFAULT);
+                FD_CHECK_INT(def->defaults.calendar.holiday_cnt, 0);
+                fd_config_destroy(def);
+        }
+        FD_CHECK(conf != NULL);
+        if (!conf) {
+                fprintf(stderr, "  %s\n", err);
+                return;
+        }
+        d = &conf->defaults;
+        gulf = fd_config_tenant(conf, "gulf");
+        open = fd_config_tenant(conf, "open");
+        FD_CHECK_INT(d->calendar.weekend, FD_WEEKEND_DEFAULT);
+        FD_CHECK_INT(d->calendar.holiday_cnt, 3);
+        if (d->calendar.holiday_cnt == 3) { /* sorted */
+                FD_CHECK_INT(d->calendar.holidays[0],
+                             fd_days_from_civil(2026, 1, 1));
+                FD_CHECK_INT(d->calendar.holidays[1],
+                             fd_days_from_civil(2026, 12, 24));
+                FD_CHECK_INT(d->calendar.holidays[2],
+                             fd_days_from_civil(2026, 12, 25));
+        }
+        FD_CHECK_INT(fd_business_days_in_month(&d->calendar, 2026, 12), 21);
+        /* gulf: own weekend, the default holidays (a copy) */
+        FD_CHECK_INT(gulf->calendar.weekend, (1 << 5) | (1 << 6));
+        FD_CHECK_INT(gulf->calendar.holiday_cnt, 3);
+        FD_CHECK(gulf->calendar.holidays != d->calendar.holidays);
+        FD_CHECK_INT(fd_business_days_in_month(&gulf->calendar, 2026, 2), 20);
+        /* 23 days that are not Fri/Sat, minus Dec 24 (Thu); Dec 25 is a
+         * Friday: weekend anyway */
+        FD_CHECK_INT(fd_business_days_in_month(&gulf->calendar, 2026, 12), 22);
+        /* open: every day counts */
+        FD_CHECK_INT(open->calendar.weekend, 0);
+        FD_CHECK_INT(open->calendar.holiday_cnt, 0);
+        FD_CHECK_INT(fd_business_days_in_month(&open->calendar, 2026, 2), 28);
+        fd_config_destroy(conf);
+
+        /* a reload with another tenant calendar is not a restart change */
+        conf = load_text("[tenant.gulf]\ncalendar.weekend = fri,sat\n");
+        def = load_text("[tenant.gulf]\ncalendar.weekend = thu,fri\n");
+        FD_CHECK(conf && def);
+        if (conf && def) {
+                char out[256];
+                FD_CHECK_INT(
+                        fd_config_restart_diff(conf, def, out, sizeof(out)), 0);
+        }
+        fd_config_destroy(conf);
+        fd_config_destroy(def);
+}
+
+static void test_error_calendar(void)
+{
+        FD_CHECK(expect_error("[calendar]\nweekend = sat,sunday,funday\n", 2,
+                              "key 'calendar.weekend': unknown weekday "
+                              "'funday'; use mon, tue"));
+        FD_CHECK(expect_error("[calendar]\nweekend = sat,,sun\n", 2,
+                              "key 'calendar.weekend' must be a comma list "
+                              "of weekdays"));
+        FD_CHECK(expect_error("[calendar]\nweekend = sat,Sat\n", 2,
+                              "key 'calendar.weekend' lists weekday 'Sat' "
+                              "twice"));
+        FD_CHECK(expect_error("[calendar]\nweekend = mon,tue,wed,thu,fri,sat,"
+                              "sun\n",
+                              2,
+                              "key 'calendar.weekend' makes all seven days "
+                              "weekend days"));
+        FD_CHECK(expect_error("[calendar]\nholidays = 2026-12-25,2026-02-30\n",
+                              2,
+                              "key 'calendar.holidays': '2026-02-30' is not "
+                              "a date; write each date as YYYY-MM-DD"));
+        FD_CHECK(expect_error("[calendar]\nholidays = 25.12.2026\n", 2,
+                              "key 'calendar.holidays': '25.12.2026' is not "
+                              "a date"));
+        FD_CHECK(expect_error("[calendar]\nholidays = 2026-12-25, "
+                              "2026-12-25\n",
+                              2,
+                              "key 'calendar.holidays' lists date "
+                              "2026-12-25 twice"));
+        FD_CHECK(expect_error("[calendar]\nholidays = 2026-12-25,\n", 2,
+                              "key 'calendar.holidays' must be a comma list "
+                              "of dates"));
+        FD_CHECK(expect_error("[tenant.t]\n\n\ncalendar.weekend = sa\n", 4,
+                              "tenant 't': key 'calendar.weekend': unknown "
+                              "weekday 'sa'"));
+        FD_CHECK(expect_error("[tenant.t]\ncalendar.holidays = 2026-13-01\n", 2,
+                              "tenant 't': key 'calendar.holidays': "
+                              "'2026-13-01' is not a date"));
+}
+
 int main(void)
 {
         FD_RUN(test_defaults);
@@ -558,5 +664,7 @@ int main(void)
         FD_RUN(test_rule_fields);
         FD_RUN(test_reference_lists_every_key);
         FD_RUN(test_restart_diff);
+        FD_RUN(test_calendar);
+        FD_RUN(test_error_calendar);
         return FD_DONE();
 }

@@ -148,6 +148,82 @@ static void test_zone_validation(void)
         FD_CHECK_INT(fd_local_time_of("Asia/Kolkatta", 0, &lt), -1);
 }
 
+static void test_weekday_of(void)
+{
+        FD_CHECK_INT(fd_weekday_of(0), 4); /* 1970-01-01: Thursday */
+        FD_CHECK_INT(fd_weekday_of(-1), 3);
+        FD_CHECK_INT(fd_weekday_of(fd_days_from_civil(2026, 11, 26)), 4);
+        FD_CHECK_INT(fd_weekday_of(fd_days_from_civil(2026, 11, 29)), 0);
+        FD_CHECK_INT(fd_weekday_of(fd_days_from_civil(1969, 12, 27)), 6);
+}
+
+static void test_business_days_default(void)
+{
+        /* No config: Saturday and Sunday off, no holidays. */
+        FD_CHECK_INT(fd_business_days_in_month(NULL, 2026, 2), 20);
+        FD_CHECK_INT(fd_business_days_in_month(NULL, 2026, 3), 22);
+        FD_CHECK_INT(fd_business_days_in_month(NULL, 2024, 2), 21); /* leap */
+        FD_CHECK_INT(fd_business_days_in_month(NULL, 2026, 10), 22);
+        FD_CHECK_INT(fd_business_days_in_month(NULL, 2026, 12), 23);
+        FD_CHECK_INT(fd_is_business_day(NULL, fd_days_from_civil(2026, 2, 27)),
+                     1); /* Friday */
+        FD_CHECK_INT(fd_is_business_day(NULL, fd_days_from_civil(2026, 2, 28)),
+                     0); /* Saturday */
+        fd_calendar cal = {FD_WEEKEND_DEFAULT, NULL, 0};
+        FD_CHECK_INT(fd_business_days_in_month(&cal, 2026, 2), 20);
+        FD_CHECK_INT(fd_business_days_between(&cal,
+                                              fd_days_from_civil(2026, 2, 23),
+                                              fd_days_from_civil(2026, 3, 1)),
+                     5);
+        FD_CHECK_INT(fd_business_days_between(&cal, 10, 9), 0);
+}
+
+static void test_business_days_holidays(void)
+{
+        /* December 2026: 23 weekdays; 24th (Thu), 25th (Fri) and 31st (Thu)
+         * off; 26th is a Saturday anyway. Sorted as the config stores. */
+        int64_t days[] = {
+                fd_days_from_civil(2026, 1, 1),
+                fd_days_from_civil(2026, 12, 24),
+                fd_days_from_civil(2026, 12, 25),
+                fd_days_from_civil(2026, 12, 26),
+                fd_days_from_civil(2026, 12, 31),
+        };
+        fd_calendar cal = {FD_WEEKEND_DEFAULT, days, 5};
+
+        FD_CHECK_INT(fd_business_days_in_month(&cal, 2026, 12), 20);
+        FD_CHECK_INT(fd_business_days_in_month(&cal, 2026, 1), 21);
+        FD_CHECK_INT(fd_business_days_in_month(&cal, 2026, 11), 21);
+        FD_CHECK_INT(fd_is_business_day(&cal, days[1]), 0);
+        FD_CHECK_INT(fd_is_business_day(&cal, days[1] - 1), 1);
+        FD_CHECK_INT(fd_is_business_day(&cal, days[4]), 0);
+}
+
+static void test_business_days_custom_weekend(void)
+{
+        /* Friday and Saturday off: February 2026 starts on a Sunday, 4
+         * whole weeks of 5 business days. March 2026: 31 days from Sunday,
+         * Fridays 6, 13, 20, 27 and Saturdays 7, 14, 21, 28 off. */
+        fd_calendar fri_sat = {(1 << 5) | (1 << 6), NULL, 0};
+        fd_calendar none = {0, NULL, 0};
+        int64_t eid = fd_days_from_civil(2026, 3, 20); /* a Friday */
+        fd_calendar with_friday_holiday = {(1 << 5) | (1 << 6), &eid, 1};
+
+        FD_CHECK_INT(fd_business_days_in_month(&fri_sat, 2026, 2), 20);
+        FD_CHECK_INT(fd_business_days_in_month(&fri_sat, 2026, 3), 23);
+        FD_CHECK_INT(
+                fd_is_business_day(&fri_sat, fd_days_from_civil(2026, 3, 1)),
+                1); /* Sunday */
+        FD_CHECK_INT(
+                fd_is_business_day(&fri_sat, fd_days_from_civil(2026, 3, 6)),
+                0); /* Friday */
+        /* a holiday on a weekend day changes nothing */
+        FD_CHECK_INT(fd_business_days_in_month(&with_friday_holiday, 2026, 3),
+                     23);
+        FD_CHECK_INT(fd_business_days_in_month(&none, 2026, 2), 28);
+        FD_CHECK_INT(fd_business_days_in_month(&none, 2026, 3), 31);
+}
+
 int main(void)
 {
         FD_RUN(test_utc_day_boundaries);
@@ -159,5 +235,9 @@ int main(void)
         FD_RUN(test_transition_inside_utc_hour_1942);
         FD_RUN(test_alternating_zones);
         FD_RUN(test_zone_validation);
+        FD_RUN(test_weekday_of);
+        FD_RUN(test_business_days_default);
+        FD_RUN(test_business_days_holidays);
+        FD_RUN(test_business_days_custom_weekend);
         return FD_DONE();
 }
