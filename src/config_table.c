@@ -75,6 +75,11 @@ const fd_cfg_key fd_cfg_keys[] = {
          "How long (ms) a partition pair waits for its lagging input topic "
          "before it processes the other one (as Kafka Streams' "
          "max.task.idle.ms)."},
+        {"processing.queue.max_events", FD_CFG_INT, "20000", 4, 10000000, NULL,
+         G(queue_max_events),
+         "Messages buffered per input partition before funneld pauses "
+         "fetching it (resumed below a quarter of this); bounds memory "
+         "while the event-time merge waits for a lagging partition."},
         {"processing.touch_max", FD_CFG_INT, "200", 1, 10000, NULL,
          G(touch_max),
          "Most touches kept per lead for attribution (oldest dropped)."},

@@ -13,8 +13,6 @@
 #include "outbox.h"
 #include "validate.h"
 
-#define FD_QUEUE_PAUSE  20000 /* buffered messages that pause a partition */
-#define FD_QUEUE_RESUME 5000
 /* How long a message must have been buffered before the merge passes it
  * over an empty partition that is at its end (at most max_task_idle_ms).
  * librdkafka hands over one fetch response partition by partition, so the
@@ -244,7 +242,7 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m)
                 pl->need_reset = 1;
                 return;
         }
-        if (!q->paused && queue_len(q) >= FD_QUEUE_PAUSE)
+        if (!q->paused && queue_len(q) >= (size_t)pl->conf->queue_max_events)
                 set_paused(pl, idx, m->partition, 1);
 }
 
@@ -575,7 +573,9 @@ static void fill_batch(fd_pipeline *pl)
         for (size_t i = 0; i < pl->owned_cnt; i++)
                 for (int t = 0; t < 2; t++) {
                         fd_queue *qq = &pl->queues[t][pl->owned[i]];
-                        if (qq->paused && queue_len(qq) < FD_QUEUE_RESUME)
+                        if (qq->paused &&
+                            queue_len(qq) <
+                                    (size_t)pl->conf->queue_max_events / 4)
                                 set_paused(pl, t, pl->owned[i], 0);
                 }
 }

@@ -127,5 +127,62 @@ def scale_out_and_in(cleanup):
         for t, (ids, extra) in outs.items()), flush=True)
 
 
+
+def test_second_instance_joins_a_backlog():
+    """Two instances on a pre-produced backlog, the second started while
+    the first has paused its lead partitions (processing.queue.max_events
+    400, far below a partition's backlog, yet large enough that a resumed
+    fetch refills the queue before the merge's max_task_idle_ms runs out,
+    which a queue of a few dozen would not): the
+    partitions the first gets back in the rebalance must fetch again (a
+    paused partition stays paused across librdkafka's re-assignment), so
+    both finish well before the 60 s first-fetch wait; state exact."""
+    with itlib.Cleanup() as c:
+        join_backlog(c)
+
+
+def join_backlog(cleanup):
+    work = fdit.work_dir()
+    names = fdit.Names("backlog")
+    inputs = (names.topic("lead-events"), names.topic("crm-events"))
+    fdit.create_topics(inputs, partitions=4)
+    a = itlib.Setup("backlog_a", work, inputs=inputs)
+    b = itlib.Setup("backlog_b", work, inputs=inputs, kafka=KAFKA,
+                    processing="queue.max_events = 400\n"
+                               "batch.max_events = 100\n")
+    for s in (a, b):
+        s.create_topics()
+        s.write_config()
+    # Pre-produced as itlib.Flow does (each journey in one partition pair:
+    # see the README's multi-instance limit), as fast as it goes.
+    events = itlib.generated_events(work / "events.jsonl", 8000, SEED)
+    flow = cleanup.add(itlib.Flow(b, events, 1000000))
+    flow.start()
+    flow.wait(120)
+    r = fdit.redis_client()
+    cleanup.add(a, b)
+    ends = b.end_offsets()
+    assert sum(ends.values()) == 8000, ends
+
+    b1 = b.start()
+    wait_owners([b1], [4], "the first instance to own all 4 partition pairs")
+    fdit.wait_for(lambda: progress(b, r) >= 500, 60,
+                  "the first instance to pass 500 events")
+    b2 = b.start()
+    wait_owners([b1, b2], [2, 2], "two instances sharing the pairs")
+    t0 = time.monotonic()
+    b.wait_caught_up(b1, r, ends, timeout=45)
+    print(f"both caught up {time.monotonic() - t0:.1f} s after the "
+          "rebalance", flush=True)
+    for p in (b1, b2):
+        assert "sent neither data nor its end" not in p.log_text(), \
+            p.log_tail()
+        b.stop(p)
+    a.run_to_end(r, timeout=120)
+    n = itlib.assert_same_state(r, a, r, b)
+    itlib.assert_same_outputs(a, b)
+    print(f"{n} keys equal", flush=True)
+
+
 if __name__ == "__main__":
     fdit.main(globals())
