@@ -79,6 +79,8 @@ int fd_gen_conf_check(const fd_gen_conf *conf, char *errstr, size_t errstr_size)
                 what = "days must be between 1 and 3650";
         else if (!(conf->dup_rate >= 0.0 && conf->dup_rate <= 0.5))
                 what = "the duplicate rate must be between 0 and 0.5";
+        else if (conf->leads < 0 || conf->leads > INT64_C(1000000000))
+                what = "leads must be between 0 and 1000000000";
         else if (conf->start_ms < 0 ||
                  conf->start_ms > INT64_C(7258118400000)) /* 2200 */
                 what = "the start time must lie between 1970 and 2200";
@@ -203,6 +205,19 @@ static int pick_tenant(fd_gen *gen)
         return gen->conf.tenants - 1;
 }
 
+/* With conf.leads: the number of lead ids of tenant tn, its weight's share
+ * of conf.leads (at least 1). */
+static int64_t lead_pool(const fd_gen *gen, const gen_tenant *tn)
+{
+        int64_t total = 0, pool;
+        int i;
+
+        for (i = 0; i < gen->conf.tenants; i++)
+                total += gen->tenants[i].weight;
+        pool = gen->conf.leads * tn->weight / total;
+        return pool > 0 ? pool : 1;
+}
+
 /* Plans the next arriving journey and puts it on the heap, which owns it
  * (freed when its last step was returned, or by fd_gen_destroy). */
 static int journey_start(fd_gen *gen)
@@ -235,6 +250,9 @@ static int journey_start(fd_gen *gen)
                 j->actor.lead_no = ++tn->lead_last;
         else if (p->lead_mode == FD_GEN_LEAD_EXISTING)
                 j->actor.lead_no = 1 + fd_gen_rng_range(&r, 0, tn->lead_last);
+        if (gen->conf.leads > 0 && p->lead_mode != FD_GEN_LEAD_NONE)
+                j->actor.lead_no =
+                        1 + fd_gen_rng_range(&r, 0, lead_pool(gen, tn));
         if (p->uses_opp)
                 j->actor.opp_no = ++tn->opp_last;
         j->actor.tenant_id = tn->id;

@@ -27,6 +27,10 @@ typedef struct fd_gen_conf {
         int64_t start_ms;      /* first journey starts here */
         int days;              /* journeys start over about this many days */
         double dup_rate;       /* share of events re-sent as exact copies */
+        int64_t leads; /* 0 = a new lead id per new-lead journey; else every
+                        * journey with a lead picks one of about this many
+                        * lead ids (split over the tenants by weight), for
+                        * load tests with a set number of leads */
 } fd_gen_conf;
 
 typedef struct fd_gen fd_gen;

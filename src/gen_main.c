@@ -55,6 +55,10 @@ static void usage(FILE *f)
                 "  --start YYYY-MM-DD    first day, UTC (2026-09-01)\n"
                 "  --dup-rate F          share of exact re-sent duplicates "
                 "(0.01)\n"
+                "  --leads N             about N distinct lead ids: every "
+                "journey with a lead\n"
+                "                        picks one at random (0 = a new id "
+                "per new lead, 0)\n"
                 "  --rate EPS            events per second, 0 = as fast as "
                 "possible (0)\n"
                 "  --lead-topic NAME     (funnel.lead-events)\n"
@@ -209,6 +213,7 @@ enum {
         OPT_CRM_ID,
         OPT_JSONL,
         OPT_DRY_RUN,
+        OPT_LEADS,
         OPT_HELP,
         OPT_VERSION,
 };
@@ -229,6 +234,7 @@ static const struct option long_opts[] = {
         {"crm-schema-id", required_argument, NULL, OPT_CRM_ID},
         {"jsonl", required_argument, NULL, OPT_JSONL},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"leads", required_argument, NULL, OPT_LEADS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -266,6 +272,10 @@ static int apply_number(gen_opts *o, int opt, const char *arg)
                 rc = parse_i64(flag, arg, 0, INT32_MAX, &v);
                 *(opt == OPT_LEAD_ID ? &pc->lead_schema_id
                                      : &pc->crm_schema_id) = (int32_t)v;
+                break;
+        case OPT_LEADS:
+                rc = parse_i64(flag, arg, 0, INT64_C(1000000000),
+                               &pc->gen.leads);
                 break;
         case OPT_DUP_RATE:
                 rc = parse_double(flag, arg, 0.0, 0.5, &pc->gen.dup_rate);

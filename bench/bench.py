@@ -1,0 +1,838 @@
+#!/usr/bin/env python3
+"""funneld's benchmark: throughput, CPU, Redis commands and memory per event
+against a naive baseline consumer, end-to-end latency at a fixed offered rate,
+scaling curves and callgrind instructions per event. bench/run.sh builds and
+runs it; docs/PERFORMANCE.md explains the method.
+
+Phases (each on its own topics, Redis prefix and consumer group):
+  throughput   funneld-gen pre-produces --events events (seed 1); funneld
+               consumes them from the earliest offset until P:offsets:G
+               covers every partition's end and the outboxes are empty; then
+               funneld-naive (bench/naive.c) consumes the same topics.
+  latency      funneld runs; funneld-gen produces at --rate events/s; a
+               thread polls P:offsets:G every ~1 ms; latency = first time the
+               hash covered a message - its CreateTime, and promotion
+               CreateTime - CreateTime of the input event it names as cause.
+  scaling      funneld over --scale-events events with --leads 10k/100k/1M,
+               then with 1 and 2 instances in one group.
+  callgrind    funneld under callgrind on 20k and 40k events; Ir per event =
+               difference / 20k (start-up cancels out).
+
+Nothing here asserts a time: the numbers are reported, not judged.
+"""
+
+import argparse
+import bisect
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+IT_DIR = REPO / "tests" / "integration"
+sys.path.insert(0, str(IT_DIR))
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PARTITIONS = 4
+
+
+def log(msg):
+    print(f"bench: {msg}", flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ------------------------------------------------------------ services
+
+class Services:
+    """Kafka and Redis: the ones given, else private ones started with the
+    integration fixtures (tests/integration/fixture.py) in state."""
+
+    def __init__(self, state, bootstrap=None, redis=None, reuse=False):
+        self.reuse = reuse
+        self.state = Path(state)
+        self.state.mkdir(parents=True, exist_ok=True)
+        os.environ["FUNNELD_IT_STATE"] = str(self.state)
+        self.started = []
+        self.bootstrap_arg, self.redis_arg = bootstrap, redis
+
+    def __enter__(self):
+        import fixture
+        env_k, env_r = self.state / "kafka.env", self.state / "redis.env"
+        if self.bootstrap_arg:
+            env_k.write_text(f"KAFKA_BOOTSTRAP={self.bootstrap_arg}\n")
+        elif not (self.reuse and env_k.exists()):
+            fixture.start_kafka(self.state)
+            self.started.append("kafka")
+        if self.redis_arg:
+            host, _, port = self.redis_arg.rpartition(":")
+            env_r.write_text(f"REDIS_HOST={host or '127.0.0.1'}\n"
+                             f"REDIS_PORT={port}\n")
+        elif not (self.reuse and env_r.exists()):
+            fixture.start_redis(self.state)
+            self.started.append("redis")
+        import fdit
+        self.bootstrap = fdit.bootstrap()
+        self.redis_host, self.redis_port = fdit.redis_host(), fdit.redis_port()
+        self.private_redis = "redis" in self.started
+        return self
+
+    def __exit__(self, *exc):
+        import fixture
+        for svc in reversed(self.started):
+            try:
+                {"kafka": fixture.stop_kafka,
+                 "redis": fixture.stop_redis}[svc](self.state)
+            except Exception as e:  # noqa: BLE001 - report, keep stopping
+                log(f"warning: stopping {svc}: {e}")
+
+
+def redis_client():
+    import fdit
+    return fdit.redis_client()
+
+
+def commands_processed(r):
+    return int(r.info("stats")["total_commands_processed"])
+
+
+def clear_redis(svc, r, prefix):
+    """Frees the memory of a finished phase: FLUSHALL on a private server,
+    else only the keys of prefix."""
+    if svc.private_redis:
+        r.flushall()
+        return
+    batch = []
+    for k in r.scan_iter(match=f"{prefix}:*", count=5000):
+        batch.append(k)
+        if len(batch) >= 2000:
+            r.unlink(*batch)
+            batch = []
+    if batch:
+        r.unlink(*batch)
+
+
+# ------------------------------------------------------------ processes
+
+def proc_cpu_s(pid):
+    """utime + stime of pid in seconds (all its threads)."""
+    return sum(proc_cpu_split(pid))
+
+
+def proc_cpu_split(pid):
+    """(utime, stime) of pid in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    f = stat.rsplit(")", 1)[1].split()
+    return int(f[11]) / CLK_TCK, int(f[12]) / CLK_TCK
+
+
+def proc_hwm_kb(pid):
+    m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(m.group(1)) if m else 0
+
+
+class Bench:
+    def __init__(self, args, svc):
+        self.a = args
+        self.svc = svc
+        self.build = Path(args.build).resolve()
+        self.funneld = self.build / "funneld"
+        self.gen = self.build / "funneld-gen"
+        self.naive = self.build / "bench" / "funneld-naive"
+        for b in (self.funneld, self.gen, self.naive):
+            if not b.exists():
+                raise BenchError(f"{b} does not exist: build it first "
+                                 f"(cmake --build {self.build}) or run "
+                                 "bench/run.sh, which builds")
+        os.environ["FUNNELD_BIN"] = str(self.funneld)
+        os.environ["FUNNELD_GEN_BIN"] = str(self.gen)
+        self.work = svc.state / "work"
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.r = redis_client()
+        self.results = {}
+
+    # -------------------------------------------------------- helpers
+
+    def setup(self, name, partitions=PARTITIONS):
+        import itlib
+        s = itlib.Setup(name, self.work, partitions=partitions,
+                        bootstrap=self.svc.bootstrap,
+                        redis_port=self.svc.redis_port)
+        s.create_topics()
+        s.write_config()
+        return s
+
+    def produce(self, s, events, seed=1, rate=0, leads=0, timeout=1800):
+        import fdit
+        args = ["--brokers", self.svc.bootstrap, "--events", events,
+                "--seed", seed, "--rate", rate, "--lead-topic", s.lead_topic,
+                "--crm-topic", s.crm_topic, "--schema-dir", REPO / "schemas"]
+        if leads:
+            args += ["--leads", leads]
+        t0 = time.monotonic()
+        fdit.run_gen(args, timeout=timeout,
+                     log_path=self.work / f"{s.names.prefix}.gen.log")
+        return time.monotonic() - t0
+
+    def run_funneld(self, s, instances=1, timeout=1800, wrapper=(),
+                    poll_s=0.02, on_start=None, on_done=None, stall_s=120):
+        """Runs funneld (instances processes, one group) over everything in
+        s's input topics; returns the measurements."""
+        import fdit
+        ends = s.end_offsets()
+        messages = sum(ends.values())
+        r = self.r
+        cmds0 = commands_processed(r)
+        procs = []
+        t_start = time.time()
+        for i in range(instances):
+            procs.append(fdit.Process(
+                [*wrapper, str(self.funneld), "-c", str(s.config)],
+                self.work / f"{s.names.prefix}.{i}.log"))
+        if on_start:
+            on_start(procs)
+        key = f"{s.prefix}:offsets:{s.group}"
+        deadline = time.monotonic() + timeout
+        try:
+            self._wait_done(s, procs, ends, key, deadline, stall_s, poll_s)
+        except BaseException:
+            for p in procs:
+                if p.alive():
+                    p.stop(signal.SIGKILL, timeout=30)
+            raise
+        # own: commands the benchmark sent between the two INFOs
+        t_first, cpu_first, own = self._first
+        t_done = time.time()
+        split = [proc_cpu_split(p.pid) for p in procs]
+        cpu = [u + k for u, k in split]
+        hwm = [proc_hwm_kb(p.pid) for p in procs]
+        cmds = commands_processed(r) - cmds0 - own - 1
+        if on_done:
+            on_done(procs)
+        for p in procs:
+            rc = p.stop(signal.SIGTERM, timeout=600)
+            if rc != 0:
+                raise BenchError(f"funneld exited with {rc} on SIGTERM:\n"
+                                 f"{p.log_tail()}")
+        t_first = t_first or t_start
+        cpu_first = cpu_first or 0.0
+        return {"messages": messages, "instances": instances,
+                "wall_s": t_done - t_start, "wall_from_first_s": t_done - t_first,
+                "startup_s": t_first - t_start,
+                "eps": messages / max(t_done - t_first, 1e-9),
+                "eps_incl_startup": messages / max(t_done - t_start, 1e-9),
+                "cpu_s": sum(cpu), "cpu_from_first_s": sum(cpu) - cpu_first,
+                "cpu_user_s": sum(u for u, _ in split),
+                "cpu_sys_s": sum(k for _, k in split),
+                "cpu_us_per_event": sum(cpu) / messages * 1e6,
+                "cpu_us_per_event_from_first":
+                    (sum(cpu) - cpu_first) / messages * 1e6,
+                "redis_cmds": cmds, "redis_cmds_per_event": cmds / messages,
+                "peak_rss_kb": max(hwm), "procs": procs}
+
+    def _wait_done(self, s, procs, ends, key, deadline, stall_s, poll_s):
+        """Polls until funneld caught up; sets self._first = (time of the
+        first offset, CPU then, commands sent). Raises BenchError when a
+        process died, nothing moved for stall_s or the deadline passed."""
+        r, own = self.r, 0
+        t_first = cpu_first = None
+        progress, progress_at = -1, time.monotonic()
+        while True:
+            for p in procs:
+                if not p.alive():
+                    raise BenchError(f"funneld exited with "
+                                     f"{p.proc.returncode}:\n{p.log_tail()}")
+            got = {k: int(v) for k, v in r.hgetall(key).items()}
+            own += 1
+            if sum(got.values()) != progress:
+                progress, progress_at = sum(got.values()), time.monotonic()
+            if t_first is None and any(got.values()):
+                t_first = time.time()
+                cpu_first = sum(proc_cpu_s(p.pid) for p in procs)
+            if all(got.get(k, 0) >= hi for k, hi in ends.items() if hi > 0):
+                own += PARTITIONS
+                if s.outbox_depth(r) == 0:
+                    break
+            now = time.monotonic()
+            if now > deadline or now - progress_at > stall_s:
+                logs = ", ".join(str(p.log_path) for p in procs)
+                raise BenchError(
+                    f"funneld made no progress for {now - progress_at:.0f} s"
+                    f" (stored offsets {got}, end offsets {ends}); logs: "
+                    f"{logs}")
+            time.sleep(poll_s)
+        self._first = (t_first, cpu_first, own)
+
+    def run_naive(self, s, timeout=3600):
+        ends = s.end_offsets()
+        messages = sum(ends.values())
+        cmds0 = commands_processed(self.r)
+        out = self.work / f"{s.names.prefix}.naive.out"
+        errf = self.work / f"{s.names.prefix}.naive.log"
+        prefix = f"{s.prefix}-naive"
+        t0 = time.time()
+        with open(out, "wb") as o, open(errf, "wb") as e:
+            p = subprocess.run(
+                [str(self.naive), "--brokers", self.svc.bootstrap,
+                 "--group", f"{s.group}-naive", "--lead-topic", s.lead_topic,
+                 "--crm-topic", s.crm_topic, "--schema-dir",
+                 str(REPO / "schemas"), "--redis-host", self.svc.redis_host,
+                 "--redis-port", str(self.svc.redis_port), "--prefix", prefix,
+                 "--expect", str(messages)],
+                stdout=o, stderr=e, timeout=timeout)
+        wall = time.time() - t0
+        if p.returncode != 0:
+            raise BenchError(f"funneld-naive exited with {p.returncode}:\n"
+                             f"{errf.read_text(errors='replace')[-3000:]}")
+        st = json.loads(out.read_text().strip().splitlines()[-1])
+        cmds = commands_processed(self.r) - cmds0 - 1
+        span = st["last_wall"] - st["first_wall"]
+        return {"messages": messages, "wall_s": wall,
+                "wall_from_first_s": span, "startup_s": st["first_wall"] - t0,
+                "eps": messages / max(span, 1e-9),
+                "eps_incl_startup": messages / max(wall, 1e-9),
+                "cpu_s": st["cpu_s"], "cpu_from_first_s": st["cpu_from_first_s"],
+                "cpu_user_s": st["cpu_user_s"], "cpu_sys_s": st["cpu_sys_s"],
+                "cpu_us_per_event": st["cpu_s"] / messages * 1e6,
+                "cpu_us_per_event_from_first":
+                    st["cpu_from_first_s"] / messages * 1e6,
+                "redis_cmds": cmds, "redis_cmds_per_event": cmds / messages,
+                "redis_cmds_self_count": st["redis_cmds"],
+                "peak_rss_kb": st["maxrss_kb"], "duplicates": st["duplicates"],
+                "prefix": prefix}
+
+    def stage_totals(self, prefix):
+        out = {}
+        for t in ("t1", "t2", "t3"):
+            for f, v in self.r.hgetall(f"{prefix}:{{{t}}}:total").items():
+                if ":" not in f:
+                    out[f] = out.get(f, 0) + int(v)
+        return out
+
+    # -------------------------------------------------------- phases
+
+    def phase_throughput(self):
+        n = self.a.events
+        s = self.setup("bench_tput")
+        log(f"throughput: producing {n} events (funneld-gen --rate 0)")
+        prod_s = self.produce(s, n)
+        log(f"throughput: produced in {prod_s:.1f} s; running funneld")
+        f = self.run_funneld(s)
+        f.pop("procs")
+        log(f"throughput: funneld {f['eps']:.0f} events/s, "
+            f"{f['cpu_us_per_event']:.1f} µs CPU/event; running funneld-naive")
+        nv = self.run_naive(s)
+        log(f"throughput: naive {nv['eps']:.0f} events/s, "
+            f"{nv['cpu_us_per_event']:.1f} µs CPU/event")
+        parity = {"funneld": self.stage_totals(s.prefix),
+                  "naive": self.stage_totals(nv["prefix"])}
+        self.results["throughput"] = {"events": n, "produce_s": prod_s,
+                                      "funneld": f, "naive": nv,
+                                      "stage_totals": parity}
+        clear_redis(self.svc, self.r, s.prefix)
+        clear_redis(self.svc, self.r, nv["prefix"])
+
+    def phase_latency(self):
+        out = []
+        for r in self.a.rate.split(","):
+            if r == "auto":
+                tp = self.results.get("throughput")
+                if not tp:
+                    continue
+                rate = round(tp["funneld"]["eps"] / 2, -2) or 1000
+            else:
+                rate = float(r)
+            out.append(self.latency_at(rate))
+        self.results["latency"] = out
+
+    def latency_at(self, rate):
+        import fdit
+        dur = self.a.latency_seconds
+        n = int(rate * dur)
+        s = self.setup("bench_lat")
+        log(f"latency: funneld running, producing {n} events at {rate}/s")
+        p = fdit.start_funneld(s.config, log_path=self.work /
+                               f"{s.names.prefix}.log")
+        try:
+            p.wait_log(r"assigned \d+ partition pair", timeout=120)
+            key = f"{s.prefix}:offsets:{s.group}"
+            changes, stop = {}, threading.Event()
+
+            def poller():
+                r = redis_client()
+                last = {}
+                while not stop.is_set():
+                    h = r.hgetall(key)
+                    t = time.time()
+                    for k, v in h.items():
+                        v = int(v)
+                        if last.get(k) != v:
+                            last[k] = v
+                            changes.setdefault(k, []).append((v, t))
+                    time.sleep(0.001)
+
+            th = threading.Thread(target=poller, daemon=True)
+            th.start()
+            self.produce(s, n, seed=2, rate=rate, timeout=dur * 4 + 120)
+            s.wait_caught_up(p, self.r, s.end_offsets(), timeout=300)
+            stop.set()
+            th.join(10)
+        finally:
+            s.stop(p) if p.alive() else None
+        inputs = read_topics(self.svc.bootstrap,
+                             [s.lead_topic, s.crm_topic], want_event_id=True)
+        redis_lat, created = [], {}
+        for m in inputs:
+            if m["event_id"] not in created:
+                created[m["event_id"]] = m["ts"]
+            ch = changes.get(f"{m['topic']}:{m['partition']}", [])
+            i = bisect.bisect_right(ch, (m["offset"], float("inf")))
+            if i < len(ch):
+                redis_lat.append(ch[i][1] * 1000 - m["ts"])
+        promos = read_topics(self.svc.bootstrap, [s.promotions],
+                             decode="promotion_event")
+        promo_lat, unmatched = [], 0
+        for m in promos:
+            t0 = created.get(m["value"]["cause_event_id"])
+            if t0 is None:
+                unmatched += 1
+            else:
+                promo_lat.append(m["ts"] - t0)
+        first = min(m["ts"] for m in inputs)
+        last = max(m["ts"] for m in inputs)
+        clear_redis(self.svc, self.r, s.prefix)
+        log(f"latency at {rate:.0f}/s: Redis p50 "
+            f"{pct(redis_lat).get('p50_ms', 0):.1f} ms")
+        return {
+            "rate": rate, "events": n, "inputs": len(inputs),
+            "achieved_rate": len(inputs) / max((last - first) / 1000, 1e-3),
+            "redis": pct(redis_lat), "promotion": pct(promo_lat),
+            "promotions": len(promos), "unmatched_promotions": unmatched,
+            "polls": sum(len(v) for v in changes.values())}
+
+    def phase_scaling(self):
+        n = self.a.scale_events
+        rows = []
+        for leads in (10000, 100000, 1000000):
+            s = self.setup(f"bench_leads{leads}")
+            self.produce(s, n, leads=leads)
+            f = self.run_funneld(s)
+            f.pop("procs")
+            f["leads_pool"] = leads
+            f["leads_created"] = self.stage_totals(s.prefix).get("lead", 0)
+            rows.append(f)
+            log(f"scaling: leads {leads}: {f['eps']:.0f} events/s "
+                f"({f['leads_created']} leads created)")
+            clear_redis(self.svc, self.r, s.prefix)
+        inst = []
+        s = self.setup("bench_inst")
+        self.produce(s, n)
+        for k in (1, 2):
+            if k > 1:
+                s.group = s.names.group(f"funneld{k}")
+                s.prefix = f"{s.names.prefix}-{k}"
+                s.write_config()
+            try:
+                f = self.run_funneld(s, instances=k)
+            except BenchError as e:
+                log(f"scaling: {k} instance(s) FAILED: {e}")
+                inst.append({"instances": k, "failed": str(e)})
+                clear_redis(self.svc, self.r, s.prefix)
+                continue
+            f.pop("procs")
+            inst.append(f)
+            log(f"scaling: {k} instance(s): {f['eps']:.0f} events/s")
+            clear_redis(self.svc, self.r, s.prefix)
+        self.results["scaling"] = {"events": n, "leads": rows,
+                                   "instances": inst}
+
+    def phase_perf(self):
+        """funneld over --scale-events events with perf record attached
+        (user and kernel time, call graphs); the top symbols by self time
+        go into the report."""
+        if not shutil.which("perf"):
+            self.results["perf"] = {"skipped": "perf not installed"}
+            return
+        s = self.setup("bench_perf")
+        self.produce(s, self.a.scale_events)
+        data = self.work / f"{s.names.prefix}.perf.data"
+        rec = {}
+
+        def start(procs):
+            rec["p"] = subprocess.Popen(
+                ["perf", "record", "-g", "-o", str(data), "-p",
+                 str(procs[0].pid)], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+
+        def done(procs):
+            rec["p"].send_signal(signal.SIGINT)
+            rec["p"].wait(120)
+
+        f = self.run_funneld(s, on_start=start, on_done=done)
+        f.pop("procs")
+        rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio",
+                              "--no-children", "--percent-limit", "0.8",
+                              "-g", "none", "--sort", "dso,symbol"],
+                             capture_output=True, text=True)
+        lines = [re.sub(r"(\s+-)+$", "", ln.rstrip())
+                 for ln in rep.stdout.splitlines()
+                 if re.match(r"\s+[\d.]+%", ln)]
+        if not lines:
+            self.results["perf"] = {"skipped": "perf record gave no samples "
+                                    f"({rep.stderr.strip()[:300]})"}
+        else:
+            self.results["perf"] = {"events": f["messages"], "eps": f["eps"],
+                                    "top": lines[:30], "file": str(data)}
+        clear_redis(self.svc, self.r, s.prefix)
+
+    def phase_callgrind(self):
+        if not shutil.which("valgrind"):
+            self.results["callgrind"] = {"skipped": "valgrind not installed"}
+            return
+        runs = []
+        for n in (self.a.cg_events, 2 * self.a.cg_events):
+            s = self.setup(f"bench_cg{n}")
+            self.produce(s, n, seed=1)
+            out = self.work / f"{s.names.prefix}.callgrind.out"
+            log(f"callgrind: funneld on {n} events (slow)")
+            f = self.run_funneld(s, timeout=3600, poll_s=0.2, stall_s=900,
+                                 wrapper=(
+                "valgrind", "--tool=callgrind",
+                f"--callgrind-out-file={out}"))
+            f.pop("procs")
+            runs.append((f["messages"], out, callgrind_total(out)))
+            clear_redis(self.svc, self.r, s.prefix)
+        (n1, _, i1), (n2, out2, i2) = runs
+        top = subprocess.run(["callgrind_annotate", "--inclusive=no",
+                              str(out2)], capture_output=True, text=True)
+        lines = [ln for ln in top.stdout.splitlines()
+                 if re.match(r"\s*[\d,]+ \(\s*[\d.]+%\)", ln)]
+        self.results["callgrind"] = {
+            "events": [n1, n2], "ir": [i1, i2],
+            "ir_per_event": (i2 - i1) / (n2 - n1),
+            "ir_per_event_incl_startup": i2 / n2,
+            "top": lines[:15], "file": str(out2)}
+
+
+# ------------------------------------------------------------ helpers
+
+def callgrind_total(path):
+    for line in Path(path).read_text(errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise BenchError(f"no totals in {path}")
+
+
+def pct(values):
+    if not values:
+        return {"n": 0}
+    v = sorted(values)
+
+    def q(p):
+        return v[min(len(v) - 1, int(p * len(v)))]
+
+    return {"n": len(v), "p50_ms": q(0.50), "p99_ms": q(0.99),
+            "max_ms": v[-1], "min_ms": v[0]}
+
+
+def avro_event_id(value):
+    """The event_id of a Confluent-framed LeadEvent / CrmStageEvent: the
+    first field, an Avro string (zigzag varint length, bytes)."""
+    i, shift, n = 5, 0, 0
+    while True:
+        b = value[i]
+        i += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            break
+    n = (n >> 1) ^ -(n & 1)
+    return value[i:i + n].decode()
+
+
+def read_topics(bootstrap, topics, want_event_id=False, decode=None,
+                timeout=300):
+    """Every committed message of topics (all partitions, from the start to
+    the end), as dicts with topic, partition, offset, ts (CreateTime, ms)."""
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
+    import fdit
+    c = Consumer({"bootstrap.servers": bootstrap,
+                  "group.id": fdit.unique("bench-reader"),
+                  "enable.auto.commit": False,
+                  "isolation.level": "read_committed",
+                  "enable.partition.eof": True})
+    avro = fdit.Avro() if decode else None
+    parts = []
+    md = c.list_topics(timeout=10)
+    for t in topics:
+        for p in md.topics[t].partitions:
+            parts.append(TopicPartition(t, p, 0))
+    c.assign(parts)
+    pending = {(tp.topic, tp.partition) for tp in parts}
+    out = []
+    end = time.monotonic() + timeout
+    try:
+        while pending and time.monotonic() < end:
+            for msg in c.consume(10000, 0.5):
+                if msg.error():
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        pending.discard((msg.topic(), msg.partition()))
+                        continue
+                    raise BenchError(f"reading {msg.topic()}: {msg.error()}")
+                m = {"topic": msg.topic(), "partition": msg.partition(),
+                     "offset": msg.offset(), "ts": msg.timestamp()[1]}
+                if want_event_id:
+                    m["event_id"] = avro_event_id(msg.value())
+                if avro:
+                    m["value"] = avro.decode(decode, msg.value())[1]
+                out.append(m)
+    finally:
+        c.close()
+    if pending:
+        raise BenchError(f"could not read {sorted(pending)} to the end within "
+                         f"{timeout} s")
+    return out
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    git = subprocess.run(["git", "-C", str(REPO), "log", "-1",
+                          "--format=%h %s"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--short",
+                            "--", "src", "include"],
+                           capture_output=True, text=True)
+    return {"commit": git.stdout.strip()[:100],
+            "dirty": " ".join(ln.split()[-1] for ln in
+                              dirty.stdout.splitlines()),
+            "uname": " ".join(platform.uname()), "nproc": os.cpu_count(),
+            "cpu": cpu,
+            "uptime": subprocess.run(["uptime"], capture_output=True,
+                                     text=True).stdout.strip()}
+
+
+# ------------------------------------------------------------ report
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def report(res, args):
+    L = []
+    m = res["machine"]
+    L += [f"# funneld benchmark {res['started']}", "",
+          f"- machine: `{m['uname']}`", f"- nproc: {m['nproc']}; CPU: {m['cpu']}",
+          f"- commit: `{m.get('commit', '?')}`; uncommitted in src/, "
+          f"include/: `{m.get('dirty') or 'none'}`",
+          f"- load at start: `{m['uptime']}`",
+          f"- load at end: `{res.get('uptime_end', '')}`",
+          f"- build: `{args.build}`; command: `{' '.join(res['argv'])}`", ""]
+    tp = res.get("throughput")
+    if tp:
+        f, n = tp["funneld"], tp["naive"]
+        L += [f"## Throughput: {tp['events']} pre-produced events, earliest "
+              "to end, 1 instance, 4 partitions", "",
+              "| metric | funneld | naive | funneld/naive |",
+              "|---|---:|---:|---:|"]
+        rows = [("events/s (first event to done)", "eps", "{:.0f}", False),
+                ("events/s (incl. start-up and join)", "eps_incl_startup",
+                 "{:.0f}", False),
+                ("CPU µs/event (user+sys, whole process)", "cpu_us_per_event",
+                 "{:.1f}", True),
+                ("CPU µs/event (from first event)",
+                 "cpu_us_per_event_from_first", "{:.1f}", True),
+                ("  of it user / sys µs/event", "cpu_split", None, True),
+                ("Redis commands/event", "redis_cmds_per_event", "{:.2f}",
+                 True),
+                ("peak RSS (MiB)", "peak_rss_kb", None, True),
+                ("start-up until first event (s)", "startup_s", "{:.2f}",
+                 True)]
+        for label, k, fmt, _ in rows:
+            if k == "cpu_split":
+                def us(d, key, msgs):
+                    return f"{d.get(key, 0) / msgs * 1e6:.1f}" \
+                        if key in d else "n/a"
+                L.append(f"| {label} | {us(f, 'cpu_user_s', f['messages'])} / "
+                         f"{us(f, 'cpu_sys_s', f['messages'])} | "
+                         f"{us(n, 'cpu_user_s', n['messages'])} / "
+                         f"{us(n, 'cpu_sys_s', n['messages'])} | |")
+                continue
+            a, b = f[k], n[k]
+            if k == "peak_rss_kb":
+                L.append(f"| {label} | {a / 1024:.1f} | {b / 1024:.1f} | "
+                         f"{ratio(a, b)} |")
+            else:
+                L.append(f"| {label} | {fmt.format(a)} | {fmt.format(b)} | "
+                         f"{ratio(a, b)} |")
+        L += ["", f"Pre-producing took {tp['produce_s']:.1f} s. Stage entries "
+              "counted (sum over tenants of `P:{T}:total`), a parity check of "
+              "the baseline: funneld "
+              f"`{json.dumps(tp['stage_totals']['funneld'], sort_keys=True)}`"
+              ", naive "
+              f"`{json.dumps(tp['stage_totals']['naive'], sort_keys=True)}`"
+              " (naive does not score, so it has no MQL entries from "
+              "scoring).", ""]
+    lats = res.get("latency")
+    if lats:
+        def cell(d, k):
+            return f"{d[k]:.1f}" if k in d else "n/a"
+        L += ["## Latency from produce (CreateTime) to effect", "",
+              "| offered events/s | produced at events/s | to | n | p50 ms | "
+              "p99 ms | max ms |", "|---:|---:|---|---:|---:|---:|---:|"]
+        for lat in lats:
+            for label, k in (("committed in Redis (P:offsets:G covers it)",
+                              "redis"),
+                             ("promotion CreateTime on the output topic",
+                              "promotion")):
+                d = lat[k]
+                L.append(f"| {lat['rate']:.0f} | {lat['achieved_rate']:.0f} | "
+                         f"{label} | {d['n']} | {cell(d, 'p50_ms')} | "
+                         f"{cell(d, 'p99_ms')} | {cell(d, 'max_ms')} |")
+        L += ["", "Each point runs funneld first, then funneld-gen at the "
+              "offered rate for the same number of seconds. An offered rate "
+              "above funneld's throughput builds a backlog, so its latency "
+              "grows with the run length: it measures saturation, not "
+              "steady-state latency; the `auto` point (half the measured "
+              "throughput) does. " + "; ".join(
+                  f"{lat['rate']:.0f}/s: {lat['promotions']} promotions "
+                  f"({lat['unmatched_promotions']} unmatched), "
+                  f"{lat['polls']} offset changes seen" for lat in lats) +
+              ". Resolution: CreateTime is in ms; P:offsets:G was polled "
+              "about every 1 ms, so Redis latencies are upper bounds by up "
+              "to one poll interval plus the poller's scheduling delay.", ""]
+    sc = res.get("scaling")
+    if sc:
+        L += [f"## Scaling ({sc['events']} events per point)", "",
+              "| lead-id pool (--leads) | leads created | events/s | "
+              "CPU µs/event | Redis cmds/event | peak RSS MiB |",
+              "|---:|---:|---:|---:|---:|---:|"]
+        for f in sc["leads"]:
+            L.append(f"| {f['leads_pool']} | {f['leads_created']} | "
+                     f"{f['eps']:.0f} | {f['cpu_us_per_event']:.1f} | "
+                     f"{f['redis_cmds_per_event']:.2f} | "
+                     f"{f['peak_rss_kb'] / 1024:.1f} |")
+        L += ["", "| instances (one group, 4 partitions) | events/s | "
+              "CPU µs/event (sum) | vs 1 instance |", "|---:|---:|---:|---:|"]
+        base = sc["instances"][0].get("eps", 0)
+        for f in sc["instances"]:
+            if "failed" in f:
+                L.append(f"| {f['instances']} | FAILED | | |")
+                continue
+            L.append(f"| {f['instances']} | {f['eps']:.0f} | "
+                     f"{f['cpu_us_per_event']:.1f} | {ratio(f['eps'], base)} |")
+        L += [f"- {f['instances']} instance(s) failed: {f['failed']}"
+              for f in sc["instances"] if "failed" in f]
+        L.append("")
+    cg = res.get("callgrind")
+    if cg and "skipped" not in cg:
+        L += ["## callgrind (regression figure)", "",
+              f"**{cg['ir_per_event']:.0f} instructions (Ir) per event** = "
+              f"({cg['ir'][1]} - {cg['ir'][0]}) / ({cg['events'][1]} - "
+              f"{cg['events'][0]}) messages, seed 1; including start-up: "
+              f"{cg['ir_per_event_incl_startup']:.0f}.", "",
+              f"Top functions (self Ir, {cg['events'][1]} messages):", "",
+              "```"] + cg["top"] + ["```", ""]
+    elif cg:
+        L += ["## callgrind", "", f"skipped: {cg['skipped']}", ""]
+    pf = res.get("perf")
+    if pf and "skipped" not in pf:
+        L += [f"## perf (self time, {pf['events']} messages, "
+              f"{pf['eps']:.0f} events/s while sampled)", "", "```"] + \
+            pf["top"] + ["```", ""]
+    elif pf:
+        L += ["## perf", "", f"skipped: {pf['skipped']}", ""]
+    return "\n".join(L)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=str(REPO / "build-bench"),
+                    help="build directory with funneld, funneld-gen and "
+                         "bench/funneld-naive (default build-bench)")
+    ap.add_argument("--events", type=int, default=1000000,
+                    help="events of the throughput phase (1000000; 5000000 "
+                         "for the long run)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 20000 events, short latency phase, no "
+                         "scaling, no callgrind")
+    ap.add_argument("--rate", default="20000,auto",
+                    help="offered rates of the latency phase, comma-"
+                         "separated; auto = half of funneld's measured "
+                         "throughput (20000,auto)")
+    ap.add_argument("--latency-seconds", type=float, default=15)
+    ap.add_argument("--scale-events", type=int, default=300000,
+                    help="events per scaling point (300000)")
+    ap.add_argument("--cg-events", type=int, default=20000,
+                    help="events of the smaller callgrind run (20000)")
+    ap.add_argument("--phases",
+                    default="throughput,latency,scaling,callgrind,perf",
+                    help="comma-separated subset of throughput, latency, "
+                         "scaling, callgrind, perf")
+    ap.add_argument("--state", default=None,
+                    help="directory for the private broker / redis-server "
+                         "and logs (default <build>/bench-state)")
+    ap.add_argument("--bootstrap", help="use this Kafka instead of starting one")
+    ap.add_argument("--redis", help="HOST:PORT of a redis-server to use "
+                                    "instead of starting one")
+    ap.add_argument("--results", default=str(REPO / "bench" / "results"),
+                    help="directory for <date>.md and .json")
+    a = ap.parse_args(argv)
+    phases = a.phases.split(",")
+    if a.quick:
+        if a.events == 1000000:
+            a.events = 20000
+        a.latency_seconds = min(a.latency_seconds, 3)
+        phases = [p for p in phases if p in ("throughput", "latency")]
+    started = datetime.datetime.now(datetime.timezone.utc)
+    res = {"started": started.strftime("%Y-%m-%d %H:%M UTC"),
+           "argv": ["bench/bench.py", *(argv if argv is not None
+                                        else sys.argv[1:])],
+           "machine": machine()}
+    # Under ctest (bench.smoke) the integration fixtures' broker and
+    # redis-server are already running: use them.
+    reuse = not a.state and bool(os.environ.get("FUNNELD_IT_STATE"))
+    state = Path(a.state or os.environ.get("FUNNELD_IT_STATE") or
+                 Path(a.build) / "bench-state")
+    try:
+        with Services(state, a.bootstrap, a.redis, reuse) as svc:
+            b = Bench(a, svc)
+            b.results = res
+            for ph in phases:
+                getattr(b, f"phase_{ph}")()
+    except Exception as e:  # noqa: BLE001 - BenchError, FixtureError, ITError
+        if not isinstance(e, BenchError) and \
+                type(e).__name__ not in ("FixtureError", "ITError"):
+            raise
+        print(f"bench: FAILED: {e}", file=sys.stderr, flush=True)
+        return 1
+    res["uptime_end"] = machine()["uptime"]
+    text = report(res, a)
+    print(text, flush=True)
+    out = Path(a.results)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = started.strftime("%Y-%m-%d-%H%M") + ("-quick" if a.quick else "")
+    (out / f"{stem}.md").write_text(text + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(res, indent=1, default=str)
+                                      + "\n")
+    log(f"results written to {out / stem}.md and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
