@@ -173,8 +173,9 @@ int main(int argc, char **argv)
         /* Routes besides /metrics, /healthz, /readyz: the JSON API and the
          * dashboard (src/web). */
         fd_http_route web[FD_WEB_ROUTE_CNT];
+        fd_web_api apis[FD_WEB_API_CNT];
         fd_app_opts app = {&stop_flag, &reload_flag, web,
-                           fd_web_routes(conf, web)};
+                           fd_web_routes(conf, web, apis)};
         demo.routes = app.routes;
         demo.route_cnt = app.route_cnt;
         rc = demo_mode ? fd_demo_run(conf, &demo, &stop_flag)

@@ -2,6 +2,7 @@
 #include "ctl_cmds.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int ctl_tenant_key(ctl_ctx *ctx, char *buf, size_t buf_size, const char *suffix)
@@ -45,4 +46,67 @@ const char *ctl_now_tz(const ctl_ctx *ctx)
         if (ctx->utc_clock || !ctx->conf || !ctx->opt.tenant)
                 return NULL;
         return fd_config_tenant(ctx->conf, ctx->opt.tenant)->timezone;
+}
+
+int ctl_read_counts(ctl_ctx *ctx, const char *suffix, const char *const *fields,
+                    int cnt, int64_t *counts)
+{
+        char key[512];
+        const char **argv;
+        redisReply *reply;
+        int rc = CTL_EXIT_RUNTIME;
+
+        if (ctl_tenant_key(ctx, key, sizeof(key), suffix))
+                return CTL_EXIT_RUNTIME;
+        argv = malloc(((size_t)cnt + 2) * sizeof(*argv));
+        if (!argv) {
+                snprintf(ctx->errstr, sizeof(ctx->errstr), "out of memory");
+                return CTL_EXIT_RUNTIME;
+        }
+        argv[0] = "HMGET";
+        argv[1] = key;
+        for (int i = 0; i < cnt; i++)
+                argv[2 + i] = fields[i];
+        reply = ctl_redis_argv(&ctx->redis, ctx->errstr, sizeof(ctx->errstr),
+                               cnt + 2, argv);
+        free(argv);
+        if (!reply)
+                return CTL_EXIT_RUNTIME;
+        if (reply->type != REDIS_REPLY_ARRAY || (int)reply->elements != cnt) {
+                snprintf(ctx->errstr, sizeof(ctx->errstr),
+                         "unexpected reply to HMGET %s; check that %s is a "
+                         "hash as docs/REDIS.md describes",
+                         key, key);
+                goto out;
+        }
+        for (int i = 0; i < cnt; i++) {
+                redisReply *e = reply->element[i];
+                const char *s = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+                if (ctl_parse_i64(s, &counts[i]))
+                        fprintf(stderr,
+                                "funnelctl: warning: %s field %s holds '%s', "
+                                "not a count; shown as 0\n",
+                                key, fields[i], s);
+        }
+        rc = CTL_EXIT_OK;
+out:
+        freeReplyObject(reply);
+        return rc;
+}
+
+int ctl_usage(ctl_ctx *ctx, const char *what)
+{
+        snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", what);
+        return CTL_EXIT_USAGE;
+}
+
+int ctl_parse_month_opt(ctl_ctx *ctx, const char *opt, const char *value,
+                        ctl_month *m)
+{
+        if (ctl_month_parse(value, m) == 0)
+                return 0;
+        snprintf(ctx->errstr, sizeof(ctx->errstr),
+                 "%s '%s' is not a month; write it as YYYY-MM (e.g. 2026-11)",
+                 opt, value);
+        return -1;
 }

@@ -44,6 +44,20 @@ typedef struct ctl_ctx {
 /* Writes P:{T}:<suffix> into buf. 0, or -1 with errstr (id too long). */
 int ctl_tenant_key(ctl_ctx *ctx, char *buf, size_t buf_size,
                    const char *suffix);
+/* Sets errstr to what and returns CTL_EXIT_USAGE. */
+int ctl_usage(ctl_ctx *ctx, const char *what);
+
+/* Parses value of option opt ("--month") as YYYY-MM into *m; 0, or -1 with
+ * errstr saying how to write it. */
+int ctl_parse_month_opt(ctl_ctx *ctx, const char *opt, const char *value,
+                        ctl_month *m);
+
+/* HMGET P:{T}:<suffix> fields[0..cnt) into counts: 0 where a field is
+ * absent; a value that is not a count warns on stderr and counts 0.
+ * CTL_EXIT_OK, or CTL_EXIT_RUNTIME with errstr. */
+int ctl_read_counts(ctl_ctx *ctx, const char *suffix, const char *const *fields,
+                    int cnt, int64_t *counts);
+
 /* CTL_EXIT_OK when tenant T is in P:tenants, else CTL_EXIT_NOTFOUND or
  * CTL_EXIT_RUNTIME with errstr. */
 int ctl_check_tenant(ctl_ctx *ctx);

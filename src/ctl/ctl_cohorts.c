@@ -77,23 +77,6 @@ typedef struct cohort_row {
         int64_t revenue[COHORT_MAX_CURRENCIES];
 } cohort_row;
 
-static int usage(ctl_ctx *ctx, const char *what)
-{
-        snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", what);
-        return CTL_EXIT_USAGE;
-}
-
-static int parse_month_opt(ctl_ctx *ctx, const char *opt, const char *value,
-                           ctl_month *m)
-{
-        if (ctl_month_parse(value, m) == 0)
-                return 0;
-        snprintf(ctx->errstr, sizeof(ctx->errstr),
-                 "%s '%s' is not a month; write it as YYYY-MM (e.g. 2026-11)",
-                 opt, value);
-        return -1;
-}
-
 /* 1 for MQL cohorts, 0 for lead cohorts, -1 for anything else. */
 static int by_mql(const ctl_opts *o)
 {
@@ -107,7 +90,7 @@ int ctl_cohorts_check(ctl_ctx *ctx)
         const ctl_opts *o = &ctx->opt;
         int span;
         if (!o->tenant)
-                return usage(ctx, "cohorts needs --tenant T");
+                return ctl_usage(ctx, "cohorts needs --tenant T");
         if (by_mql(o) < 0) {
                 snprintf(ctx->errstr, sizeof(ctx->errstr),
                          "--by '%s' is not a cohort kind; use --by lead "
@@ -117,14 +100,14 @@ int ctl_cohorts_check(ctl_ctx *ctx)
                 return CTL_EXIT_USAGE;
         }
         if (o->model || o->currency || o->days || o->until)
-                return usage(ctx, "cohorts takes --by, --month or "
-                                  "--from/--to only (no --model, "
-                                  "--currency, --days or --until)");
+                return ctl_usage(ctx, "cohorts takes --by, --month or "
+                                      "--from/--to only (no --model, "
+                                      "--currency, --days or --until)");
         if (o->month && (o->from || o->to))
-                return usage(ctx, "give either --month or --from/--to, not "
-                                  "both");
+                return ctl_usage(ctx, "give either --month or --from/--to, not "
+                                      "both");
         if (o->month) {
-                if (parse_month_opt(ctx, "--month", o->month, &ctx->first))
+                if (ctl_parse_month_opt(ctx, "--month", o->month, &ctx->first))
                         return CTL_EXIT_USAGE;
                 ctx->last = ctx->first;
                 return CTL_EXIT_OK;
@@ -132,17 +115,17 @@ int ctl_cohorts_check(ctl_ctx *ctx)
         /* before the config is loaded: UTC; funnelctl checks again with the
          * tenant's time zone */
         ctx->last = ctl_month_now(ctl_now_tz(ctx));
-        if (o->to && parse_month_opt(ctx, "--to", o->to, &ctx->last))
+        if (o->to && ctl_parse_month_opt(ctx, "--to", o->to, &ctx->last))
                 return CTL_EXIT_USAGE;
         ctx->first = ctl_month_add(ctx->last, -(COHORT_DEFAULT_MONTHS - 1));
-        if (o->from && parse_month_opt(ctx, "--from", o->from, &ctx->first))
+        if (o->from && ctl_parse_month_opt(ctx, "--from", o->from, &ctx->first))
                 return CTL_EXIT_USAGE;
         span = ctl_month_diff(ctx->first, ctx->last);
         if (span < 0)
-                return usage(ctx, "--from is after --to; swap them");
+                return ctl_usage(ctx, "--from is after --to; swap them");
         if (span >= COHORT_MAX_MONTHS)
-                return usage(ctx, "the period is longer than 120 months; "
-                                  "narrow --from/--to");
+                return ctl_usage(ctx, "the period is longer than 120 months; "
+                                      "narrow --from/--to");
         return CTL_EXIT_OK;
 }
 
@@ -202,13 +185,6 @@ static int read_cohort(ctl_ctx *ctx, const char *key, cohort_row *row,
         return CTL_EXIT_OK;
 }
 
-static void set_ratio(ctl_table *t, size_t col, int64_t num, int64_t den,
-                      int decimals)
-{
-        if (den > 0)
-                ctl_set_real(t, col, (double)num / (double)den, decimals);
-}
-
 static int cmp_cur(const void *a, const void *b)
 {
         return strcmp(a, b);
@@ -247,8 +223,8 @@ int ctl_cohorts_run(ctl_ctx *ctx)
         ctl_month now;
 
         if (cnt < 1 || cnt > COHORT_MAX_MONTHS)
-                return usage(ctx, "the period must be 1 to 120 months; "
-                                  "check --from/--to");
+                return ctl_usage(ctx, "the period must be 1 to 120 months; "
+                                      "check --from/--to");
         if ((rc = ctl_check_tenant(ctx)) != CTL_EXIT_OK)
                 return rc;
         if (!(rows = calloc((size_t)cnt, sizeof(*rows)))) {
@@ -283,8 +259,8 @@ int ctl_cohorts_run(ctl_ctx *ctx)
                         stage_cols(mql, k, &count, &rate);
                         ctl_set_int(t, (size_t)count, rows[i].n[k]);
                         if (rate >= 0)
-                                set_ratio(t, (size_t)rate, rows[i].n[k], size,
-                                          4);
+                                ctl_set_ratio(t, (size_t)rate, rows[i].n[k],
+                                              size, 4);
                 }
         }
 
@@ -307,8 +283,8 @@ int ctl_cohorts_run(ctl_ctx *ctx)
                         ctl_set_str(t, R_MONTH, month);
                         ctl_set_str(t, R_CUR, curs[order[c]]);
                         ctl_set_int(t, R_AMOUNT, amount);
-                        set_ratio(t, R_PER_MEMBER, amount, rows[i].n[size_k],
-                                  2);
+                        ctl_set_ratio(t, R_PER_MEMBER, amount,
+                                      rows[i].n[size_k], 2);
                 }
         }
 

@@ -151,6 +151,13 @@ void ctl_set_bool(ctl_table *t, size_t col, int value)
         ctl_set_str(t, col, value ? "true" : "false");
 }
 
+void ctl_set_ratio(ctl_table *t, size_t col, int64_t num, int64_t den,
+                   int decimals)
+{
+        if (den > 0)
+                ctl_set_real(t, col, (double)num / (double)den, decimals);
+}
+
 /* ------------------------------------------------------------ table */
 
 static const char *shown(const ctl_col *col, const char *cell)

@@ -56,6 +56,9 @@ void ctl_set_str(ctl_table *t, size_t col, const char *value);
 void ctl_set_int(ctl_table *t, size_t col, int64_t value);
 void ctl_set_real(ctl_table *t, size_t col, double value, int decimals);
 void ctl_set_bool(ctl_table *t, size_t col, int value);
+/* num / den with decimals; left NULL when den <= 0. */
+void ctl_set_ratio(ctl_table *t, size_t col, int64_t num, int64_t den,
+                   int decimals);
 
 /* Renders doc to fp. 0, or -1 (out of memory while building or rendering;
  * a message is written to errstr). */

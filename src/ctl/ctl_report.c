@@ -44,33 +44,16 @@ static const ctl_col report_cols[C__CNT] = {
         {"per_business_day_mom_change_ratio", CTL_REAL, NULL},
 };
 
-static int usage(ctl_ctx *ctx, const char *what)
-{
-        snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", what);
-        return CTL_EXIT_USAGE;
-}
-
-static int parse_month_opt(ctl_ctx *ctx, const char *opt, const char *value,
-                           ctl_month *m)
-{
-        if (ctl_month_parse(value, m) == 0)
-                return 0;
-        snprintf(ctx->errstr, sizeof(ctx->errstr),
-                 "%s '%s' is not a month; write it as YYYY-MM (e.g. 2026-11)",
-                 opt, value);
-        return -1;
-}
-
 int ctl_report_check(ctl_ctx *ctx)
 {
         const ctl_opts *o = &ctx->opt;
         if (!o->tenant)
-                return usage(ctx, "report needs --tenant T");
+                return ctl_usage(ctx, "report needs --tenant T");
         if (o->month && (o->from || o->to))
-                return usage(ctx, "give either --month or --from/--to, not "
-                                  "both");
+                return ctl_usage(ctx, "give either --month or --from/--to, not "
+                                      "both");
         if (o->month) {
-                if (parse_month_opt(ctx, "--month", o->month, &ctx->first))
+                if (ctl_parse_month_opt(ctx, "--month", o->month, &ctx->first))
                         return CTL_EXIT_USAGE;
                 ctx->last = ctx->first;
                 return CTL_EXIT_OK;
@@ -78,16 +61,16 @@ int ctl_report_check(ctl_ctx *ctx)
         /* before the config is loaded: UTC; run() checks again with the
          * tenant's time zone */
         ctx->last = ctl_month_now(ctl_now_tz(ctx));
-        if (o->to && parse_month_opt(ctx, "--to", o->to, &ctx->last))
+        if (o->to && ctl_parse_month_opt(ctx, "--to", o->to, &ctx->last))
                 return CTL_EXIT_USAGE;
         ctx->first = ctl_month_add(ctx->last, -2);
-        if (o->from && parse_month_opt(ctx, "--from", o->from, &ctx->first))
+        if (o->from && ctl_parse_month_opt(ctx, "--from", o->from, &ctx->first))
                 return CTL_EXIT_USAGE;
         if (ctl_month_diff(ctx->first, ctx->last) < 0)
-                return usage(ctx, "--from is after --to; swap them");
+                return ctl_usage(ctx, "--from is after --to; swap them");
         if (ctl_month_diff(ctx->first, ctx->last) >= MAX_MONTHS)
-                return usage(ctx, "the period is longer than 120 months; "
-                                  "narrow --from/--to");
+                return ctl_usage(ctx, "the period is longer than 120 months; "
+                                      "narrow --from/--to");
         return CTL_EXIT_OK;
 }
 
@@ -95,48 +78,15 @@ int ctl_report_check(ctl_ctx *ctx)
  * entries). */
 static int read_stage(ctl_ctx *ctx, const char *stage, int64_t *counts, int cnt)
 {
-        char key[512], suffix[64], months[MAX_MONTHS + 1][8];
-        const char *argv[MAX_MONTHS + 3];
-        redisReply *reply;
+        char suffix[64], months[MAX_MONTHS + 1][8];
+        const char *fields[MAX_MONTHS + 1];
         snprintf(suffix, sizeof(suffix), "monthly:%s", stage);
-        if (ctl_tenant_key(ctx, key, sizeof(key), suffix))
-                return CTL_EXIT_RUNTIME;
-        argv[0] = "HMGET";
-        argv[1] = key;
         for (int i = 0; i < cnt; i++) {
                 ctl_month_format(ctl_month_add(ctx->first, i - 1), months[i],
                                  sizeof(months[i]));
-                argv[2 + i] = months[i];
+                fields[i] = months[i];
         }
-        reply = ctl_redis_argv(&ctx->redis, ctx->errstr, sizeof(ctx->errstr),
-                               cnt + 2, argv);
-        if (!reply)
-                return CTL_EXIT_RUNTIME;
-        if (reply->type != REDIS_REPLY_ARRAY || (int)reply->elements != cnt) {
-                snprintf(ctx->errstr, sizeof(ctx->errstr),
-                         "unexpected reply to HMGET %s; check that %s is a "
-                         "hash as docs/REDIS.md describes",
-                         key, key);
-                freeReplyObject(reply);
-                return CTL_EXIT_RUNTIME;
-        }
-        for (int i = 0; i < cnt; i++) {
-                redisReply *e = reply->element[i];
-                const char *s = e->type == REDIS_REPLY_STRING ? e->str : NULL;
-                if (ctl_parse_i64(s, &counts[i]))
-                        fprintf(stderr,
-                                "funnelctl: warning: %s field %s holds '%s', "
-                                "not a count; shown as 0\n",
-                                key, months[i], s);
-        }
-        freeReplyObject(reply);
-        return CTL_EXIT_OK;
-}
-
-static void set_ratio(ctl_table *t, size_t col, int64_t num, int64_t den)
-{
-        if (den > 0)
-                ctl_set_real(t, col, (double)num / (double)den, 4);
+        return ctl_read_counts(ctx, suffix, fields, cnt, counts);
 }
 
 int ctl_report_run(ctl_ctx *ctx)
@@ -171,14 +121,14 @@ int ctl_report_run(ctl_ctx *ctx)
                         ctl_set_str(t, C_STAGE, stages[s]);
                         ctl_set_int(t, C_ENTRIES, n);
                         ctl_set_int(t, C_MOM, n - prev);
-                        set_ratio(t, C_MOM_PCT, n - prev, prev);
+                        ctl_set_ratio(t, C_MOM_PCT, n - prev, prev, 4);
                         if (step_from[s] >= 0)
-                                set_ratio(t, C_STEP, n,
-                                          counts[step_from[s]][i]);
+                                ctl_set_ratio(t, C_STEP, n,
+                                              counts[step_from[s]][i], 4);
                         if (s > 0)
-                                set_ratio(t, C_CUM, n, counts[0][i]);
+                                ctl_set_ratio(t, C_CUM, n, counts[0][i], 4);
                         ctl_set_int(t, C_BDAYS, bdays);
-                        set_ratio(t, C_PER_BDAY, n, bdays);
+                        ctl_set_ratio(t, C_PER_BDAY, n, bdays, 4);
                         if (bdays > 0 && prev_bdays > 0)
                                 ctl_set_real(t, C_PBD_MOM, rate - prev_rate, 4);
                         if (bdays > 0 && prev_bdays > 0 && prev > 0)

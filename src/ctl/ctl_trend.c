@@ -93,12 +93,6 @@ static int64_t today(const char *tz)
         return fd_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
-static int usage(ctl_ctx *ctx, const char *what)
-{
-        snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", what);
-        return CTL_EXIT_USAGE;
-}
-
 static int day_count(const ctl_opts *o, int *n)
 {
         char *end;
@@ -119,16 +113,16 @@ int ctl_trend_check(ctl_ctx *ctx)
         int64_t day;
         int n;
         if (!o->tenant)
-                return usage(ctx, "trend needs --tenant T");
+                return ctl_usage(ctx, "trend needs --tenant T");
         if (o->month || o->from || o->to)
-                return usage(ctx, "trend takes --days N and --until "
-                                  "YYYY-MM-DD, not --month/--from/--to");
+                return ctl_usage(ctx, "trend takes --days N and --until "
+                                      "YYYY-MM-DD, not --month/--from/--to");
         if (day_count(o, &n))
-                return usage(ctx, "--days must be a whole number of days "
-                                  "from 1 to 366 (default 30)");
+                return ctl_usage(ctx, "--days must be a whole number of days "
+                                      "from 1 to 366 (default 30)");
         if (o->until && parse_day(o->until, &day))
-                return usage(ctx, "--until is not a date; write it as "
-                                  "YYYY-MM-DD (e.g. 2026-11-26)");
+                return ctl_usage(ctx, "--until is not a date; write it as "
+                                      "YYYY-MM-DD (e.g. 2026-11-26)");
         return CTL_EXIT_OK;
 }
 
@@ -136,45 +130,12 @@ int ctl_trend_check(ctl_ctx *ctx)
 static int read_days(ctl_ctx *ctx, const char *stage, char (*dates)[16],
                      int cnt, int64_t *counts)
 {
-        char key[512], suffix[64];
-        const char *argv[TREND_MAX_DAYS + 2];
-        redisReply *reply;
+        char suffix[64];
+        const char *fields[TREND_MAX_DAYS];
         snprintf(suffix, sizeof(suffix), "daily:%s", stage);
-        if (ctl_tenant_key(ctx, key, sizeof(key), suffix))
-                return CTL_EXIT_RUNTIME;
-        argv[0] = "HMGET";
-        argv[1] = key;
         for (int i = 0; i < cnt; i++)
-                argv[2 + i] = dates[i];
-        reply = ctl_redis_argv(&ctx->redis, ctx->errstr, sizeof(ctx->errstr),
-                               cnt + 2, argv);
-        if (!reply)
-                return CTL_EXIT_RUNTIME;
-        if (reply->type != REDIS_REPLY_ARRAY || (int)reply->elements != cnt) {
-                snprintf(ctx->errstr, sizeof(ctx->errstr),
-                         "unexpected reply to HMGET %s; check that %s is a "
-                         "hash as docs/REDIS.md describes",
-                         key, key);
-                freeReplyObject(reply);
-                return CTL_EXIT_RUNTIME;
-        }
-        for (int i = 0; i < cnt; i++) {
-                redisReply *e = reply->element[i];
-                const char *s = e->type == REDIS_REPLY_STRING ? e->str : NULL;
-                if (ctl_parse_i64(s, &counts[i]))
-                        fprintf(stderr,
-                                "funnelctl: warning: %s field %s holds '%s', "
-                                "not a count; shown as 0\n",
-                                key, dates[i], s);
-        }
-        freeReplyObject(reply);
-        return CTL_EXIT_OK;
-}
-
-static void set_ratio(ctl_table *t, size_t col, int64_t num, int64_t den)
-{
-        if (den > 0)
-                ctl_set_real(t, col, (double)num / (double)den, 4);
+                fields[i] = dates[i];
+        return ctl_read_counts(ctx, suffix, fields, cnt, counts);
 }
 
 int ctl_trend_run(ctl_ctx *ctx)
@@ -190,12 +151,12 @@ int ctl_trend_run(ctl_ctx *ctx)
         ctl_table *t;
 
         if (day_count(&ctx->opt, &n))
-                return usage(ctx, "--days must be a whole number of days "
-                                  "from 1 to 366 (default 30)");
+                return ctl_usage(ctx, "--days must be a whole number of days "
+                                      "from 1 to 366 (default 30)");
         if (ctx->opt.until) {
                 if (parse_day(ctx->opt.until, &last))
-                        return usage(ctx, "--until is not a date; write it "
-                                          "as YYYY-MM-DD");
+                        return ctl_usage(ctx, "--until is not a date; write it "
+                                              "as YYYY-MM-DD");
         } else {
                 last = today(ctl_now_tz(ctx));
         }
@@ -228,9 +189,9 @@ int ctl_trend_run(ctl_ctx *ctx)
         ctl_set_int(t, S_BDAYS, bdays);
         ctl_set_int(t, S_MQL, total[0]);
         ctl_set_int(t, S_SQL, total[1]);
-        set_ratio(t, S_MQL_BDAY, total[0], bdays);
-        set_ratio(t, S_SQL_BDAY, total[1], bdays);
-        set_ratio(t, S_SQL_PER_MQL, total[1], total[0]);
+        ctl_set_ratio(t, S_MQL_BDAY, total[0], bdays, 4);
+        ctl_set_ratio(t, S_SQL_BDAY, total[1], bdays, 4);
+        ctl_set_ratio(t, S_SQL_PER_MQL, total[1], total[0], 4);
         ctl_doc_note(ctx->doc,
                      "entries are counted on the day the lead entered the "
                      "stage (event time, tenant time zone)");

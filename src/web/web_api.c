@@ -64,11 +64,15 @@ static int unreachable(fd_buf *body, const char **type, const char *errstr)
         return fail(body, type, 503, msg);
 }
 
-typedef struct web_cmd {
+struct web_cmd {
+        const char *path; /* its route */
         const char *name;
         int (*check)(ctl_ctx *ctx);
         int (*run)(ctl_ctx *ctx);
-} web_cmd;
+        const char *usage; /* shown when a required argument is missing */
+        int need_tenant, need_id;
+};
+typedef struct web_cmd web_cmd;
 
 /* Runs a funnelctl command with opt on conf's Redis and answers its JSON
  * document. */
@@ -140,95 +144,54 @@ done:
         return status;
 }
 
-static const web_cmd cmd_report = {"report", ctl_report_check, ctl_report_run};
-static const web_cmd cmd_channels = {"channels", ctl_channels_check,
-                                     ctl_channels_run};
-static const web_cmd cmd_lead = {"lead", ctl_lead_check, ctl_lead_run};
-static const web_cmd cmd_status = {"status", ctl_status_check, ctl_status_run};
-static const web_cmd cmd_trend = {"trend", ctl_trend_check, ctl_trend_run};
-static const web_cmd cmd_cohorts = {"cohorts", ctl_cohorts_check,
-                                    ctl_cohorts_run};
+static const web_cmd web_cmds[] = {
+        {"/api/funnel", "report", ctl_report_check, ctl_report_run,
+         "/api/funnel?tenant=T[&month=YYYY-MM | &from=YYYY-MM&to=YYYY-MM]", 1,
+         0},
+        {"/api/channels", "channels", ctl_channels_check, ctl_channels_run,
+         "/api/channels?tenant=T[&model=M][&month=YYYY-MM][&currency=CUR]"
+         "[&by=channel|campaign]",
+         1, 0},
+        {"/api/trend", "trend", ctl_trend_check, ctl_trend_run,
+         "/api/trend?tenant=T[&days=N][&until=YYYY-MM-DD]", 1, 0},
+        {"/api/cohorts", "cohorts", ctl_cohorts_check, ctl_cohorts_run,
+         "/api/cohorts?tenant=T[&by=lead|mql][&month=YYYY-MM | "
+         "&from=YYYY-MM&to=YYYY-MM]",
+         1, 0},
+        {"/api/lead", "lead", ctl_lead_check, ctl_lead_run,
+         "/api/lead?tenant=T&id=LEAD_ID", 1, 1},
+        {"/api/status", "status", ctl_status_check, ctl_status_run,
+         "/api/status", 0, 0},
+};
 
-static int api_funnel(void *c, const fd_http_req *req, fd_buf *body,
-                      const char **type)
-{
-        ctl_opts o = {0};
-        if (need(req, "tenant", "/api/funnel?tenant=T[&month=YYYY-MM]", body,
-                 type))
-                return 400;
-        o.tenant = arg(req, "tenant");
-        o.month = arg(req, "month");
-        o.from = arg(req, "from");
-        o.to = arg(req, "to");
-        return run_cmd(c, &cmd_report, o, body, type);
-}
+_Static_assert(sizeof(web_cmds) / sizeof(web_cmds[0]) == FD_WEB_API_CNT,
+               "FD_WEB_API_CNT must count web_cmds");
+_Static_assert(FD_WEB_ROUTE_CNT == FD_WEB_API_CNT + 3,
+               "FD_WEB_ROUTE_CNT: the page twice, /api/tenants, the commands");
 
-static int api_channels(void *c, const fd_http_req *req, fd_buf *body,
-                        const char **type)
+/* Any /api/<command>: the query arguments are funnelctl's options without
+ * the dashes (id = the lead id); the command's check rejects those it does
+ * not take, as funnelctl does. */
+static int api_cmd(void *c, const fd_http_req *req, fd_buf *body,
+                   const char **type)
 {
+        const fd_web_api *api = c;
+        const web_cmd *cmd = api->cmd;
         ctl_opts o = {0};
-        if (need(req, "tenant",
-                 "/api/channels?tenant=T[&model=M][&month=YYYY-MM]"
-                 "[&currency=CUR][&by=channel|campaign]",
-                 body, type))
-                return 400;
-        o.tenant = arg(req, "tenant");
-        o.model = arg(req, "model");
-        o.month = arg(req, "month");
-        o.currency = arg(req, "currency");
-        o.by = arg(req, "by");
-        return run_cmd(c, &cmd_channels, o, body, type);
-}
-
-static int api_trend(void *c, const fd_http_req *req, fd_buf *body,
-                     const char **type)
-{
-        ctl_opts o = {0};
-        if (need(req, "tenant",
-                 "/api/trend?tenant=T[&days=N][&until=YYYY-MM-DD]", body, type))
-                return 400;
-        o.tenant = arg(req, "tenant");
-        o.days = arg(req, "days");
-        o.until = arg(req, "until");
-        return run_cmd(c, &cmd_trend, o, body, type);
-}
-
-static int api_cohorts(void *c, const fd_http_req *req, fd_buf *body,
-                       const char **type)
-{
-        ctl_opts o = {0};
-        if (need(req, "tenant",
-                 "/api/cohorts?tenant=T[&by=lead|mql][&month=YYYY-MM | "
-                 "&from=YYYY-MM&to=YYYY-MM]",
-                 body, type))
-                return 400;
-        o.tenant = arg(req, "tenant");
-        o.by = arg(req, "by");
-        o.month = arg(req, "month");
-        o.from = arg(req, "from");
-        o.to = arg(req, "to");
-        return run_cmd(c, &cmd_cohorts, o, body, type);
-}
-
-static int api_lead(void *c, const fd_http_req *req, fd_buf *body,
-                    const char **type)
-{
-        ctl_opts o = {0};
-        const char *usage = "/api/lead?tenant=T&id=LEAD_ID";
-        if (need(req, "tenant", usage, body, type) ||
-            need(req, "id", usage, body, type))
+        if ((cmd->need_tenant && need(req, "tenant", cmd->usage, body, type)) ||
+            (cmd->need_id && need(req, "id", cmd->usage, body, type)))
                 return 400;
         o.tenant = arg(req, "tenant");
         o.lead_id = arg(req, "id");
-        return run_cmd(c, &cmd_lead, o, body, type);
-}
-
-static int api_status(void *c, const fd_http_req *req, fd_buf *body,
-                      const char **type)
-{
-        ctl_opts o = {0};
-        (void)req;
-        return run_cmd(c, &cmd_status, o, body, type);
+        o.month = arg(req, "month");
+        o.from = arg(req, "from");
+        o.to = arg(req, "to");
+        o.model = arg(req, "model");
+        o.currency = arg(req, "currency");
+        o.by = arg(req, "by");
+        o.days = arg(req, "days");
+        o.until = arg(req, "until");
+        return run_cmd(api->conf, cmd, o, body, type);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -310,20 +273,18 @@ static int page(void *c, const fd_http_req *req, fd_buf *body,
         return 200;
 }
 
-size_t fd_web_routes(const fd_config *conf, fd_http_route *routes)
+size_t fd_web_routes(const fd_config *conf, fd_http_route *routes,
+                     fd_web_api *apis)
 {
-        void *c = (void *)conf; /* read only */
-        const fd_http_route all[FD_WEB_ROUTE_CNT] = {
-                {"/", page, NULL},
-                {"/dashboard", page, NULL},
-                {"/api/tenants", api_tenants, c},
-                {"/api/funnel", api_funnel, c},
-                {"/api/channels", api_channels, c},
-                {"/api/trend", api_trend, c},
-                {"/api/cohorts", api_cohorts, c},
-                {"/api/lead", api_lead, c},
-                {"/api/status", api_status, c},
-        };
-        memcpy(routes, all, sizeof(all));
-        return FD_WEB_ROUTE_CNT;
+        size_t n = 0;
+        routes[n++] = (fd_http_route){"/", page, NULL};
+        routes[n++] = (fd_http_route){"/dashboard", page, NULL};
+        routes[n++] = (fd_http_route){"/api/tenants", api_tenants,
+                                      (void *)conf /* read only */};
+        for (size_t i = 0; i < sizeof(web_cmds) / sizeof(web_cmds[0]); i++) {
+                apis[i] = (fd_web_api){conf, &web_cmds[i]};
+                routes[n++] =
+                        (fd_http_route){web_cmds[i].path, api_cmd, &apis[i]};
+        }
+        return n;
 }

@@ -23,12 +23,23 @@
 #include "funneld/config.h"
 #include "http.h"
 
-#define FD_WEB_ROUTE_CNT 9
+#define FD_WEB_ROUTE_CNT 9 /* routes */
+#define FD_WEB_API_CNT   6 /* of them funnelctl commands */
+
+struct web_cmd;
+
+/* The context of one command route: the config and the command. */
+typedef struct fd_web_api {
+        const fd_config *conf;
+        const struct web_cmd *cmd;
+} fd_web_api;
 
 /* Fills routes[0..FD_WEB_ROUTE_CNT) with the API and page routes reading
- * conf's Redis (conf must outlive the server; it is read per request, so
- * changes made before the server starts, like the demo's, apply). Returns
- * the number of routes. */
-size_t fd_web_routes(const fd_config *conf, fd_http_route *routes);
+ * conf's Redis, using apis[0..FD_WEB_API_CNT) as the command routes'
+ * contexts (conf and apis must outlive the server; conf is read per
+ * request, so changes made before the server starts, like the demo's,
+ * apply). Returns the number of routes. */
+size_t fd_web_routes(const fd_config *conf, fd_http_route *routes,
+                     fd_web_api *apis);
 
 #endif
