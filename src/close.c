@@ -220,6 +220,65 @@ const char *fd_close_currency(const fd_crm_event *ce)
         return ce->currency ? ce->currency : "XXX";
 }
 
+static int is_marketing(const fd_tenant_conf *tc, const char *channel)
+{
+        for (size_t i = 0; i < tc->non_marketing_cnt; i++)
+                if (strcmp(tc->non_marketing[i], channel) == 0)
+                        return 0;
+        return 1;
+}
+
+/* Adds delta to field of P:{T}:sourcing and P:{T}:sourcing:<month>. */
+static int sourcing_add(fd_processor *proc, const fd_lead *lead,
+                        const char *month, const char *field, int64_t delta)
+{
+        const char *p = proc->prefix, *t = lead->tenant_id;
+        return fd_apply_count(proc, field, delta, "%s:{%s}:sourcing", p, t) |
+               fd_apply_count(proc, field, delta, "%s:{%s}:sourcing:%s", p, t,
+                              month);
+}
+
+/* Marketing-sourced (first touch of the journey in the window on a
+ * marketing channel) and influenced (any such touch) counts and revenue of
+ * a won deal, in P:{T}:sourcing and P:{T}:sourcing:<month>. */
+static int count_sourcing(fd_processor *proc, const fd_lead *lead,
+                          int64_t closed_at, int64_t amount, const char *cur,
+                          const char *month)
+{
+        const fd_touch_list *tl = &proc->close_touches;
+        int64_t lo = closed_at - lead->tconf->lookback_ms;
+        int first = -1, influenced = 0, rc = 0;
+        char rev[320], srev[330], irev[330];
+
+        for (size_t i = 0; i < tl->cnt; i++) {
+                const fd_touch *tt = &tl->touches[i];
+                if (tt->at < lo || tt->at > closed_at)
+                        continue;
+                if (first < 0)
+                        first = (int)i;
+                influenced |= is_marketing(lead->tconf, tt->channel);
+        }
+        int sourced = first >= 0 &&
+                      is_marketing(lead->tconf, tl->touches[first].channel);
+        snprintf(rev, sizeof(rev), "revenue:%s", cur);
+        snprintf(srev, sizeof(srev), "sourced_revenue:%s", cur);
+        snprintf(irev, sizeof(irev), "influenced_revenue:%s", cur);
+        rc |= sourcing_add(proc, lead, month, "customers", 1);
+        if (amount)
+                rc |= sourcing_add(proc, lead, month, rev, amount);
+        if (sourced) {
+                rc |= sourcing_add(proc, lead, month, "sourced", 1);
+                if (amount)
+                        rc |= sourcing_add(proc, lead, month, srev, amount);
+        }
+        if (influenced) {
+                rc |= sourcing_add(proc, lead, month, "influenced", 1);
+                if (amount)
+                        rc |= sourcing_add(proc, lead, month, irev, amount);
+        }
+        return rc;
+}
+
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition)
@@ -247,6 +306,7 @@ int fd_close_won(fd_processor *proc, const fd_lead *lead,
                                 ? FD_TOUCH_LEAD_CREATION
                                 : 0;
         fd_apply_bucket(lead->tconf, closed_at, &b);
+        rc = count_sourcing(proc, lead, closed_at, amount, cur, b.month);
         for (size_t k = 0; k < model_cnt && !rc; k++) {
                 fd_model model =
                         conf->model_cnt ? conf->models[k] : (fd_model)k;

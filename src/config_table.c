@@ -153,6 +153,12 @@ const fd_cfg_key fd_cfg_keys[] = {
          T(half_life_ms),
          "Half-life of the time_decay model: a touch this much older than "
          "the close gets half the weight."},
+        {"attribution.non_marketing_channels", FD_CFG_LIST, "direct,unknown", 0,
+         0, NULL, TL(non_marketing, non_marketing_cnt),
+         "Channels that are not marketing: a closed-won deal is "
+         "marketing-sourced when the first touch of its journey (in the "
+         "lookback window) is on another channel, marketing-influenced when "
+         "any touch is (P:{T}:sourcing, docs/REDIS.md)."},
         {"calendar.weekend", FD_CFG_WEEKDAYS, "sat,sun", 0, 0, NULL,
          T(calendar.weekend),
          "Weekdays that are not business days: a comma list of mon, tue, "

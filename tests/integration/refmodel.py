@@ -112,6 +112,8 @@ class TenantConf:
             raise ValueError("refmodel does not model allow_reopen = true")
         self.lookback_ms = int(get("attribution.lookback_days", "90")) * DAY_MS
         self.half_life_ms = int(get("attribution.half_life_days", "7")) * DAY_MS
+        self.non_marketing = {c.strip() for c in get(
+            "attribution.non_marketing_channels", "direct,unknown").split(",")}
         self.rules = rules
 
     def is_mql(self, fit, eng):
@@ -529,6 +531,18 @@ class RefModel:
                 if x["at"] <= opp_at:
                     opp_idx = i
         _, month, _ = self.bucket(t, closed_at)
+        sourced = n > 0 and touches[0]["channel"] not in tc.non_marketing
+        influenced = any(x["channel"] not in tc.non_marketing
+                         for x in touches)
+        for key in (f":{{{t}}}:sourcing", f":{{{t}}}:sourcing:{month}"):
+            for field, on in (("customers", True), ("sourced", sourced),
+                              ("influenced", influenced)):
+                if not on:
+                    continue
+                self.count(key, field, 1)
+                if amount:
+                    prefix = "" if field == "customers" else f"{field}_"
+                    self.count(key, f"{prefix}revenue:{cur}", amount)
         credits = []
         for m in self.models:
             parts = largest_remainder(amount, model_weights(

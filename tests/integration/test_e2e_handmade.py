@@ -432,6 +432,14 @@ def expected_keys(group):
                 h["count"] += 1
                 h[bucket(ms)] += 1
             k[key] = {f: str(v) for f, v in h.items()}
+    # Sourcing: alice's deal is the one customer; her journey's first touch
+    # in the window (t1, paid_search) is marketing, so it is both
+    # marketing-sourced and influenced (non-marketing: direct, unknown).
+    src = {"customers": "1", "revenue:USD": str(AMOUNT), "sourced": "1",
+           "sourced_revenue:USD": str(AMOUNT), "influenced": "1",
+           "influenced_revenue:USD": str(AMOUNT)}
+    k[f"{p}:sourcing"] = src
+    k[f"{p}:sourcing:2026-10"] = dict(src)
     # Cohorts: all three leads were created in October; alice and bob
     # entered MQL in October (bob implied), carol went lead -> closed_lost
     # without an MQL; alice's deal is the cohorts' revenue.
