@@ -408,6 +408,28 @@ static int stitch(fd_processor *proc, const fd_lead_event *le)
                        : 0;
 }
 
+/* Counts the event's anonymous id as a visitor of its day:
+ * PFADD P:{T}:visitors:D (HyperLogLog), grouped per key at flush. */
+static int add_visitor(fd_processor *proc, const fd_lead_event *le,
+                       const char *day)
+{
+        char key[512];
+        int created;
+        int n = snprintf(key, sizeof(key), "%s:{%s}:visitors:%s", proc->prefix,
+                         le->tenant_id, day);
+        if (n < 0 || (size_t)n >= sizeof(key))
+                return -1;
+        fd_buf_reset(&proc->scratch);
+        if (fd_buf_append(&proc->scratch, key, (size_t)n + 1) ||
+            fd_buf_append(&proc->scratch, le->anonymous_id,
+                          strlen(le->anonymous_id)))
+                return -1;
+        return fd_strmap_upsert(&proc->hlls, proc->scratch.data,
+                                proc->scratch.len, &created)
+                       ? 0
+                       : -1;
+}
+
 static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 {
         const fd_lead_event *le = &msg->ev.u.lead;
@@ -420,6 +442,8 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         if (fd_apply_count(proc, le->type, 1, "%s:{%s}:events:%s", proc->prefix,
                            le->tenant_id, b.day) ||
             add_touch(proc, le, le->lead_id == NULL))
+                return -1;
+        if (le->anonymous_id && add_visitor(proc, le, b.day))
                 return -1;
         if (!le->lead_id)
                 return 0;
@@ -578,6 +602,43 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
                                          : apply_lead_event(proc, msg);
 }
 
+static int cmp_entry_key(const void *a, const void *b)
+{
+        const fd_strmap_entry *x = *(const fd_strmap_entry *const *)a;
+        const fd_strmap_entry *y = *(const fd_strmap_entry *const *)b;
+        return strcmp(x->key, y->key);
+}
+
+/* One PFADD per visitors key with all of the batch's ids of that key. */
+static int flush_visitors(fd_processor *proc)
+{
+        fd_resp *w = &proc->writes;
+        size_t n = proc->hlls.cnt;
+        int rc = 0;
+        if (!n)
+                return 0;
+        const fd_strmap_entry **by_key = malloc(n * sizeof(*by_key));
+        if (!by_key)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                by_key[i] = &proc->hlls.entries[i];
+        qsort(by_key, n, sizeof(*by_key), cmp_entry_key);
+        for (size_t i = 0, j; i < n && !rc; i = j) {
+                size_t kl = strlen(by_key[i]->key);
+                for (j = i + 1;
+                     j < n && strcmp(by_key[j]->key, by_key[i]->key) == 0; j++)
+                        ;
+                rc |= fd_resp_cmd(w, 2 + (int)(j - i)) ||
+                      fd_resp_str(w, "PFADD") ||
+                      fd_resp_arg(w, by_key[i]->key, kl);
+                for (size_t k = i; k < j; k++)
+                        rc |= fd_resp_arg(w, by_key[k]->key + kl + 1,
+                                          by_key[k]->klen - kl - 1);
+        }
+        free(by_key);
+        return rc ? -1 : 0;
+}
+
 int fd_apply_flush_aggregates(fd_processor *proc)
 {
         fd_resp *w = &proc->writes;
@@ -597,6 +658,7 @@ int fd_apply_flush_aggregates(fd_processor *proc)
                       fd_resp_arg(w, e->key, kl) ||
                       fd_resp_arg(w, e->key + kl + 1, e->klen - kl - 1);
         }
+        rc |= flush_visitors(proc);
         for (size_t i = 0; i < proc->trims.cnt; i++) {
                 const fd_strmap_entry *e = &proc->trims.entries[i];
                 const char *tenant = e->key;

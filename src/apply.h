@@ -28,6 +28,7 @@ struct fd_processor {
         fd_strmap seen;     /* "tenant\0event_id" -> 1 stored, 2 in batch */
         fd_strmap counters; /* "key\0field" -> increment */
         fd_strmap sets;     /* "key\0member" */
+        fd_strmap hlls;     /* "key\0member": PFADD */
         fd_strmap trims;    /* touch zset keys written in the batch */
         fd_strmap offsets;  /* "topic:partition" -> next offset */
         fd_resp reads;

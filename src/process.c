@@ -36,6 +36,7 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->seen);
         fd_strmap_init(&proc->counters);
         fd_strmap_init(&proc->sets);
+        fd_strmap_init(&proc->hlls);
         fd_strmap_init(&proc->trims);
         fd_strmap_init(&proc->offsets);
         return proc;
@@ -49,6 +50,7 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->seen);
         fd_strmap_clear(&proc->counters);
         fd_strmap_clear(&proc->sets);
+        fd_strmap_clear(&proc->hlls);
         fd_strmap_clear(&proc->trims);
         fd_strmap_clear(&proc->offsets);
         fd_resp_reset(&proc->reads);
@@ -66,6 +68,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->seen);
         fd_strmap_free(&proc->counters);
         fd_strmap_free(&proc->sets);
+        fd_strmap_free(&proc->hlls);
         fd_strmap_free(&proc->trims);
         fd_strmap_free(&proc->offsets);
         fd_resp_free(&proc->reads);

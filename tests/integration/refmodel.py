@@ -276,6 +276,7 @@ class RefModel:
         self.keys = {}
         self.counters = defaultdict(lambda: defaultdict(int))
         self.sets = defaultdict(set)
+        self.visitors = defaultdict(set)  # HyperLogLog key -> exact ids
         self.zsets = defaultdict(dict)  # key -> {member: score}
         self.strings = {}
         self.leads = {}
@@ -337,6 +338,8 @@ class RefModel:
                            _field(ev.get("channel") or "unknown"),
                            _field(ev.get("campaign")), _field(ev["type"])])
         self.zsets[f":{{{t}}}:touches:{kind}:{owner}"][member] = at
+        if aid:
+            self.visitors[f":{{{t}}}:visitors:{day}"].add(aid)
         if not lid:
             return
         ld = self.lead(t, lid)
@@ -586,6 +589,8 @@ class RefModel:
             out[k] = sorted(((m, float(s)) for m, s in z.items()),
                             key=lambda x: (x[1], x[0].encode()))
         out.update(self.strings)
+        for k, ids in self.visitors.items():
+            out[k] = ("hll", len(ids))
         for (t, _), ld in self.leads.items():
             out[f":{{{t}}}:lead:{ld.lead_id}"] = ld.hash()
         for t, eid in self.seen:

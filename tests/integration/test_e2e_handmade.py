@@ -432,6 +432,14 @@ def expected_keys(group):
                 h["count"] += 1
                 h[bucket(ms)] += 1
             k[key] = {f: str(v) for f, v in h.items()}
+    # Unique visitors: every lead event carrying an anonymous id counts that
+    # id on its day (alice's cookie, before and after the identify).
+    visitors = defaultdict(set)
+    for ev in GOOD_LEAD:
+        if ev.get("anonymous_id"):
+            visitors[day(ev["occurred_at"])].add(ev["anonymous_id"])
+    for d, ids in visitors.items():
+        k[f"{p}:visitors:{d}"] = ("hll", len(ids))
     # Sourcing: alice's deal is the one customer; her journey's first touch
     # in the window (t1, paid_search) is marketing, so it is both
     # marketing-sourced and influenced (non-marketing: direct, unknown).
