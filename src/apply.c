@@ -360,13 +360,32 @@ static void touch_field(fd_buf *out, const char *s)
                 fd_buf_append(out, *s == '|' ? "_" : s, 1);
 }
 
+/* Marks a lead-owned zset for trimming to the newest processing.touch_max
+ * members at flush: kind 'l' touches of a lead, 'a' of an anonymous id,
+ * 's' score history. */
+static int mark_trim(fd_processor *proc, const char *tenant, char kind,
+                     const char *id)
+{
+        char k[2] = {kind, '\0'};
+        int created;
+        fd_buf_reset(&proc->scratch);
+        if (fd_buf_append(&proc->scratch, tenant, strlen(tenant) + 1) ||
+            fd_buf_append(&proc->scratch, k, 2) ||
+            fd_buf_append(&proc->scratch, id, strlen(id)))
+                return -1;
+        return fd_strmap_upsert(&proc->trims, proc->scratch.data,
+                                proc->scratch.len, &created)
+                       ? 0
+                       : -1;
+}
+
 /* ZADDs the touch of le under the lead id or the anonymous id. */
 static int add_touch(fd_processor *proc, const fd_lead_event *le, int anon)
 {
         fd_resp *w = &proc->writes;
         const char *id = anon ? le->anonymous_id : le->lead_id;
         fd_buf member = {0};
-        int created, rc;
+        int rc;
 
         touch_field(&member, le->event_id);
         fd_buf_append(&member, "|", 1);
@@ -380,15 +399,31 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, int anon)
              fd_resp_i64(w, le->occurred_at) ||
              fd_resp_arg(w, member.data, member.len);
         fd_buf_free(&member);
-        fd_buf_reset(&proc->scratch);
-        rc |= fd_buf_append(&proc->scratch, le->tenant_id,
-                            strlen(le->tenant_id) + 1) ||
-              fd_buf_append(&proc->scratch, anon ? "a" : "l", 2) ||
-              fd_buf_append(&proc->scratch, id, strlen(id));
-        if (!fd_strmap_upsert(&proc->trims, proc->scratch.data,
-                              proc->scratch.len, &created))
-                rc = -1;
-        return rc ? -1 : 0;
+        return rc || mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id) ? -1
+                                                                          : 0;
+}
+
+/* Score history: ZADD P:{T}:scores:L <event time> "event_id|fit|engagement"
+ * (the scores after the event) for an event that changed them. */
+static int add_score_history(fd_processor *proc, const fd_lead_event *le,
+                             const fd_lead *lead)
+{
+        fd_resp *w = &proc->writes;
+        fd_buf member = {0};
+        char num[24];
+        int rc;
+
+        touch_field(&member, le->event_id);
+        fd_buf_append(&member, "|", 1);
+        fd_buf_append(&member, num, fd_fmt_i64(num, lead->fit));
+        fd_buf_append(&member, "|", 1);
+        fd_buf_append(&member, num, fd_fmt_i64(num, lead->engagement));
+        rc = fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
+             fd_key_scores(w, proc->prefix, le->tenant_id, le->lead_id) ||
+             fd_resp_i64(w, le->occurred_at) ||
+             fd_resp_arg(w, member.data, member.len);
+        fd_buf_free(&member);
+        return rc || mark_trim(proc, le->tenant_id, 's', le->lead_id);
 }
 
 /* Records that anonymous_id became lead_id (first identify wins). */
@@ -477,6 +512,8 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         fd_score_delta d = fd_score_apply(&tconf->score, le, lead->awarded);
         lead->fit += d.fit;
         lead->engagement += d.engagement;
+        if ((d.fit || d.engagement) && add_score_history(proc, le, lead))
+                return -1;
         if (lead->lc.stage == FD_STAGE_LEAD &&
             fd_score_is_mql(&tconf->score.mql, lead->fit, lead->engagement) &&
             advance(proc, lead, FD_STAGE_MQL, 0, le->occurred_at, msg))
@@ -665,8 +702,9 @@ int fd_apply_flush_aggregates(fd_processor *proc)
                 const char *kind = tenant + strlen(tenant) + 1;
                 const char *id = kind + 2;
                 rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "ZREMRANGEBYRANK") ||
-                      fd_key_touches(w, proc->prefix, tenant, *kind == 'a',
-                                     id) ||
+                      (*kind == 's' ? fd_key_scores(w, proc->prefix, tenant, id)
+                                    : fd_key_touches(w, proc->prefix, tenant,
+                                                     *kind == 'a', id)) ||
                       fd_resp_i64(w, 0) ||
                       fd_resp_i64(w, -(int64_t)proc->conf->touch_max - 1);
         }

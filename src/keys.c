@@ -13,6 +13,11 @@ int fd_key_touches(fd_resp *r, const char *p, const char *t, int anon,
                            anon ? "anon" : "lead", id);
 }
 
+int fd_key_scores(fd_resp *r, const char *p, const char *t, const char *lead)
+{
+        return fd_resp_fmt(r, "%s:{%s}:scores:%s", p, t, lead);
+}
+
 int fd_key_alias(fd_resp *r, const char *p, const char *t, const char *anon)
 {
         return fd_resp_fmt(r, "%s:{%s}:alias:%s", p, t, anon);

@@ -13,6 +13,8 @@ int fd_key_lead(fd_resp *r, const char *p, const char *t, const char *lead);
 /* P:{T}:touches:lead:<id> or P:{T}:touches:anon:<id> — zset of touches. */
 int fd_key_touches(fd_resp *r, const char *p, const char *t, int anon,
                    const char *id);
+/* P:{T}:scores:<lead_id> — zset, the lead's score history. */
+int fd_key_scores(fd_resp *r, const char *p, const char *t, const char *lead);
 /* P:{T}:alias:<anonymous_id> — string, the lead an anonymous id became. */
 int fd_key_alias(fd_resp *r, const char *p, const char *t, const char *anon);
 /* P:{T}:anons:<lead_id> — set of the anonymous ids stitched to a lead. */

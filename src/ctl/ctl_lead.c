@@ -176,6 +176,58 @@ oom:
         return CTL_EXIT_RUNTIME;
 }
 
+enum { H_AT, H_AT_MS, H_EVENT, H_FIT, H_ENG, H__CNT };
+
+static const ctl_col score_cols[H__CNT] = {
+        {"at", CTL_STR, NULL},         {"at_ms", CTL_INT, NULL},
+        {"event_id", CTL_STR, NULL},   {"fit", CTL_INT, NULL},
+        {"engagement", CTL_INT, NULL},
+};
+
+/* The score history P:{T}:scores:L: one row per event that changed the
+ * scores, oldest first, with the scores after it. */
+static int add_score_rows(ctl_ctx *ctx)
+{
+        char key[1024], suffix[900];
+        snprintf(suffix, sizeof(suffix), "scores:%s", ctx->opt.lead_id);
+        if (ctl_tenant_key(ctx, key, sizeof(key), suffix))
+                return CTL_EXIT_RUNTIME;
+        redisReply *reply =
+                ctl_redis_cmd(&ctx->redis, ctx->errstr, sizeof(ctx->errstr),
+                              "ZRANGE %s 0 -1 WITHSCORES", key);
+        if (!reply)
+                return CTL_EXIT_RUNTIME;
+        ctl_table *t = ctl_doc_table(ctx->doc, "scores", score_cols, H__CNT);
+        for (size_t i = 0;
+             t && reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements;
+             i += 2) {
+                redisReply *m = reply->element[i], *s = reply->element[i + 1];
+                int64_t fit, eng;
+                if (m->type != REDIS_REPLY_STRING ||
+                    s->type != REDIS_REPLY_STRING)
+                        continue;
+                /* "event_id|fit|engagement"; the event id has no '|' */
+                char *last = strrchr(m->str, '|'), *mid = NULL;
+                for (char *q = last; q && q > m->str && !mid; q--)
+                        if (q[-1] == '|')
+                                mid = q - 1;
+                if (!mid)
+                        continue;
+                *last = '\0';
+                if (ctl_parse_i64(mid + 1, &fit) ||
+                    ctl_parse_i64(last + 1, &eng))
+                        continue;
+                ctl_row(t);
+                set_time(t, H_AT, H_AT_MS, s->str);
+                *mid = '\0';
+                ctl_set_str(t, H_EVENT, m->str);
+                ctl_set_int(t, H_FIT, fit);
+                ctl_set_int(t, H_ENG, eng);
+        }
+        freeReplyObject(reply);
+        return CTL_EXIT_OK;
+}
+
 static int cmp_touch(const void *a, const void *b)
 {
         const touch *x = a, *y = b;
@@ -382,9 +434,8 @@ int ctl_lead_run(ctl_ctx *ctx)
                 qsort(list.items, list.cnt, sizeof(*list.items), cmp_touch);
         add_lead_rows(ctx, &h, anons, anon_cnt);
         add_touch_rows(ctx, &h, &list);
-        ctl_doc_note(ctx->doc,
-                     "fit and engagement are the current scores: funneld "
-                     "does not store a score history");
+        if (add_score_rows(ctx))
+                goto done;
         ctl_doc_note(ctx->doc,
                      "stage entry times are those of the current cycle; "
                      "touches are the newest processing.touch_max per id");

@@ -358,6 +358,7 @@ class RefModel:
         ld.updated_at = max(ld.updated_at, at)
         if new:
             self.advance(ld, "lead", at, ev)
+        before = (ld.fit, ld.eng)
         for r in ld.tconf.rules:
             if not r.matches(ev):
                 continue
@@ -367,6 +368,9 @@ class RefModel:
                 ld.fit += pts
             else:
                 ld.eng += pts
+        if (ld.fit, ld.eng) != before:
+            self.zsets[f":{{{t}}}:scores:{lid}"][
+                f"{_field(ev['event_id'])}|{ld.fit}|{ld.eng}"] = at
         if ld.stage == "lead" and ld.tconf.is_mql(ld.fit, ld.eng):
             self.advance(ld, "mql", at, ev)
         if ev["type"] in ld.tconf.handraise:
@@ -588,6 +592,8 @@ class RefModel:
         for k, z in self.zsets.items():
             out[k] = sorted(((m, float(s)) for m, s in z.items()),
                             key=lambda x: (x[1], x[0].encode()))
+            if ":scores:" in k:  # trimmed to the newest touch_max
+                out[k] = out[k][-self.touch_max:]
         out.update(self.strings)
         for k, ids in self.visitors.items():
             out[k] = ("hll", len(ids))

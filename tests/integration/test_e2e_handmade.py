@@ -432,6 +432,18 @@ def expected_keys(group):
                 h["count"] += 1
                 h[bucket(ms)] += 1
             k[key] = {f: str(v) for f, v in h.items()}
+    # Score history: the scores after each event that changed them. alice:
+    # e03 title director 10 + software 5; e04 download 8; e05 webinar 12;
+    # e06 page view 2; e07 demo request has no points; e08 is anonymous; e09
+    # page view 2 (cap 4 reached); e10 page view beyond the cap. bob: b01
+    # form 5.
+    k[f"{p}:scores:{ALICE}"] = [
+        ("e03|15|0", float(E03["occurred_at"])),
+        ("e04|15|8", float(E04["occurred_at"])),
+        ("e05|15|20", float(E05["occurred_at"])),
+        ("e06|15|22", float(E06["occurred_at"])),
+        ("e09|15|24", float(E09["occurred_at"]))]
+    k[f"{p}:scores:{BOB}"] = [("b01|0|5", float(B01["occurred_at"]))]
     # Unique visitors: every lead event carrying an anonymous id counts that
     # id on its day (alice's cookie, before and after the identify).
     visitors = defaultdict(set)

@@ -264,7 +264,17 @@ def test_lead(ctl, r, setup):
     assert milestones == {"e03": "lead_creation",
                           "e08": "opportunity_creation",
                           "e09": "closed_won"}, milestones
-    assert any("score history" in n for n in doc["notes"]), doc["notes"]
+    # The score history: the scores after each event that changed them,
+    # as in P:{T}:scores:L.
+    assert [(x["event_id"], x["at_ms"], x["fit"], x["engagement"])
+            for x in doc["scores"]] == [
+        ("e03", hm.E03["occurred_at"], 15, 0),
+        ("e04", hm.E04["occurred_at"], 15, 8),
+        ("e05", hm.E05["occurred_at"], 15, 20),
+        ("e06", hm.E06["occurred_at"], 15, 22),
+        ("e09", hm.E09["occurred_at"], 15, 24)], doc["scores"]
+    assert doc["scores"][-1]["engagement"] == int(h["engagement"])
+    assert all(x["at"] == iso(x["at_ms"]) for x in doc["scores"])
 
     # Bob: a CRM sql implied his mql.
     doc = ctl.json("lead", "--tenant", hm.T, hm.BOB)
@@ -410,7 +420,7 @@ def test_formats(ctl):
 
 def test_exit_codes(ctl, r, setup):
     for cmd in ([], ["report"], ["channels"], ["lead"], ["status"],
-                ["trend"], ["cohorts"]):
+                ["trend"], ["cohorts"], ["pacing"]):
         rc, out, err = ctl.run(*cmd, "--help", config=False)
         assert rc == 0 and "usage: funnelctl" in out, (cmd, rc, out, err)
     rc, out, err = ctl.run("report", "--help", config=False)
@@ -773,11 +783,291 @@ def test_business_day_calendar(r):
           "a custom weekend ok", flush=True)
 
 
+# ------------------------------------------------------------ pacing
+
+PACING_CONFIG = """\
+[attribution]
+models = first_touch, linear
+
+[tenant.issue]
+; the issue's chain: 400 wins, 1,600 SQLs, 8,000 MQLs
+goal.revenue_minor = 2000000000
+goal.deal_size_minor = 5000000
+goal.sql_to_won_pct = 25
+goal.mql_to_sql_pct = 20
+goal.lead_to_mql_pct = 40
+
+[tenant.even]
+; $10M in $50k deals
+goal.revenue_minor = 1000000000
+goal.deal_size_minor = 5000000
+goal.sql_to_won_pct = 25
+goal.mql_to_sql_pct = 20
+
+[tenant.q]
+goal.period = quarter
+goal.currency = EUR
+goal.revenue_minor = 123456789
+goal.deal_size_minor = 3000000
+goal.sql_to_won_pct = 30
+goal.mql_to_sql_pct = 35
+goal.lead_to_mql_pct = 15
+calendar.holidays = 2026-10-12, 2026-11-26, 2026-12-24, 2026-12-25
+"""
+
+
+def ceil_div(a, b):
+    return -(-a // b)
+
+
+def reverse_funnel(target, deal, won_pct, sql_pct, lead_pct=None):
+    won = ceil_div(target, deal)
+    sql = ceil_div(won * 100, won_pct)
+    mql = ceil_div(sql * 100, sql_pct)
+    need = {"mql": mql, "sql": sql, "closed_won": won, "revenue": target}
+    if lead_pct:
+        need["lead"] = ceil_div(mql * 100, lead_pct)
+    return need
+
+
+def q4_bdays(holidays, until=None):
+    """Business days (Mon-Fri, less holidays) of 2026-10-01 .. until."""
+    n = 0
+    for month in ("2026-10", "2026-11", "2026-12"):
+        for d in cal_days(month):
+            ds = d.strftime("%Y-%m-%d")
+            if until and ds > until:
+                return n
+            n += d.weekday() < 5 and ds not in holidays
+    return n
+
+
+def near(a, b, places):
+    """a (a JSON number of funnelctl: 10 significant digits) is b rounded
+    to places."""
+    return a is not None and \
+        abs(a - b) <= max(10 ** -places / 2 + 1e-9, abs(b) * 1e-9)
+
+
+def check_pacing_rows(doc, need, actual, elapsed, total):
+    rows = {x["stage"]: x for x in doc["pacing"]}
+    order = [x["stage"] for x in doc["pacing"]]
+    assert order == [s for s in ("lead", "mql", "sql", "closed_won",
+                                 "revenue") if s in need], order
+    for stage, x in rows.items():
+        req, act = need[stage], actual.get(stage, 0)
+        rtd = req * elapsed / total
+        assert x["required_period"] == req, x
+        assert near(x["required_to_date"], rtd, 2), (x, rtd)
+        assert x["actual_to_date"] == act, x
+        assert near(x["pace"], act / rtd, 4), x
+        assert near(x["gap_to_date"], act - rtd, 2), x
+        left = total - elapsed
+        if left:
+            assert near(x["per_business_day_needed"],
+                        max(0, req - act) / left,
+                        2 if stage == "revenue" else 4), x
+        else:
+            assert x["per_business_day_needed"] is None, x
+    return rows
+
+
+def test_pacing(ctl, r):
+    """pacing: the reverse funnel of the goal.* keys and actual against
+    required to date, from monthly and revenue hashes written here."""
+    prefix = fdit.unique("ctl-pacing")
+    q_monthly = {"lead": {"2026-10": 3000, "2026-11": 1200, "2026-12": 999},
+                 "mql": {"2026-10": 260, "2026-11": 90, "2026-12": 77},
+                 "sql": {"2026-10": 41, "2026-11": 20},
+                 "closed_won": {"2026-09": 50, "2026-10": 9, "2026-11": 4}}
+    # won revenue: Oct only under linear (first_touch has no key), Nov under
+    # first_touch (read first); USD and December do not count for EUR/Nov
+    revenue = {("linear", "EUR", "2026-10"): 27000000,
+               ("first_touch", "EUR", "2026-11"): 12000000,
+               ("linear", "EUR", "2026-11"): 12000000,
+               ("first_touch", "USD", "2026-11"): 99999999,
+               ("first_touch", "EUR", "2026-12"): 5000000,
+               ("first_touch", "EUR", "2026-09"): 7000000}
+    keys = [f"{prefix}:meta", f"{prefix}:tenants"]
+    r.hset(f"{prefix}:meta", mapping={"layout_version": "1"})
+    for t in ("issue", "even", "q", "none"):
+        r.sadd(f"{prefix}:tenants", t)
+    for stage, h in q_monthly.items():
+        keys.append(f"{prefix}:{{q}}:monthly:{stage}")
+        r.hset(keys[-1], mapping={k: str(v) for k, v in h.items()})
+    for (model, cur, month), total in revenue.items():
+        keys.append(f"{prefix}:{{q}}:revenue:{model}:{cur}:{month}")
+        r.hset(keys[-1], mapping={"total": str(total), "deals": "1"})
+    keys.append(f"{prefix}:{{issue}}:monthly:closed_won")
+    r.hset(keys[-1], mapping={"2026-11": "150", "2026-10": "7"})
+    config = Path(fdit.work_dir()) / f"{prefix}.ini"
+    config.write_text(PACING_CONFIG)
+    base = ["--redis", f"{fdit.redis_host()}:{fdit.redis_port()}",
+            "--prefix", prefix]
+    try:
+        c = BareCtl(["-c", str(config)] + base)
+        # the issue's example: $20M / $50k = 400 wins; 25% -> 1,600 SQLs;
+        # 20% -> 8,000 MQLs; 40% -> 20,000 leads
+        doc = c.json("pacing", "--tenant", "issue", "--date", "2026-11-30")
+        g = doc["goal"][0]
+        assert (g["period"], g["start"], g["end"], g["date"]) == \
+            ("month", "2026-11-01", "2026-11-30", "2026-11-30"), g
+        assert (g["target_minor"], g["currency"], g["deal_size_minor"],
+                g["sql_to_won_pct"], g["mql_to_sql_pct"],
+                g["lead_to_mql_pct"]) == \
+            (2000000000, "USD", 5000000, 25, 20, 40), g
+        need = {x["stage"]: x["required_period"] for x in doc["pacing"]}
+        assert need == {"lead": 20000, "mql": 8000, "sql": 1600,
+                        "closed_won": 400, "revenue": 2000000000}, need
+        assert need == reverse_funnel(2000000000, 5000000, 25, 20, 40)
+        # last day of the month: all 21 business days elapsed
+        assert (g["business_days"], g["business_days_elapsed"],
+                g["business_days_remaining"]) == (21, 21, 0), g
+        check_pacing_rows(doc, need, {"closed_won": 150}, 21, 21)
+        # $10M in $50k deals is 200 wins, 800 SQLs, 4,000 MQLs; no lead row
+        doc = c.json("pacing", "--tenant", "even", "--date", "2026-11-02")
+        need = {x["stage"]: x["required_period"] for x in doc["pacing"]}
+        assert need == {"mql": 4000, "sql": 800, "closed_won": 200,
+                        "revenue": 1000000000}, need
+        assert doc["goal"][0]["lead_to_mql_pct"] is None, doc["goal"]
+        rows = check_pacing_rows(doc, need, {}, 1, 21)
+        assert rows["closed_won"]["pace"] == 0.0, rows
+
+        # a quarter with holidays, computed independently
+        holidays = {"2026-10-12", "2026-11-26", "2026-12-24", "2026-12-25"}
+        total = q4_bdays(holidays)
+        assert total == 66 - 4, total  # Q4 2026: 66 weekdays, 4 holidays
+        need = reverse_funnel(123456789, 3000000, 30, 35, 15)
+        assert need["closed_won"] == 42 and need["sql"] == 140 and \
+            need["mql"] == 400 and need["lead"] == 2667, need
+        for date in ("2026-11-20", "2026-11-26", "2026-10-01", "2026-12-31"):
+            doc = c.json("pacing", "--tenant", "q", "--date", date)
+            g = doc["goal"][0]
+            assert (g["period"], g["start"], g["end"], g["currency"]) == \
+                ("quarter", "2026-10-01", "2026-12-31", "EUR"), g
+            elapsed = q4_bdays(holidays, date)
+            assert (g["business_days"], g["business_days_elapsed"],
+                    g["business_days_remaining"]) == \
+                (total, elapsed, total - elapsed), (date, g)
+            months = [m for m in ("2026-10", "2026-11", "2026-12")
+                      if m <= date[:7]]
+            actual = {s: sum(h.get(m, 0) for m in months)
+                      for s, h in q_monthly.items()}
+            firsts = {}
+            for (model, cur, month), v in revenue.items():
+                if cur == "EUR" and month in months and \
+                        (month not in firsts or model == "first_touch"):
+                    firsts[month] = v
+            actual["revenue"] = sum(firsts.values())
+            check_pacing_rows(doc, need, actual, elapsed, total)
+        assert elapsed == total  # the last date: nothing left
+        doc = c.json("pacing", "--tenant", "q", "--date", "2026-11-20")
+        rows = {x["stage"]: x for x in doc["pacing"]}
+        # Oct 1 .. Nov 20: 37 weekdays less Oct 12 = 36 of 62
+        assert doc["goal"][0]["business_days_elapsed"] == 36, doc["goal"]
+        assert rows["revenue"]["actual_to_date"] == 39000000, rows
+        assert rows["closed_won"]["actual_to_date"] == 13, rows
+        assert rows["closed_won"]["required_to_date"] == \
+            round(42 * 36 / 62, 2) == 24.39, rows
+        assert rows["closed_won"]["pace"] == round(13 / (42 * 36 / 62), 4)
+        assert rows["closed_won"]["per_business_day_needed"] == \
+            round(29 / 26, 4), rows
+        assert any("month to date" in n for n in doc["notes"]), doc["notes"]
+        assert any("attribution.models" in n for n in doc["notes"])
+        # the three formats agree on the rows
+        blocks = csv_blocks(c.ok("--format", "csv", "pacing", "--tenant",
+                                 "q", "--date", "2026-11-20"))
+        assert [b[0] for b in blocks] == [list(doc["goal"][0]),
+                                          list(doc["pacing"][0])], blocks
+        assert [row[0] for row in blocks[1][1:]] == \
+            [x["stage"] for x in doc["pacing"]], blocks
+        text = c.ok("pacing", "--tenant", "q", "--date", "2026-11-20")
+        assert "required_to_date" in text and "2026-10-01" in text, text
+
+        # default date: today (UTC, the tenant has no time zone set)
+        for _ in range(2):
+            today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+            doc = c.json("pacing", "--tenant", "q")
+            if doc["goal"][0]["date"] == today:
+                break
+        else:
+            raise AssertionError(f"default date is not {today}: {doc}")
+
+        # no goal: exit 3 naming the keys; also without a config at all
+        for ctl_ in (c, BareCtl(base)):
+            rc, out, err = ctl_.run("pacing", "--tenant", "none")
+            assert rc == 3 and not out and "goal.revenue_minor" in err and \
+                "goal.deal_size_minor" in err and "[tenant.none]" in err, \
+                (rc, err)
+        rc, out, err = c.run("pacing", "--tenant", "nobody-here")
+        assert rc == 3 and "goal" in err, (rc, err)
+        # usage errors
+        for args in (["pacing"], ["pacing", "--tenant", "q", "--date",
+                                  "2026-02-29"],
+                     ["pacing", "--tenant", "q", "--month", "2026-11"]):
+            rc, out, err = c.run(*args)
+            assert rc == 2 and not out and err.strip(), (args, rc, err)
+        # a goal without its rates: the config names the line
+        bad = Path(fdit.work_dir()) / f"{prefix}-bad.ini"
+        bad.write_text("[tenant.q]\ngoal.revenue_minor = 100\n"
+                       "goal.deal_size_minor = 10\n")
+        rc, out, err = BareCtl(["-c", str(bad)] + base).run(
+            "pacing", "--tenant", "q")
+        assert rc == 1 and f"{bad}:2:" in err and \
+            "goal.sql_to_won_pct" in err, (rc, err)
+        rc, out, err = ctl.run("pacing", "--help", config=False)
+        assert rc == 0 and "usage: funnelctl pacing" in out and \
+            "goal.revenue_minor" in out and "--date" in out, out
+    finally:
+        r.delete(*keys)
+    print("pacing: reverse funnel of the issue, quarter pacing with "
+          "holidays, exit codes ok", flush=True)
+
+
+GOAL_HM = """
+[tenant.hm]
+goal.revenue_minor = 1000000000
+goal.deal_size_minor = 5000000
+goal.sql_to_won_pct = 25
+goal.mql_to_sql_pct = 20
+"""
+
+
+def test_pacing_api(ctl, r, setup, proc):
+    """/api/pacing answers funnelctl pacing's document for the data
+    funneld wrote; date= is --date."""
+    base = itlib.http_base(proc)
+    url = f"{base}/api/pacing?tenant={hm.T}&date={OCT}-15"
+    status, ctype, text = itlib.http_get(url)
+    assert status == 200 and ctype.startswith("application/json"), \
+        (status, text)
+    doc = json.loads(text)
+    assert doc == ctl.json("pacing", "--tenant", hm.T, "--date",
+                           f"{OCT}-15"), doc
+    rows = {x["stage"]: x for x in doc["pacing"]}
+    p = f"{setup.prefix}:{{{hm.T}}}"
+    for stage in ("mql", "sql", "closed_won"):
+        want = int(r.hget(f"{p}:monthly:{stage}", OCT) or 0)
+        assert rows[stage]["actual_to_date"] == want, (stage, rows)
+    won = r.hget(f"{p}:revenue:first_touch:USD:{OCT}", "total")
+    assert rows["revenue"]["actual_to_date"] == int(won or 0), rows
+    assert int(won or 0) > 0, won
+    assert doc["goal"][0]["business_days_elapsed"] == 11, doc["goal"]
+    status, _, text = itlib.http_get(f"{base}/api/pacing?tenant=nobody")
+    assert status == 404 and "goal.revenue_minor" in text, (status, text)
+    status, _, text = itlib.http_get(
+        f"{base}/api/pacing?tenant={hm.T}&date=2026-10-32")
+    assert status == 400 and "date" in text, (status, text)
+    status, _, text = itlib.http_get(f"{base}/api/pacing")
+    assert status == 400 and "tenant" in text, (status, text)
+
+
 # ------------------------------------------------------------ main
 
 def test_funnelctl_against_running_funneld():
     work = fdit.work_dir()
-    setup = itlib.Setup("ctl", work, model=hm.MODEL, partitions=hm.PARTS)
+    setup = itlib.Setup("ctl", work, model=hm.MODEL + GOAL_HM,
+                        partitions=hm.PARTS)
     setup.create_topics()
     config = setup.write_config()
     hm.produce_stream(setup, fdit.Avro())
@@ -798,6 +1088,8 @@ def test_funnelctl_against_running_funneld():
         test_csv_quoting(ctl, r, setup)
         test_cohorts(ctl, r)
         test_business_day_calendar(r)
+        test_pacing(ctl, r)
+        test_pacing_api(ctl, r, setup, proc)
         assert proc.alive(), proc.log_tail()
         setup.stop(proc)
         # and after it stopped
