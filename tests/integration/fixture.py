@@ -38,6 +38,16 @@ class FixtureError(Exception):
     pass
 
 
+def new_cluster_id():
+    """A random KRaft cluster id (base64url of 16 bytes) that does not start
+    with '-': kafka-storage's argument parser would take it for an option
+    (about 1 id in 64)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 def log(msg):
     print(f"fixture: {msg}", flush=True)
 
@@ -273,7 +283,7 @@ def start_kafka(state):
            f"-Dlog4j.configuration=file:{d / 'log4j.properties'}",
            "-Dkafka.logs.dir=" + str(d), "-cp", cp]
     t0 = time.monotonic()
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     fmt = subprocess.run(jvm + ["-Xmx256m", "kafka.tools.StorageTool", "format",
                                 "-t", cluster_id,
                                 "-c", str(d / "server.properties")],

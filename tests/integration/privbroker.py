@@ -21,11 +21,9 @@ and deletes its data and private keys (the logs stay for post-mortems).
 Reuses fixture.py's helpers: ports, properties, spawning, readiness.
 """
 
-import base64
 import secrets
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import fixture
@@ -182,8 +180,7 @@ class SaslSslBroker:
                f"-Dlog4j.configuration=file:{self.dir / 'log4j.properties'}",
                f"-Dkafka.logs.dir={self.dir}",
                "-cp", str(fixture.kafka_libs() / "*")]
-        cluster_id = base64.urlsafe_b64encode(
-            uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = fixture.new_cluster_id()
         _run(jvm + ["-Xmx256m", "kafka.tools.StorageTool", "format", "-t",
                     cluster_id, "-c", str(self.props)],
              self.dir, "formatting the private broker's storage", 120)
