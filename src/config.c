@@ -398,8 +398,8 @@ static void tenant_key(loader *ld, const char *section, const char *key,
                           "[tenant.%s] (tenants may set timezone, mql.*, "
                           "handraise.types, lifecycle.*, "
                           "attribution.lookback_days, "
-                          "attribution.half_life_days, calendar.* and "
-                          "rules)",
+                          "attribution.half_life_days, calendar.*, goal.* "
+                          "and rules)",
                           def->name, tb->conf.tenant_id);
                 return;
         }
@@ -652,6 +652,53 @@ fail:
         return NULL;
 }
 
+/* The line where key (the full name, "tenant.ID.x" for a tenant's) was
+ * set, or 0 when it was not. */
+static int key_line(const loader *ld, const char *key)
+{
+        for (size_t i = 0; i < ld->seen_cnt; i++)
+                if (strcmp(ld->seen[i].key, key) == 0)
+                        return ld->seen[i].line;
+        return 0;
+}
+
+/* A revenue goal needs the average deal and the SQL and MQL rates to be
+ * turned into stage targets. Reported on the line of goal.revenue_minor;
+ * a tenant that inherits the target is covered by the defaults' report. */
+static void check_goal(loader *ld, const fd_tenant_conf *tc)
+{
+        const fd_goal *g = &tc->goal;
+        char key[256], missing[128] = "";
+        int line;
+
+        if (!g->revenue_minor)
+                return;
+        if (!g->deal_size_minor)
+                strcat(missing, ", goal.deal_size_minor");
+        if (g->sql_to_won_pct == INT32_MIN)
+                strcat(missing, ", goal.sql_to_won_pct");
+        if (g->mql_to_sql_pct == INT32_MIN)
+                strcat(missing, ", goal.mql_to_sql_pct");
+        if (!missing[0])
+                return;
+        snprintf(key, sizeof(key), "%s%s%sgoal.revenue_minor",
+                 tc->tenant_id ? "tenant." : "",
+                 tc->tenant_id ? tc->tenant_id : "", tc->tenant_id ? "." : "");
+        line = key_line(ld, key);
+        if (!line)
+                return;
+        add_error(ld, line,
+                  "%s%s%sgoal.revenue_minor is set but %s %s not; set %s "
+                  "too (the reverse funnel needs the average deal size and "
+                  "the SQL-to-won and MQL-to-SQL percentages) or remove "
+                  "the goal",
+                  tc->tenant_id ? "tenant '" : "",
+                  tc->tenant_id ? tc->tenant_id : "",
+                  tc->tenant_id ? "': " : "", missing + 2,
+                  strchr(missing + 2, ',') ? "are" : "is",
+                  strchr(missing + 2, ',') ? "them" : "it");
+}
+
 static void parse_file(loader *ld)
 {
         int rc = ini_parse_stream(read_line, ld, on_value, ld);
@@ -666,8 +713,13 @@ static void parse_file(loader *ld)
                 add_error(ld, ld->line, "read error: %s; check the file",
                           strerror(errno));
         finish_rules(ld, &ld->rules, &ld->conf->defaults.score);
-        if (finish_tenants(ld) < 0)
+        if (finish_tenants(ld) < 0) {
                 add_error(ld, ld->line, "out of memory");
+                return;
+        }
+        check_goal(ld, &ld->conf->defaults);
+        for (size_t i = 0; i < ld->conf->tenant_cnt; i++)
+                check_goal(ld, &ld->conf->tenants[i]);
 }
 
 /* Returns a new config read from path, or NULL with errstr set. */

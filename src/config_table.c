@@ -171,6 +171,35 @@ const fd_cfg_key fd_cfg_keys[] = {
          "closures): a comma list of dates YYYY-MM-DD of the tenant's "
          "calendar, or `none`. A holiday on a weekend day changes nothing. "
          "The whole list must fit on the key's line."},
+        {"goal.period", FD_CFG_ENUM, "month", 0, 0, "month,quarter,year",
+         T(goal.period),
+         "Period of the revenue goal (`funnelctl pacing`): calendar month, "
+         "quarter or year of the tenant's calendar."},
+        {"goal.revenue_minor", FD_CFG_I64, NULL, 1, INT64_C(1000000000000000),
+         NULL, T(goal.revenue_minor),
+         "Revenue target per goal.period in minor units (cents) of "
+         "goal.currency; unset: the tenant has no goal. With it set, "
+         "goal.deal_size_minor, goal.sql_to_won_pct and "
+         "goal.mql_to_sql_pct must be set too."},
+        {"goal.currency", FD_CFG_CURRENCY, "USD", 0, 0, NULL, T(goal.currency),
+         "Currency of the goal: only closed-won revenue in this currency "
+         "counts toward it."},
+        {"goal.deal_size_minor", FD_CFG_I64, NULL, 1, INT64_C(1000000000000000),
+         NULL, T(goal.deal_size_minor),
+         "Average closed-won deal in minor units: wins needed = "
+         "ceil(goal.revenue_minor / goal.deal_size_minor)."},
+        {"goal.sql_to_won_pct", FD_CFG_I32, NULL, 1, 100, NULL,
+         T(goal.sql_to_won_pct),
+         "Percentage of SQLs that close won: SQLs needed = ceil(wins * 100 "
+         "/ this)."},
+        {"goal.mql_to_sql_pct", FD_CFG_I32, NULL, 1, 100, NULL,
+         T(goal.mql_to_sql_pct),
+         "Percentage of MQLs that become SQLs: MQLs needed = ceil(SQLs * "
+         "100 / this)."},
+        {"goal.lead_to_mql_pct", FD_CFG_I32, NULL, 1, 100, NULL,
+         T(goal.lead_to_mql_pct),
+         "Percentage of leads that become MQLs: leads needed = ceil(MQLs * "
+         "100 / this); unset: no lead requirement."},
 };
 
 const size_t fd_cfg_key_cnt = sizeof(fd_cfg_keys) / sizeof(fd_cfg_keys[0]);
@@ -543,6 +572,17 @@ static int apply_string(const fd_cfg_key *key, void *base, const char *value,
                          key->name, value);
                 return -1;
         }
+        if (key->type == FD_CFG_CURRENCY &&
+            (strlen(value) != 3 || !isupper((unsigned char)value[0]) ||
+             !isupper((unsigned char)value[1]) ||
+             !isupper((unsigned char)value[2]))) {
+                snprintf(err, err_size,
+                         "key '%s' must be an ISO 4217 currency code of three "
+                         "capital letters as the CRM events carry it (for "
+                         "example USD or EUR), got '%s'",
+                         key->name, value);
+                return -1;
+        }
         copy = strdup(value);
         if (!copy) {
                 snprintf(err, err_size, "out of memory");
@@ -622,6 +662,7 @@ int fd_cfg_key_apply(const fd_cfg_key *key, void *base, const char *value,
         case FD_CFG_STRING:
         case FD_CFG_ENUM:
         case FD_CFG_TIMEZONE:
+        case FD_CFG_CURRENCY:
                 return apply_string(key, base, value, err, err_size);
         case FD_CFG_INT:
         case FD_CFG_I32:
@@ -669,6 +710,7 @@ void fd_cfg_key_free(const fd_cfg_key *key, void *base)
         case FD_CFG_STRING:
         case FD_CFG_ENUM:
         case FD_CFG_TIMEZONE:
+        case FD_CFG_CURRENCY:
                 free(*FIELD(base, key->off, char *));
                 *FIELD(base, key->off, char *) = NULL;
                 break;
@@ -714,7 +756,8 @@ int fd_cfg_key_copy(const fd_cfg_key *key, void *dst, const void *src)
         switch (key->type) {
         case FD_CFG_STRING:
         case FD_CFG_ENUM:
-        case FD_CFG_TIMEZONE: {
+        case FD_CFG_TIMEZONE:
+        case FD_CFG_CURRENCY: {
                 const char *str = *(char *const *)s;
                 char *copy = str ? strdup(str) : NULL;
 
@@ -791,6 +834,7 @@ int fd_cfg_key_equal(const fd_cfg_key *key, const void *a, const void *b)
         case FD_CFG_STRING:
         case FD_CFG_ENUM:
         case FD_CFG_TIMEZONE:
+        case FD_CFG_CURRENCY:
                 return str_eq(*(char *const *)x, *(char *const *)y);
         case FD_CFG_LIST:
                 cnt = *CFIELD(a, key->off_cnt, size_t);
@@ -894,6 +938,8 @@ static const char *type_name(const fd_cfg_key *key)
                 return "comma list";
         case FD_CFG_TIMEZONE:
                 return "IANA time zone";
+        case FD_CFG_CURRENCY:
+                return "currency code (ISO 4217)";
         case FD_CFG_MODELS:
                 return "comma list of models";
         case FD_CFG_WEEKDAYS:

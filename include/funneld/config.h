@@ -31,6 +31,18 @@ typedef struct fd_schema_ref {
         char *path;
 } fd_schema_ref;
 
+/* A revenue goal and the funnel rates that turn it into stage targets
+ * (goal.* keys; funnelctl pacing). */
+typedef struct fd_goal {
+        char *period;            /* "month", "quarter" or "year" */
+        int64_t revenue_minor;   /* target per period; 0: no goal */
+        char *currency;          /* ISO 4217 code of the counted revenue */
+        int64_t deal_size_minor; /* average won deal; 0: not set */
+        int32_t sql_to_won_pct;  /* 1..100; INT32_MIN: not set */
+        int32_t mql_to_sql_pct;  /* 1..100; INT32_MIN: not set */
+        int32_t lead_to_mql_pct; /* 1..100; INT32_MIN: not set (optional) */
+} fd_goal;
+
 /* Settings that a tenant may override. */
 typedef struct fd_tenant_conf {
         char *tenant_id;      /* NULL for the defaults */
@@ -42,6 +54,7 @@ typedef struct fd_tenant_conf {
         char **non_marketing; /* channels that are not marketing touches */
         size_t non_marketing_cnt;
         fd_calendar calendar; /* business days: weekend + holidays */
+        fd_goal goal;         /* revenue goal and stage rates */
 } fd_tenant_conf;
 
 typedef struct fd_config {

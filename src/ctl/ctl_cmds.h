@@ -23,6 +23,7 @@ typedef struct ctl_opts {
         const char *by;                /* channels, cohorts */
         const char *lead_id;           /* lead */
         const char *days, *until;      /* trend: N days up to YYYY-MM-DD */
+        const char *date;              /* pacing: YYYY-MM-DD */
 } ctl_opts;
 
 typedef struct ctl_ctx {
@@ -74,6 +75,8 @@ int ctl_trend_check(ctl_ctx *ctx);
 int ctl_trend_run(ctl_ctx *ctx);
 int ctl_cohorts_check(ctl_ctx *ctx);
 int ctl_cohorts_run(ctl_ctx *ctx);
+int ctl_pacing_check(ctl_ctx *ctx);
+int ctl_pacing_run(ctl_ctx *ctx);
 
 /* The time zone "now" is read in for tenant T: NULL (UTC) when
  * ctx->utc_clock or no config is loaded, else T's zone. */

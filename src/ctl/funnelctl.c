@@ -183,6 +183,45 @@ static const ctl_command commands[] = {
          "  --month YYYY-MM     one cohort month\n"
          "  --from YYYY-MM      first month (default: 5 months before --to)\n"
          "  --to YYYY-MM        last month (default: the current month)\n"},
+        {"pacing", ctl_pacing_check, ctl_pacing_run,
+         "usage: funnelctl pacing --tenant T [--date YYYY-MM-DD]\n"
+         "\n"
+         "The tenant's revenue goal from the config (-c; keys goal.*) as a "
+         "reverse\n"
+         "funnel and its pacing. Table \"goal\": the period (goal.period: "
+         "month, quarter\n"
+         "or year) containing --date, its start and end, the target "
+         "(goal.revenue_minor,\n"
+         "minor units of goal.currency), the average deal and the rates, "
+         "and the\n"
+         "business days of the period, elapsed up to and including the "
+         "date, and left.\n"
+         "Table \"pacing\": per stage (lead when goal.lead_to_mql_pct is "
+         "set, mql, sql,\n"
+         "closed_won, revenue) required_period, rounded up at each step "
+         "(wins =\n"
+         "ceil(target / deal), sqls = ceil(wins * 100 / sql_to_won_pct), "
+         "mqls =\n"
+         "ceil(sqls * 100 / mql_to_sql_pct), leads likewise), "
+         "required_to_date =\n"
+         "required_period * elapsed / business days, actual_to_date, pace = "
+         "actual /\n"
+         "required to date, gap_to_date and per_business_day_needed for the "
+         "rest of the\n"
+         "period. Actual entries are P:{T}:monthly:<stage> summed over the "
+         "period's\n"
+         "months up to and including the date's month (its whole month, "
+         "i.e. month to\n"
+         "date as stored); won revenue is field total of\n"
+         "P:{T}:revenue:<model>:<CUR>:<M> of the first model of "
+         "attribution.models that\n"
+         "has the key. Business days follow calendar.weekend and "
+         "calendar.holidays.\n"
+         "Exit 3 when the tenant has no goal.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --date YYYY-MM-DD   the day paced (default: today in the "
+         "tenant's time zone)\n"},
 };
 #define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -206,6 +245,9 @@ static void usage(FILE *fp)
                 "  cohorts    conversion and revenue of the leads created "
                 "(or turned MQL)\n"
                 "             in a month\n"
+                "  pacing     the revenue goal as a reverse funnel, actual "
+                "against required\n"
+                "             to date by business day\n"
                 "\n%s",
                 global_help);
 }
@@ -243,6 +285,7 @@ static int parse_cli(int argc, char **argv, cli *c)
                 {"by", required_argument, NULL, 'b'},
                 {"days", required_argument, NULL, 'd'},
                 {"until", required_argument, NULL, 'u'},
+                {"date", required_argument, NULL, 'D'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -255,6 +298,7 @@ static int parse_cli(int argc, char **argv, cli *c)
                 ['T'] = &c->opt.to,       ['M'] = &c->opt.model,
                 ['C'] = &c->opt.currency, ['b'] = &c->opt.by,
                 ['d'] = &c->opt.days,     ['u'] = &c->opt.until,
+                ['D'] = &c->opt.date,
         };
         int ch;
         opterr = 0;
@@ -421,7 +465,8 @@ int main(int argc, char **argv)
         }
         if (!cmd)
                 return usage_error("unknown command '%s' (commands: report, "
-                                   "channels, lead, status, trend, cohorts)",
+                                   "channels, lead, status, trend, cohorts, "
+                                   "pacing)",
                                    c.args[0]);
         if (parse_format(c.format, &format))
                 return usage_error("--format '%s' is not table, json or csv",

@@ -158,6 +158,8 @@ static const web_cmd web_cmds[] = {
          "/api/cohorts?tenant=T[&by=lead|mql][&month=YYYY-MM | "
          "&from=YYYY-MM&to=YYYY-MM]",
          1, 0},
+        {"/api/pacing", "pacing", ctl_pacing_check, ctl_pacing_run,
+         "/api/pacing?tenant=T[&date=YYYY-MM-DD]", 1, 0},
         {"/api/lead", "lead", ctl_lead_check, ctl_lead_run,
          "/api/lead?tenant=T&id=LEAD_ID", 1, 1},
         {"/api/status", "status", ctl_status_check, ctl_status_run,
@@ -191,6 +193,7 @@ static int api_cmd(void *c, const fd_http_req *req, fd_buf *body,
         o.by = arg(req, "by");
         o.days = arg(req, "days");
         o.until = arg(req, "until");
+        o.date = arg(req, "date");
         return run_cmd(api->conf, cmd, o, body, type);
 }
 

@@ -8,6 +8,7 @@
  *   /api/channels   funnelctl channels: tenant, model, month, currency, by
  *   /api/trend      funnelctl trend:    tenant, days, until
  *   /api/cohorts    funnelctl cohorts:  tenant, by, month | from, to
+ *   /api/pacing     funnelctl pacing:   tenant, date
  *   /api/lead       funnelctl lead:     tenant, id
  *   /api/status     funnelctl status
  *
@@ -23,8 +24,8 @@
 #include "funneld/config.h"
 #include "http.h"
 
-#define FD_WEB_ROUTE_CNT 9 /* routes */
-#define FD_WEB_API_CNT   6 /* of them funnelctl commands */
+#define FD_WEB_ROUTE_CNT 10 /* routes */
+#define FD_WEB_API_CNT   7  /* of them funnelctl commands */
 
 struct web_cmd;
 

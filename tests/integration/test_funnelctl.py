@@ -1060,6 +1060,8 @@ def test_pacing_api(ctl, r, setup, proc):
     assert status == 400 and "date" in text, (status, text)
     status, _, text = itlib.http_get(f"{base}/api/pacing")
     assert status == 400 and "tenant" in text, (status, text)
+    print("pacing: /api/pacing equals funnelctl's document and Redis ok",
+          flush=True)
 
 
 # ------------------------------------------------------------ main

@@ -647,6 +647,103 @@ static void test_error_calendar(void)
                               "'2026-13-01' is not a date"));
 }
 
+static void test_goal(void)
+{
+        static const char text[] = "[goal]\n"
+                                   "period = quarter\n"
+                                   "revenue_minor = 1000000000\n"
+                                   "deal_size_minor = 5000000\n"
+                                   "sql_to_won_pct = 25\n"
+                                   "mql_to_sql_pct = 20\n"
+                                   "[tenant.eu]\n"
+                                   "goal.currency = EUR\n"
+                                   "goal.lead_to_mql_pct = 10\n"
+                                   "[tenant.big]\n"
+                                   "goal.period = year\n"
+                                   "goal.revenue_minor = 2000000000\n";
+        fd_config *conf = load_text(text), *def = fd_config_new_defaults();
+        const fd_tenant_conf *d, *eu, *big;
+
+        FD_CHECK(def != NULL);
+        if (def) { /* no goal by default */
+                const fd_goal *g = &def->defaults.goal;
+                FD_CHECK_STR(g->period, "month");
+                FD_CHECK_STR(g->currency, "USD");
+                FD_CHECK(g->revenue_minor == 0 && g->deal_size_minor == 0);
+                FD_CHECK_INT(g->sql_to_won_pct, INT32_MIN);
+                FD_CHECK_INT(g->mql_to_sql_pct, INT32_MIN);
+                FD_CHECK_INT(g->lead_to_mql_pct, INT32_MIN);
+        }
+        fd_config_destroy(def);
+        FD_CHECK(conf != NULL);
+        if (!conf) {
+                fprintf(stderr, "  %s\n", err);
+                return;
+        }
+        d = fd_config_tenant(conf, "other");
+        eu = fd_config_tenant(conf, "eu");
+        big = fd_config_tenant(conf, "big");
+        FD_CHECK_STR(d->goal.period, "quarter");
+        FD_CHECK(d->goal.revenue_minor == INT64_C(1000000000));
+        FD_CHECK(d->goal.deal_size_minor == INT64_C(5000000));
+        FD_CHECK_INT(d->goal.sql_to_won_pct, 25);
+        FD_CHECK_INT(d->goal.mql_to_sql_pct, 20);
+        FD_CHECK_INT(d->goal.lead_to_mql_pct, INT32_MIN);
+        FD_CHECK_STR(d->goal.currency, "USD");
+        /* a tenant inherits what it does not set */
+        FD_CHECK_STR(eu->goal.currency, "EUR");
+        FD_CHECK_INT(eu->goal.lead_to_mql_pct, 10);
+        FD_CHECK_STR(eu->goal.period, "quarter");
+        FD_CHECK(eu->goal.revenue_minor == INT64_C(1000000000));
+        FD_CHECK(eu->goal.currency != d->goal.currency);
+        FD_CHECK_STR(big->goal.period, "year");
+        FD_CHECK(big->goal.revenue_minor == INT64_C(2000000000));
+        FD_CHECK_INT(big->goal.mql_to_sql_pct, 20);
+        FD_CHECK_STR(big->goal.currency, "USD");
+        fd_config_destroy(conf);
+}
+
+static void test_error_goal(void)
+{
+        FD_CHECK(expect_error("[goal]\nperiod = week\n", 2,
+                              "key 'goal.period' must be one of "
+                              "month,quarter,year, got 'week'"));
+        FD_CHECK(expect_error("[goal]\nrevenue_minor = 0\n", 2,
+                              "key 'goal.revenue_minor' must be an integer "
+                              "between 1 and 1000000000000000"));
+        FD_CHECK(expect_error("[goal]\n\ndeal_size_minor = 50k\n", 3,
+                              "key 'goal.deal_size_minor' must be an "
+                              "integer"));
+        FD_CHECK(expect_error("[goal]\nsql_to_won_pct = 101\n", 2,
+                              "key 'goal.sql_to_won_pct' must be an integer "
+                              "between 1 and 100, got '101'"));
+        FD_CHECK(expect_error("[goal]\nmql_to_sql_pct = 0\n", 2,
+                              "key 'goal.mql_to_sql_pct' must be an integer "
+                              "between 1 and 100"));
+        FD_CHECK(expect_error("[goal]\nlead_to_mql_pct = 12.5\n", 2,
+                              "key 'goal.lead_to_mql_pct' must be an integer "
+                              "between 1 and 100"));
+        FD_CHECK(expect_error("[goal]\ncurrency = usd\n", 2,
+                              "key 'goal.currency' must be an ISO 4217 "
+                              "currency code of three capital letters"));
+        FD_CHECK(expect_error("[tenant.t]\ngoal.currency = EURO\n", 2,
+                              "tenant 't': key 'goal.currency' must be an "
+                              "ISO 4217 currency code"));
+        /* a target without the deal size and rates: on the target's line */
+        FD_CHECK(expect_error("[goal]\ncurrency = EUR\nrevenue_minor = 100\n"
+                              "sql_to_won_pct = 25\n",
+                              3,
+                              "goal.revenue_minor is set but "
+                              "goal.deal_size_minor, goal.mql_to_sql_pct are "
+                              "not; set them too"));
+        FD_CHECK(expect_error("[goal]\ndeal_size_minor = 5\n"
+                              "sql_to_won_pct = 25\n[tenant.t]\n\n"
+                              "goal.revenue_minor = 100\n",
+                              6,
+                              "tenant 't': goal.revenue_minor is set but "
+                              "goal.mql_to_sql_pct is not; set it too"));
+}
+
 int main(void)
 {
         FD_RUN(test_defaults);
@@ -666,5 +763,7 @@ int main(void)
         FD_RUN(test_restart_diff);
         FD_RUN(test_calendar);
         FD_RUN(test_error_calendar);
+        FD_RUN(test_goal);
+        FD_RUN(test_error_goal);
         return FD_DONE();
 }
