@@ -79,57 +79,6 @@ typedef struct pace_period {
         ctl_month of_day; /* the date's month */
 } pace_period;
 
-/* Parses "YYYY-MM-DD" strictly into days since 1970-01-01 and its month.
- * 0 or -1. */
-static int parse_date(const char *s, int64_t *day, ctl_month *m)
-{
-        static const int mdays[] = {31, 29, 31, 30, 31, 30,
-                                    31, 31, 30, 31, 30, 31};
-        int y, mo, d;
-        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-                return -1;
-        for (int i = 0; i < 10; i++)
-                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-                        return -1;
-        y = atoi(s);
-        mo = atoi(s + 5);
-        d = atoi(s + 8);
-        if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-                return -1;
-        if (mo == 2 && d == 29 &&
-            !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-                return -1;
-        *day = fd_days_from_civil(y, mo, d);
-        m->year = y;
-        m->month = mo;
-        return 0;
-}
-
-/* Today in time zone tz (NULL = UTC) and its month. */
-static int64_t today(const char *tz, ctl_month *m)
-{
-        time_t now = time(NULL);
-        struct tm tm;
-        if (tz && *tz && strcmp(tz, "UTC") != 0) {
-                setenv("TZ", tz, 1);
-                tzset();
-                localtime_r(&now, &tm);
-        } else {
-                gmtime_r(&now, &tm);
-        }
-        m->year = tm.tm_year + 1900;
-        m->month = tm.tm_mon + 1;
-        return fd_days_from_civil(m->year, m->month, tm.tm_mday);
-}
-
-static void format_day(int64_t day, char *buf, size_t buf_size)
-{
-        time_t t = (time_t)(day * 86400);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, buf_size, "%Y-%m-%d", &tm);
-}
-
 static int64_t month_start(ctl_month m)
 {
         return fd_days_from_civil(m.year, m.month, 1);
@@ -175,7 +124,7 @@ int ctl_pacing_check(ctl_ctx *ctx)
                                       "(the goal's period, currency and "
                                       "rates come from the goal.* keys of "
                                       "the config)");
-        if (o->date && parse_date(o->date, &day, &m))
+        if (o->date && ctl_day_parse_month(o->date, &day, &m))
                 return ctl_usage(ctx, "--date is not a date; write it as "
                                       "YYYY-MM-DD (e.g. 2026-11-26)");
         return CTL_EXIT_OK;
@@ -310,11 +259,11 @@ int ctl_pacing_run(ctl_ctx *ctx)
         if ((rc = check_goal(ctx, g)) != CTL_EXIT_OK)
                 return rc;
         if (ctx->opt.date) {
-                if (parse_date(ctx->opt.date, &day, &m))
+                if (ctl_day_parse_month(ctx->opt.date, &day, &m))
                         return ctl_usage(ctx, "--date is not a date; write it "
                                               "as YYYY-MM-DD");
         } else {
-                day = today(ctl_now_tz(ctx), &m);
+                day = ctl_today_month(ctl_now_tz(ctx), &m);
         }
         period_of(g->period, day, m, &p);
 
@@ -348,9 +297,9 @@ int ctl_pacing_run(ctl_ctx *ctx)
 
         total = fd_business_days_between(cal, p.start, p.end);
         elapsed = fd_business_days_between(cal, p.start, p.day);
-        format_day(p.start, start, sizeof(start));
-        format_day(p.end, end, sizeof(end));
-        format_day(p.day, date, sizeof(date));
+        ctl_day_format(p.start, start, sizeof(start));
+        ctl_day_format(p.end, end, sizeof(end));
+        ctl_day_format(p.day, date, sizeof(date));
 
         t = ctl_doc_table(ctx->doc, "goal", goal_cols, G__CNT);
         ctl_row(t);

@@ -89,21 +89,73 @@ void ctl_calendar_note(const fd_calendar *cal, int64_t first, int64_t last,
                          holidays == 1 ? "" : "s");
 }
 
-ctl_month ctl_month_now(const char *tz)
+/* The wall clock's broken-down time in tz (switches the process's TZ: not
+ * for funneld's HTTP thread, see ctl_ctx.utc_clock). */
+static void now_in(const char *tz, struct tm *tm)
 {
         time_t now = time(NULL);
-        struct tm tm;
-        ctl_month m;
         if (tz && *tz && strcmp(tz, "UTC") != 0) {
                 setenv("TZ", tz, 1);
                 tzset();
-                localtime_r(&now, &tm);
+                localtime_r(&now, tm);
         } else {
-                gmtime_r(&now, &tm);
+                gmtime_r(&now, tm);
         }
-        m.year = tm.tm_year + 1900;
-        m.month = tm.tm_mon + 1;
-        return m;
+}
+
+ctl_month ctl_month_now(const char *tz)
+{
+        struct tm tm;
+        now_in(tz, &tm);
+        return (ctl_month){tm.tm_year + 1900, tm.tm_mon + 1};
+}
+
+int64_t ctl_today_month(const char *tz, ctl_month *m)
+{
+        struct tm tm;
+        now_in(tz, &tm);
+        if (m)
+                *m = (ctl_month){tm.tm_year + 1900, tm.tm_mon + 1};
+        return fd_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+int64_t ctl_today(const char *tz)
+{
+        return ctl_today_month(tz, NULL);
+}
+
+int ctl_day_format(int64_t day, char *buf, size_t buf_size)
+{
+        time_t t = (time_t)(day * 86400);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, buf_size, "%Y-%m-%d", &tm);
+        return tm.tm_wday;
+}
+
+int ctl_day_parse_month(const char *s, int64_t *day, ctl_month *m)
+{
+        char back[16];
+        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+                return -1;
+        for (int i = 0; i < 10; i++)
+                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+                        return -1;
+        int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8);
+        if (mo < 1 || mo > 12 || d < 1 || d > 31)
+                return -1;
+        *day = fd_days_from_civil(y, mo, d);
+        ctl_day_format(*day, back, sizeof(back));
+        if (strcmp(back, s) != 0)
+                return -1; /* 2026-02-30 */
+        if (m)
+                *m = (ctl_month){y, mo};
+        return 0;
+}
+
+int ctl_day_parse(const char *s, int64_t *day)
+{
+        return ctl_day_parse_month(s, day, NULL);
 }
 
 void ctl_iso_ms(int64_t ms, char *buf, size_t buf_size)

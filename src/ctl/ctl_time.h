@@ -33,6 +33,18 @@ void ctl_calendar_note(const fd_calendar *cal, int64_t first, int64_t last,
 
 /* The current month in time zone tz (IANA name; NULL or "" = UTC). */
 ctl_month ctl_month_now(const char *tz);
+/* Today in time zone tz, as days since 1970-01-01; with m, also its
+ * month. */
+int64_t ctl_today(const char *tz);
+int64_t ctl_today_month(const char *tz, ctl_month *m);
+
+/* Parses "YYYY-MM-DD" strictly (a real date) into days since 1970-01-01;
+ * 0 or -1. ctl_day_parse_month also gives its month. */
+int ctl_day_parse(const char *s, int64_t *day);
+int ctl_day_parse_month(const char *s, int64_t *day, ctl_month *m);
+/* Writes day (days since 1970-01-01) as "YYYY-MM-DD" (buf of at least 11
+ * bytes) and returns its weekday (0 = Sunday). */
+int ctl_day_format(int64_t day, char *buf, size_t buf_size);
 
 /* Writes ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void ctl_iso_ms(int64_t ms, char *buf, size_t buf_size);

@@ -51,48 +51,6 @@ static const ctl_col sum_cols[S__CNT] = {
 static const char *const weekday_names[7] = {"Sun", "Mon", "Tue", "Wed",
                                              "Thu", "Fri", "Sat"};
 
-/* Days since 1970-01-01 -> "YYYY-MM-DD" and the weekday (0 = Sunday). */
-static int format_day(int64_t day, char *buf, size_t buf_size)
-{
-        time_t t = (time_t)(day * 86400);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, buf_size, "%Y-%m-%d", &tm);
-        return tm.tm_wday;
-}
-
-/* Parses "YYYY-MM-DD" strictly into days since 1970-01-01. 0 or -1. */
-static int parse_day(const char *s, int64_t *day)
-{
-        char back[16];
-        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-                return -1;
-        for (int i = 0; i < 10; i++)
-                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-                        return -1;
-        int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-        if (m < 1 || m > 12 || d < 1 || d > 31)
-                return -1;
-        *day = fd_days_from_civil(y, m, d);
-        format_day(*day, back, sizeof(back));
-        return strcmp(back, s) == 0 ? 0 : -1; /* 2026-02-30 */
-}
-
-/* Today in time zone tz (NULL = UTC), as days since 1970-01-01. */
-static int64_t today(const char *tz)
-{
-        time_t now = time(NULL);
-        struct tm tm;
-        if (tz && *tz && strcmp(tz, "UTC") != 0) {
-                setenv("TZ", tz, 1);
-                tzset();
-                localtime_r(&now, &tm);
-        } else {
-                gmtime_r(&now, &tm);
-        }
-        return fd_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
 static int day_count(const ctl_opts *o, int *n)
 {
         char *end;
@@ -120,7 +78,7 @@ int ctl_trend_check(ctl_ctx *ctx)
         if (day_count(o, &n))
                 return ctl_usage(ctx, "--days must be a whole number of days "
                                       "from 1 to 366 (default 30)");
-        if (o->until && parse_day(o->until, &day))
+        if (o->until && ctl_day_parse(o->until, &day))
                 return ctl_usage(ctx, "--until is not a date; write it as "
                                       "YYYY-MM-DD (e.g. 2026-11-26)");
         return CTL_EXIT_OK;
@@ -154,17 +112,17 @@ int ctl_trend_run(ctl_ctx *ctx)
                 return ctl_usage(ctx, "--days must be a whole number of days "
                                       "from 1 to 366 (default 30)");
         if (ctx->opt.until) {
-                if (parse_day(ctx->opt.until, &last))
+                if (ctl_day_parse(ctx->opt.until, &last))
                         return ctl_usage(ctx, "--until is not a date; write it "
                                               "as YYYY-MM-DD");
         } else {
-                last = today(ctl_now_tz(ctx));
+                last = ctl_today(ctl_now_tz(ctx));
         }
         if ((rc = ctl_check_tenant(ctx)) != CTL_EXIT_OK)
                 return rc;
         for (int i = 0; i < n; i++)
-                wday[i] = format_day(last - (n - 1) + i, dates[i],
-                                     sizeof(dates[i]));
+                wday[i] = ctl_day_format(last - (n - 1) + i, dates[i],
+                                         sizeof(dates[i]));
         for (int s = 0; s < TREND_STAGE_CNT; s++)
                 if ((rc = read_days(ctx, trend_stages[s], dates, n, counts[s])))
                         return rc;
