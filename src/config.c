@@ -665,6 +665,16 @@ static int key_line(const loader *ld, const char *key)
 /* A revenue goal needs the average deal and the SQL and MQL rates to be
  * turned into stage targets. Reported on the line of goal.revenue_minor;
  * a tenant that inherits the target is covered by the defaults' report. */
+void fd_goal_missing(const fd_goal *g, char *missing)
+{
+        if (!g->deal_size_minor)
+                strcat(missing, ", goal.deal_size_minor");
+        if (g->sql_to_won_pct == INT32_MIN)
+                strcat(missing, ", goal.sql_to_won_pct");
+        if (g->mql_to_sql_pct == INT32_MIN)
+                strcat(missing, ", goal.mql_to_sql_pct");
+}
+
 static void check_goal(loader *ld, const fd_tenant_conf *tc)
 {
         const fd_goal *g = &tc->goal;
@@ -673,12 +683,7 @@ static void check_goal(loader *ld, const fd_tenant_conf *tc)
 
         if (!g->revenue_minor)
                 return;
-        if (!g->deal_size_minor)
-                strcat(missing, ", goal.deal_size_minor");
-        if (g->sql_to_won_pct == INT32_MIN)
-                strcat(missing, ", goal.sql_to_won_pct");
-        if (g->mql_to_sql_pct == INT32_MIN)
-                strcat(missing, ", goal.mql_to_sql_pct");
+        fd_goal_missing(g, missing);
         if (!missing[0])
                 return;
         snprintf(key, sizeof(key), "%s%s%sgoal.revenue_minor",

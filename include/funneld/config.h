@@ -121,6 +121,12 @@ fd_config *fd_config_load(const char *path, char *errstr, size_t errstr_size);
 const fd_tenant_conf *fd_config_tenant(const fd_config *conf,
                                        const char *tenant_id);
 
+/* Appends ", goal.<key>" to missing (a NUL-terminated buffer of at least
+ * 128 bytes) for each setting the reverse funnel needs besides the revenue
+ * target that g lacks: the deal size and the SQL-to-won and MQL-to-SQL
+ * percentages. */
+void fd_goal_missing(const fd_goal *g, char *missing);
+
 /* Lists in out (comma separated) the settings that differ between the
  * running config a and a newly read b and that only take effect on a
  * restart: every global key except log.*, attribution.models and the

@@ -110,3 +110,30 @@ int ctl_parse_month_opt(ctl_ctx *ctx, const char *opt, const char *value,
                  opt, value);
         return -1;
 }
+
+int ctl_check_period(ctl_ctx *ctx, int default_months, int max_months)
+{
+        const ctl_opts *o = &ctx->opt;
+        if (o->month && (o->from || o->to))
+                return ctl_usage(ctx, "give either --month or --from/--to, not "
+                                      "both");
+        if (o->month) {
+                if (ctl_parse_month_opt(ctx, "--month", o->month, &ctx->first))
+                        return CTL_EXIT_USAGE;
+                ctx->last = ctx->first;
+                return CTL_EXIT_OK;
+        }
+        ctx->last = ctl_month_now(ctl_now_tz(ctx));
+        if (o->to && ctl_parse_month_opt(ctx, "--to", o->to, &ctx->last))
+                return CTL_EXIT_USAGE;
+        ctx->first = ctl_month_add(ctx->last, -(default_months - 1));
+        if (o->from && ctl_parse_month_opt(ctx, "--from", o->from, &ctx->first))
+                return CTL_EXIT_USAGE;
+        int span = ctl_month_diff(ctx->first, ctx->last);
+        if (span < 0)
+                return ctl_usage(ctx, "--from is after --to; swap them");
+        if (span >= max_months)
+                return ctl_usage(ctx, "the period is longer than 120 months; "
+                                      "narrow --from/--to");
+        return CTL_EXIT_OK;
+}

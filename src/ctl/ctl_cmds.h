@@ -53,6 +53,12 @@ int ctl_usage(ctl_ctx *ctx, const char *what);
 int ctl_parse_month_opt(ctl_ctx *ctx, const char *opt, const char *value,
                         ctl_month *m);
 
+/* Sets ctx->first/last from --month or --from/--to; without them the
+ * default_months months up to the current one (UTC before the config is
+ * loaded; funnelctl checks again with the tenant's time zone). At most
+ * max_months months. CTL_EXIT_OK or CTL_EXIT_USAGE with errstr. */
+int ctl_check_period(ctl_ctx *ctx, int default_months, int max_months);
+
 /* HMGET P:{T}:<suffix> fields[0..cnt) into counts: 0 where a field is
  * absent; a value that is not a count warns on stderr and counts 0.
  * CTL_EXIT_OK, or CTL_EXIT_RUNTIME with errstr. */

@@ -88,7 +88,6 @@ static int by_mql(const ctl_opts *o)
 int ctl_cohorts_check(ctl_ctx *ctx)
 {
         const ctl_opts *o = &ctx->opt;
-        int span;
         if (!o->tenant)
                 return ctl_usage(ctx, "cohorts needs --tenant T");
         if (by_mql(o) < 0) {
@@ -103,30 +102,7 @@ int ctl_cohorts_check(ctl_ctx *ctx)
                 return ctl_usage(ctx, "cohorts takes --by, --month or "
                                       "--from/--to only (no --model, "
                                       "--currency, --days or --until)");
-        if (o->month && (o->from || o->to))
-                return ctl_usage(ctx, "give either --month or --from/--to, not "
-                                      "both");
-        if (o->month) {
-                if (ctl_parse_month_opt(ctx, "--month", o->month, &ctx->first))
-                        return CTL_EXIT_USAGE;
-                ctx->last = ctx->first;
-                return CTL_EXIT_OK;
-        }
-        /* before the config is loaded: UTC; funnelctl checks again with the
-         * tenant's time zone */
-        ctx->last = ctl_month_now(ctl_now_tz(ctx));
-        if (o->to && ctl_parse_month_opt(ctx, "--to", o->to, &ctx->last))
-                return CTL_EXIT_USAGE;
-        ctx->first = ctl_month_add(ctx->last, -(COHORT_DEFAULT_MONTHS - 1));
-        if (o->from && ctl_parse_month_opt(ctx, "--from", o->from, &ctx->first))
-                return CTL_EXIT_USAGE;
-        span = ctl_month_diff(ctx->first, ctx->last);
-        if (span < 0)
-                return ctl_usage(ctx, "--from is after --to; swap them");
-        if (span >= COHORT_MAX_MONTHS)
-                return ctl_usage(ctx, "the period is longer than 120 months; "
-                                      "narrow --from/--to");
-        return CTL_EXIT_OK;
+        return ctl_check_period(ctx, COHORT_DEFAULT_MONTHS, COHORT_MAX_MONTHS);
 }
 
 /* Index of currency cur in curs (added when new), or -1 when there are too

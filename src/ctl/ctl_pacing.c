@@ -137,12 +137,7 @@ static int check_goal(ctl_ctx *ctx, const fd_goal *g)
         char missing[160] = "";
         if (!g->revenue_minor)
                 strcat(missing, ", goal.revenue_minor");
-        if (!g->deal_size_minor)
-                strcat(missing, ", goal.deal_size_minor");
-        if (g->sql_to_won_pct == INT32_MIN)
-                strcat(missing, ", goal.sql_to_won_pct");
-        if (g->mql_to_sql_pct == INT32_MIN)
-                strcat(missing, ", goal.mql_to_sql_pct");
+        fd_goal_missing(g, missing);
         if (!missing[0])
                 return CTL_EXIT_OK;
         snprintf(ctx->errstr, sizeof(ctx->errstr),

@@ -49,29 +49,7 @@ int ctl_report_check(ctl_ctx *ctx)
         const ctl_opts *o = &ctx->opt;
         if (!o->tenant)
                 return ctl_usage(ctx, "report needs --tenant T");
-        if (o->month && (o->from || o->to))
-                return ctl_usage(ctx, "give either --month or --from/--to, not "
-                                      "both");
-        if (o->month) {
-                if (ctl_parse_month_opt(ctx, "--month", o->month, &ctx->first))
-                        return CTL_EXIT_USAGE;
-                ctx->last = ctx->first;
-                return CTL_EXIT_OK;
-        }
-        /* before the config is loaded: UTC; run() checks again with the
-         * tenant's time zone */
-        ctx->last = ctl_month_now(ctl_now_tz(ctx));
-        if (o->to && ctl_parse_month_opt(ctx, "--to", o->to, &ctx->last))
-                return CTL_EXIT_USAGE;
-        ctx->first = ctl_month_add(ctx->last, -2);
-        if (o->from && ctl_parse_month_opt(ctx, "--from", o->from, &ctx->first))
-                return CTL_EXIT_USAGE;
-        if (ctl_month_diff(ctx->first, ctx->last) < 0)
-                return ctl_usage(ctx, "--from is after --to; swap them");
-        if (ctl_month_diff(ctx->first, ctx->last) >= MAX_MONTHS)
-                return ctl_usage(ctx, "the period is longer than 120 months; "
-                                      "narrow --from/--to");
-        return CTL_EXIT_OK;
+        return ctl_check_period(ctx, 3, MAX_MONTHS);
 }
 
 /* Reads monthly:<stage> for months first-1 .. last into counts (cnt
