@@ -31,6 +31,11 @@ fd_codec *fd_app_codec(const fd_config *conf, char *errstr, size_t errstr_size)
             fd_codec_set_plain_writer(codec, FD_EV_CRM, conf->plain_writer_crm,
                                       errstr, errstr_size) != 0)
                 goto fail;
+        if (conf->plain_writer_spend &&
+            fd_codec_set_plain_writer(codec, FD_EV_SPEND,
+                                      conf->plain_writer_spend, errstr,
+                                      errstr_size) != 0)
+                goto fail;
         return codec;
 fail:
         fd_codec_destroy(codec);
@@ -111,7 +116,6 @@ int fd_app_run(const fd_config *conf, const fd_app_opts *opts)
         metrics = fd_metrics_new(conf->group_id);
         if (!metrics)
                 goto out;
-        fd_metrics_set_topics(metrics, conf->topic_lead, conf->topic_crm);
         if (start_http(conf, opts, metrics, &http, errstr, sizeof(errstr)) != 0)
                 goto out;
         codec = fd_app_codec(conf, errstr, sizeof(errstr));

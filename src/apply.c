@@ -25,6 +25,10 @@ void fd_apply_event_ids(const fd_event *ev, const char **tenant,
                 *tenant = ev->u.crm.tenant_id;
                 *event_id = ev->u.crm.event_id;
                 *lead_id = ev->u.crm.lead_id;
+        } else if (ev->kind == FD_EV_SPEND) {
+                *tenant = ev->u.spend.tenant_id;
+                *event_id = ev->u.spend.event_id;
+                *lead_id = NULL;
         } else {
                 *tenant = ev->u.lead.tenant_id;
                 *event_id = ev->u.lead.event_id;
@@ -555,6 +559,39 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
         return advance(proc, lead, target, recycle, ce->occurred_at, msg);
 }
 
+/* Spend adds to the tenant's cost per currency: all time, in the month and
+ * on the day it was spent (its `day`, the tenant's calendar), per channel and
+ * per campaign. */
+static int apply_spend_event(fd_processor *proc, const fd_spend_event *se)
+{
+        const char *T = se->tenant_id, *cur = se->currency, *P = proc->prefix;
+        char month[8], field[600];
+        int rc = 0;
+
+        memcpy(month, se->day, 7); /* validated YYYY-MM-DD */
+        month[7] = '\0';
+        const char *periods[3] = {"", month, se->day};
+        for (int i = 0; i < 3; i++) {
+                const char *sep = i ? ":" : "";
+                rc |= fd_apply_count(proc, "total", se->amount_minor,
+                                     "%s:{%s}:spend:%s%s%s", P, T, cur, sep,
+                                     periods[i]);
+                rc |= fd_apply_count(proc, "reports", 1, "%s:{%s}:spend:%s%s%s",
+                                     P, T, cur, sep, periods[i]);
+                snprintf(field, sizeof(field), "channel:%s", se->channel);
+                rc |= fd_apply_count(proc, field, se->amount_minor,
+                                     "%s:{%s}:spend:%s%s%s", P, T, cur, sep,
+                                     periods[i]);
+                if (!se->campaign)
+                        continue;
+                snprintf(field, sizeof(field), "campaign:%s", se->campaign);
+                rc |= fd_apply_count(proc, field, se->amount_minor,
+                                     "%s:{%s}:spend:%s%s%s", P, T, cur, sep,
+                                     periods[i]);
+        }
+        return rc ? -1 : 0;
+}
+
 /* Largest DLQ value: under Kafka's default 1 MB message limit with room for
  * the headers. */
 #define FD_DLQ_MAX_VALUE (512 * 1024)
@@ -564,8 +601,7 @@ static int dead_letter(fd_processor *proc, const fd_msg *msg)
 {
         char part[16], off[32], size[32];
         const char *reason = fd_decode_err_name(msg->err);
-        const char *topic = msg->topic == FD_EV_CRM ? proc->conf->topic_crm
-                                                    : proc->conf->topic_lead;
+        const char *topic = fd_config_topic(proc->conf, msg->topic);
         const char *err = msg->errmsg ? msg->errmsg : reason;
         /* A value too large for a Kafka message is cut: the DLQ record must
          * be producible, and the whole value stays at its source offset. */
@@ -630,11 +666,15 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
             fd_resp_str(w, "1") || fd_resp_str(w, "PX") ||
             fd_resp_i64(w, proc->conf->dedupe_window_ms))
                 return -1;
-        if (fd_apply_count(proc,
-                           msg->topic == FD_EV_CRM ? "in:crm_events"
-                                                   : "in:lead_events",
-                           1, "%s:stats:%s", proc->prefix, group))
+        static const char *const in_field[FD_EV__COUNT] = {
+                [FD_EV_LEAD] = "in:lead_events",
+                [FD_EV_CRM] = "in:crm_events",
+                [FD_EV_SPEND] = "in:spend"};
+        if (fd_apply_count(proc, in_field[msg->ev.kind], 1, "%s:stats:%s",
+                           proc->prefix, group))
                 return -1;
+        if (msg->ev.kind == FD_EV_SPEND)
+                return apply_spend_event(proc, &msg->ev.u.spend);
         return msg->ev.kind == FD_EV_CRM ? apply_crm_event(proc, msg)
                                          : apply_lead_event(proc, msg);
 }

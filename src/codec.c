@@ -23,11 +23,9 @@
 
 #include "codec_internal.h"
 
-static const char *const kind_record[] = {"?", "LeadEvent", "CrmStageEvent"};
-
 static int kind_ok(fd_event_kind kind)
 {
-        return kind == FD_EV_LEAD || kind == FD_EV_CRM;
+        return kind > FD_EV_NONE && kind < FD_EV__COUNT;
 }
 
 const char *fd_decode_err_name(fd_decode_err err)
@@ -91,6 +89,8 @@ fd_codec *fd_codec_new(const char *schema_dir, char *errstr, size_t errstr_size)
                         errstr, errstr_size) != 0 ||
             load_reader(codec, FD_EV_CRM, schema_dir, "crm_stage_event.avsc",
                         errstr, errstr_size) != 0 ||
+            load_reader(codec, FD_EV_SPEND, schema_dir, "spend_event.avsc",
+                        errstr, errstr_size) != 0 ||
             fd__enc_init(codec, schema_dir, errstr, errstr_size) != 0) {
                 fd_codec_destroy(codec);
                 return NULL;
@@ -108,7 +108,7 @@ void fd_codec_destroy(fd_codec *codec)
         for (i = 0; i < codec->writer_cnt; i++)
                 fd__writer_destroy(codec->writers[i]);
         free(codec->writers);
-        for (i = 0; i < 3; i++) {
+        for (i = 0; i < FD_EV__COUNT; i++) {
                 fd__writer_destroy(codec->plain[i]);
                 fd__reader_free(&codec->rd[i]);
         }
@@ -194,7 +194,7 @@ static fd_decode_err pick_writer(fd_codec *codec, fd_event_kind kind,
                                  const uint8_t *buf, size_t len, fd__writer **w,
                                  size_t *skip, char *errstr, size_t errstr_size)
 {
-        const char *rec = kind_record[kind];
+        const char *rec = fd__kind_record(kind);
 
         *w = NULL;
         *skip = 0;
@@ -216,7 +216,7 @@ static fd_decode_err pick_writer(fd_codec *codec, fd_event_kind kind,
                                  "schema id %" PRId32 " is registered for %s, "
                                  "not %s; check the topic mapping of the "
                                  "producer and the schema id config",
-                                 id, kind_record[found->kind], rec);
+                                 id, fd__kind_record(found->kind), rec);
                         return FD_DECODE_INCOMPATIBLE;
                 }
                 if (found) {

@@ -13,7 +13,7 @@
 
 static const char *const enc_file[FD__ENC_CNT] = {
         "lead_event.avsc", "crm_stage_event.avsc", "promotion_event.avsc",
-        "attribution_event.avsc"};
+        "attribution_event.avsc", "spend_event.avsc"};
 
 static int enc_load(fd__enc *enc, const char *dir, const char *file,
                     char *errstr, size_t errstr_size)
@@ -311,6 +311,18 @@ static int put_crm(avro_value_t *r, const fd_crm_event *ce)
                put_str(r, "owner", ce->owner);
 }
 
+static int put_spend(avro_value_t *r, const fd_spend_event *se)
+{
+        return put_str(r, "event_id", se->event_id) ||
+               put_str(r, "tenant_id", se->tenant_id) ||
+               put_num(r, "occurred_at", 1, se->occurred_at) ||
+               put_str(r, "channel", se->channel) ||
+               put_str(r, "campaign", se->campaign) ||
+               put_str(r, "day", se->day) ||
+               put_num(r, "amount_minor", 1, se->amount_minor) ||
+               put_str(r, "currency", se->currency);
+}
+
 int fd_codec_encode_event(fd_codec *codec, int32_t schema_id,
                           const fd_event *ev, fd_buf *out, char *errstr,
                           size_t errstr_size)
@@ -327,10 +339,15 @@ int fd_codec_encode_event(fd_codec *codec, int32_t schema_id,
                 avro_value_reset(&enc->value);
                 if (put_crm(&enc->value, &ev->u.crm))
                         return fail("CrmStageEvent", errstr, errstr_size);
+        } else if (ev->kind == FD_EV_SPEND) {
+                enc = &codec->enc[FD__ENC_SPEND];
+                avro_value_reset(&enc->value);
+                if (put_spend(&enc->value, &ev->u.spend))
+                        return fail("SpendEvent", errstr, errstr_size);
         } else {
                 snprintf(errstr, errstr_size,
                          "cannot encode an event of unknown kind %d; set "
-                         "ev->kind to FD_EV_LEAD or FD_EV_CRM",
+                         "ev->kind to FD_EV_LEAD, FD_EV_CRM or FD_EV_SPEND",
                          (int)ev->kind);
                 return -1;
         }

@@ -68,14 +68,21 @@ typedef struct fd__enc {
         avro_value_t value;
 } fd__enc;
 
-enum { FD__ENC_LEAD, FD__ENC_CRM, FD__ENC_PROMO, FD__ENC_ATTR, FD__ENC_CNT };
+enum {
+        FD__ENC_LEAD,
+        FD__ENC_CRM,
+        FD__ENC_PROMO,
+        FD__ENC_ATTR,
+        FD__ENC_SPEND,
+        FD__ENC_CNT
+};
 
 struct fd_codec {
-        fd__reader rd[3]; /* indexed by fd_event_kind (LEAD, CRM) */
+        fd__reader rd[FD_EV__COUNT]; /* indexed by fd_event_kind */
         fd__writer **writers;
         size_t writer_cnt;
         size_t writer_cap;
-        fd__writer *plain[3]; /* plain writer per kind, or NULL */
+        fd__writer *plain[FD_EV__COUNT]; /* plain writer per kind, or NULL */
         fd__enc enc[FD__ENC_CNT];
         avro_writer_t out_writer;
         char *scratch; /* encode scratch buffer, owned */
@@ -83,6 +90,9 @@ struct fd_codec {
 };
 
 /* codec_schema.c */
+
+/* "LeadEvent", "CrmStageEvent", "SpendEvent"; "?" for anything else. */
+const char *fd__kind_record(fd_event_kind kind);
 
 /* Reads the whole file at path into a NUL-terminated heap string the caller
  * frees; NULL and errstr on error. */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "codec_internal.h"
+#include "funneld/timebucket.h"
 #include "funneld/stage.h"
 
 /* A value as seen through unions: kind of content plus the content. */
@@ -363,10 +364,63 @@ static fd_decode_err validate_crm(fd_crm_event *ce,
         return check_time(ce->occurred_at, limits, errstr, errstr_size);
 }
 
+static fd_decode_err validate_spend(fd_spend_event *se,
+                                    const fd_decode_limits *limits,
+                                    char *errstr, size_t errstr_size)
+{
+        char shown[48];
+        fd_decode_err err;
+        int64_t day;
+
+        if ((err = need(se->event_id, "event_id",
+                        "every event needs a unique event_id", errstr,
+                        errstr_size)) ||
+            (err = need(se->tenant_id, "tenant_id",
+                        "every event needs the tenant it belongs to", errstr,
+                        errstr_size)) ||
+            (err = need(se->channel, "channel",
+                        "name the channel the money was spent on", errstr,
+                        errstr_size)) ||
+            (err = need(se->day, "day",
+                        "give the day it was spent as YYYY-MM-DD", errstr,
+                        errstr_size)) ||
+            (err = need(se->currency, "currency",
+                        "give the ISO 4217 code of the amount, e.g. USD",
+                        errstr, errstr_size)))
+                return err;
+        if (!se->has_amount) {
+                snprintf(errstr, errstr_size,
+                         "SpendEvent field 'amount_minor' is null; give the "
+                         "amount in integer minor units");
+                return FD_DECODE_MISSING_FIELD;
+        }
+        if (fd_day_parse(se->day, &day, NULL, NULL) < 0) {
+                snprintf(errstr, errstr_size,
+                         "field 'day' is '%s', not a date; write it as "
+                         "YYYY-MM-DD",
+                         printable(se->day, shown, sizeof(shown)));
+                return FD_DECODE_INVALID_FIELD;
+        }
+        if (strlen(se->currency) != 3 ||
+            !isupper((unsigned char)se->currency[0]) ||
+            !isupper((unsigned char)se->currency[1]) ||
+            !isupper((unsigned char)se->currency[2])) {
+                snprintf(errstr, errstr_size,
+                         "field 'currency' is '%s'; use an ISO 4217 code of "
+                         "three capital letters, e.g. USD",
+                         printable(se->currency, shown, sizeof(shown)));
+                return FD_DECODE_INVALID_FIELD;
+        }
+        return check_time(se->occurred_at, limits, errstr, errstr_size);
+}
+
 fd_decode_err fd__validate_event(fd_event *ev, const fd_decode_limits *limits,
                                  char *errstr, size_t errstr_size)
 {
         if (ev->kind == FD_EV_LEAD)
                 return validate_lead(&ev->u.lead, limits, errstr, errstr_size);
+        if (ev->kind == FD_EV_SPEND)
+                return validate_spend(&ev->u.spend, limits, errstr,
+                                      errstr_size);
         return validate_crm(&ev->u.crm, limits, errstr, errstr_size);
 }

@@ -10,8 +10,9 @@
 
 #include "codec_internal.h"
 
-#define LEAD(f) offsetof(fd_lead_event, f)
-#define CRM(f)  offsetof(fd_crm_event, f)
+#define LEAD(f)  offsetof(fd_lead_event, f)
+#define CRM(f)   offsetof(fd_crm_event, f)
+#define SPEND(f) offsetof(fd_spend_event, f)
 
 static const fd__field lead_fields[] = {
         {"event_id", FD__F_STR, LEAD(event_id), 0},
@@ -41,6 +42,38 @@ static const fd__field crm_fields[] = {
         {"currency", FD__F_OPT_STR, CRM(currency), 0},
         {"owner", FD__F_OPT_STR, CRM(owner), 0},
 };
+
+static const fd__field spend_fields[] = {
+        {"event_id", FD__F_STR, SPEND(event_id), 0},
+        {"tenant_id", FD__F_STR, SPEND(tenant_id), 0},
+        {"occurred_at", FD__F_TIME, SPEND(occurred_at), 0},
+        {"channel", FD__F_STR, SPEND(channel), 0},
+        {"campaign", FD__F_OPT_STR, SPEND(campaign), 0},
+        {"day", FD__F_STR, SPEND(day), 0},
+        {"amount_minor", FD__F_OPT_LONG, SPEND(amount_minor),
+         SPEND(has_amount)},
+        {"currency", FD__F_STR, SPEND(currency), 0},
+};
+
+/* The record name and field table of each input kind. */
+static const struct {
+        const char *record;
+        const fd__field *fields;
+        size_t cnt;
+} kinds[FD_EV__COUNT] = {
+        [FD_EV_LEAD] = {"LeadEvent", lead_fields,
+                        sizeof(lead_fields) / sizeof(lead_fields[0])},
+        [FD_EV_CRM] = {"CrmStageEvent", crm_fields,
+                       sizeof(crm_fields) / sizeof(crm_fields[0])},
+        [FD_EV_SPEND] = {"SpendEvent", spend_fields,
+                         sizeof(spend_fields) / sizeof(spend_fields[0])},
+};
+
+const char *fd__kind_record(fd_event_kind kind)
+{
+        return kind > FD_EV_NONE && kind < FD_EV__COUNT ? kinds[kind].record
+                                                        : "?";
+}
 
 _Static_assert(sizeof(lead_fields) / sizeof(lead_fields[0]) <= FD__MAX_FIELDS,
                "raise FD__MAX_FIELDS");
@@ -179,11 +212,9 @@ int fd__reader_init(fd__reader *rd, fd_event_kind kind, const char *json,
         int rc = -1;
 
         memset(rd, 0, sizeof(*rd));
-        rd->record = kind == FD_EV_LEAD ? "LeadEvent" : "CrmStageEvent";
-        rd->fields = kind == FD_EV_LEAD ? lead_fields : crm_fields;
-        rd->field_cnt = kind == FD_EV_LEAD
-                                ? sizeof(lead_fields) / sizeof(lead_fields[0])
-                                : sizeof(crm_fields) / sizeof(crm_fields[0]);
+        rd->record = kinds[kind].record;
+        rd->fields = kinds[kind].fields;
+        rd->field_cnt = kinds[kind].cnt;
         root = json_loadb(json, len, 0, &jerr);
         if (!root) {
                 snprintf(errstr, errstr_size,

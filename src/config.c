@@ -227,10 +227,11 @@ static void schema_key(loader *ld, const char *key, const char *value)
 {
         fd_config *conf = ld->conf;
         int64_t id;
-        int kind = strncmp(value, "lead:", 5) == 0  ? FD_EV_LEAD
-                   : strncmp(value, "crm:", 4) == 0 ? FD_EV_CRM
-                                                    : FD_EV_NONE;
-        const char *path = value + (kind == FD_EV_LEAD ? 5 : 4);
+        int kind = strncmp(value, "lead:", 5) == 0    ? FD_EV_LEAD
+                   : strncmp(value, "crm:", 4) == 0   ? FD_EV_CRM
+                   : strncmp(value, "spend:", 6) == 0 ? FD_EV_SPEND
+                                                      : FD_EV_NONE;
+        const char *path = strchr(value, ':') ? strchr(value, ':') + 1 : "";
         fd_schema_ref *ids;
 
         if (fd_cfg_parse_i64(key + 11, &id) < 0 || id < 1 || id > INT32_MAX) {
@@ -242,8 +243,9 @@ static void schema_key(loader *ld, const char *key, const char *value)
         }
         if (kind == FD_EV_NONE || !*path) {
                 add_error(ld, ld->line,
-                          "key '%s' must be 'lead:PATH' or 'crm:PATH' (the "
-                          "kind of event and its writer schema file), got "
+                          "key '%s' must be 'lead:PATH', 'crm:PATH' or "
+                          "'spend:PATH' (the kind of event and its writer "
+                          "schema file), got "
                           "'%s'",
                           key, value);
                 return;
@@ -605,7 +607,7 @@ static void format_errors(loader *ld, char *errstr, size_t errstr_size)
                          ld->path, ld->err_total - ld->err_cnt);
 }
 
-/* Allocates conf->schema_ids with the two built-in ids (owned by conf). */
+/* Allocates conf->schema_ids with the built-in ids (owned by conf). */
 static int add_default_schema_ids(fd_config *conf)
 {
         static const struct {
@@ -613,12 +615,14 @@ static int add_default_schema_ids(fd_config *conf)
                 int kind;
                 const char *path;
         } defs[] = {{1, FD_EV_LEAD, "schemas/lead_event.avsc"},
-                    {2, FD_EV_CRM, "schemas/crm_stage_event.avsc"}};
+                    {2, FD_EV_CRM, "schemas/crm_stage_event.avsc"},
+                    {5, FD_EV_SPEND, "schemas/spend_event.avsc"}};
+        size_t n = sizeof(defs) / sizeof(defs[0]);
 
-        conf->schema_ids = calloc(2, sizeof(*conf->schema_ids));
+        conf->schema_ids = calloc(n, sizeof(*conf->schema_ids));
         if (!conf->schema_ids)
                 return -1;
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < n; i++) {
                 conf->schema_ids[i].id = defs[i].id;
                 conf->schema_ids[i].kind = defs[i].kind;
                 conf->schema_ids[i].path = strdup(defs[i].path);
@@ -802,6 +806,18 @@ size_t fd_config_restart_diff(const fd_config *a, const fd_config *b, char *out,
         if (!same)
                 list_key(out, out_size, &n, "schemas.id.*");
         return n;
+}
+
+const char *fd_config_topic(const fd_config *conf, int kind)
+{
+        if (kind == FD_EV_LEAD)
+                return conf->topic_lead;
+        if (kind == FD_EV_CRM)
+                return conf->topic_crm;
+        if (kind == FD_EV_SPEND && conf->topic_spend && *conf->topic_spend &&
+            strcmp(conf->topic_spend, "off") != 0)
+                return conf->topic_spend;
+        return NULL;
 }
 
 const fd_tenant_conf *fd_config_tenant(const fd_config *conf,

@@ -27,6 +27,12 @@ const fd_cfg_key fd_cfg_keys[] = {
          G(topic_crm),
          "Input topic of CrmStageEvent (Avro); must be co-partitioned with "
          "the lead events topic."},
+        {"topics.spend", FD_CFG_STRING, "funnel.spend", 0, 0, NULL,
+         G(topic_spend),
+         "Input topic of SpendEvent (Avro): cost per channel, campaign and "
+         "day. When it exists it must have the lead events topic's "
+         "partition count; when it does not, funneld warns and runs without "
+         "cost data (create it and restart to read it); `off`: not read."},
         {"topics.promotions", FD_CFG_STRING, "funnel.promotions", 0, 0, NULL,
          G(topic_promotions), "Output topic of PromotionEvent (MQL, SQL)."},
         {"topics.attribution", FD_CFG_STRING, "funnel.attribution", 0, 0, NULL,
@@ -57,6 +63,10 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"schemas.plain.crm_events", FD_CFG_STRING, NULL, 0, 0, NULL,
          G(plain_writer_crm),
          "Writer schema file for CRM events sent as plain Avro binary; "
+         "unset: plain Avro is rejected."},
+        {"schemas.plain.spend", FD_CFG_STRING, NULL, 0, 0, NULL,
+         G(plain_writer_spend),
+         "Writer schema file for spend events sent as plain Avro binary; "
          "unset: plain Avro is rejected."},
         {"schemas.out.promotion", FD_CFG_I32, "3", 1, INT32_MAX, NULL,
          G(out_schema_id_promotion),
@@ -296,25 +306,11 @@ char **fd_cfg_split_list(const char *value, size_t *cnt)
 
 static int parse_date(const char *s, int64_t *ms)
 {
-        static const int mdays[] = {31, 29, 31, 30, 31, 30,
-                                    31, 31, 30, 31, 30, 31};
-        int y, m, d;
+        int64_t day;
 
-        if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        if (fd_day_parse(s, &day, NULL, NULL) < 0)
                 return -1;
-        for (int i = 0; i < 10; i++) {
-                if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-                        return -1;
-        }
-        y = atoi(s);
-        m = atoi(s + 5);
-        d = atoi(s + 8);
-        if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-                return -1;
-        if (m == 2 && d == 29 &&
-            !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-                return -1;
-        *ms = fd_days_from_civil(y, m, d) * DAY_MS;
+        *ms = day * DAY_MS;
         return 0;
 }
 
@@ -1016,11 +1012,12 @@ void fd_config_print_reference(FILE *fp)
               fp);
         for (size_t i = 0; i < fd_cfg_key_cnt; i++)
                 print_key_row(fp, &fd_cfg_keys[i]);
-        fputs("| `schemas.id.N` | `lead:PATH` or `crm:PATH` | "
+        fputs("| `schemas.id.N` | `lead:PATH`, `crm:PATH` or `spend:PATH` | "
               "`schemas.id.1 = lead:schemas/lead_event.avsc`, "
-              "`schemas.id.2 = crm:schemas/crm_stage_event.avsc` | "
+              "`schemas.id.2 = crm:schemas/crm_stage_event.avsc`, "
+              "`schemas.id.5 = spend:schemas/spend_event.avsc` | "
               "N: 1 .. 2147483647 | Writer schema of Confluent schema id N "
-              "and the kind of event it encodes (lead or crm). Relative "
+              "and the kind of event it encodes (lead, crm or spend). Relative "
               "paths resolve against the current directory. The defaults "
               "apply only when no `schemas.id.*` key is set. |\n"
               "| `kafka.*` | string | see librdkafka | | Passed to "

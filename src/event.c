@@ -38,6 +38,16 @@ static void crm_event_clear(fd_crm_event *ce)
         free(ce->owner);
 }
 
+static void spend_event_clear(fd_spend_event *se)
+{
+        free(se->event_id);
+        free(se->tenant_id);
+        free(se->channel);
+        free(se->campaign);
+        free(se->day);
+        free(se->currency);
+}
+
 /* Frees every string ev owns and zeroes ev. */
 void fd_event_clear(fd_event *ev)
 {
@@ -45,6 +55,8 @@ void fd_event_clear(fd_event *ev)
                 lead_event_clear(&ev->u.lead);
         else if (ev->kind == FD_EV_CRM)
                 crm_event_clear(&ev->u.crm);
+        else if (ev->kind == FD_EV_SPEND)
+                spend_event_clear(&ev->u.spend);
         memset(ev, 0, sizeof(*ev));
 }
 

@@ -224,9 +224,11 @@ static int partition_count(const rd_kafka_metadata_t *md, const char *topic,
 }
 
 int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
-                                 int timeout_ms, char *errstr,
+                                 int timeout_ms, int *spend, char *errstr,
                                  size_t errstr_size)
 {
+        const char *spend_topic = fd_config_topic(conf, FD_EV_SPEND);
+        int spend_cnt;
         const rd_kafka_metadata_t *md;
         rd_kafka_resp_err_t err =
                 rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
@@ -267,7 +269,26 @@ int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
                 rd_kafka_metadata_destroy(md);
                 return -1;
         }
+        *spend = 0;
+        spend_cnt = spend_topic ? partition_count(md, spend_topic, &err) : 0;
         rd_kafka_metadata_destroy(md);
+        if (spend_topic && spend_cnt <= 0)
+                FD_WARN("kafka",
+                        "spend topic '%s' is not available (%s); running "
+                        "without cost data: create it with the partition "
+                        "count of '%s' and restart funneld, or set "
+                        "topics.spend = off to silence this",
+                        spend_topic, rd_kafka_err2str(err), topics[0]);
+        if (spend_cnt > 0 && spend_cnt != cnt[0]) {
+                snprintf(errstr, errstr_size,
+                         "spend topic '%s' has %d partitions, '%s' has %d; "
+                         "funneld reads partition p of every input topic "
+                         "together, so give the spend topic the same "
+                         "partition count (or set topics.spend = off)",
+                         spend_topic, spend_cnt, topics[0], cnt[0]);
+                return -1;
+        }
+        *spend = spend_cnt > 0;
         if (cnt[0] != cnt[1]) {
                 snprintf(errstr, errstr_size,
                          "input topics are not co-partitioned: '%s' has %d "

@@ -34,10 +34,12 @@ rd_kafka_t *fd_kafka_consumer_new(
 rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, fd_kafka_ctx *ctx,
                                   char *errstr, size_t errstr_size);
 
-/* Returns the common partition count of the two input topics, or -1 with a
- * message saying which topic is missing or how the counts differ. */
+/* Returns the common partition count of the input topics, or -1 with a
+ * message saying which topic is missing or how the counts differ. The spend
+ * topic is optional: *spend is set to 1 when it is configured and exists
+ * (with the same partition count), 0 when it is off or missing (warned). */
 int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
-                                 int timeout_ms, char *errstr,
+                                 int timeout_ms, int *spend, char *errstr,
                                  size_t errstr_size);
 
 #endif

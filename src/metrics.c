@@ -42,8 +42,8 @@ typedef struct comp_state {
 struct fd_metrics {
         pthread_mutex_t lock;
         char *group;
-        char *topics[2];
-        int64_t in[2][FD_OUTCOME__COUNT];
+        char *topics[FD_IN_TOPICS];
+        int64_t in[FD_IN_TOPICS][FD_OUTCOME__COUNT];
         int64_t dlq[8]; /* by -fd_decode_err */
         struct {
                 char *name;
@@ -57,7 +57,7 @@ struct fd_metrics {
         int64_t started_wall_ms;
         int assigned_once, stopping;
         int32_t *parts;
-        int64_t *lag[2], *outbox;
+        int64_t *lag[FD_IN_TOPICS], *outbox;
         size_t part_cnt;
 };
 
@@ -91,31 +91,31 @@ void fd_metrics_destroy(fd_metrics *m)
                 return;
         pthread_mutex_destroy(&m->lock);
         free(m->group);
-        free(m->topics[0]);
-        free(m->topics[1]);
+        for (int t = 0; t < FD_IN_TOPICS; t++) {
+                free(m->topics[t]);
+                free(m->lag[t]);
+        }
         for (size_t i = 0; i < m->out_cnt; i++)
                 free(m->out[i].name);
         free(m->parts);
-        free(m->lag[0]);
-        free(m->lag[1]);
         free(m->outbox);
         free(m);
 }
 
-void fd_metrics_set_topics(fd_metrics *m, const char *lead, const char *crm)
+void fd_metrics_set_topics(fd_metrics *m, const char *const *names)
 {
         pthread_mutex_lock(&m->lock);
-        free(m->topics[0]);
-        free(m->topics[1]);
-        m->topics[0] = strdup(lead);
-        m->topics[1] = strdup(crm);
+        for (int t = 0; t < FD_IN_TOPICS; t++) {
+                free(m->topics[t]);
+                m->topics[t] = names[t] ? strdup(names[t]) : NULL;
+        }
         pthread_mutex_unlock(&m->lock);
 }
 
 void fd_metrics_count_in(fd_metrics *m, int topic, fd_outcome outcome,
                          int64_t n)
 {
-        if (topic < 0 || topic > 1 || outcome >= FD_OUTCOME__COUNT)
+        if (topic < 0 || topic >= FD_IN_TOPICS || outcome >= FD_OUTCOME__COUNT)
                 return;
         pthread_mutex_lock(&m->lock);
         m->in[topic][outcome] += n;
@@ -213,30 +213,36 @@ void fd_metrics_heartbeat(fd_metrics *m)
 void fd_metrics_assigned(fd_metrics *m, const int32_t *parts, size_t n)
 {
         int32_t *p = calloc(n ? n : 1, sizeof(*p));
-        int64_t *l0 = calloc(n ? n : 1, sizeof(*l0));
-        int64_t *l1 = calloc(n ? n : 1, sizeof(*l1));
+        int64_t *lag[FD_IN_TOPICS];
         int64_t *ob = calloc(n ? n : 1, sizeof(*ob));
-        if (!p || !l0 || !l1 || !ob) {
+        int ok = p && ob;
+        for (int t = 0; t < FD_IN_TOPICS; t++)
+                ok &= (lag[t] = calloc(n ? n : 1, sizeof(int64_t))) != NULL;
+        if (!ok) {
                 free(p);
-                free(l0);
-                free(l1);
                 free(ob);
                 n = 0;
                 p = NULL;
-                l0 = l1 = ob = NULL;
+                ob = NULL;
+                for (int t = 0; t < FD_IN_TOPICS; t++) {
+                        free(lag[t]);
+                        lag[t] = NULL;
+                }
         }
         for (size_t i = 0; i < n; i++) {
                 p[i] = parts[i];
-                l0[i] = l1[i] = ob[i] = -1;
+                ob[i] = -1;
+                for (int t = 0; t < FD_IN_TOPICS; t++)
+                        lag[t][i] = -1;
         }
         pthread_mutex_lock(&m->lock);
         free(m->parts);
-        free(m->lag[0]);
-        free(m->lag[1]);
         free(m->outbox);
         m->parts = p;
-        m->lag[0] = l0;
-        m->lag[1] = l1;
+        for (int t = 0; t < FD_IN_TOPICS; t++) {
+                free(m->lag[t]);
+                m->lag[t] = lag[t];
+        }
         m->outbox = ob;
         m->part_cnt = n;
         m->assigned_once = 1;
@@ -255,7 +261,7 @@ static long part_index(const fd_metrics *m, int32_t partition)
 void fd_metrics_set_lag(fd_metrics *m, int topic, int32_t partition,
                         int64_t lag)
 {
-        if (topic < 0 || topic > 1)
+        if (topic < 0 || topic >= FD_IN_TOPICS)
                 return;
         pthread_mutex_lock(&m->lock);
         long i = part_index(m, partition);
@@ -359,8 +365,8 @@ static int render_locked(const fd_metrics *m, fd_buf *out)
         rc |= head(out, "funneld_events_in_total", "counter",
                    "Input messages committed to Redis, by topic and outcome "
                    "(applied, duplicate: dropped by event id, dlq).");
-        for (int t = 0; t < 2; t++)
-                for (int o = 0; o < FD_OUTCOME__COUNT; o++)
+        for (int t = 0; t < FD_IN_TOPICS; t++)
+                for (int o = 0; o < FD_OUTCOME__COUNT && m->topics[t]; o++)
                         rc |= emit(out,
                                    "funneld_events_in_total{topic=\"%s\","
                                    "outcome=\"%s\"} %" PRId64 "\n",
@@ -415,8 +421,8 @@ static int render_locked(const fd_metrics *m, fd_buf *out)
                    "Messages between the offset committed to Redis and the "
                    "partition's end (high watermark), per owned partition.");
         for (size_t i = 0; i < m->part_cnt; i++)
-                for (int t = 0; t < 2; t++)
-                        if (m->lag[t][i] >= 0)
+                for (int t = 0; t < FD_IN_TOPICS; t++)
+                        if (m->topics[t] && m->lag[t][i] >= 0)
                                 rc |= emit(out,
                                            "funneld_consumer_lag{topic=\"%s\","
                                            "partition=\"%d\"} %" PRId64 "\n",

@@ -35,9 +35,10 @@ typedef enum fd_component {
 fd_metrics *fd_metrics_new(const char *group);
 void fd_metrics_destroy(fd_metrics *m);
 
-/* Input messages of topic (index 0 lead events, 1 CRM events; names set by
- * fd_metrics_set_topics) counted under outcome. */
-void fd_metrics_set_topics(fd_metrics *m, const char *lead, const char *crm);
+/* Input messages of topic (index 0 lead events, 1 CRM events, 2 spend;
+ * names set by fd_metrics_set_topics, a NULL name is not shown) counted under
+ * outcome. */
+void fd_metrics_set_topics(fd_metrics *m, const char *const *names);
 void fd_metrics_count_in(fd_metrics *m, int topic, fd_outcome outcome,
                          int64_t n);
 /* A DLQ record by reason (fd_decode_err). */
@@ -60,8 +61,8 @@ void fd_metrics_heartbeat(fd_metrics *m);
 /* The group assigned us parts[0..n) (n may be 0); replaces the partition
  * table (lags unknown until set). */
 void fd_metrics_assigned(fd_metrics *m, const int32_t *parts, size_t n);
-/* Lag of input topic (0/1) partition, and outbox depth of a partition; -1 =
- * unknown. */
+/* Lag of input topic (index as above) partition, and outbox depth of a
+ * partition; -1 = unknown. */
 void fd_metrics_set_lag(fd_metrics *m, int topic, int32_t partition,
                         int64_t lag);
 void fd_metrics_set_outbox(fd_metrics *m, int32_t partition, int64_t depth);

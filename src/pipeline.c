@@ -49,12 +49,14 @@ struct fd_pipeline {
         fd_metrics *metrics;
         fd_kafka_ctx kctx; /* opaque of both clients */
         int32_t nparts;
-        fd_queue *queues[2]; /* [0] lead events, [1] crm events */
-        int32_t *owned;      /* partition numbers assigned, sorted */
+        fd_queue *queues[FD_IN_TOPICS]; /* by kind - 1: lead, crm, spend */
+        int ntopics;    /* input topics read: 2, or 3 with the spend topic */
+        int32_t *owned; /* partition numbers assigned, sorted */
         int64_t *epochs;
         size_t owned_cnt;
-        int64_t *next[2];  /* per partition: next offset in Redis, -1 unknown */
-        int64_t status_at; /* ms, monotonic: last status report */
+        int64_t *next[FD_IN_TOPICS]; /* per partition: next offset in Redis,
+                                      * -1 unknown */
+        int64_t status_at;           /* ms, monotonic: last status report */
         volatile sig_atomic_t *stop;
         volatile sig_atomic_t *reload; /* SIGHUP: read the config again */
         const char *config_path;
@@ -164,7 +166,9 @@ static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
                 if (fd_validate_limits(&out->ev, errstr, sizeof(errstr)) == 0) {
                         out->ts = kind == FD_EV_LEAD
                                           ? out->ev.u.lead.occurred_at
-                                          : out->ev.u.crm.occurred_at;
+                                  : kind == FD_EV_CRM
+                                          ? out->ev.u.crm.occurred_at
+                                          : out->ev.u.spend.occurred_at;
                         return;
                 }
                 fd_event_clear(&out->ev);
@@ -190,12 +194,17 @@ static fd_queue *queue_of(fd_pipeline *pl, int topic_idx, int32_t partition)
         return &pl->queues[topic_idx][partition];
 }
 
+/* The input topic of index t (kind - 1). */
+static const char *topic_name(const fd_pipeline *pl, int t)
+{
+        return fd_config_topic(pl->conf, t + 1);
+}
+
 static int topic_index(const fd_pipeline *pl, const char *topic)
 {
-        if (strcmp(topic, pl->conf->topic_lead) == 0)
-                return 0;
-        if (strcmp(topic, pl->conf->topic_crm) == 0)
-                return 1;
+        for (int t = 0; t < pl->ntopics; t++)
+                if (strcmp(topic, topic_name(pl, t)) == 0)
+                        return t;
         return -1;
 }
 
@@ -203,8 +212,7 @@ static void set_paused(fd_pipeline *pl, int idx, int32_t partition, int pause)
 {
         rd_kafka_topic_partition_list_t *l =
                 rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(
-                l, idx ? pl->conf->topic_crm : pl->conf->topic_lead, partition);
+        rd_kafka_topic_partition_list_add(l, topic_name(pl, idx), partition);
         if (pause)
                 rd_kafka_pause_partitions(pl->consumer, l);
         else
@@ -236,7 +244,7 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m)
         }
         if (!q)
                 return;
-        decode_msg(pl, m, idx ? FD_EV_CRM : FD_EV_LEAD, &msg);
+        decode_msg(pl, m, (fd_event_kind)(idx + 1), &msg);
         if (queue_push(q, &msg) != 0) {
                 fd_msg_clear(&msg);
                 pl->need_reset = 1;
@@ -377,7 +385,7 @@ static int reconnect_store(fd_pipeline *pl)
 
 static void drop_buffers(fd_pipeline *pl)
 {
-        for (int t = 0; t < 2; t++)
+        for (int t = 0; t < pl->ntopics; t++)
                 for (int32_t p = 0; p < pl->nparts; p++) {
                         queue_clear(&pl->queues[t][p]);
                         pl->queues[t][p].paused = 0;
@@ -520,7 +528,7 @@ static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
                                 : FD_EOF_GRACE_MS;
         *wait = 0;
         for (size_t i = 0; i < pl->owned_cnt; i++) {
-                for (int t = 0; t < 2; t++) {
+                for (int t = 0; t < pl->ntopics; t++) {
                         fd_queue *q = &pl->queues[t][pl->owned[i]];
                         fd_msg *head = queue_peek(q);
                         if (!head) {
@@ -571,7 +579,7 @@ static void fill_batch(fd_pipeline *pl)
                         break;
         }
         for (size_t i = 0; i < pl->owned_cnt; i++)
-                for (int t = 0; t < 2; t++) {
+                for (int t = 0; t < pl->ntopics; t++) {
                         fd_queue *qq = &pl->queues[t][pl->owned[i]];
                         if (qq->paused &&
                             queue_len(qq) <
@@ -587,9 +595,8 @@ static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
         rd_kafka_topic_partition_list_t *l =
                 rd_kafka_topic_partition_list_new(8);
         for (size_t i = 0; i < n; i++) {
-                const char *topic = msgs[i].topic == FD_EV_CRM
-                                            ? pl->conf->topic_crm
-                                            : pl->conf->topic_lead;
+                int t = (int)msgs[i].topic - 1;
+                const char *topic = topic_name(pl, t);
                 rd_kafka_topic_partition_t *tp =
                         rd_kafka_topic_partition_list_find(l, topic,
                                                            msgs[i].partition);
@@ -598,7 +605,6 @@ static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
                                 l, topic, msgs[i].partition);
                 if (msgs[i].offset + 1 > tp->offset)
                         tp->offset = msgs[i].offset + 1;
-                int t = msgs[i].topic == FD_EV_CRM;
                 if (msgs[i].partition >= 0 && msgs[i].partition < pl->nparts &&
                     msgs[i].offset + 1 > pl->next[t][msgs[i].partition])
                         pl->next[t][msgs[i].partition] = msgs[i].offset + 1;
@@ -611,16 +617,16 @@ static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
 /* Tells the metrics what became of a committed slice of the batch. */
 static void count_batch(fd_pipeline *pl, const fd_msg *msgs, size_t n)
 {
-        int64_t in[2][FD_OUTCOME__COUNT] = {{0}};
+        int64_t in[FD_IN_TOPICS][FD_OUTCOME__COUNT] = {{0}};
         for (size_t i = 0; i < n; i++) {
                 fd_outcome o = msgs[i].ev.kind == FD_EV_NONE ? FD_OUTCOME_DLQ
                                : msgs[i].duplicate ? FD_OUTCOME_DUPLICATE
                                                    : FD_OUTCOME_APPLIED;
-                in[msgs[i].topic == FD_EV_CRM][o]++;
+                in[msgs[i].topic - 1][o]++;
                 if (o == FD_OUTCOME_DLQ)
                         fd_metrics_count_dlq(pl->metrics, msgs[i].err);
         }
-        for (int t = 0; t < 2; t++)
+        for (int t = 0; t < FD_IN_TOPICS; t++)
                 for (int o = 0; o < FD_OUTCOME__COUNT; o++)
                         if (in[t][o])
                                 fd_metrics_count_in(pl->metrics, t,
@@ -735,15 +741,14 @@ static void report_status(fd_pipeline *pl)
                 return;
         const char *prefix = fd_store_prefix(pl->store);
         const char *group = fd_store_group(pl->store);
-        rc |= fd_resp_cmd(&r, 4 + 4 * (int)pl->owned_cnt) ||
+        rc |= fd_resp_cmd(&r, 4 + 2 * pl->ntopics * (int)pl->owned_cnt) ||
               fd_resp_str(&r, "HSET") ||
               fd_resp_fmt(&r, "%s:watermarks:%s", prefix, group) ||
               fd_resp_str(&r, "updated_at") || fd_resp_i64(&r, fd_wall_ms());
         for (size_t i = 0; i < pl->owned_cnt; i++) {
                 int32_t p = pl->owned[i];
-                for (int t = 0; t < 2; t++) {
-                        const char *topic =
-                                t ? pl->conf->topic_crm : pl->conf->topic_lead;
+                for (int t = 0; t < pl->ntopics; t++) {
+                        const char *topic = topic_name(pl, t);
                         int64_t lo = -1, hi = -1, next = pl->next[t][p];
                         if (rd_kafka_get_watermark_offsets(pl->consumer, topic,
                                                            p, &lo, &hi) ||
@@ -910,32 +915,39 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
                 fd_kafka_producer_new(conf, &pl->kctx, errstr, errstr_size);
         if (!pl->producer)
                 goto fail;
+        int spend = 0;
         pl->nparts = fd_kafka_check_copartitioned(pl->consumer, conf, 10000,
-                                                  errstr, errstr_size);
+                                                  &spend, errstr, errstr_size);
         if (pl->nparts <= 0)
                 goto fail;
-        pl->queues[0] = calloc((size_t)pl->nparts, sizeof(fd_queue));
-        pl->queues[1] = calloc((size_t)pl->nparts, sizeof(fd_queue));
+        pl->ntopics = spend ? 3 : 2;
+        const char *names[FD_IN_TOPICS] = {NULL};
+        for (int t = 0; t < pl->ntopics; t++)
+                names[t] = topic_name(pl, t);
+        fd_metrics_set_topics(metrics, names);
         pl->owned = calloc((size_t)pl->nparts, sizeof(int32_t));
         pl->epochs = calloc((size_t)pl->nparts, sizeof(int64_t));
-        pl->next[0] = malloc((size_t)pl->nparts * sizeof(int64_t));
-        pl->next[1] = malloc((size_t)pl->nparts * sizeof(int64_t));
-        if (!pl->queues[0] || !pl->queues[1] || !pl->owned || !pl->epochs ||
-            !pl->next[0] || !pl->next[1])
+        if (!pl->owned || !pl->epochs)
                 goto fail;
-        for (int32_t p = 0; p < pl->nparts; p++)
-                pl->next[0][p] = pl->next[1][p] = -1;
-        topics = rd_kafka_topic_partition_list_new(2);
-        rd_kafka_topic_partition_list_add(topics, conf->topic_lead,
-                                          RD_KAFKA_PARTITION_UA);
-        rd_kafka_topic_partition_list_add(topics, conf->topic_crm,
-                                          RD_KAFKA_PARTITION_UA);
+        topics = rd_kafka_topic_partition_list_new(pl->ntopics);
+        for (int t = 0; t < pl->ntopics; t++) {
+                pl->queues[t] = calloc((size_t)pl->nparts, sizeof(fd_queue));
+                pl->next[t] = malloc((size_t)pl->nparts * sizeof(int64_t));
+                if (!pl->queues[t] || !pl->next[t]) {
+                        rd_kafka_topic_partition_list_destroy(topics);
+                        goto fail;
+                }
+                for (int32_t p = 0; p < pl->nparts; p++)
+                        pl->next[t][p] = -1;
+                rd_kafka_topic_partition_list_add(topics, names[t],
+                                                  RD_KAFKA_PARTITION_UA);
+        }
         err = rd_kafka_subscribe(pl->consumer, topics);
         rd_kafka_topic_partition_list_destroy(topics);
         if (err) {
-                snprintf(errstr, errstr_size, "cannot subscribe to %s, %s: %s",
-                         conf->topic_lead, conf->topic_crm,
-                         rd_kafka_err2str(err));
+                snprintf(errstr, errstr_size,
+                         "cannot subscribe to the input topics (%s, ...): %s",
+                         conf->topic_lead, rd_kafka_err2str(err));
                 goto fail;
         }
         return pl;
@@ -954,9 +966,9 @@ void fd_pipeline_destroy(fd_pipeline *pl)
         }
         if (pl->fenced_list)
                 rd_kafka_topic_partition_list_destroy(pl->fenced_list);
-        if (pl->queues[0] && pl->queues[1])
+        if (pl->ntopics && pl->queues[pl->ntopics - 1])
                 drop_buffers(pl);
-        for (int t = 0; t < 2; t++) {
+        for (int t = 0; t < FD_IN_TOPICS; t++) {
                 for (int32_t p = 0; pl->queues[t] && p < pl->nparts; p++) {
                         free(pl->queues[t][p].items);
                         free(pl->queues[t][p].arrived);
@@ -970,8 +982,8 @@ void fd_pipeline_destroy(fd_pipeline *pl)
         fd_processor_destroy(pl->proc);
         free(pl->owned);
         free(pl->epochs);
-        free(pl->next[0]);
-        free(pl->next[1]);
+        for (int t = 0; t < FD_IN_TOPICS; t++)
+                free(pl->next[t]);
         for (size_t i = 0; i < pl->reloaded_cnt; i++)
                 fd_config_destroy(pl->reloaded[i]);
         free(pl->reloaded);

@@ -196,8 +196,7 @@ static int note_offset(fd_processor *proc, const fd_msg *msg)
 {
         char k[320];
         int created;
-        const char *topic = msg->topic == FD_EV_CRM ? proc->conf->topic_crm
-                                                    : proc->conf->topic_lead;
+        const char *topic = fd_config_topic(proc->conf, msg->topic);
         int n = snprintf(k, sizeof(k), "%s:%d", topic, (int)msg->partition);
         fd_strmap_entry *e =
                 fd_strmap_upsert(&proc->offsets, k, (size_t)n, &created);

@@ -75,6 +75,33 @@ int64_t fd_days_from_civil(int64_t y, int m, int d)
         return era * 146097 + doe - 719468;
 }
 
+int fd_day_parse(const char *s, int64_t *day, int *y, int *m)
+{
+        static const int mdays[] = {31, 29, 31, 30, 31, 30,
+                                    31, 31, 30, 31, 30, 31};
+        int yy, mm, dd;
+
+        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+                return -1;
+        for (int i = 0; i < 10; i++)
+                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+                        return -1;
+        yy = atoi(s);
+        mm = atoi(s + 5);
+        dd = atoi(s + 8);
+        if (yy < 1970 || mm < 1 || mm > 12 || dd < 1 || dd > mdays[mm - 1])
+                return -1;
+        if (mm == 2 && dd == 29 &&
+            !(yy % 4 == 0 && (yy % 100 != 0 || yy % 400 == 0)))
+                return -1;
+        *day = fd_days_from_civil(yy, mm, dd);
+        if (y)
+                *y = yy;
+        if (m)
+                *m = mm;
+        return 0;
+}
+
 int fd_weekday_of(int64_t day)
 {
         /* 1970-01-01 was a Thursday (4) */

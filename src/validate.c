@@ -33,6 +33,22 @@ int fd_validate_limits(const fd_event *ev, char *errstr, size_t errstr_size)
                                  (long long)ce->amount_minor, FD_AMOUNT_MAX);
                         return -1;
                 }
+        } else if (ev->kind == FD_EV_SPEND) {
+                const fd_spend_event *se = &ev->u.spend;
+                vals[0] = se->event_id;
+                vals[1] = se->tenant_id;
+                vals[5] = se->channel;
+                vals[6] = se->campaign;
+                vals[9] = se->currency;
+                if (se->amount_minor > FD_AMOUNT_MAX ||
+                    se->amount_minor < -FD_AMOUNT_MAX) {
+                        snprintf(errstr, errstr_size,
+                                 "field 'amount_minor' is %lld, beyond the "
+                                 "limit of +/-%lld minor units; check the "
+                                 "producer's units",
+                                 (long long)se->amount_minor, FD_AMOUNT_MAX);
+                        return -1;
+                }
         }
         /* The tenant id is the Redis Cluster hash tag of every key of the
          * tenant: '{', '}' or ':' in it could name another tenant's keys. */

@@ -67,6 +67,7 @@ typedef struct fd_config {
         char *group_id;          /* funneld.group.id, "funneld" */
         char *topic_lead;        /* topics.lead_events */
         char *topic_crm;         /* topics.crm_events */
+        char *topic_spend;       /* topics.spend; "off": not read */
         char *topic_promotions;  /* topics.promotions */
         char *topic_attribution; /* topics.attribution */
         char *topic_dlq;         /* topics.dlq */
@@ -83,6 +84,7 @@ typedef struct fd_config {
         size_t schema_id_cnt;
         char *plain_writer_lead;           /* schemas.plain.lead_events, NULL */
         char *plain_writer_crm;            /* schemas.plain.crm_events, NULL */
+        char *plain_writer_spend;          /* schemas.plain.spend, NULL */
         int32_t out_schema_id_promotion;   /* schemas.out.promotion, 3 */
         int32_t out_schema_id_attribution; /* schemas.out.attribution, 4 */
 
@@ -116,6 +118,10 @@ fd_config *fd_config_new_defaults(void);
 /* Reads and validates path. On error returns NULL and writes
  * "path:LINE: what is wrong; what to do" to errstr. */
 fd_config *fd_config_load(const char *path, char *errstr, size_t errstr_size);
+
+/* The input topic of events of kind (FD_EV_LEAD, FD_EV_CRM, FD_EV_SPEND);
+ * NULL for spend when topics.spend is "off" or empty. */
+const char *fd_config_topic(const fd_config *conf, int kind);
 
 /* The settings for tenant_id: its overrides or the defaults. Never NULL. */
 const fd_tenant_conf *fd_config_tenant(const fd_config *conf,

@@ -11,9 +11,13 @@
 
 typedef enum fd_event_kind {
         FD_EV_NONE = 0,
-        FD_EV_LEAD = 1, /* LeadEvent, topic funnel.lead-events */
-        FD_EV_CRM = 2,  /* CrmStageEvent, topic funnel.crm-events */
+        FD_EV_LEAD = 1,  /* LeadEvent, topic funnel.lead-events */
+        FD_EV_CRM = 2,   /* CrmStageEvent, topic funnel.crm-events */
+        FD_EV_SPEND = 3, /* SpendEvent, topic funnel.spend */
 } fd_event_kind;
+
+#define FD_EV__COUNT 4 /* tables indexed by fd_event_kind */
+#define FD_IN_TOPICS 3 /* input topics, indexed by kind - 1 */
 
 typedef struct fd_attr {
         char *key;
@@ -52,11 +56,27 @@ typedef struct fd_crm_event {
         char *owner;
 } fd_crm_event;
 
+/* Money spent on a channel (and campaign) on one day, as reported by the
+ * ad platform or finance. Amounts add up; a correction is a new event with
+ * a negative amount. */
+typedef struct fd_spend_event {
+        char *event_id;
+        char *tenant_id;
+        int64_t occurred_at; /* when the spend was reported, ms (UTC) */
+        char *channel;
+        char *campaign; /* NULL when the spend is for the channel as a whole */
+        char *day;      /* YYYY-MM-DD, the tenant's calendar day it was spent */
+        int has_amount;
+        int64_t amount_minor; /* integer minor units; < 0: a correction */
+        char *currency;       /* ISO 4217 */
+} fd_spend_event;
+
 typedef struct fd_event {
         fd_event_kind kind;
         union {
                 fd_lead_event lead;
                 fd_crm_event crm;
+                fd_spend_event spend;
         } u;
 } fd_event;
 

@@ -135,19 +135,9 @@ int ctl_day_format(int64_t day, char *buf, size_t buf_size)
 
 int ctl_day_parse_month(const char *s, int64_t *day, ctl_month *m)
 {
-        char back[16];
-        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        int y, mo;
+        if (fd_day_parse(s, day, &y, &mo) < 0)
                 return -1;
-        for (int i = 0; i < 10; i++)
-                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-                        return -1;
-        int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8);
-        if (mo < 1 || mo > 12 || d < 1 || d > 31)
-                return -1;
-        *day = fd_days_from_civil(y, mo, d);
-        ctl_day_format(*day, back, sizeof(back));
-        if (strcmp(back, s) != 0)
-                return -1; /* 2026-02-30 */
         if (m)
                 *m = (ctl_month){y, mo};
         return 0;

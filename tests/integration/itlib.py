@@ -162,8 +162,13 @@ class Setup:
         n = self.names
         self.work = Path(work)
         self.partitions = partitions
-        self.lead_topic, self.crm_topic = inputs or (n.topic("lead-events"),
-                                                     n.topic("crm-events"))
+        # inputs: (lead, crm) topics shared between setups, or (lead, crm,
+        # spend); without a spend topic funneld runs with topics.spend = off.
+        ins = tuple(inputs) if inputs else (n.topic("lead-events"),
+                                            n.topic("crm-events"),
+                                            n.topic("spend"))
+        self.lead_topic, self.crm_topic = ins[:2]
+        self.spend_topic = ins[2] if len(ins) > 2 else None
         self.own_inputs = inputs is None
         self.promotions = n.topic("promotions")
         self.attribution = n.topic("attribution")
@@ -184,9 +189,13 @@ class Setup:
 
     def create_topics(self):
         outs = [self.promotions, self.attribution, self.dlq]
-        ins = [self.lead_topic, self.crm_topic] if self.own_inputs else []
+        ins = [t for t in self.input_topics()] if self.own_inputs else []
         fdit.create_topics(ins + outs, partitions=self.partitions,
                            bootstrap_servers=self.bootstrap)
+
+    def input_topics(self):
+        return [t for t in (self.lead_topic, self.crm_topic, self.spend_topic)
+                if t]
 
     def write_config(self):
         text = f"""timezone = UTC
@@ -201,6 +210,7 @@ client.id = {self.names.prefix}
 [topics]
 lead_events = {self.lead_topic}
 crm_events = {self.crm_topic}
+spend = {self.spend_topic or 'off'}
 promotions = {self.promotions}
 attribution = {self.attribution}
 dlq = {self.dlq}
@@ -214,6 +224,7 @@ prefix = {self.prefix}
 dir = {SCHEMAS}
 id.1 = lead:{SCHEMAS / 'lead_event.avsc'}
 id.2 = crm:{SCHEMAS / 'crm_stage_event.avsc'}
+id.5 = spend:{SCHEMAS / 'spend_event.avsc'}
 
 [processing]
 max_future_days = 3650
@@ -241,13 +252,13 @@ listen = 127.0.0.1:0
         return p
 
     def end_offsets(self):
-        """{"topic:partition": high watermark} of both input topics."""
+        """{"topic:partition": high watermark} of the input topics."""
         from confluent_kafka import Consumer, TopicPartition
         c = Consumer({"bootstrap.servers": self.bootstrap or fdit.bootstrap(),
                       "group.id": fdit.unique("it-watermarks")})
         try:
             out = {}
-            for t in (self.lead_topic, self.crm_topic):
+            for t in self.input_topics():
                 for p in range(self.partitions):
                     _, hi = c.get_watermark_offsets(TopicPartition(t, p),
                                                     timeout=10)

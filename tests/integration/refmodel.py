@@ -12,6 +12,8 @@ code:
   (occurred_at, lead before crm), keeping the given order otherwise;
 - dedupe: an event_id seen before (per tenant) changes nothing but
   stats.duplicates;
+- spend: SpendEvents (dicts with a "day") add their amount per currency to
+  the tenant's spend hashes (all time, month, day; channel and campaign);
 - identity: an event with lead_id and anonymous_id stitches (alias: first
   wins; anons: every one); touches live under the lead id, or under the
   anonymous id for anonymous-only events; at a close the lead's touches and
@@ -318,9 +320,25 @@ class RefModel:
         if "stage" in ev:
             self.stats["in:crm_events"] += 1
             self.apply_crm(ev)
+        elif "day" in ev:
+            self.stats["in:spend"] += 1
+            self.apply_spend(ev)
         else:
             self.stats["in:lead_events"] += 1
             self.apply_lead(ev)
+
+    def apply_spend(self, ev):
+        """SpendEvent: amounts add up per currency, all time, in the month
+        and on the day of its `day` field, per channel and campaign."""
+        t, cur, d = ev["tenant_id"], ev["currency"], ev["day"]
+        for period in ("", f":{d[:7]}", f":{d}"):
+            key = f":{{{t}}}:spend:{cur}{period}"
+            self.count(key, "total", ev["amount_minor"])
+            self.count(key, "reports")
+            self.count(key, f"channel:{ev['channel']}", ev["amount_minor"])
+            if ev.get("campaign"):
+                self.count(key, f"campaign:{ev['campaign']}",
+                           ev["amount_minor"])
 
     def lead(self, t, lead_id):
         k = (t, lead_id)

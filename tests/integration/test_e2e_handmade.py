@@ -12,6 +12,10 @@ UTC, d = day, h = hour):
          view and a second closed_won (new event id) change no funnel count.
   bob    a form fill, then CRM says sql straight away: mql is implied.
   carol  only known to the CRM: lead, then closed_lost.
+  spend  five SpendEvents (keyed by channel): paid_search/fall-search
+         12 345 on 10-05 and a -345 correction of it, social/linkedin-abm
+         50 000 on 10-06, paid_search without campaign 1 000 on 11-01, and
+         email/nurture-1 700 EUR on 10-07; the social one is re-sent.
   noise  two re-sent duplicates (alice's MQL-crossing webinar and the
          closed_won), and five bad messages: random bytes, a wrong magic
          byte, an unknown schema id, a corrupt Avro body (lead topic,
@@ -150,6 +154,23 @@ B02 = crm_ev("b02", T0 + 2 * D + 3 * H, BOB, "sql")
 K01 = crm_ev("k01", T0 + 3 * D, CAROL, "lead")
 K02 = crm_ev("k02", T0 + 8 * D, CAROL, "closed_lost")
 
+def spend_ev(eid, at, channel, campaign, day, amount, currency="USD"):
+    return {"event_id": eid, "tenant_id": T, "occurred_at": at,
+            "channel": channel, "campaign": campaign, "day": day,
+            "amount_minor": amount, "currency": currency}
+
+
+S01 = spend_ev("s01", T0 + 1 * H, "paid_search", "fall-search", "2026-10-05",
+               12345)
+S02 = spend_ev("s02", T0 + 1 * D, "social", "linkedin-abm", "2026-10-06",
+               50000)
+S03 = spend_ev("s03", T0 + 27 * D, "paid_search", None, "2026-11-01", 1000)
+S04 = spend_ev("s04", T0 + 2 * D, "paid_search", "fall-search", "2026-10-05",
+               -345)
+S05 = spend_ev("s05", T0 + 3 * D, "email", "nurture-1", "2026-10-07", 700,
+               "EUR")
+GOOD_SPEND = [S01, S02, S03, S04, S05]
+
 GOOD_LEAD = [E01, E02, B01, E03, E04, E05, E06, E07, E08, E09, E10]
 GOOD_CRM = [B02, K01, K02, C01, C02, C03]
 
@@ -214,6 +235,9 @@ def bad_messages(avro):
                                                lead=ALICE), 1)
     unknown_stage = framed(avro, "crm_stage_event",
                            crm_ev("bad-y", T0, ALICE, "won-ish"), 2)
+    no_such_day = framed(avro, "spend_event",
+                         spend_ev("bad-z", T0, "social", None, "2026-02-30",
+                                  10), 5)
     return [
         ("lead", ALICE, bytes.fromhex("9c7f2a11d0e3b4c5a6f70819"),
          "bad-magic-byte"),
@@ -223,6 +247,7 @@ def bad_messages(avro):
         ("lead", ALICE, b"\x00\x00\x00\x00\x01" + b"\xff" * 11,
          "undecodable"),
         ("crm", ALICE, unknown_stage, "invalid-field"),
+        ("spend", "social", no_such_day, "invalid-field"),
     ]
 
 
@@ -235,7 +260,8 @@ def produce_stream(setup, avro):
     errors = []
 
     def send(kind, key, value):
-        topic = setup.lead_topic if kind == "lead" else setup.crm_topic
+        topic = {"lead": setup.lead_topic, "crm": setup.crm_topic,
+                 "spend": setup.spend_topic}[kind]
         p.produce(topic, key=key.encode(), value=value, partition=part(key),
                   on_delivery=lambda err, m: err and errors.append(err))
 
@@ -258,6 +284,13 @@ def produce_stream(setup, avro):
     # re-sent duplicates, same event ids and bytes
     send("lead", ALICE, framed(avro, "lead_event", E05, 1))
     send("crm", ALICE, framed(avro, "crm_stage_event", C02, 2))
+    for ev in GOOD_SPEND[:2]:
+        send("spend", ev["channel"], framed(avro, "spend_event", ev, 5))
+    for kind, key, value, _ in bad:
+        if kind == "spend":
+            send(kind, key, value)
+    for ev in GOOD_SPEND[2:] + [S02]:  # S02 again: a duplicate
+        send("spend", ev["channel"], framed(avro, "spend_event", ev, 5))
     assert p.flush(30) == 0 and not errors, errors
     return bad
 
@@ -367,7 +400,7 @@ def expected_keys(group):
     k[f"{p}:alias:{ANON}"] = ALICE
     k[f"{p}:anons:{ALICE}"] = {ANON}
     k[":tenants"] = {T}
-    for ev in GOOD_LEAD + GOOD_CRM:
+    for ev in GOOD_LEAD + GOOD_CRM + GOOD_SPEND:
         k[f"{p}:seen:{ev['event_id']}"] = "1"
     rules = ("title", "industry", "page_view", "download", "webinar", "form")
 
@@ -469,11 +502,35 @@ def expected_keys(group):
     k[f"{p}:cohort:mql:2026-10"] = {
         "mql": "2", "sql": "2", "opportunity": "1", "closed_won": "1",
         "revenue:USD": "1000001"}
+    # Spend (USD): paid_search 12 345 - 345 on 10-05 (fall-search) and 1 000
+    # on 11-01 (no campaign); social 50 000 on 10-06 (linkedin-abm, its
+    # re-sent copy dropped). EUR: email 700 on 10-07 (nurture-1).
+    oct5 = {"total": "12000", "reports": "2", "channel:paid_search": "12000",
+            "campaign:fall-search": "12000"}
+    oct6 = {"total": "50000", "reports": "1", "channel:social": "50000",
+            "campaign:linkedin-abm": "50000"}
+    nov1 = {"total": "1000", "reports": "1", "channel:paid_search": "1000"}
+    k[f"{p}:spend:USD:2026-10-05"] = oct5
+    k[f"{p}:spend:USD:2026-10-06"] = oct6
+    k[f"{p}:spend:USD:2026-11-01"] = nov1
+    k[f"{p}:spend:USD:2026-10"] = {
+        "total": "62000", "reports": "3", "channel:paid_search": "12000",
+        "channel:social": "50000", "campaign:fall-search": "12000",
+        "campaign:linkedin-abm": "50000"}
+    k[f"{p}:spend:USD:2026-11"] = dict(nov1)
+    k[f"{p}:spend:USD"] = {
+        "total": "63000", "reports": "4", "channel:paid_search": "13000",
+        "channel:social": "50000", "campaign:fall-search": "12000",
+        "campaign:linkedin-abm": "50000"}
+    eur = {"total": "700", "reports": "1", "channel:email": "700",
+           "campaign:nurture-1": "700"}
+    for key in ("", ":2026-10", ":2026-10-07"):
+        k[f"{p}:spend:EUR{key}"] = dict(eur)
     k[f":stats:{group}"] = {"in:lead_events": "11", "in:crm_events": "6",
-                            "duplicates": "2"}
+                            "in:spend": "5", "duplicates": "3"}
     k[f":stats:{group}:dlq"] = {"bad-magic-byte": "2",
                                 "unknown-schema-id": "1", "undecodable": "1",
-                                "invalid-field": "1"}
+                                "invalid-field": "2"}
     return k
 
 
@@ -511,7 +568,7 @@ def test_handmade_stream():
 
     # The reference model of test_e2e_generated agrees on the good events.
     model = RefModel(config).run(
-        GOOD_LEAD + GOOD_CRM + [dict(E05), dict(C02)])
+        GOOD_LEAD + GOOD_CRM + GOOD_SPEND + [dict(E05), dict(C02), dict(S02)])
     exp_model = model.redis_keys(setup.group)
     lines = itlib.diff(exp_model, {k: v for k, v in actual.items()
                                    if not k.endswith(":dlq")})
@@ -559,9 +616,10 @@ def test_handmade_stream():
         h = dict(rec.headers)
         reason = h["funneld.reason"].decode()
         src = h["funneld.source.topic"].decode()
-        kind = "lead" if src == setup.lead_topic else "crm"
+        kind = {setup.lead_topic: "lead", setup.crm_topic: "crm",
+                setup.spend_topic: "spend"}[src]
         got[(kind, rec.key.decode(), rec.value, reason)] += 1
-        assert int(h["funneld.source.partition"]) == part(ALICE), h
+        assert int(h["funneld.source.partition"]) == part(rec.key.decode()), h
         assert h["funneld.error"], h
     assert got == Counter(bad), got
 

@@ -78,13 +78,18 @@ static void test_defaults(void)
         FD_CHECK_INT(conf->redis_db, 0);
         FD_CHECK_STR(conf->redis_prefix, "fd");
         FD_CHECK_STR(conf->schema_dir, "schemas");
-        FD_CHECK_INT(conf->schema_id_cnt, 2);
+        FD_CHECK_INT(conf->schema_id_cnt, 3);
         FD_CHECK_INT(conf->schema_ids[0].id, 1);
         FD_CHECK_INT(conf->schema_ids[0].kind, FD_EV_LEAD);
         FD_CHECK_STR(conf->schema_ids[0].path, "schemas/lead_event.avsc");
         FD_CHECK_INT(conf->schema_ids[1].id, 2);
         FD_CHECK_INT(conf->schema_ids[1].kind, FD_EV_CRM);
         FD_CHECK_STR(conf->schema_ids[1].path, "schemas/crm_stage_event.avsc");
+        FD_CHECK_INT(conf->schema_ids[2].id, 5);
+        FD_CHECK_INT(conf->schema_ids[2].kind, FD_EV_SPEND);
+        FD_CHECK_STR(conf->schema_ids[2].path, "schemas/spend_event.avsc");
+        FD_CHECK_STR(conf->topic_spend, "funnel.spend");
+        FD_CHECK_STR(fd_config_topic(conf, FD_EV_SPEND), "funnel.spend");
         FD_CHECK(conf->plain_writer_lead == NULL);
         FD_CHECK(conf->plain_writer_crm == NULL);
         FD_CHECK_INT(conf->out_schema_id_promotion, 3);
@@ -222,8 +227,13 @@ static void test_error_bad_values(void)
         FD_CHECK(expect_error("[redis]\nhost =\n", 2,
                               "key 'redis.host' has an empty value"));
         FD_CHECK(expect_error("[schemas]\nid.5 = schemas/x.avsc\n", 2,
-                              "key 'schemas.id.5' must be 'lead:PATH' or "
-                              "'crm:PATH'"));
+                              "key 'schemas.id.5' must be 'lead:PATH', "
+                              "'crm:PATH' or 'spend:PATH'"));
+        {
+                fd_config *off = load_text("[topics]\nspend = off\n");
+                FD_CHECK(off && fd_config_topic(off, FD_EV_SPEND) == NULL);
+                fd_config_destroy(off);
+        }
 }
 
 static void test_error_models_timezone(void)

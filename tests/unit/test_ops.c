@@ -47,7 +47,8 @@ static void test_render(void)
         fd_buf b = {0};
         int32_t parts[] = {0, 3};
 
-        fd_metrics_set_topics(m, "in.lead", "in.crm");
+        const char *names[FD_IN_TOPICS] = {"in.lead", "in.crm", NULL};
+        fd_metrics_set_topics(m, names);
         fd_metrics_count_in(m, 0, FD_OUTCOME_APPLIED, 7);
         fd_metrics_count_in(m, 1, FD_OUTCOME_DUPLICATE, 2);
         fd_metrics_count_dlq(m, FD_DECODE_UNKNOWN_SCHEMA);
