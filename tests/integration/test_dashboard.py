@@ -87,6 +87,13 @@ class Truth:
         return out
 
 
+    def spend(self, month, cur_channel):
+        """The spend of (currency, channel) in month, None when none."""
+        cur, channel = cur_channel
+        v = self.r.hget(f"{self.p}:spend:{cur}:{month}", f"channel:{channel}")
+        return int(v) if v is not None else None
+
+
 def check_api(base, truth, r, config):
     # tenants: P:tenants, sorted, with the time zone
     doc = ok_json(base, "/api/tenants")
@@ -116,6 +123,13 @@ def check_api(base, truth, r, config):
             api = {(row["currency"], row["channel"]): row["revenue_minor"]
                    for row in doc["channels"]}
             want = truth.revenue(model, month)
+            # channels with spend but no credit under the model: revenue 0
+            spent_only = {k for k in api if k not in want}
+            assert all(api[k] == 0 for k in spent_only), (q, api)
+            assert all(row["spend_minor"] is not None for row in
+                       doc["channels"]
+                       if (row["currency"], row["channel"]) in spent_only)
+            api = {k: v for k, v in api.items() if k not in spent_only}
             assert api == want, (q, api, want)
             assert want, f"no revenue for {model} {month}"
             assert sum(api.values()) == hm.AMOUNT, (model, api)
@@ -263,7 +277,17 @@ def check_page(base, truth, work):
                for e in d.with_attr("data-revenue-minor")}
         assert all(e["data-model"] == model
                    for e in d.with_attr("data-revenue-minor"))
-        assert rev == truth.revenue(model, MONTH), (model, rev)
+        want = truth.revenue(model, MONTH)
+        # channels spent on but not credited show revenue 0 and their spend
+        assert all(v == 0 for k, v in rev.items() if k not in want), rev
+        assert {k: v for k, v in rev.items() if k in want} == want, \
+            (model, rev)
+        spend = {(e["data-currency"], e["data-channel"]):
+                 e["data-spend-minor"]
+                 for e in d.with_attr("data-revenue-minor")}
+        assert spend == {k: str(truth.spend(MONTH, k)) if
+                         truth.spend(MONTH, k) is not None else ""
+                         for k in rev}, (model, spend)
 
         days = d.with_attr("data-date")
         want_days = BUSINESS_DAYS if bday else 30

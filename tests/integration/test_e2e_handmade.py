@@ -14,7 +14,8 @@ UTC, d = day, h = hour):
   carol  only known to the CRM: lead, then closed_lost.
   spend  five SpendEvents (keyed by channel): paid_search/fall-search
          12 345 on 10-05 and a -345 correction of it, social/linkedin-abm
-         50 000 on 10-06, paid_search without campaign 1 000 on 11-01, and
+         50 000 on 10-06, referral/partner-x 1 000 on 11-01 (bob's
+         source), and
          email/nurture-1 700 EUR on 10-07; the social one is re-sent.
   noise  two re-sent duplicates (alice's MQL-crossing webinar and the
          closed_won), and five bad messages: random bytes, a wrong magic
@@ -164,7 +165,8 @@ S01 = spend_ev("s01", T0 + 1 * H, "paid_search", "fall-search", "2026-10-05",
                12345)
 S02 = spend_ev("s02", T0 + 1 * D, "social", "linkedin-abm", "2026-10-06",
                50000)
-S03 = spend_ev("s03", T0 + 27 * D, "paid_search", None, "2026-11-01", 1000)
+S03 = spend_ev("s03", T0 + 27 * D, "referral", "partner-x", "2026-11-01",
+               1000)
 S04 = spend_ev("s04", T0 + 2 * D, "paid_search", "fall-search", "2026-10-05",
                -345)
 S05 = spend_ev("s05", T0 + 3 * D, "email", "nurture-1", "2026-10-07", 700,
@@ -502,14 +504,15 @@ def expected_keys(group):
     k[f"{p}:cohort:mql:2026-10"] = {
         "mql": "2", "sql": "2", "opportunity": "1", "closed_won": "1",
         "revenue:USD": "1000001"}
-    # Spend (USD): paid_search 12 345 - 345 on 10-05 (fall-search) and 1 000
-    # on 11-01 (no campaign); social 50 000 on 10-06 (linkedin-abm, its
-    # re-sent copy dropped). EUR: email 700 on 10-07 (nurture-1).
+    # Spend (USD): paid_search 12 345 - 345 on 10-05 (fall-search); social
+    # 50 000 on 10-06 (linkedin-abm, its re-sent copy dropped); referral
+    # 1 000 on 11-01 (partner-x). EUR: email 700 on 10-07 (nurture-1).
     oct5 = {"total": "12000", "reports": "2", "channel:paid_search": "12000",
             "campaign:fall-search": "12000"}
     oct6 = {"total": "50000", "reports": "1", "channel:social": "50000",
             "campaign:linkedin-abm": "50000"}
-    nov1 = {"total": "1000", "reports": "1", "channel:paid_search": "1000"}
+    nov1 = {"total": "1000", "reports": "1", "channel:referral": "1000",
+            "campaign:partner-x": "1000"}
     k[f"{p}:spend:USD:2026-10-05"] = oct5
     k[f"{p}:spend:USD:2026-10-06"] = oct6
     k[f"{p}:spend:USD:2026-11-01"] = nov1
@@ -519,9 +522,10 @@ def expected_keys(group):
         "campaign:linkedin-abm": "50000"}
     k[f"{p}:spend:USD:2026-11"] = dict(nov1)
     k[f"{p}:spend:USD"] = {
-        "total": "63000", "reports": "4", "channel:paid_search": "13000",
-        "channel:social": "50000", "campaign:fall-search": "12000",
-        "campaign:linkedin-abm": "50000"}
+        "total": "63000", "reports": "4", "channel:paid_search": "12000",
+        "channel:social": "50000", "channel:referral": "1000",
+        "campaign:fall-search": "12000", "campaign:linkedin-abm": "50000",
+        "campaign:partner-x": "1000"}
     eur = {"total": "700", "reports": "1", "channel:email": "700",
            "campaign:nurture-1": "700"}
     for key in ("", ":2026-10", ":2026-10-07"):

@@ -159,10 +159,29 @@ def test_report(ctl, r, setup):
 
 # ------------------------------------------------------------ channels
 
+# Spend of the hand-made stream (USD), per period and dimension.
+SPEND = {
+    "all": {"channel": {"paid_search": 12000, "social": 50000,
+                        "referral": 1000},
+            "campaign": {"fall-search": 12000, "linkedin-abm": 50000,
+                         "partner-x": 1000}},
+    OCT: {"channel": {"paid_search": 12000, "social": 50000},
+          "campaign": {"fall-search": 12000, "linkedin-abm": 50000}},
+}
+
+
+def spend_cols(spend, revenue):
+    if spend is None:
+        return {"spend_minor": None, "roas": None, "roi": None}
+    return {"spend_minor": spend, "roas": round(revenue / spend, 4),
+            "roi": round((revenue - spend) / spend, 4)}
+
+
 def check_channels(ctl, r, setup, args, model_keys, month=None, by="channel"):
     doc = ctl.json("channels", "--tenant", hm.T, *args)
     table = "campaigns" if by == "campaign" else "channels"
     period = month or "all"
+    spend = SPEND[period][by]
     want_rows, want_totals = [], []
     for model in model_keys:
         key = f"{setup.prefix}:{{{hm.T}}}:revenue:{model}:USD" + \
@@ -177,7 +196,14 @@ def check_channels(ctl, r, setup, args, model_keys, month=None, by="channel"):
             want_rows.append({"model": model, "currency": "USD",
                               "period": period, by: name,
                               "revenue_minor": v,
-                              "share": round(v / total, 4)})
+                              "share": round(v / total, 4),
+                              **spend_cols(spend.get(name), v)})
+        # spent on but credited nothing under this model: ROI -1
+        for name in sorted(set(spend) - {c for c, _ in credits}):
+            want_rows.append({"model": model, "currency": "USD",
+                              "period": period, by: name,
+                              "revenue_minor": 0, "share": 0.0,
+                              **spend_cols(spend[name], 0)})
         want_totals.append({
             "model": model, "currency": "USD", "period": period,
             "deals": int(h["deals"]), "total_minor": total,
@@ -185,8 +211,35 @@ def check_channels(ctl, r, setup, args, model_keys, month=None, by="channel"):
             "unattributed_minor": int(h.get("unattributed", 0))})
     assert doc[table] == want_rows, (doc[table], want_rows)
     assert doc["totals"] == want_totals, (doc["totals"], want_totals)
-    assert any("spend" in n for n in doc["notes"]), doc["notes"]
+    # Costs: the spend over the stage entries of the leads each channel
+    # (campaign) sourced, read here from the funnel counters.
+    want_costs = []
+    p = f"{setup.prefix}:{{{hm.T}}}"
+    for name in sorted(spend):
+        counts = []
+        for stage in ("lead", "mql", "sql", "closed_won"):
+            if month:
+                v = r.hget(f"{p}:monthly:{stage}:{by}:{month}", name)
+                counts.append(int(v or 0))
+            else:
+                counts.append(sum(int(x) for x in r.hvals(
+                    f"{p}:daily:{stage}:{by}:{name}")))
+        want_costs.append({
+            "currency": "USD", "period": period, by: name,
+            "spend_minor": spend[name], "leads": counts[0],
+            "mqls": counts[1], "sqls": counts[2], "customers": counts[3],
+            "cost_per_lead": ratio2(spend[name], counts[0]),
+            "cost_per_mql": ratio2(spend[name], counts[1]),
+            "cost_per_sql": ratio2(spend[name], counts[2]),
+            "cac": ratio2(spend[name], counts[3])})
+    costs = [c for c in doc["campaign_costs" if by == "campaign" else "costs"]
+             if c["currency"] == "USD"]
+    assert costs == want_costs, (costs, want_costs)
     return doc
+
+
+def ratio2(n, d):
+    return round(n / d, 2) if d > 0 else None
 
 
 def test_channels(ctl, r, setup):
@@ -195,24 +248,45 @@ def test_channels(ctl, r, setup):
     revenue = hm.expected_revenue()
     for m in MODELS:
         rows = {x["channel"]: x["revenue_minor"] for x in doc["channels"]
-                if x["model"] == m}
+                if x["model"] == m and x["revenue_minor"]}
         assert rows == {f[len("channel:"):]: int(v)
                         for f, v in revenue[m].items()
-                        if f.startswith("channel:")}, (m, rows)
+                        if f.startswith("channel:") and int(v)}, (m, rows)
         tot = [t for t in doc["totals"] if t["model"] == m]
         assert tot == [{"model": m, "currency": "USD", "period": "all",
                         "deals": 1, "total_minor": hm.AMOUNT,
                         "attributed_minor": hm.AMOUNT,
                         "unattributed_minor": 0}], tot
+    # By hand: first touch gives the whole deal to paid_search (t1), which
+    # cost 12 000: ROAS 1 000 001 / 12 000 = 83.3334, ROI 82.3334; social
+    # (50 000 spent) got nothing: ROI -1; referral sourced bob (lead, MQL,
+    # SQL, no customer yet) for 1 000: cost per lead 1 000, no CAC.
+    ft = {x["channel"]: x for x in doc["channels"]
+          if x["model"] == "first_touch"}
+    assert (ft["paid_search"]["roas"], ft["paid_search"]["roi"]) == \
+        (83.3334, 82.3334), ft
+    assert (ft["social"]["revenue_minor"], ft["social"]["roi"]) == (0, -1.0)
+    assert ft["referral"]["spend_minor"] == 1000, ft
+    ref = [c for c in doc["costs"] if c["channel"] == "referral"]
+    assert ref == [{"currency": "USD", "period": "all", "channel": "referral",
+                    "spend_minor": 1000, "leads": 1, "mqls": 1, "sqls": 1,
+                    "customers": 0, "cost_per_lead": 1000.0,
+                    "cost_per_mql": 1000.0, "cost_per_sql": 1000.0,
+                    "cac": None}], ref
     check_channels(ctl, r, setup, ["--model", "w_shaped", "--month", OCT,
                                    "--currency", "USD"], ["w_shaped"],
                    month=OCT)
     check_channels(ctl, r, setup, ["--model", "linear", "--by", "campaign"],
                    ["linear"], by="campaign")
-    # Nothing closed in September, nothing in EUR: empty tables, exit 0.
-    for args in (["--month", "2026-09"], ["--currency", "EUR"]):
+    # Nothing closed in September, nothing in GBP: empty tables, exit 0.
+    for args in (["--month", "2026-09"], ["--currency", "GBP"]):
         doc = ctl.json("channels", "--tenant", hm.T, *args)
-        assert doc["channels"] == [] and doc["totals"] == [], doc
+        assert doc["channels"] == [] and doc["totals"] == [] and \
+            doc["costs"] == [], doc
+    # EUR: spend (email 700) but no revenue in EUR: costs only.
+    doc = ctl.json("channels", "--tenant", hm.T, "--currency", "EUR")
+    assert doc["channels"] == [] and [c["channel"] for c in doc["costs"]] \
+        == ["email"], doc
 
 
 # ------------------------------------------------------------ lead
@@ -352,10 +426,10 @@ def test_status(ctl, r, setup, running):
     assert totals.pop("lag") == (None if None in lags or not lags
                                  else sum(lags)), doc["totals"]
     assert totals == {"in:lead_events": 11, "in:crm_events": 6,
-                      "duplicates": 2}, totals
+                      "in:spend": 5, "duplicates": 3}, totals
     assert {x["reason"]: x["messages"] for x in doc["dlq"]} == {
         "bad-magic-byte": 2, "unknown-schema-id": 1, "undecodable": 1,
-        "invalid-field": 1}, doc["dlq"]
+        "invalid-field": 2}, doc["dlq"]
     meta = {x["key"]: x["value"] for x in doc["meta"]}
     assert meta["layout_version"] == "1" and meta["prefix"] == p and \
         meta["group"] == g and meta["writer"].startswith("funneld/"), meta
@@ -395,11 +469,18 @@ def test_formats(ctl):
                 assert len(row) == len(block[0]), (args, name, row)
                 if str(obj.get("key")).startswith("watermarks_"):
                     continue  # moves while funneld runs
-                assert row == ["" if v is None else
-                               ("true" if v is True else "false")
-                               if isinstance(v, bool) else
-                               (f"{v:.4f}" if isinstance(v, float) else
-                                str(v)) for v in obj.values()], (row, obj)
+                # reals: as many decimals as the column has (4 for shares
+                # and ratios, 2 for costs), the JSON value rounded alike
+                assert [float(c) if isinstance(v, float) and c else c
+                        for c, v in zip(row, obj.values())] == \
+                    ["" if v is None else
+                     ("true" if v is True else "false")
+                     if isinstance(v, bool) else
+                     (v if isinstance(v, float) else str(v))
+                     for v in obj.values()], (row, obj)
+                assert all(len(c.split(".")[1]) in (2, 4)
+                           for c, v in zip(row, obj.values())
+                           if isinstance(v, float)), row
         # Table: a title line, aligned columns, one line per row.
         text = ctl.ok(*args)
         assert "\r" not in text, args
@@ -484,7 +565,7 @@ def test_csv_quoting(ctl, r, setup):
         out = ctl.ok("--format", "csv", "channels", "--tenant", t)
         rows = csv_blocks(out)[0]
         assert rows[1][3] == 'a,"b"' and rows[1][4] == "7", rows
-        assert all(len(x) == 6 for x in rows), rows
+        assert all(len(x) == 9 for x in rows), rows
     finally:
         r.delete(key)
         r.srem(f"{setup.prefix}:tenants", t)
