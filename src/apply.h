@@ -24,7 +24,12 @@ struct fd_processor {
         fd_codec *codec;
         fd_store *store;
         const char *prefix;
-        fd_strmap leads;    /* "tenant\0lead" -> fd_lead*, i64 reply index */
+        fd_strmap leads;    /* "tenant\0lead" -> fd_lead*, i64 reply index
+                             * (-1: taken from the cache) */
+        fd_strmap cache[2]; /* lead states of earlier batches, as committed:
+                             * two generations of processing.lead_cache / 2,
+                             * ptr NULL once taken into a batch */
+        int cache_cur;      /* the generation new entries go to */
         fd_strmap seen;     /* "tenant\0event_id" -> 1 stored, 2 in batch */
         fd_strmap counters; /* "key\0field" -> increment */
         fd_strmap sets;     /* "key\0member" */

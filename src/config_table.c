@@ -90,6 +90,12 @@ const fd_cfg_key fd_cfg_keys[] = {
          "Messages buffered per input partition before funneld pauses "
          "fetching it (resumed below a quarter of this); bounds memory "
          "while the event-time merge waits for a lagging partition."},
+        {"processing.lead_cache", FD_CFG_INT, "200000", 0, 100000000, NULL,
+         G(lead_cache),
+         "Most lead states kept in memory between batches, so that a lead "
+         "seen again is not read back from Redis (about 0.5 KiB each); "
+         "emptied when partitions move, after a failed write and on "
+         "reload; 0: read every lead from Redis."},
         {"processing.touch_max", FD_CFG_INT, "200", 1, 10000, NULL,
          G(touch_max),
          "Most touches kept per lead for attribution (oldest dropped)."},

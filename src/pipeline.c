@@ -383,8 +383,11 @@ static int reconnect_store(fd_pipeline *pl)
         return 0;
 }
 
+/* Drops what was read ahead and the lead states kept between batches:
+ * called whenever partitions move or Redis must be read again. */
 static void drop_buffers(fd_pipeline *pl)
 {
+        fd_processor_forget_leads(pl->proc);
         for (int t = 0; t < pl->ntopics; t++)
                 for (int32_t p = 0; p < pl->nparts; p++) {
                         queue_clear(&pl->queues[t][p]);

@@ -33,6 +33,8 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         proc->store = store;
         proc->prefix = fd_store_prefix(store);
         fd_strmap_init(&proc->leads);
+        fd_strmap_init(&proc->cache[0]);
+        fd_strmap_init(&proc->cache[1]);
         fd_strmap_init(&proc->seen);
         fd_strmap_init(&proc->counters);
         fd_strmap_init(&proc->sets);
@@ -42,10 +44,69 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         return proc;
 }
 
+/* Destroys the leads map holds and empties it. */
+static void leads_clear(fd_strmap *map)
+{
+        for (size_t i = 0; i < map->cnt; i++)
+                fd_lead_destroy(map->entries[i].ptr);
+        fd_strmap_clear(map);
+}
+
+void fd_processor_forget_leads(fd_processor *proc)
+{
+        if (!proc)
+                return;
+        leads_clear(&proc->cache[0]);
+        leads_clear(&proc->cache[1]);
+}
+
+/* The cached state of key, taken out of the cache, or NULL. */
+static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len)
+{
+        for (int g = 0; g < 2; g++) {
+                fd_strmap_entry *e = fd_strmap_get(
+                        &proc->cache[(proc->cache_cur + g) % 2], key, len);
+                if (e && e->ptr) {
+                        fd_lead *lead = e->ptr;
+                        e->ptr = NULL;
+                        return lead;
+                }
+        }
+        return NULL;
+}
+
+/* Keeps the committed states of the batch's leads for the next batches.
+ * When the current generation is full, the older one is dropped: what was
+ * not used for a whole generation leaves memory. */
+static void cache_keep(fd_processor *proc)
+{
+        size_t half = (size_t)proc->conf->lead_cache / 2;
+        for (size_t i = 0; i < proc->leads.cnt; i++) {
+                fd_strmap_entry *b = &proc->leads.entries[i];
+                fd_strmap *cur = &proc->cache[proc->cache_cur];
+                fd_lead *lead = b->ptr;
+                int created;
+                if (!half)
+                        return;
+                if (cur->cnt >= half) {
+                        proc->cache_cur = 1 - proc->cache_cur;
+                        cur = &proc->cache[proc->cache_cur];
+                        leads_clear(cur);
+                }
+                fd_strmap_entry *e =
+                        fd_strmap_upsert(cur, b->key, b->klen, &created);
+                if (!e)
+                        return; /* out of memory: not cached, still fine */
+                fd_lead_destroy(e->ptr);
+                lead->dirty = 0;
+                e->ptr = lead;
+                b->ptr = NULL;
+        }
+}
+
 static void batch_reset(fd_processor *proc)
 {
-        for (size_t i = 0; i < proc->leads.cnt; i++)
-                fd_lead_destroy(proc->leads.entries[i].ptr);
+        leads_clear(&proc->leads);
         fd_strmap_clear(&proc->leads);
         fd_strmap_clear(&proc->seen);
         fd_strmap_clear(&proc->counters);
@@ -64,6 +125,9 @@ void fd_processor_destroy(fd_processor *proc)
         if (!proc)
                 return;
         batch_reset(proc);
+        fd_processor_forget_leads(proc);
+        fd_strmap_free(&proc->cache[0]);
+        fd_strmap_free(&proc->cache[1]);
         fd_strmap_free(&proc->leads);
         fd_strmap_free(&proc->seen);
         fd_strmap_free(&proc->counters);
@@ -80,6 +144,7 @@ void fd_processor_destroy(fd_processor *proc)
 
 void fd_processor_set_config(fd_processor *proc, const fd_config *conf)
 {
+        fd_processor_forget_leads(proc); /* they point at the old rules */
         proc->conf = conf;
 }
 
@@ -137,6 +202,10 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n)
                 if (!e)
                         return -1;
                 if (created) {
+                        e->ptr = cache_take(proc, k, len);
+                        e->i64 = -1;
+                        if (e->ptr)
+                                continue;
                         e->ptr = fd_lead_new(
                                 tenant, lead_id,
                                 fd_config_tenant(proc->conf, tenant));
@@ -178,6 +247,8 @@ static int read_state(fd_processor *proc, fd_msg *msgs, size_t n)
                         rc = FD_STORE_ERR;
         }
         for (size_t i = 0; i < proc->leads.cnt; i++) {
+                if (proc->leads.entries[i].i64 < 0)
+                        continue; /* from the cache */
                 redisReply *rep = replies[proc->leads.entries[i].i64];
                 if (fd_lead_load(proc->leads.entries[i].ptr, rep) != 0)
                         rc = FD_STORE_ERR;
@@ -277,6 +348,11 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                 proc->stats.attributions += b->attributions;
                 proc->stats.batches++;
                 *consumed = k;
+                cache_keep(proc);
+        } else {
+                /* What Redis holds is unknown now (a failed EXEC may or may
+                 * not have run; fenced: another instance writes). */
+                fd_processor_forget_leads(proc);
         }
         batch_reset(proc);
         return rc;

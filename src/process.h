@@ -64,6 +64,11 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc);
 
+/* Drops the lead states kept between batches (processing.lead_cache). Call
+ * whenever another writer may have changed them: partitions assigned or
+ * revoked, Redis reconnected or re-read. */
+void fd_processor_forget_leads(fd_processor *proc);
+
 /* Applies the next batches with conf (a reloaded config whose Kafka, Redis
  * and processing settings equal the old one's; borrowed, must outlive the
  * processor). Call between batches. */

@@ -92,6 +92,7 @@ typedef struct fd_config {
         int batch_max_ms;          /* processing.batch.max_ms, 50 */
         int max_task_idle_ms;      /* processing.max_task_idle_ms, 500 */
         int queue_max_events;      /* processing.queue.max_events, 20000 */
+        int lead_cache;            /* processing.lead_cache, 200000 */
         int touch_max;             /* processing.touch_max, 200 */
         int64_t dedupe_window_ms;  /* processing.dedupe_window_days, 7 d */
         int64_t max_message_bytes; /* processing.max_message_bytes, 1 MiB */
