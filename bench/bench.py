@@ -8,7 +8,9 @@ Phases (each on its own topics, Redis prefix and consumer group):
   throughput   funneld-gen pre-produces --events events (seed 1); funneld
                consumes them from the earliest offset until P:offsets:G
                covers every partition's end and the outboxes are empty; then
-               funneld-naive (bench/naive.c) consumes the same topics.
+               funneld-naive (bench/naive.c) consumes the same topics, and
+               funneld once more with processing.lead_cache = 0 (every lead
+               read back from Redis each batch: what the cache saves).
   latency      funneld runs; funneld-gen produces at --rate events/s; a
                thread polls P:offsets:G every ~1 ms; latency = first time the
                hash covered a message - its CreateTime, and promotion
@@ -333,13 +335,29 @@ class Bench:
             f"{f['cpu_us_per_event']:.1f} µs CPU/event; running funneld-naive")
         nv = self.run_naive(s)
         log(f"throughput: naive {nv['eps']:.0f} events/s, "
-            f"{nv['cpu_us_per_event']:.1f} µs CPU/event")
+            f"{nv['cpu_us_per_event']:.1f} µs CPU/event; running funneld "
+            "without the lead cache")
+        import itlib
+        nc_setup = itlib.Setup("bench_nocache", self.work,
+                               inputs=(s.lead_topic, s.crm_topic),
+                               partitions=PARTITIONS,
+                               processing="lead_cache = 0\n",
+                               bootstrap=self.svc.bootstrap,
+                               redis_port=self.svc.redis_port)
+        nc_setup.create_topics()
+        nc_setup.write_config()
+        nc = self.run_funneld(nc_setup)
+        nc.pop("procs")
+        log(f"throughput: funneld without lead cache {nc['eps']:.0f} "
+            f"events/s, {nc['cpu_us_per_event']:.1f} µs CPU/event")
         parity = {"funneld": self.stage_totals(s.prefix),
                   "naive": self.stage_totals(nv["prefix"])}
         self.results["throughput"] = {"events": n, "produce_s": prod_s,
                                       "funneld": f, "naive": nv,
+                                      "nocache": nc,
                                       "stage_totals": parity}
         clear_redis(self.svc, self.r, s.prefix)
+        clear_redis(self.svc, self.r, nc_setup.prefix)
         clear_redis(self.svc, self.r, nv["prefix"])
 
     def phase_latency(self):
@@ -646,10 +664,12 @@ def report(res, args):
     tp = res.get("throughput")
     if tp:
         f, n = tp["funneld"], tp["naive"]
+        nc = tp.get("nocache") or {}
         L += [f"## Throughput: {tp['events']} pre-produced events, earliest "
               "to end, 1 instance, 4 partitions", "",
-              "| metric | funneld | naive | funneld/naive |",
-              "|---|---:|---:|---:|"]
+              "| metric | funneld | naive | funneld/naive | funneld, "
+              "lead_cache = 0 | funneld/that |",
+              "|---|---:|---:|---:|---:|---:|"]
         rows = [("events/s (first event to done)", "eps", "{:.0f}", False),
                 ("events/s (incl. start-up and join)", "eps_incl_startup",
                  "{:.0f}", False),
@@ -668,18 +688,21 @@ def report(res, args):
                 def us(d, key, msgs):
                     return f"{d.get(key, 0) / msgs * 1e6:.1f}" \
                         if key in d else "n/a"
-                L.append(f"| {label} | {us(f, 'cpu_user_s', f['messages'])} / "
-                         f"{us(f, 'cpu_sys_s', f['messages'])} | "
-                         f"{us(n, 'cpu_user_s', n['messages'])} / "
-                         f"{us(n, 'cpu_sys_s', n['messages'])} | |")
+                cells = [f"{us(d, 'cpu_user_s', d['messages'])} / "
+                         f"{us(d, 'cpu_sys_s', d['messages'])}"
+                         if d else "n/a" for d in (f, n, nc)]
+                L.append(f"| {label} | {cells[0]} | {cells[1]} | | "
+                         f"{cells[2]} | |")
                 continue
-            a, b = f[k], n[k]
+            a, b, c = f[k], n[k], nc.get(k)
             if k == "peak_rss_kb":
-                L.append(f"| {label} | {a / 1024:.1f} | {b / 1024:.1f} | "
-                         f"{ratio(a, b)} |")
+                def show(v):
+                    return "n/a" if v is None else f"{v / 1024:.1f}"
             else:
-                L.append(f"| {label} | {fmt.format(a)} | {fmt.format(b)} | "
-                         f"{ratio(a, b)} |")
+                def show(v):
+                    return "n/a" if v is None else fmt.format(v)
+            L.append(f"| {label} | {show(a)} | {show(b)} | {ratio(a, b)} | "
+                     f"{show(c)} | {ratio(a, c) if c else 'n/a'} |")
         L += ["", f"Pre-producing took {tp['produce_s']:.1f} s. Stage entries "
               "counted (sum over tenants of `P:{T}:total`), a parity check of "
               "the baseline: funneld "

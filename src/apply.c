@@ -340,6 +340,8 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
                              fd_close_won(proc, lead, ce, entries[i].at,
                                           entries[i].cycle, msg->partition);
                 }
+                if (rc == 0 && entries[i].stage == FD_STAGE_CLOSED_LOST)
+                        rc = fd_close_journey(proc, lead, entries[i].at, 0);
         }
         return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "funneld/markov.h"
 #include "keys.h"
 #include "log.h"
 
@@ -279,6 +280,45 @@ static int count_sourcing(fd_processor *proc, const fd_lead *lead,
         return rc;
 }
 
+int fd_close_journey(fd_processor *proc, const fd_lead *lead,
+                     int64_t closed_at, int converted)
+{
+        const fd_touch_list *tl = &proc->close_touches;
+        int64_t lo = closed_at - lead->tconf->lookback_ms;
+        const char **path = calloc(tl->cnt + 1, sizeof(*path));
+        fd_markov_step *steps = calloc(tl->cnt + 2, sizeof(*steps));
+        char field[600];
+        size_t n = 0, k;
+        fd_bucket b;
+        int rc = 0;
+
+        if (!path || !steps) {
+                free(path);
+                free(steps);
+                return -1;
+        }
+        for (size_t i = 0; i < tl->cnt; i++) {
+                const char *ch = tl->touches[i].channel;
+                if (tl->touches[i].at < lo || tl->touches[i].at > closed_at ||
+                    !fd_markov_channel_valid(ch, strlen(ch)))
+                        continue; /* outside the window; "(start)" & co. */
+                path[n++] = ch;
+        }
+        k = fd_markov_journey(path, n, converted, steps, n + 1);
+        fd_apply_bucket(lead->tconf, closed_at, &b);
+        for (size_t i = 0; i < k && !rc; i++) {
+                snprintf(field, sizeof(field), "%s|%s", steps[i].from,
+                         steps[i].to);
+                rc |= fd_apply_count(proc, field, 1, "%s:{%s}:markov",
+                                     proc->prefix, lead->tenant_id) |
+                      fd_apply_count(proc, field, 1, "%s:{%s}:markov:%s",
+                                     proc->prefix, lead->tenant_id, b.month);
+        }
+        free(path);
+        free(steps);
+        return rc ? -1 : 0;
+}
+
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition)
@@ -306,7 +346,8 @@ int fd_close_won(fd_processor *proc, const fd_lead *lead,
                                 ? FD_TOUCH_LEAD_CREATION
                                 : 0;
         fd_apply_bucket(lead->tconf, closed_at, &b);
-        rc = count_sourcing(proc, lead, closed_at, amount, cur, b.month);
+        rc = count_sourcing(proc, lead, closed_at, amount, cur, b.month) ||
+             fd_close_journey(proc, lead, closed_at, 1);
         for (size_t k = 0; k < model_cnt && !rc; k++) {
                 fd_model model =
                         conf->model_cnt ? conf->models[k] : (fd_model)k;

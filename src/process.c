@@ -153,10 +153,14 @@ const fd_process_stats *fd_processor_stats(const fd_processor *proc)
         return &proc->stats;
 }
 
-static int is_closed_won(const fd_msg *msg)
+/* A close reads the lead's journey (its touches) committed before it. */
+static int is_close(const fd_msg *msg)
 {
-        return msg->ev.kind == FD_EV_CRM &&
-               fd_stage_parse(msg->ev.u.crm.stage) == FD_STAGE_CLOSED_WON;
+        fd_stage st;
+        if (msg->ev.kind != FD_EV_CRM)
+                return 0;
+        st = fd_stage_parse(msg->ev.u.crm.stage);
+        return st == FD_STAGE_CLOSED_WON || st == FD_STAGE_CLOSED_LOST;
 }
 
 /* Builds "a\0b" into proc->scratch and returns it (valid until next use). */
@@ -314,13 +318,13 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
         if (n == 0)
                 return FD_STORE_OK;
         for (size_t i = 1; i < n; i++)
-                if (is_closed_won(&msgs[i])) {
+                if (is_close(&msgs[i])) {
                         k = i;
                         break;
                 }
         batch_reset(proc);
         rc = read_state(proc, msgs, k);
-        if (rc == FD_STORE_OK && is_closed_won(&msgs[0]))
+        if (rc == FD_STORE_OK && is_close(&msgs[0]))
                 rc = fd_apply_read_touches(proc, &msgs[0]);
         for (size_t i = 0; i < k && rc == FD_STORE_OK; i++) {
                 if (fd_apply_msg(proc, &msgs[i]) != 0 ||

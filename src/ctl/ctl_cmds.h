@@ -18,7 +18,7 @@ enum {
 
 typedef struct ctl_opts {
         const char *tenant;
-        const char *month, *from, *to; /* report, channels, cohorts */
+        const char *month, *from, *to; /* report, channels, cohorts, markov */
         const char *model, *currency;  /* channels */
         const char *by;                /* channels, cohorts */
         const char *lead_id;           /* lead */
@@ -81,6 +81,8 @@ int ctl_trend_check(ctl_ctx *ctx);
 int ctl_trend_run(ctl_ctx *ctx);
 int ctl_cohorts_check(ctl_ctx *ctx);
 int ctl_cohorts_run(ctl_ctx *ctx);
+int ctl_markov_check(ctl_ctx *ctx);
+int ctl_markov_run(ctl_ctx *ctx);
 int ctl_pacing_check(ctl_ctx *ctx);
 int ctl_pacing_run(ctl_ctx *ctx);
 

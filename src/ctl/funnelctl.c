@@ -183,6 +183,33 @@ static const ctl_command commands[] = {
          "  --month YYYY-MM     one cohort month\n"
          "  --from YYYY-MM      first month (default: 5 months before --to)\n"
          "  --to YYYY-MM        last month (default: the current month)\n"},
+        {"markov", ctl_markov_check, ctl_markov_run,
+         "usage: funnelctl markov --tenant T [--month YYYY-MM]\n"
+         "\n"
+         "Data-driven attribution by a first-order Markov chain. Every lead "
+         "that closes\n"
+         "adds its journey (the channels of its touches in the lookback "
+         "window, oldest\n"
+         "first) to the transition counts P:{T}:markov (all time) and "
+         "P:{T}:markov:M\n"
+         "(closes in month M): start -> channels -> conversion when won, "
+         "null when lost.\n"
+         "Table \"markov\": per channel the removal effect (1 - P(conversion "
+         "with the\n"
+         "channel removed) / P(conversion)), computed exactly by absorbing-"
+         "chain linear\n"
+         "algebra (no simulation: the same counts always give the same "
+         "numbers), its\n"
+         "share of the sum of removal effects, and the conversion "
+         "probability without\n"
+         "it. Table \"summary\": journeys, conversions, P(conversion). Table "
+         "\"revenue\":\n"
+         "the period's won revenue per currency (P:{T}:sourcing[:M]) split "
+         "by share.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --month YYYY-MM     journeys closed in that month (default: all "
+         "time)\n"},
         {"pacing", ctl_pacing_check, ctl_pacing_run,
          "usage: funnelctl pacing --tenant T [--date YYYY-MM-DD]\n"
          "\n"
@@ -245,6 +272,8 @@ static void usage(FILE *fp)
                 "  cohorts    conversion and revenue of the leads created "
                 "(or turned MQL)\n"
                 "             in a month\n"
+                "  markov     data-driven attribution: removal effect per "
+                "channel\n"
                 "  pacing     the revenue goal as a reverse funnel, actual "
                 "against required\n"
                 "             to date by business day\n"
@@ -465,7 +494,7 @@ int main(int argc, char **argv)
         }
         if (!cmd)
                 return usage_error("unknown command '%s' (commands: report, "
-                                   "channels, lead, status, trend, cohorts, "
+                                   "channels, lead, status, trend, cohorts, markov, "
                                    "pacing)",
                                    c.args[0]);
         if (parse_format(c.format, &format))

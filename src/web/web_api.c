@@ -158,6 +158,8 @@ static const web_cmd web_cmds[] = {
          "/api/cohorts?tenant=T[&by=lead|mql][&month=YYYY-MM | "
          "&from=YYYY-MM&to=YYYY-MM]",
          1, 0},
+        {"/api/markov", "markov", ctl_markov_check, ctl_markov_run,
+         "/api/markov?tenant=T[&month=YYYY-MM]", 1, 0},
         {"/api/pacing", "pacing", ctl_pacing_check, ctl_pacing_run,
          "/api/pacing?tenant=T[&date=YYYY-MM-DD]", 1, 0},
         {"/api/lead", "lead", ctl_lead_check, ctl_lead_run,

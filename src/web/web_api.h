@@ -24,8 +24,8 @@
 #include "funneld/config.h"
 #include "http.h"
 
-#define FD_WEB_ROUTE_CNT 10 /* routes */
-#define FD_WEB_API_CNT   7  /* of them funnelctl commands */
+#define FD_WEB_ROUTE_CNT 11 /* routes */
+#define FD_WEB_API_CNT   8  /* of them funnelctl commands */
 
 struct web_cmd;
 

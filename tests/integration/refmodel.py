@@ -29,6 +29,9 @@ code:
 - lifecycle: high-water mark with implied skipped stages, closes end a
   cycle, recycling starts a new one at lead (allow_recycle), stage events
   after a close are ignored (allow_reopen = false is all the model needs);
+- Markov: at every close (won: conversion, lost: null) the channels of
+  the touches in the lookback window count as transitions start -> ... ->
+  end in P:{T}:markov[:M];
 - attribution: DESIGN.md's models over the touches in the lookback window,
   largest-remainder rounding with exact rationals, ties to the earlier
   touch.
@@ -506,6 +509,25 @@ class RefModel:
                 "engagement_score": ld.eng})
         if stage == "closed_won":
             self.close_won(ld, ev, at)
+        if stage == "closed_lost":
+            self.journey(ld, at, False)
+
+    def journey(self, ld, closed_at, converted):
+        """Markov transition counts: start -> the channels of the touches
+        in the lookback window -> (conversion) or (null); all time and in the
+        month of the close. No touch, no journey."""
+        reserved = ("(start)", "(conversion)", "(null)")
+        path = [x["channel"] for x in
+                self.touches_of(ld, closed_at - ld.tconf.lookback_ms,
+                                closed_at) if x["channel"] not in reserved]
+        if not path:
+            return
+        states = ["(start)"] + path + \
+            ["(conversion)" if converted else "(null)"]
+        month = self.bucket(ld.tenant, closed_at)[1]
+        for a, b in zip(states, states[1:]):
+            for sfx in ("", f":{month}"):
+                self.count(f":{{{ld.tenant}}}:markov{sfx}", f"{a}|{b}")
 
     def cohorts(self, ld, field, delta, with_mql):
         """Cohort counters: the lead's creation month and, for what follows
@@ -547,6 +569,7 @@ class RefModel:
         cur = ev.get("currency") or "XXX"
         touches = self.touches_of(ld, closed_at - tc.lookback_ms, closed_at)
         n = len(touches)
+        self.journey(ld, closed_at, True)
         lead_idx = next((i for i, x in enumerate(touches)
                          if x["event_id"] == ld.created_event), None)
         opp_at = ld.entered.get("opportunity", 0)

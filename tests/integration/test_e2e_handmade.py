@@ -530,6 +530,13 @@ def expected_keys(group):
            "campaign:nurture-1": "700"}
     for key in ("", ":2026-10", ":2026-10-07"):
         k[f"{p}:spend:EUR{key}"] = dict(eur)
+    # Markov transitions: alice's won journey t1..t9 (carol's lost deal had
+    # no touch: no journey); one count each, all time and October.
+    path = ["(start)"] + [e["channel"] for e in TOUCHES] + ["(conversion)"]
+    assert path[1:3] == ["paid_search", "social"], path
+    trans = Counter(f"{a}|{b}" for a, b in zip(path, path[1:]))
+    for key in (f"{p}:markov", f"{p}:markov:{oct_}"):
+        k[key] = {f: str(c) for f, c in trans.items()}
     k[f":stats:{group}"] = {"in:lead_events": "11", "in:crm_events": "6",
                             "in:spend": "5", "duplicates": "3"}
     k[f":stats:{group}:dlq"] = {"bad-magic-byte": "2",

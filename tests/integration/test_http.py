@@ -61,10 +61,11 @@ def test_metrics_match_redis_and_topics():
                     if n == "funneld_consumer_lag"]
             depths = [v for (n, _), v in s.items()
                       if n == "funneld_outbox_depth"]
-            return len(lags) == 4 and not any(lags) and \
+            # 2 partitions of 3 input topics (lead, CRM, spend)
+            return len(lags) == 6 and not any(lags) and \
                 len(depths) == 2 and not any(depths)
         fdit.wait_for(settled, 30, "/metrics to show lag 0 and empty "
-                      "outboxes for both partitions of both topics")
+                      "outboxes for both partitions of every input topic")
         s = itlib.scrape(base)
 
         def m(name, **labels):
