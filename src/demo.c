@@ -129,16 +129,18 @@ static const char *configured_brokers(const fd_config *conf)
         return NULL;
 }
 
-/* Creates the mock cluster with every topic, 4 partitions each, and points
- * conf's kafka.bootstrap.servers at it. */
+/* Creates the mock cluster with every topic, 4 partitions each (the spend
+ * topic too unless topics.spend is off), and points conf's
+ * kafka.bootstrap.servers at it. */
 static int start_mock(demo *d)
 {
         char errstr[256];
         fd_config *conf = d->conf;
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
-        const char *topics[] = {conf->topic_lead, conf->topic_crm,
-                                conf->topic_promotions, conf->topic_attribution,
-                                conf->topic_dlq};
+        const char *topics[] = {
+                conf->topic_lead,       conf->topic_crm,
+                conf->topic_promotions, conf->topic_attribution,
+                conf->topic_dlq,        fd_config_topic(conf, FD_EV_SPEND)};
 
         rd_kafka_conf_set_log_cb(kc, fd_log_rdkafka_cb);
         /* The host handle of the mock cluster talks to no broker itself. */
@@ -152,8 +154,9 @@ static int start_mock(demo *d)
         d->mock = rd_kafka_mock_cluster_new(d->mock_rk, 1);
         if (!d->mock)
                 return -1;
-        for (size_t i = 0; i < 5; i++)
-                rd_kafka_mock_topic_create(d->mock, topics[i], 4, 1);
+        for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+                if (topics[i])
+                        rd_kafka_mock_topic_create(d->mock, topics[i], 4, 1);
         snprintf(d->brokers, sizeof(d->brokers), "%s",
                  rd_kafka_mock_cluster_bootstraps(d->mock));
         fd_kv *kv = realloc(conf->kafka, (conf->kafka_cnt + 1) * sizeof(*kv));
@@ -166,6 +169,23 @@ static int start_mock(demo *d)
         return 0;
 }
 
+/* The Confluent schema id for events of kind: dflt when conf maps it to
+ * that kind, else the first id conf maps to it, else dflt. */
+static int32_t schema_id_of(const fd_config *conf, int kind, int32_t dflt)
+{
+        int32_t first = -1;
+
+        for (size_t i = 0; i < conf->schema_id_cnt; i++) {
+                if (conf->schema_ids[i].kind != kind)
+                        continue;
+                if (conf->schema_ids[i].id == dflt)
+                        return dflt;
+                if (first < 0)
+                        first = conf->schema_ids[i].id;
+        }
+        return first >= 0 ? first : dflt;
+}
+
 static void *gen_thread(void *arg)
 {
         demo *d = arg;
@@ -176,6 +196,11 @@ static void *gen_thread(void *arg)
         gc.gen.target_events = d->opts->events;
         gc.lead_topic = d->conf->topic_lead;
         gc.crm_topic = d->conf->topic_crm;
+        /* spend (and so the dashboard's spend, ROAS and costs) unless
+         * topics.spend is off */
+        gc.spend_topic = fd_config_topic(d->conf, FD_EV_SPEND);
+        gc.gen.spend = gc.spend_topic != NULL;
+        gc.spend_schema_id = schema_id_of(d->conf, FD_EV_SPEND, 5);
         gc.schema_dir = d->conf->schema_dir;
         gc.rate = d->opts->rate;
         gc.props = props;
@@ -199,7 +224,8 @@ static void *screen_thread(void *arg)
                             (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
                 fd_dashboard_print(stdout, d->conf, el,
                                    d->gen_stats.lead_events +
-                                           d->gen_stats.crm_events);
+                                           d->gen_stats.crm_events +
+                                           d->gen_stats.spend_events);
                 if (d->opts->route_cnt && strcmp(d->conf->http_listen, "off"))
                         fprintf(stdout, "live dashboard: http://%s/\n",
                                 d->conf->http_listen);
@@ -242,7 +268,8 @@ int fd_demo_run(fd_config *conf, const fd_demo_opts *opts,
         if (d.gen_rc != 0 && d.gen_err[0])
                 FD_WARN("demo", "generator: %s", d.gen_err);
         fd_dashboard_print(stdout, conf, -1,
-                           d.gen_stats.lead_events + d.gen_stats.crm_events);
+                           d.gen_stats.lead_events + d.gen_stats.crm_events +
+                                   d.gen_stats.spend_events);
 out:
         if (d.mock)
                 rd_kafka_mock_cluster_destroy(d.mock);

@@ -5,7 +5,13 @@
  * arrival process) once the stream reaches their start time, so memory is
  * bounded by the journeys in flight, not by the stream length. A step becomes
  * an fd_event only when it is returned; its strings come from a PRNG seeded
- * by (seed, journey, step), so the same conf always gives the same bytes. */
+ * by (seed, journey, step), so the same conf always gives the same bytes.
+ *
+ * With conf.spend, the spend reports of one day (every tenant, every paid
+ * channel) are planned together when the stream reaches them, sorted by
+ * report time, and merged with the journeys' steps by time (a step first at
+ * equal times). They take no numbers from the generator's own PRNG and no
+ * event numbers of a tenant, so they leave the journeys as they are. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +43,7 @@ typedef struct gen_tenant {
         char id[16];
         const char *currency;
         int weight;
+        double spend_scale; /* its spend, relative to the biggest tenant */
         int64_t anon_last, lead_last, opp_last; /* numbers handed out */
         uint64_t event_seq;
 } gen_tenant;
@@ -54,6 +61,11 @@ struct fd_gen {
         int repeat;          /* re-send the top step as a duplicate */
         uint64_t repeat_seq; /* its event sequence number */
         fd_gen_plan plan;    /* scratch */
+        /* conf.spend: the reports of day spend_day - 1, from spend_pos */
+        fd_gen_spend_list spend;
+        size_t spend_pos;
+        int32_t spend_day, spend_first_day;
+        int spend_tenants; /* tenants 0 .. spend_tenants-1 report spend */
 };
 
 void fd_gen_conf_init(fd_gen_conf *conf)
@@ -84,15 +96,47 @@ int fd_gen_conf_check(const fd_gen_conf *conf, char *errstr, size_t errstr_size)
         else if (conf->start_ms < 0 ||
                  conf->start_ms > INT64_C(7258118400000)) /* 2200 */
                 what = "the start time must lie between 1970 and 2200";
+        else if (conf->spend != 0 && conf->spend != 1)
+                what = "spend must be 0 (off) or 1 (on)";
         if (!what)
                 return 0;
         snprintf(errstr, errstr_size, "generator: %s; fix the option", what);
         return -1;
 }
 
+/* With conf.spend: the spend reports of one tenant expected over the
+ * configured days, counted on the first days of up to 16 tenants (how many
+ * reports a tenant makes does not depend on its size). -1 when out of
+ * memory. */
+static double spend_expected(fd_gen *gen)
+{
+        int tenants = gen->conf.tenants < 16 ? gen->conf.tenants : 16;
+        int days = gen->conf.days < 28 ? gen->conf.days : 28;
+        fd_gen_spend_list *l = &gen->spend;
+        int32_t d0 = gen->spend_first_day;
+        int32_t d;
+        double n = 0;
+        int t, slot;
+
+        for (d = d0; d < d0 + days; d++) {
+                for (t = 0; t < tenants; t++) {
+                        l->cnt = 0;
+                        for (slot = 0; slot < FD_GEN_SPEND_CHANNELS; slot++)
+                                fd_gen_plan_spend(gen->conf.seed, t, 1.0, slot,
+                                                  d, d0, gen->conf.dup_rate, l);
+                        if (l->oom)
+                                return -1;
+                        n += (double)l->cnt;
+                }
+        }
+        l->cnt = 0;
+        return n / days / tenants * gen->conf.days;
+}
+
 /* Mean events per journey and mean delay of an event after the journey's
  * start, from sample plans: they set the journey arrival rate so that about
- * target_events fall inside the configured days. */
+ * target_events fall inside the configured days (with conf.spend: what the
+ * spend reports leave of them, at least half). */
 static int calibrate(fd_gen *gen)
 {
         const int n = 2000;
@@ -118,6 +162,25 @@ static int calibrate(fd_gen *gen)
                 span = window / 2;
         target = gen->conf.target_events > 0 ? (double)gen->conf.target_events
                                              : 10000.0;
+        if (gen->conf.spend) {
+                /* the reports of one tenant over the days; as many tenants
+                 * report (the biggest first) as fit into half the events */
+                double per_tenant = spend_expected(gen), fit;
+
+                if (per_tenant < 0)
+                        return -1;
+                fit = per_tenant > 0 ? target / 2 / per_tenant : 1e9;
+                gen->spend_tenants = fit < 1 ? 1
+                                     : fit < gen->conf.tenants
+                                             ? (int)fit
+                                             : gen->conf.tenants;
+                /* (a single tenant may make more than half: then the
+                 * journeys keep half and the stream ends early) */
+                if (per_tenant * gen->spend_tenants < target / 2)
+                        target -= per_tenant * gen->spend_tenants;
+                else
+                        target /= 2;
+        }
         gen->mean_gap = span * per / target;
         return 0;
 }
@@ -287,6 +350,45 @@ static int materialize(const fd_gen *gen, const gen_journey *j, uint64_t seq,
                                  out);
 }
 
+/* ---- spend reports ------------------------------------------------------ */
+
+static int spend_less(const void *a, const void *b)
+{
+        const fd_gen_spend *x = a, *y = b;
+
+        if (x->at != y->at)
+                return x->at < y->at ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The next spend report, planning the next day's when the current day's
+ * are used up; NULL when out of memory. */
+static const fd_gen_spend *spend_top(fd_gen *gen)
+{
+        fd_gen_spend_list *l = &gen->spend;
+        int t, slot;
+
+        while (gen->spend_pos == l->cnt) {
+                l->cnt = 0;
+                gen->spend_pos = 0;
+                for (t = 0; t < gen->spend_tenants; t++)
+                        for (slot = 0; slot < FD_GEN_SPEND_CHANNELS; slot++)
+                                fd_gen_plan_spend(gen->conf.seed, t,
+                                                  gen->tenants[t].spend_scale,
+                                                  slot, gen->spend_day,
+                                                  gen->spend_first_day,
+                                                  gen->conf.dup_rate, l);
+                if (l->oom) {
+                        l->oom = 0;
+                        l->cnt = 0;
+                        return NULL;
+                }
+                gen->spend_day++;
+                qsort(l->items, l->cnt, sizeof(*l->items), spend_less);
+        }
+        return &l->items[gen->spend_pos];
+}
+
 /* ---- public API ------------------------------------------------------- */
 
 /* Returns a new generator owned by the caller, or NULL. */
@@ -311,7 +413,12 @@ fd_gen *fd_gen_new(const fd_gen_conf *conf)
                 snprintf(tn->id, sizeof(tn->id), "t%d", i + 1);
                 tn->currency = i % 3 == 1 ? "EUR" : "USD";
                 tn->weight = 12 / (i + 1) + 1;
+                tn->spend_scale = (double)tn->weight / 13.0;
+                if (tn->spend_scale < 0.15)
+                        tn->spend_scale = 0.15;
         }
+        gen->spend_first_day = (int32_t)(conf->start_ms / MS_DAY);
+        gen->spend_day = gen->spend_first_day;
         fd_gen_rng_seed(&gen->rng, conf->seed, 0, 0);
         if (calibrate(gen) < 0)
                 goto fail;
@@ -333,6 +440,22 @@ int fd_gen_next(fd_gen *gen, fd_event *out)
                 return 0;
         if (!gen->repeat && start_due(gen) < 0)
                 return -1;
+        if (!gen->repeat && gen->conf.spend) {
+                const fd_gen_spend *s = spend_top(gen);
+
+                if (!s)
+                        return -1;
+                if (s->at < top_at(gen)) {
+                        const gen_tenant *tn = &gen->tenants[s->tenant];
+
+                        if (fd_gen_spend_event(gen->conf.seed, tn->id,
+                                               tn->currency, s, out) < 0)
+                                return -1;
+                        gen->spend_pos++;
+                        gen->emitted++;
+                        return 1;
+                }
+        }
         j = gen->heap[0].j;
         seq = gen->repeat ? gen->repeat_seq
                           : gen->tenants[j->tenant].event_seq + 1;
@@ -373,5 +496,6 @@ void fd_gen_destroy(fd_gen *gen)
         free(gen->heap);
         free(gen->tenants);
         free(gen->plan.steps);
+        free(gen->spend.items);
         free(gen);
 }

@@ -1,9 +1,10 @@
 /* funneld — synthetic event stream for demos, tests and load (private).
  *
  * fd_gen is a deterministic generator of realistic LeadEvent / CrmStageEvent
- * streams: the same conf (seed included) gives the same events in the same
- * order. It does no I/O. Events come in nondecreasing occurred_at order; the
- * journeys of many leads of several tenants are interleaved by event time.
+ * streams, with conf.spend also SpendEvents: the same conf (seed included)
+ * gives the same events in the same order. It does no I/O. Events come in
+ * nondecreasing occurred_at order; the journeys of many leads of several
+ * tenants, and the spend reports, are interleaved by event time.
  *
  * fd_gen_produce() runs a generator and produces its events Avro-encoded
  * (Confluent framing) to Kafka with an idempotent librdkafka producer. It uses
@@ -31,6 +32,19 @@ typedef struct fd_gen_conf {
                         * journey with a lead picks one of about this many
                         * lead ids (split over the tenants by weight), for
                         * load tests with a set number of leads */
+        int spend;     /* 1: also SpendEvents, 0 (default): none. Every
+                        * tenant reports each day's spend of its paid
+                        * channels (paid_search, paid_social, email daily;
+                        * events some days) in its deals' currency at 00:30
+                        * to 01:15 UTC the next day, per channel or per
+                        * campaign, with a few negative corrections of
+                        * earlier days, about 7 reports a tenant a day.
+                        * They count toward target_events; the journeys
+                        * then arrive less often so that the stream still
+                        * spans about the configured days. When all
+                        * tenants' reports would take more than half the
+                        * events, only the biggest tenants (t1, t2, ...)
+                        * that fit report spend. */
 } fd_gen_conf;
 
 typedef struct fd_gen fd_gen;
@@ -67,26 +81,29 @@ typedef int(fd_gen_event_hook)(void *opaque, const fd_event *ev);
 
 typedef struct fd_gen_produce_conf {
         fd_gen_conf gen;
-        const char *lead_topic;      /* "funnel.lead-events" */
-        const char *crm_topic;       /* "funnel.crm-events" */
-        const char *schema_dir;      /* "schemas" */
-        int32_t lead_schema_id;      /* Confluent id in the frame, 1 */
-        int32_t crm_schema_id;       /* 2 */
-        double rate;                 /* events per second, 0 = unlimited */
-        const char *const *props;    /* librdkafka properties: key, value,
-                                      * key, value, ... (2 * prop_cnt) */
-        size_t prop_cnt;             /* number of key/value pairs */
-        int flush_timeout_ms;        /* final flush deadline, 30000 */
+        const char *lead_topic;   /* "funnel.lead-events" */
+        const char *crm_topic;    /* "funnel.crm-events" */
+        const char *spend_topic;  /* SpendEvents (gen.spend), "funnel.spend" */
+        const char *schema_dir;   /* "schemas" */
+        int32_t lead_schema_id;   /* Confluent id in the frame, 1 */
+        int32_t crm_schema_id;    /* 2 */
+        int32_t spend_schema_id;  /* 5 */
+        double rate;              /* events per second, 0 = unlimited */
+        const char *const *props; /* librdkafka properties: key, value,
+                                   * key, value, ... (2 * prop_cnt) */
+        size_t prop_cnt;          /* number of key/value pairs */
+        int flush_timeout_ms;     /* final flush deadline, 30000 */
         volatile sig_atomic_t *stop; /* set nonzero to end early; may be NULL */
         fd_gen_event_hook *on_event; /* may be NULL */
         void *opaque;                /* passed to on_event */
 } fd_gen_produce_conf;
 
 typedef struct fd_gen_stats {
-        int64_t lead_events; /* handed to the producer, lead topic */
-        int64_t crm_events;  /* handed to the producer, crm topic */
-        int64_t delivered;   /* acknowledged by the broker */
-        int64_t failed;      /* delivery reports with an error */
+        int64_t lead_events;  /* handed to the producer, lead topic */
+        int64_t crm_events;   /* handed to the producer, crm topic */
+        int64_t spend_events; /* handed to the producer, spend topic */
+        int64_t delivered;    /* acknowledged by the broker */
+        int64_t failed;       /* delivery reports with an error */
 } fd_gen_stats;
 
 /* Fills conf with defaults (fd_gen_conf_init for conf->gen). */
@@ -94,7 +111,8 @@ void fd_gen_produce_conf_init(fd_gen_produce_conf *conf);
 
 /* Generates conf->gen's stream and produces it: LeadEvents to lead_topic
  * keyed by lead_id, else anonymous_id; CrmStageEvents to crm_topic keyed by
- * lead_id. Flushes at the end (or on *stop). stats may be NULL; it is zeroed
+ * lead_id; with conf->gen.spend SpendEvents to spend_topic keyed by
+ * channel. Flushes at the end (or on *stop). stats may be NULL; it is zeroed
  * first and updated while producing, so another thread may read it for a
  * progress display. Returns 0 when every produced event was delivered, else
  * -1 with a sentence in errstr. */

@@ -1,5 +1,5 @@
-/* funneld-gen — produce a realistic synthetic lead / CRM event stream to
- * Kafka (Avro, Confluent framing) and/or write it as JSON lines. */
+/* funneld-gen — produce a realistic synthetic lead / CRM (/ spend) event
+ * stream to Kafka (Avro, Confluent framing) and/or write it as JSON lines. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -41,8 +41,8 @@ static void usage(FILE *f)
                 "Usage: " PROG " --brokers HOST:PORT [options]\n"
                 "       " PROG " --dry-run --jsonl FILE [options]\n"
                 "Produce a deterministic, realistic stream of LeadEvent and "
-                "CrmStageEvent\nrecords (Avro, Confluent framing) for "
-                "funneld.\n"
+                "CrmStageEvent\n(and with --spend SpendEvent) records (Avro, "
+                "Confluent framing) for funneld.\n"
                 "\n"
                 "  --brokers HOST:PORT   Kafka bootstrap servers (or -X "
                 "bootstrap.servers=...)\n"
@@ -63,12 +63,22 @@ static void usage(FILE *f)
                 "possible (0)\n"
                 "  --lead-topic NAME     (funnel.lead-events)\n"
                 "  --crm-topic NAME      (funnel.crm-events)\n"
+                "  --spend               also SpendEvents: each day's spend of "
+                "the paid channels\n"
+                "                        (paid_search, paid_social, email, "
+                "events) per tenant,\n"
+                "                        reported 00:30-01:15 UTC the next "
+                "day, keyed by channel\n"
+                "  --spend-topic NAME    topic of the SpendEvents; implies "
+                "--spend (funnel.spend)\n"
                 "  --schema-dir DIR      reader schemas used to encode "
                 "(schemas)\n"
                 "  --lead-schema-id N    Confluent schema id of LeadEvent "
                 "(1)\n"
                 "  --crm-schema-id N     Confluent schema id of CrmStageEvent "
                 "(2)\n"
+                "  --spend-schema-id N   Confluent schema id of SpendEvent "
+                "(5)\n"
                 "  -X key=value          librdkafka property, repeatable\n"
                 "  --jsonl FILE          also write each event as one JSON "
                 "line (- = stdout)\n"
@@ -214,6 +224,9 @@ enum {
         OPT_JSONL,
         OPT_DRY_RUN,
         OPT_LEADS,
+        OPT_SPEND,
+        OPT_SPEND_TOPIC,
+        OPT_SPEND_ID,
         OPT_HELP,
         OPT_VERSION,
 };
@@ -235,6 +248,9 @@ static const struct option long_opts[] = {
         {"jsonl", required_argument, NULL, OPT_JSONL},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"leads", required_argument, NULL, OPT_LEADS},
+        {"spend", no_argument, NULL, OPT_SPEND},
+        {"spend-topic", required_argument, NULL, OPT_SPEND_TOPIC},
+        {"spend-schema-id", required_argument, NULL, OPT_SPEND_ID},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -269,9 +285,11 @@ static int apply_number(gen_opts *o, int opt, const char *arg)
                 break;
         case OPT_LEAD_ID:
         case OPT_CRM_ID:
+        case OPT_SPEND_ID:
                 rc = parse_i64(flag, arg, 0, INT32_MAX, &v);
-                *(opt == OPT_LEAD_ID ? &pc->lead_schema_id
-                                     : &pc->crm_schema_id) = (int32_t)v;
+                *(opt == OPT_LEAD_ID  ? &pc->lead_schema_id
+                  : opt == OPT_CRM_ID ? &pc->crm_schema_id
+                                      : &pc->spend_schema_id) = (int32_t)v;
                 break;
         case OPT_LEADS:
                 rc = parse_i64(flag, arg, 0, INT64_C(1000000000),
@@ -310,6 +328,17 @@ static int parse_opts(int argc, char **argv, gen_opts *o)
                         break;
                 case OPT_CRM_TOPIC:
                         o->produce.crm_topic = optarg;
+                        break;
+                case OPT_SPEND_TOPIC:
+                        if (!*optarg)
+                                return usage_error("--spend-topic needs a "
+                                                   "topic name%s%s",
+                                                   "", "");
+                        o->produce.spend_topic = optarg;
+                        o->produce.gen.spend = 1;
+                        break;
+                case OPT_SPEND:
+                        o->produce.gen.spend = 1;
                         break;
                 case OPT_SCHEMA_DIR:
                         o->produce.schema_dir = optarg;
@@ -353,6 +382,21 @@ static json_t *event_json(const fd_event *ev)
         json_t *o = json_object(), *attrs;
         size_t i;
 
+        if (ev->kind == FD_EV_SPEND) {
+                const fd_spend_event *se = &ev->u.spend;
+
+                json_object_set_new(o, "event_id", jstr(se->event_id));
+                json_object_set_new(o, "tenant_id", jstr(se->tenant_id));
+                json_object_set_new(o, "occurred_at",
+                                    json_integer(se->occurred_at));
+                json_object_set_new(o, "channel", jstr(se->channel));
+                json_object_set_new(o, "campaign", jstr(se->campaign));
+                json_object_set_new(o, "day", jstr(se->day));
+                json_object_set_new(o, "amount_minor",
+                                    json_integer(se->amount_minor));
+                json_object_set_new(o, "currency", jstr(se->currency));
+                return o;
+        }
         if (ev->kind == FD_EV_CRM) {
                 const fd_crm_event *ce = &ev->u.crm;
 
@@ -441,8 +485,9 @@ static int run_dry(const gen_opts *o, fd_gen_stats *stats)
                         rc = 1;
                         break;
                 }
-                *(ev.kind == FD_EV_LEAD ? &stats->lead_events
-                                        : &stats->crm_events) += 1;
+                *(ev.kind == FD_EV_LEAD    ? &stats->lead_events
+                  : ev.kind == FD_EV_SPEND ? &stats->spend_events
+                                           : &stats->crm_events) += 1;
                 if (pc->on_event && pc->on_event(pc->opaque, &ev) != 0)
                         rc = 1;
                 fd_event_clear(&ev);
@@ -470,13 +515,15 @@ static int run(gen_opts *o)
         }
         fprintf(stderr,
                 PROG ": %s %" PRId64 " events (%" PRId64 " lead, %" PRId64
-                     " crm)",
+                     " crm, %" PRId64 " spend)",
                 o->dry_run ? "generated" : "produced",
-                stats.lead_events + stats.crm_events, stats.lead_events,
-                stats.crm_events);
+                stats.lead_events + stats.crm_events + stats.spend_events,
+                stats.lead_events, stats.crm_events, stats.spend_events);
         if (!o->dry_run)
-                fprintf(stderr, ", %" PRId64 " delivered to %s / %s",
-                        stats.delivered, pc->lead_topic, pc->crm_topic);
+                fprintf(stderr, ", %" PRId64 " delivered to %s / %s%s%s",
+                        stats.delivered, pc->lead_topic, pc->crm_topic,
+                        pc->gen.spend ? " / " : "",
+                        pc->gen.spend ? pc->spend_topic : "");
         if (o->jsonl_path)
                 fprintf(stderr, ", JSON lines in %s", o->jsonl_path);
         fprintf(stderr, "%s\n", stop_flag ? " (stopped early)" : "");

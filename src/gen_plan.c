@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "funneld/timebucket.h"
 #include "gen_plan.h"
 
 #define MS_MIN  INT64_C(60000)
@@ -118,6 +119,8 @@ static const fd_gen_share channel_mix[CH_COUNT] = {
         {"direct", 10},
 };
 
+#define MAX_CAMPAIGNS 4 /* per channel */
+
 /* UTM parameters of a channel. With paired sources, a campaign's source is
  * the source of the same index. */
 typedef struct channel_def {
@@ -125,7 +128,7 @@ typedef struct channel_def {
         double campaign_rate;
         int paired;
         const char *sources[4];
-        const char *campaigns[4];
+        const char *campaigns[MAX_CAMPAIGNS];
         const char *terms[5];
         const char *contents[4];
 } channel_def;
@@ -743,6 +746,194 @@ int fd_gen_step_event(const fd_gen_actor *a, const fd_gen_step *s,
                 out->u.lead.occurred_at = s->at;
                 build_lead(a, s, r, &out->u.lead, &oom);
         }
+        if (!oom)
+                return 0;
+        fd_event_clear(out);
+        return -1;
+}
+
+/* ---- spend ------------------------------------------------------------ */
+
+#define SPEND_SALT UINT64_C(0x5be4d)
+
+/* A paid channel's spend: how often it reports, the range of a day's spend
+ * of the biggest tenant in whole currency units (log-uniform), and the
+ * factor on Saturdays and Sundays. */
+static const struct {
+        int channel;
+        double daily;
+        double lo, hi;
+        double weekend;
+} spend_defs[FD_GEN_SPEND_CHANNELS] = {
+        {CH_PAID_SEARCH, 1.0, 400.0, 3000.0, 0.6},
+        {CH_PAID_SOCIAL, 1.0, 250.0, 2200.0, 0.7},
+        {CH_EMAIL, 1.0, 80.0, 450.0, 0.3},
+        {CH_EVENTS, 0.12, 1500.0, 9000.0, 1.0},
+};
+
+/* Appends a copy of s to l; sets l->oom when memory runs out. */
+static void spend_add(fd_gen_spend_list *l, const fd_gen_spend *s)
+{
+        if (l->cnt == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 64;
+                fd_gen_spend *n = realloc(l->items, cap * sizeof(*n));
+
+                if (!n) {
+                        l->oom = 1;
+                        return;
+                }
+                l->items = n;
+                l->cap = cap;
+        }
+        l->items[l->cnt] = *s;
+        l->items[l->cnt].seq = (uint32_t)l->cnt;
+        l->cnt++;
+}
+
+/* The random numbers of one (tenant, day, slot); purpose keeps the day's
+ * amounts apart from its correction. */
+static void spend_rng(fd_gen_rng *r, uint64_t seed, int tenant, int32_t day,
+                      int slot, int purpose)
+{
+        fd_gen_rng_seed(r, seed ^ SPEND_SALT, (uint64_t)tenant,
+                        ((uint64_t)(uint32_t)day << 8) |
+                                (uint64_t)(slot << 2 | purpose));
+}
+
+/* When the reports of (tenant, day, slot) arrive: 00:30 to 01:15 the next
+ * day, on a whole second. */
+static int64_t spend_reported(uint64_t seed, int tenant, int32_t day, int slot)
+{
+        fd_gen_rng r;
+
+        spend_rng(&r, seed, tenant, day, slot, 2);
+        return ((int64_t)day + 1) * MS_DAY + 30 * MS_MIN +
+               fd_gen_rng_range(&r, 0, 45 * 60) * 1000;
+}
+
+/* The day's own reports of (tenant, day, slot), without corrections. */
+static void spend_day(uint64_t seed, int tenant, double scale, int slot,
+                      int32_t day, double dup_rate, fd_gen_spend_list *l)
+{
+        const channel_def *cd = &channel_defs[spend_defs[slot].channel];
+        int ncamp = count_strs(cd->campaigns, NELEM(cd->campaigns));
+        int dow = (int)(((int64_t)day + 4) % 7); /* 0 = Sunday */
+        int active[MAX_CAMPAIGNS], nact = 0, i;
+        double lo = log(spend_defs[slot].lo), hi = log(spend_defs[slot].hi);
+        double w[MAX_CAMPAIGNS], wsum = 0, whole;
+        int64_t total, left;
+        fd_gen_spend s = {0};
+        fd_gen_rng r;
+
+        spend_rng(&r, seed, tenant, day, slot, 0);
+        if (!rng_chance(&r, spend_defs[slot].daily))
+                return;
+        whole = exp(lo + fd_gen_rng_unit(&r) * (hi - lo)) * scale;
+        if (dow == 0 || dow == 6)
+                whole *= spend_defs[slot].weekend;
+        total = (int64_t)(whole * 100.0);
+        if (total < 100)
+                total = 100;
+        s.at = spend_reported(seed, tenant, day, slot);
+        s.day = day;
+        s.tenant = tenant;
+        s.channel = (uint8_t)spend_defs[slot].channel;
+        s.campaign = NO_CAMP;
+        if (ncamp > 0 && !rng_chance(&r, 0.3)) {
+                for (i = 0; i < ncamp; i++)
+                        if (rng_chance(&r, 0.7))
+                                active[nact++] = i;
+                if (nact == 0)
+                        active[nact++] = rng_below(&r, ncamp);
+        }
+        for (i = 0; i < nact; i++)
+                wsum += w[i] = 0.5 + fd_gen_rng_unit(&r);
+        left = total;
+        for (i = 0; i < (nact > 0 ? nact : 1); i++) {
+                if (nact > 0) {
+                        s.campaign = (uint8_t)active[i];
+                        s.amount = i == nact - 1 ? left
+                                                 : (int64_t)((double)total *
+                                                             w[i] / wsum);
+                        left -= s.amount;
+                } else {
+                        s.amount = total;
+                }
+                spend_add(l, &s);
+                if (dup_rate > 0 && rng_chance(&r, dup_rate))
+                        spend_add(l, &s); /* re-sent as is */
+                s.at += 1000;
+        }
+}
+
+void fd_gen_plan_spend(uint64_t seed, int tenant, double scale, int slot,
+                       int32_t day, int32_t first_day, double dup_rate,
+                       fd_gen_spend_list *l)
+{
+        size_t n0 = l->cnt, n1;
+        int32_t fixed;
+        fd_gen_spend fix;
+        fd_gen_rng r;
+        double f;
+
+        spend_day(seed, tenant, scale, slot, day, dup_rate, l);
+        n1 = l->cnt;
+        spend_rng(&r, seed, tenant, day, slot, 1);
+        if (l->oom || !rng_chance(&r, 0.03))
+                return;
+        /* A correction of an earlier report: recompute that day, take one
+         * of its reports, and reduce it by 5 to 30 %. */
+        fixed = day - 1 - (int32_t)rng_below(&r, 5);
+        if (fixed < first_day)
+                return;
+        spend_day(seed, tenant, scale, slot, fixed, dup_rate, l);
+        if (l->oom || l->cnt == n1) {
+                l->cnt = n1;
+                return;
+        }
+        fix = l->items[n1 + (size_t)rng_below(&r, (int)(l->cnt - n1))];
+        l->cnt = n1;
+        f = 0.05 + 0.25 * fd_gen_rng_unit(&r);
+        fix.amount = -(int64_t)((double)fix.amount * f);
+        if (fix.amount == 0)
+                fix.amount = -1;
+        fix.at = spend_reported(seed, tenant, day, slot) +
+                 (int64_t)(n1 - n0 + 1) * 1000;
+        fix.flags = FD_GEN_SPEND_FIX;
+        spend_add(l, &fix);
+        if (dup_rate > 0 && rng_chance(&r, dup_rate))
+                spend_add(l, &fix);
+}
+
+int fd_gen_spend_event(uint64_t seed, const char *tenant_id,
+                       const char *currency, const fd_gen_spend *s,
+                       fd_event *out)
+{
+        const channel_def *cd = &channel_defs[s->channel];
+        const char *campaign =
+                s->campaign != NO_CAMP ? cd->campaigns[s->campaign] : NULL;
+        fd_spend_event *se = &out->u.spend;
+        char day[16], reported[16], id[256];
+        int oom = 0;
+
+        memset(out, 0, sizeof(*out));
+        out->kind = FD_EV_SPEND;
+        fd_day_format(s->day, day, sizeof(day));
+        fd_day_format(s->at / MS_DAY - 1, reported, sizeof(reported));
+        snprintf(id, sizeof(id), "%s-s%" PRIu64 "-spend-%s-%s%s%s%s%s",
+                 tenant_id, seed, day, channel_mix[s->channel].name,
+                 campaign ? "-" : "", campaign ? campaign : "",
+                 s->flags & FD_GEN_SPEND_FIX ? "-fix-" : "",
+                 s->flags & FD_GEN_SPEND_FIX ? reported : "");
+        se->event_id = xstrdup(id, &oom);
+        se->tenant_id = xstrdup(tenant_id, &oom);
+        se->occurred_at = s->at;
+        se->channel = xstrdup(channel_mix[s->channel].name, &oom);
+        se->campaign = xstrdup(campaign, &oom);
+        se->day = xstrdup(day, &oom);
+        se->has_amount = 1;
+        se->amount_minor = s->amount;
+        se->currency = xstrdup(currency, &oom);
         if (!oom)
                 return 0;
         fd_event_clear(out);

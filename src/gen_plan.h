@@ -74,4 +74,50 @@ void fd_gen_actor_profile(uint64_t seed, int tenant, fd_gen_actor *a);
 int fd_gen_step_event(const fd_gen_actor *a, const fd_gen_step *s,
                       fd_gen_rng *r, const char *event_id, fd_event *out);
 
+/* ---- spend ------------------------------------------------------------
+ *
+ * Paid channels report what they spent each day, 00:30 to 01:15 (UTC) the
+ * next day: paid_search, paid_social and email every day, events on about
+ * one day in eight. A day's spend of a channel comes as one report for the
+ * channel as a whole or one per active campaign; now and then a report
+ * corrects (reduces) a report of one to five days before. Everything comes
+ * from (seed, tenant, day, channel), so any day can be recomputed alone. */
+
+#define FD_GEN_SPEND_CHANNELS 4 /* paid channels that report spend */
+#define FD_GEN_SPEND_FIX      1 /* fd_gen_spend.flags: a correction */
+
+/* One spend report, 32 bytes. */
+typedef struct fd_gen_spend {
+        int64_t at;       /* reported, ms */
+        int64_t amount;   /* minor units; < 0 for a correction */
+        int32_t day;      /* the day it was spent, days since 1970-01-01 */
+        int32_t tenant;   /* index */
+        uint8_t channel;  /* channel (index in fd_gen_channel_mix) */
+        uint8_t campaign; /* index in the channel's campaigns, or 0xff */
+        uint8_t flags;    /* FD_GEN_SPEND_* */
+        uint8_t pad;
+        uint32_t seq; /* order of equal times: position in its day */
+} fd_gen_spend;
+
+/* Spend reports under construction; items is reused across days. */
+typedef struct fd_gen_spend_list {
+        fd_gen_spend *items;
+        size_t cnt, cap;
+        int oom; /* an item could not be stored */
+} fd_gen_spend_list;
+
+/* Appends the reports of slot (0 .. FD_GEN_SPEND_CHANNELS-1) of tenant for
+ * day: the day's spend, scaled by scale (1 = the biggest tenant), re-sent
+ * duplicates at dup_rate, and maybe a correction of a day >= first_day. */
+void fd_gen_plan_spend(uint64_t seed, int tenant, double scale, int slot,
+                       int32_t day, int32_t first_day, double dup_rate,
+                       fd_gen_spend_list *l);
+
+/* Writes report s of tenant tenant_id (amounts in currency) as a SpendEvent
+ * into out (zeroed or cleared; the caller owns the strings after). 0, or -1
+ * when out of memory (out left cleared). */
+int fd_gen_spend_event(uint64_t seed, const char *tenant_id,
+                       const char *currency, const fd_gen_spend *s,
+                       fd_event *out);
+
 #endif

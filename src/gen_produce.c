@@ -26,9 +26,11 @@ void fd_gen_produce_conf_init(fd_gen_produce_conf *conf)
         fd_gen_conf_init(&conf->gen);
         conf->lead_topic = "funnel.lead-events";
         conf->crm_topic = "funnel.crm-events";
+        conf->spend_topic = "funnel.spend";
         conf->schema_dir = "schemas";
         conf->lead_schema_id = 1;
         conf->crm_schema_id = 2;
+        conf->spend_schema_id = 5;
         conf->flush_timeout_ms = 30000;
 }
 
@@ -120,6 +122,9 @@ static int produce_value(rd_kafka_t *rk, const fd_gen_produce_conf *conf,
                 topic = conf->lead_topic;
                 key = ev->u.lead.lead_id ? ev->u.lead.lead_id
                                          : ev->u.lead.anonymous_id;
+        } else if (ev->kind == FD_EV_SPEND) {
+                topic = conf->spend_topic;
+                key = ev->u.spend.channel;
         } else {
                 topic = conf->crm_topic;
                 key = ev->u.crm.lead_id;
@@ -171,6 +176,32 @@ static void pace(rd_kafka_t *rk, const fd_gen_produce_conf *conf,
         }
 }
 
+/* The Confluent schema id of events of ev's kind. */
+static int32_t schema_id(const fd_gen_produce_conf *conf, const fd_event *ev)
+{
+        if (ev->kind == FD_EV_LEAD)
+                return conf->lead_schema_id;
+        return ev->kind == FD_EV_SPEND ? conf->spend_schema_id
+                                       : conf->crm_schema_id;
+}
+
+/* The counter of events of ev's kind in stats. */
+static int64_t *kind_count(fd_gen_stats *stats, const fd_event *ev)
+{
+        if (ev->kind == FD_EV_LEAD)
+                return &stats->lead_events;
+        return ev->kind == FD_EV_SPEND ? &stats->spend_events
+                                       : &stats->crm_events;
+}
+
+static const char *id_of(const fd_event *ev)
+{
+        if (ev->kind == FD_EV_LEAD)
+                return ev->u.lead.event_id;
+        return ev->kind == FD_EV_SPEND ? ev->u.spend.event_id
+                                       : ev->u.crm.event_id;
+}
+
 /* Generates and produces until the stream ends, *stop, or an error. */
 static int produce_loop(rd_kafka_t *rk, const fd_gen_produce_conf *conf,
                         fd_codec *codec, fd_gen *gen, fd_gen_stats *stats,
@@ -184,8 +215,7 @@ static int produce_loop(rd_kafka_t *rk, const fd_gen_produce_conf *conf,
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
         while (rc == 0 && !stopped(conf) && (more = fd_gen_next(gen, &ev))) {
-                int32_t id = ev.kind == FD_EV_LEAD ? conf->lead_schema_id
-                                                   : conf->crm_schema_id;
+                int32_t id = schema_id(conf, &ev);
 
                 if (more < 0) {
                         snprintf(errstr, errstr_size,
@@ -201,16 +231,13 @@ static int produce_loop(rd_kafka_t *rk, const fd_gen_produce_conf *conf,
                         rc = produce_value(rk, conf, &ev, &val, errstr,
                                            errstr_size);
                 if (rc == 0) {
-                        *(ev.kind == FD_EV_LEAD ? &stats->lead_events
-                                                : &stats->crm_events) += 1;
+                        *kind_count(stats, &ev) += 1;
                         if (conf->on_event &&
                             conf->on_event(conf->opaque, &ev) != 0) {
                                 snprintf(errstr, errstr_size,
                                          "the event hook failed on event %s; "
                                          "see the message before",
-                                         ev.kind == FD_EV_LEAD
-                                                 ? ev.u.lead.event_id
-                                                 : ev.u.crm.event_id);
+                                         id_of(&ev));
                                 rc = -1;
                         }
                 }
@@ -271,6 +298,12 @@ int fd_gen_produce(const fd_gen_produce_conf *conf, fd_gen_stats *stats,
         memset(st.stats, 0, sizeof(*st.stats));
         if (fd_gen_conf_check(&conf->gen, errstr, errstr_size) < 0)
                 goto out;
+        if (conf->gen.spend && (!conf->spend_topic || !*conf->spend_topic)) {
+                snprintf(errstr, errstr_size,
+                         "spend events are on but no spend topic is set; "
+                         "give one (--spend-topic) or turn spend off");
+                goto out;
+        }
         codec = fd_codec_new(conf->schema_dir, err, sizeof(err));
         if (!codec) {
                 snprintf(errstr, errstr_size,

@@ -102,6 +102,15 @@ int fd_day_parse(const char *s, int64_t *day, int *y, int *m)
         return 0;
 }
 
+int fd_day_format(int64_t day, char *buf, size_t buf_size)
+{
+        time_t t = (time_t)(day * 86400);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, buf_size, "%Y-%m-%d", &tm);
+        return tm.tm_wday;
+}
+
 int fd_weekday_of(int64_t day)
 {
         /* 1970-01-01 was a Thursday (4) */

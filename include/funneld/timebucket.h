@@ -34,6 +34,10 @@ int64_t fd_days_from_civil(int64_t y, int m, int d);
  * or -1 when s is not such a date. */
 int fd_day_parse(const char *s, int64_t *day, int *y, int *m);
 
+/* Writes day (days since 1970-01-01) as "YYYY-MM-DD" into buf (at least
+ * 11 bytes) and returns its weekday (0 = Sunday .. 6 = Saturday). */
+int fd_day_format(int64_t day, char *buf, size_t buf_size);
+
 /* The weekday of day (days since 1970-01-01): 0 = Sunday .. 6 = Saturday. */
 int fd_weekday_of(int64_t day);
 

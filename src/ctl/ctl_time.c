@@ -126,11 +126,7 @@ int64_t ctl_today(const char *tz)
 
 int ctl_day_format(int64_t day, char *buf, size_t buf_size)
 {
-        time_t t = (time_t)(day * 86400);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, buf_size, "%Y-%m-%d", &tm);
-        return tm.tm_wday;
+        return fd_day_format(day, buf, buf_size);
 }
 
 int ctl_day_parse_month(const char *s, int64_t *day, ctl_month *m)

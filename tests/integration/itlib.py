@@ -442,11 +442,14 @@ def diff(expected, actual, limit=25):
 
 def hll_close(e, a):
     """Two ("hll", count) values within a HyperLogLog's error: Redis's
-    standard error is 0.81 %; 2 % (at least 1) is about 2.5 of it."""
+    standard error is 0.81 % for large sets, but its estimate of a few dozen
+    ids can be several percent off (108 ids read as 105): 5 %, at least 3.
+    Where the exact set is known, compare with Redis's own estimate of it
+    instead (test_e2e_generated.redis_hll_counts)."""
     if not (isinstance(e, tuple) and isinstance(a, tuple) and
             e[:1] == a[:1] == ("hll",)):
         return False
-    return abs(e[1] - a[1]) <= max(1, 0.02 * max(e[1], a[1]))
+    return abs(e[1] - a[1]) <= max(3, 0.05 * max(e[1], a[1]))
 
 
 def _short(v, n=300):
@@ -471,11 +474,13 @@ def normalise(dump, group):
 
 # ------------------------------------------------------------------ flow
 
-def generated_events(jsonl, events, seed):
+def generated_events(jsonl, events, seed, spend=False):
     """The events funneld-gen generates for events/seed (--dry-run, as dicts
-    in the order it would produce them: nondecreasing event time)."""
+    in the order it would produce them: nondecreasing event time). With
+    spend, SpendEvents too (dicts with a "day" key)."""
     fdit.run_gen(["--dry-run", "--jsonl", jsonl, "--events", events,
-                  "--seed", seed, "--schema-dir", SCHEMAS],
+                  "--seed", seed, "--schema-dir", SCHEMAS,
+                  *(["--spend"] if spend else [])],
                  log_path=Path(jsonl).with_suffix(".gen.log"))
     return [json.loads(line) for line in Path(jsonl).read_text().splitlines()]
 
@@ -487,9 +492,13 @@ def journey_partitions(events, partitions):
     instances progress relative to each other: across partition pairs only
     a close reads other partitions (the anonymous touches), which README's
     "Known limits" leaves to timing when several instances share a group.
-    Keys stay as funneld-gen writes them (lead id, else anonymous id)."""
+    Keys stay as funneld-gen writes them (lead id, else anonymous id).
+    SpendEvents (a "day" key) belong to no journey: each tenant's channel
+    gets a partition of its own (its key is the channel)."""
     alias = {}
     for e in events:
+        if "day" in e:
+            continue
         if "stage" not in e and e.get("lead_id") and e.get("anonymous_id"):
             lead = alias.setdefault((e["tenant_id"], e["anonymous_id"]),
                                     e["lead_id"])
@@ -498,6 +507,10 @@ def journey_partitions(events, partitions):
                                    f"identified as {lead} and {e['lead_id']}")
     out = []
     for e in events:
+        if "day" in e:
+            out.append(zlib.crc32(f"{e['tenant_id']}:{e['channel']}".encode())
+                       % partitions)
+            continue
         owner = e.get("lead_id") or alias.get(
             (e["tenant_id"], e.get("anonymous_id")), e.get("anonymous_id"))
         out.append(zlib.crc32(f"{e['tenant_id']}:{owner}".encode())
@@ -508,7 +521,8 @@ def journey_partitions(events, partitions):
 class Flow(threading.Thread):
     """Produces events (dicts from generated_events) to the input topics in
     a background thread at about rate events/s, each to the partition of
-    journey_partitions, Confluent framed with schema ids 1 and 2.
+    journey_partitions, Confluent framed with schema ids 1 and 2, and 5 for
+    SpendEvents (dicts with a "day" key; to setup.spend_topic, key channel).
 
     Live flow and the event-time merge: funneld's merge does not wait for
     a partition that is at its end, so a CRM event could overtake the
@@ -556,14 +570,28 @@ class Flow(threading.Thread):
                 ahead = t0 + i / self.rate - time.monotonic()
                 if ahead > 0:
                     time.sleep(ahead)
-                crm = "stage" in e
-                topic = self.setup.crm_topic if crm else self.setup.lead_topic
+                if "day" in e:
+                    if not self.setup.spend_topic:
+                        raise fdit.ITError("a SpendEvent to produce but the "
+                                           "setup has no spend topic; pass "
+                                           "inputs with one or generate "
+                                           "without spend")
+                    topic, schema, sid = (self.setup.spend_topic,
+                                          "spend_event", 5)
+                    key = e["channel"]
+                elif "stage" in e:
+                    topic, schema, sid = (self.setup.crm_topic,
+                                          "crm_stage_event", 2)
+                    key = e.get("lead_id")
+                else:
+                    topic, schema, sid = (self.setup.lead_topic,
+                                          "lead_event", 1)
+                    key = e.get("lead_id") or e.get("anonymous_id")
+                # the last topic per partition, whichever of the three
                 if last_topic.get(part, topic) != topic:
                     self._flush(p)
                 last_topic[part] = topic
-                schema = "crm_stage_event" if crm else "lead_event"
-                value = self._avro.encode(schema, e, 2 if crm else 1)
-                key = e.get("lead_id") or e.get("anonymous_id")
+                value = self._avro.encode(schema, e, sid)
                 while True:
                     try:
                         p.produce(topic, key=key, value=value, partition=part,

@@ -1,10 +1,11 @@
 /* Unit tests of the synthetic stream generator: determinism, order,
- * validity, realism (channel mix, identity stitching, deals), duplicates,
- * and that its events survive the Avro codec. No network. */
+ * validity, realism (channel mix, identity stitching, deals, spend),
+ * duplicates, and that its events survive the Avro codec. No network. */
 #include <stdlib.h>
 
 #include "fdtest.h"
 #include "funneld/codec.h"
+#include "funneld/timebucket.h"
 #include "gen.h"
 
 #define DAY_MS INT64_C(86400000)
@@ -21,6 +22,16 @@ static void event_line(const fd_event *ev, char *buf, size_t size)
         int n;
         size_t i;
 
+        if (ev->kind == FD_EV_SPEND) {
+                const fd_spend_event *p = &ev->u.spend;
+
+                snprintf(buf, size,
+                         "P|%s|%s|%" PRId64 "|%s|%s|%s|%d|%" PRId64 "|%s",
+                         S(p->event_id), S(p->tenant_id), p->occurred_at,
+                         S(p->channel), S(p->campaign), S(p->day),
+                         p->has_amount, p->amount_minor, S(p->currency));
+                return;
+        }
         if (ev->kind == FD_EV_CRM) {
                 const fd_crm_event *c = &ev->u.crm;
 
@@ -46,12 +57,16 @@ static void event_line(const fd_event *ev, char *buf, size_t size)
 
 static const char *event_id(const fd_event *ev)
 {
+        if (ev->kind == FD_EV_SPEND)
+                return ev->u.spend.event_id;
         return ev->kind == FD_EV_LEAD ? ev->u.lead.event_id
                                       : ev->u.crm.event_id;
 }
 
 static int64_t event_time(const fd_event *ev)
 {
+        if (ev->kind == FD_EV_SPEND)
+                return ev->u.spend.occurred_at;
         return ev->kind == FD_EV_LEAD ? ev->u.lead.occurred_at
                                       : ev->u.crm.occurred_at;
 }
@@ -131,6 +146,18 @@ static fd_gen *gen_with(uint64_t seed, int64_t events, double dup_rate)
         conf.seed = seed;
         conf.target_events = events;
         conf.dup_rate = dup_rate;
+        return fd_gen_new(&conf);
+}
+
+static fd_gen *spend_gen(uint64_t seed, int64_t events, double dup_rate)
+{
+        fd_gen_conf conf;
+
+        fd_gen_conf_init(&conf);
+        conf.seed = seed;
+        conf.target_events = events;
+        conf.dup_rate = dup_rate;
+        conf.spend = 1;
         return fd_gen_new(&conf);
 }
 
@@ -538,6 +565,10 @@ static void test_conf_check(void)
         fd_gen_conf_init(&conf);
         conf.days = 0;
         FD_CHECK(fd_gen_new(&conf) == NULL);
+        fd_gen_conf_init(&conf);
+        conf.spend = 2;
+        FD_CHECK_INT(fd_gen_conf_check(&conf, errstr, sizeof(errstr)), -1);
+        FD_CHECK(strstr(errstr, "spend") != NULL);
 }
 
 static const char *src_path(const char *rel)
@@ -551,13 +582,15 @@ static const char *src_path(const char *rel)
         return path[slot];
 }
 
-/* What the generator makes, the codec encodes and decodes unchanged. */
+/* What the generator makes (spend too), the codec encodes and decodes
+ * unchanged. */
 static void test_codec_round_trip(void)
 {
         fd_decode_limits limits = {1 << 20, 946684800000LL, 4102444799999LL};
         fd_codec *codec =
                 fd_codec_new(src_path("schemas"), errstr, sizeof(errstr));
-        fd_gen *gen = gen_with(2, 3000, 0.0);
+        fd_gen *gen = spend_gen(2, 3000, 0.0);
+        int spend = 0;
         fd_event ev = {0}, back = {0};
         fd_buf buf = {0};
         char a[1024], b[1024];
@@ -578,11 +611,19 @@ static void test_codec_round_trip(void)
                                     src_path("schemas/crm_stage_event.avsc"),
                                     errstr, sizeof(errstr)),
                 0);
+        FD_CHECK_INT(fd_codec_add_writer(codec, 5, FD_EV_SPEND,
+                                         src_path("schemas/spend_event.avsc"),
+                                         errstr, sizeof(errstr)),
+                     0);
         while (gen && fd_gen_next(gen, &ev) == 1) {
+                int id = ev.kind == FD_EV_LEAD    ? 1
+                         : ev.kind == FD_EV_SPEND ? 5
+                                                  : 2;
+
                 fd_buf_reset(&buf);
                 n++;
-                if (fd_codec_encode_event(codec, ev.kind == FD_EV_LEAD ? 1 : 2,
-                                          &ev, &buf, errstr,
+                spend += ev.kind == FD_EV_SPEND;
+                if (fd_codec_encode_event(codec, id, &ev, &buf, errstr,
                                           sizeof(errstr)) == 0 &&
                     fd_codec_decode(codec, ev.kind, buf.data, buf.len, &limits,
                                     &back, errstr,
@@ -598,8 +639,261 @@ static void test_codec_round_trip(void)
         }
         FD_CHECK_INT(n, 3000);
         FD_CHECK_INT(same, 3000);
+        FD_CHECK(spend > 20);
         fd_buf_free(&buf);
         fd_codec_destroy(codec);
+        fd_gen_destroy(gen);
+}
+
+/* ---- spend ------------------------------------------------------------ */
+
+static void test_spend_off_by_default(void)
+{
+        fd_gen_conf conf;
+        fd_gen *gen;
+        fd_event ev = {0};
+        int64_t spend = 0, n = 0;
+
+        fd_gen_conf_init(&conf);
+        FD_CHECK_INT(conf.spend, 0);
+        conf.target_events = 20000;
+        gen = fd_gen_new(&conf);
+        while (gen && fd_gen_next(gen, &ev) == 1) {
+                spend += ev.kind == FD_EV_SPEND;
+                n++;
+                fd_event_clear(&ev);
+        }
+        FD_CHECK_INT(n, 20000);
+        FD_CHECK_INT(spend, 0);
+        fd_gen_destroy(gen);
+}
+
+static int paid_channel(const char *ch)
+{
+        return ch &&
+               (!strcmp(ch, "paid_search") || !strcmp(ch, "paid_social") ||
+                !strcmp(ch, "email") || !strcmp(ch, "events"));
+}
+
+/* Sums of amounts per (tenant, channel, campaign, day), for corrections. */
+typedef struct spend_sum {
+        char key[128];
+        int64_t sum;
+} spend_sum;
+
+static spend_sum *sum_slot(spend_sum *sums, size_t cap, const char *key)
+{
+        uint64_t h = 1469598103934665603ULL;
+        const char *p;
+        size_t i;
+
+        for (p = key; *p; p++)
+                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        for (i = h & (cap - 1); sums[i].key[0] && strcmp(sums[i].key, key);
+             i = (i + 1) & (cap - 1))
+                ;
+        if (!sums[i].key[0])
+                snprintf(sums[i].key, sizeof(sums[i].key), "%s", key);
+        return &sums[i];
+}
+
+/* With spend on: spend events in time order with the rest, for valid days
+ * before their report, sensible amounts in the tenant's currency, with and
+ * without a campaign, a few corrections that never turn a day negative,
+ * unique ids apart from exact re-sends; every tenant reports paid search
+ * every day; the stream still spans about the configured days. */
+static void test_spend_stream(void)
+{
+        const size_t cap = 1 << 14;
+        fd_gen *gen = spend_gen(5, 20000, 0.01);
+        spend_sum *sums = calloc(cap, sizeof(*sums));
+        fd_event ev = {0};
+        strmap_t seen;
+        char line[1024], key[128];
+        int64_t prev = 0, n = 0, spend = 0, backwards = 0, bad = 0, fixes = 0;
+        int64_t with_camp = 0, without = 0, dups = 0, diff = 0, eur = 0;
+        int64_t neg_days = 0, first_day = FD_GEN_DEFAULT_START_MS / DAY_MS;
+        int64_t last_report_day = 0;
+        int search_days[4][128] = {{0}};
+        size_t i;
+
+        FD_CHECK(gen != NULL && sums != NULL);
+        sm_init(&seen, 1 << 16);
+        while (gen && sums && fd_gen_next(gen, &ev) == 1) {
+                int64_t t = event_time(&ev);
+
+                backwards += t < prev;
+                prev = t;
+                n++;
+                event_line(&ev, line, sizeof(line));
+                if (sm_get(&seen, event_id(&ev))) {
+                        dups++;
+                        diff += strcmp(sm_get(&seen, event_id(&ev)), line) != 0;
+                } else {
+                        sm_put(&seen, event_id(&ev), line);
+                }
+                if (ev.kind == FD_EV_SPEND) {
+                        const fd_spend_event *p = &ev.u.spend;
+                        int64_t day = -1, reported = t / DAY_MS - 1;
+                        int k = p->tenant_id ? atoi(p->tenant_id + 1) : 0;
+                        int fix = p->amount_minor < 0;
+
+                        spend++;
+                        if (fd_day_parse(p->day ? p->day : "", &day, NULL,
+                                         NULL) < 0 ||
+                            day < first_day || day > reported ||
+                            (!fix && day != reported) ||
+                            (fix && (day < reported - 5 || day == reported)))
+                                bad++;
+                        /* reported 00:30 to 01:16 UTC the next day */
+                        if (t % DAY_MS < 30 * 60000 || t % DAY_MS > 76 * 60000)
+                                bad++;
+                        if (!paid_channel(p->channel) || !p->has_amount ||
+                            !nonempty(p->currency) || k < 1 || k > 3 ||
+                            strcmp(p->currency, k == 2 ? "EUR" : "USD") ||
+                            !starts_with(p->event_id, p->tenant_id))
+                                bad++;
+                        if (!fix && (p->amount_minor < 100 ||
+                                     p->amount_minor > 1000000))
+                                bad++;
+                        if (fix != (strstr(p->event_id, "-fix-") != NULL))
+                                bad++;
+                        fixes += fix;
+                        eur += !strcmp(S(p->currency), "EUR");
+                        with_camp += p->campaign != NULL;
+                        without += p->campaign == NULL;
+                        if (p->channel && !strcmp(p->channel, "paid_search") &&
+                            k >= 1 && k <= 3 && day >= first_day &&
+                            day < first_day + 128 && !fix)
+                                search_days[k][day - first_day] = 1;
+                        last_report_day = reported;
+                }
+                fd_event_clear(&ev);
+        }
+        /* the per-day sums over the distinct events (a re-sent duplicate
+         * counts once, as in funneld) */
+        for (i = 0; i < seen.cap; i++) {
+                const char *v = seen.vals[i];
+                char tenant[16], ch[32], camp[64], day[16];
+                long long amount;
+
+                if (!v || v[0] != 'P')
+                        continue;
+                /* P|id|tenant|at|channel|campaign|day|1|amount|currency */
+                if (sscanf(v,
+                           "P|%*[^|]|%15[^|]|%*[^|]|%31[^|]|%63[^|]|%15[^|]|"
+                           "%*d|%lld|",
+                           tenant, ch, camp, day, &amount) != 5) {
+                        bad++;
+                        continue;
+                }
+                snprintf(key, sizeof(key), "%s|%s|%s|%s", tenant, ch, camp,
+                         day);
+                sum_slot(sums, cap, key)->sum += amount;
+        }
+        for (i = 0; sums && i < cap; i++)
+                neg_days += sums[i].key[0] && sums[i].sum <= 0;
+        FD_CHECK_INT(n, 20000);
+        FD_CHECK_INT(backwards, 0);
+        FD_CHECK_INT(bad, 0);
+        FD_CHECK_INT(diff, 0);
+        FD_CHECK_INT(neg_days, 0);
+        /* about 20 reports a day of 3 tenants over about 60 days */
+        FD_CHECK(spend > 600 && spend < 2500);
+        FD_CHECK(fixes > 0 && fixes < spend / 20);
+        FD_CHECK(dups > 0);
+        FD_CHECK(with_camp > spend / 3 && without > spend / 10);
+        FD_CHECK(eur > 0 && eur < spend / 2);
+        for (int k = 1; k <= 3; k++)
+                for (int64_t d = 0; d < last_report_day - first_day; d++)
+                        if (!search_days[k][d]) {
+                                fprintf(stderr,
+                                        "t%d: no paid_search spend on "
+                                        "day %" PRId64 "\n",
+                                        k, d);
+                                bad++;
+                        }
+        FD_CHECK_INT(bad, 0);
+        FD_CHECK(last_report_day - first_day > 50);
+        FD_CHECK(prev > FD_GEN_DEFAULT_START_MS + 50 * DAY_MS);
+        FD_CHECK(prev < FD_GEN_DEFAULT_START_MS + 70 * DAY_MS);
+        sm_free(&seen);
+        free(sums);
+        fd_gen_destroy(gen);
+}
+
+/* Same seed, same stream with spend; another seed, other amounts. */
+static void test_spend_deterministic(void)
+{
+        fd_gen *a = spend_gen(11, 8000, 0.01), *b = spend_gen(11, 8000, 0.01);
+        fd_gen *c = spend_gen(12, 8000, 0.01);
+        fd_event ea = {0}, eb = {0}, ec = {0};
+        char la[1024], lb[1024];
+        int i, same = 0, spend = 0, c_spend = 0;
+        int64_t sum_a = 0, sum_c = 0;
+
+        FD_CHECK(a && b && c);
+        for (i = 0; a && b && c && i < 8000; i++) {
+                FD_CHECK_INT(fd_gen_next(a, &ea), 1);
+                FD_CHECK_INT(fd_gen_next(b, &eb), 1);
+                FD_CHECK_INT(fd_gen_next(c, &ec), 1);
+                event_line(&ea, la, sizeof(la));
+                event_line(&eb, lb, sizeof(lb));
+                same += strcmp(la, lb) == 0;
+                if (ea.kind == FD_EV_SPEND) {
+                        spend++;
+                        sum_a += ea.u.spend.amount_minor;
+                }
+                if (ec.kind == FD_EV_SPEND) {
+                        c_spend++;
+                        sum_c += ec.u.spend.amount_minor;
+                }
+                fd_event_clear(&ea);
+                fd_event_clear(&eb);
+                fd_event_clear(&ec);
+        }
+        FD_CHECK_INT(same, 8000);
+        FD_CHECK(spend > 0 && c_spend > 0);
+        FD_CHECK(sum_a != sum_c);
+        FD_CHECK_INT(fd_gen_next(a, &ea), 0);
+        fd_gen_destroy(a);
+        fd_gen_destroy(b);
+        fd_gen_destroy(c);
+}
+
+/* Many tenants: only the biggest ones report spend, so spend takes about
+ * half of the events at most; an endless stream keeps reporting. */
+static void test_spend_many_tenants(void)
+{
+        fd_gen_conf conf;
+        fd_gen *gen;
+        fd_event ev = {0};
+        int64_t n = 0, spend = 0, prev = 0, backwards = 0, t1 = 0, t200 = 0;
+
+        fd_gen_conf_init(&conf);
+        conf.tenants = 200;
+        conf.target_events = 0;
+        conf.spend = 1;
+        gen = fd_gen_new(&conf);
+        FD_CHECK(gen != NULL);
+        while (gen && n < 60000 && fd_gen_next(gen, &ev) == 1) {
+                int64_t t = event_time(&ev);
+
+                backwards += t < prev;
+                prev = t;
+                if (ev.kind == FD_EV_SPEND) {
+                        spend++;
+                        t1 += !strcmp(ev.u.spend.tenant_id, "t1");
+                        t200 += !strcmp(ev.u.spend.tenant_id, "t200");
+                }
+                n++;
+                fd_event_clear(&ev);
+        }
+        FD_CHECK_INT(n, 60000);
+        FD_CHECK_INT(backwards, 0);
+        FD_CHECK(spend > 60000 / 5 && spend < 60000 * 6 / 10);
+        FD_CHECK(t1 > 0);
+        FD_CHECK_INT(t200, 0);
         fd_gen_destroy(gen);
 }
 
@@ -617,5 +911,9 @@ int main(void)
         FD_RUN(test_tenants);
         FD_RUN(test_conf_check);
         FD_RUN(test_codec_round_trip);
+        FD_RUN(test_spend_off_by_default);
+        FD_RUN(test_spend_stream);
+        FD_RUN(test_spend_deterministic);
+        FD_RUN(test_spend_many_tenants);
         return FD_DONE();
 }
