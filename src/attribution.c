@@ -15,13 +15,20 @@
  *   w_shaped        first 30, lead creation 30, opportunity 30, spread 10
  *   full_path       first, lead creation, opportunity, closed-won 22.5 each,
  *                   spread 10
+ *   custom          the tenant's attribution.custom_weights: a percentage
+ *                   for each of first, lead creation, opportunity,
+ *                   closed-won, last and spread (fd_custom_weights)
  * Milestones: first = W[0]; last = closed-won = W[n-1]; lead creation = the
  * earliest in-window touch flagged FD_TOUCH_LEAD_CREATION; opportunity = the
  * last in-window touch with at <= opp_created_at (none when opp_created_at is
  * 0 or no touch qualifies).
  * - A MISSING milestone (lead-creation touch outside the window or unflagged,
  *   no opportunity touch) has its weight redistributed over the present
- *   milestones in proportion to their weights.
+ *   milestones in proportion to their weights. When no present milestone
+ *   has a weight (only a custom model can do that, e.g. lead_creation:50,
+ *   spread:50 without a lead-creation touch), the missing weight joins the
+ *   spread instead: every touch is then a non-milestone and gets an equal
+ *   share.
  * - Coinciding milestones (one touch both first and lead creation, …) add
  *   their weights on that touch.
  * - The spread weight is divided equally among the in-window touches that
@@ -58,6 +65,16 @@ static const char *const model_names[FD_MODEL__COUNT] = {
         [FD_MODEL_TIME_DECAY] = "time_decay",
         [FD_MODEL_J_SHAPED] = "j_shaped",
         [FD_MODEL_INVERSE_J] = "inverse_j",
+        [FD_MODEL_CUSTOM] = "custom",
+};
+
+static const char *const milestone_names[FD_MS__COUNT] = {
+        [FD_MS_FIRST] = "first",
+        [FD_MS_LEAD_CREATION] = "lead_creation",
+        [FD_MS_OPPORTUNITY_CREATION] = "opportunity_creation",
+        [FD_MS_CLOSED_WON] = "closed_won",
+        [FD_MS_LAST] = "last",
+        [FD_MS_SPREAD] = "spread",
 };
 
 const char *fd_model_name(fd_model model)
@@ -75,6 +92,25 @@ int fd_model_parse(const char *name)
                 return -1;
         for (m = 0; m < FD_MODEL__COUNT; m++)
                 if (strcasecmp(name, model_names[m]) == 0)
+                        return m;
+        return -1;
+}
+
+const char *fd_milestone_name(fd_milestone ms)
+{
+        if ((int)ms < 0 || ms >= FD_MS__COUNT)
+                return "unknown";
+        return milestone_names[ms];
+}
+
+int fd_milestone_parse(const char *name)
+{
+        int m;
+
+        if (!name)
+                return -1;
+        for (m = 0; m < FD_MS__COUNT; m++)
+                if (strcasecmp(name, milestone_names[m]) == 0)
                         return m;
         return -1;
 }
@@ -239,11 +275,25 @@ static const double position_weights[FD_MODEL__COUNT][MS__COUNT + 1] = {
         [FD_MODEL_INVERSE_J] = {60, 20, 0, 0, 0, 20},
 };
 
+/* The custom weights in the order of position_weights (basis points: only
+ * their proportions matter). */
+static void custom_position_weights(const fd_custom_weights *cw,
+                                    double pw[MS__COUNT + 1])
+{
+        pw[MS_FIRST] = cw->bp[FD_MS_FIRST];
+        pw[MS_LAST] = cw->bp[FD_MS_LAST];
+        pw[MS_LEAD] = cw->bp[FD_MS_LEAD_CREATION];
+        pw[MS_OPP] = cw->bp[FD_MS_OPPORTUNITY_CREATION];
+        pw[MS_WON] = cw->bp[FD_MS_CLOSED_WON];
+        pw[MS__COUNT] = cw->bp[FD_MS_SPREAD];
+}
+
 typedef struct attr_ctx {
         const fd_attr_input *in;
         fd_model model;
-        int64_t lo, hi; /* window, inclusive */
-        size_t n;       /* touches in the window */
+        double pw[MS__COUNT + 1]; /* the model's milestone weights, spread */
+        int64_t lo, hi;           /* window, inclusive */
+        size_t n;                 /* touches in the window */
         size_t ms[MS__COUNT];
         long double ms_weight[MS__COUNT]; /* after redistribution */
         long double spread_each;          /* per non-milestone touch */
@@ -262,7 +312,8 @@ static int is_position_model(fd_model model)
 {
         return model == FD_MODEL_POSITION_BASED || model == FD_MODEL_U_SHAPED ||
                model == FD_MODEL_W_SHAPED || model == FD_MODEL_FULL_PATH ||
-               model == FD_MODEL_J_SHAPED || model == FD_MODEL_INVERSE_J;
+               model == FD_MODEL_J_SHAPED || model == FD_MODEL_INVERSE_J ||
+               model == FD_MODEL_CUSTOM;
 }
 
 static long double position_weight(const attr_ctx *ac, size_t i)
@@ -337,8 +388,8 @@ static void find_milestones(attr_ctx *ac)
  * share of each non-milestone touch. */
 static void plan_positions(attr_ctx *ac)
 {
-        const double *pw = position_weights[ac->model];
-        long double all = 0.0L, present = 0.0L;
+        const double *pw = ac->pw;
+        long double all = 0.0L, present = 0.0L, spread = pw[MS__COUNT];
         size_t i, others = 0;
         int m;
 
@@ -347,9 +398,12 @@ static void plan_positions(attr_ctx *ac)
                 if (ac->ms[m] != NO_TOUCH)
                         present += pw[m];
         }
+        if (!(present > 0.0L)) /* custom only: no present milestone weighs */
+                spread += all;
         for (m = 0; m < MS__COUNT; m++)
-                ac->ms_weight[m] =
-                        ac->ms[m] == NO_TOUCH ? 0.0L : pw[m] * all / present;
+                ac->ms_weight[m] = ac->ms[m] == NO_TOUCH || !(present > 0.0L)
+                                           ? 0.0L
+                                           : pw[m] * all / present;
         for (i = 0; i < ac->in->touch_cnt; i++) {
                 int milestone = 0;
                 if (!in_window(ac, i))
@@ -361,7 +415,7 @@ static void plan_positions(attr_ctx *ac)
         }
         /* No other touch: leaving the spread out renormalises it over the
          * milestones in proportion to their weights. */
-        ac->spread_each = others ? pw[MS__COUNT] / (long double)others : 0.0L;
+        ac->spread_each = others ? spread / (long double)others : 0.0L;
 }
 
 size_t fd_attribute(fd_model model, const fd_attr_input *in, int64_t *credits)
@@ -380,10 +434,15 @@ size_t fd_attribute(fd_model model, const fd_attr_input *in, int64_t *credits)
                 (long double)(in->half_life_ms > 0 ? in->half_life_ms
                                                    : DEFAULT_HALF_LIFE_MS);
         find_milestones(&ac);
-        if (ac.n == 0 || (int)model < 0 || model >= FD_MODEL__COUNT) {
+        if (ac.n == 0 || (int)model < 0 || model >= FD_MODEL__COUNT ||
+            (model == FD_MODEL_CUSTOM && (!in->custom || !in->custom->set))) {
                 memset(credits, 0, in->touch_cnt * sizeof(*credits));
                 return 0;
         }
+        if (model == FD_MODEL_CUSTOM)
+                custom_position_weights(in->custom, ac.pw);
+        else if (is_position_model(model))
+                memcpy(ac.pw, position_weights[model], sizeof(ac.pw));
         if (is_position_model(model))
                 plan_positions(&ac);
         sp = (lr_split){touch_weight,     &ac,  in->touch_cnt,

@@ -280,8 +280,8 @@ static int count_sourcing(fd_processor *proc, const fd_lead *lead,
         return rc;
 }
 
-int fd_close_journey(fd_processor *proc, const fd_lead *lead,
-                     int64_t closed_at, int converted)
+int fd_close_journey(fd_processor *proc, const fd_lead *lead, int64_t closed_at,
+                     int converted)
 {
         const fd_touch_list *tl = &proc->close_touches;
         int64_t lo = closed_at - lead->tconf->lookback_ms;
@@ -325,7 +325,8 @@ int fd_close_won(fd_processor *proc, const fd_lead *lead,
 {
         const fd_touch_list *tl = &proc->close_touches;
         const fd_config *conf = proc->conf;
-        size_t model_cnt = conf->model_cnt ? conf->model_cnt : FD_MODEL__COUNT;
+        size_t model_cnt =
+                conf->model_cnt ? conf->model_cnt : FD_MODEL_BUILTIN_COUNT;
         int64_t amount = ce->has_amount ? ce->amount_minor : 0;
         const char *cur = fd_close_currency(ce);
         int64_t *cr = calloc(tl->cnt + 1, sizeof(*cr));
@@ -360,6 +361,8 @@ int fd_close_won(fd_processor *proc, const fd_lead *lead,
                         .lookback_ms = lead->tconf->lookback_ms,
                         .half_life_ms = lead->tconf->half_life_ms,
                         .amount_minor = amount,
+                        /* custom model: the tenant's weights */
+                        .custom = &lead->tconf->custom_weights,
                 };
                 in_window = fd_attribute(model, &in, cr);
                 rc = count_model(proc, lead, fd_model_name(model), cur, b.month,

@@ -400,7 +400,8 @@ static void tenant_key(loader *ld, const char *section, const char *key,
                           "[tenant.%s] (tenants may set timezone, mql.*, "
                           "handraise.types, lifecycle.*, "
                           "attribution.lookback_days, "
-                          "attribution.half_life_days, calendar.*, goal.* "
+                          "attribution.half_life_days, "
+                          "attribution.custom_weights, calendar.*, goal.* "
                           "and rules)",
                           def->name, tb->conf.tenant_id);
                 return;
@@ -708,6 +709,50 @@ static void check_goal(loader *ld, const fd_tenant_conf *tc)
                   strchr(missing + 2, ',') ? "them" : "it");
 }
 
+/* The custom model and its weights come together: attribution.models may
+ * list custom only when [attribution] sets custom_weights (the tenants
+ * without their own inherit them), and custom_weights (global or a
+ * tenant's) does nothing unless custom is listed. */
+static void check_custom(loader *ld)
+{
+        const fd_config *conf = ld->conf;
+        int listed = 0, line;
+        char key[256];
+
+        for (size_t i = 0; i < conf->model_cnt; i++)
+                listed |= conf->models[i] == FD_MODEL_CUSTOM;
+        if (listed && !conf->defaults.custom_weights.set) {
+                add_error(ld, key_line(ld, "attribution.models"),
+                          "attribution.models lists custom but "
+                          "attribution.custom_weights is not set; set it in "
+                          "[attribution] (the weights of tenants that do not "
+                          "set their own), for example custom_weights = "
+                          "first:30,lead_creation:20,opportunity_creation:20,"
+                          "last:20,spread:10, or remove custom from "
+                          "attribution.models");
+                return;
+        }
+        if (listed)
+                return;
+        for (size_t i = 0; i <= conf->tenant_cnt; i++) {
+                const char *t = i ? conf->tenants[i - 1].tenant_id : NULL;
+
+                snprintf(key, sizeof(key), "%s%s%sattribution.custom_weights",
+                         t ? "tenant." : "", t ? t : "", t ? "." : "");
+                line = key_line(ld, key);
+                if (!line)
+                        continue;
+                add_error(ld, line,
+                          "%s%s%sattribution.custom_weights is set but "
+                          "attribution.models does not list custom, so the "
+                          "weights would not be used; add custom to "
+                          "attribution.models (for example models = all, "
+                          "custom: 'all' is the ten built-in models) or "
+                          "remove the weights",
+                          t ? "tenant '" : "", t ? t : "", t ? "': " : "");
+        }
+}
+
 static void parse_file(loader *ld)
 {
         int rc = ini_parse_stream(read_line, ld, on_value, ld);
@@ -729,6 +774,7 @@ static void parse_file(loader *ld)
         check_goal(ld, &ld->conf->defaults);
         for (size_t i = 0; i < ld->conf->tenant_cnt; i++)
                 check_goal(ld, &ld->conf->tenants[i]);
+        check_custom(ld);
 }
 
 /* Returns a new config read from path, or NULL with errstr set. */

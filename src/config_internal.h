@@ -27,6 +27,7 @@ typedef enum fd_cfg_type {
         FD_CFG_DATES,      /* int64_t * days since 1970-01-01, ascending,
                             * unique, at off; size_t count at off_cnt */
         FD_CFG_CURRENCY,   /* char *, three capital letters (ISO 4217) */
+        FD_CFG_WEIGHTS,    /* fd_custom_weights, MILESTONE:PERCENT list */
 } fd_cfg_type;
 
 /* One setting. Tenant settings live in fd_tenant_conf (off is relative to

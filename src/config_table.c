@@ -136,7 +136,10 @@ const fd_cfg_key fd_cfg_keys[] = {
          GL(models, model_cnt),
          "Attribution models computed on closed-won: a comma list of "
          "first_touch, last_touch, linear, position_based, u_shaped, "
-         "w_shaped, full_path, time_decay, j_shaped, inverse_j, or all."},
+         "w_shaped, full_path, time_decay, j_shaped, inverse_j and custom; "
+         "`all` stands for the ten built-in models, not custom: to add "
+         "the custom model write `all, custom` (custom needs "
+         "attribution.custom_weights)."},
         {"timezone", FD_CFG_TIMEZONE, "UTC", 0, 0, NULL, T(timezone),
          "IANA time zone of the day and hour buckets of the funnel counters "
          "(for example Europe/Berlin)."},
@@ -169,6 +172,21 @@ const fd_cfg_key fd_cfg_keys[] = {
          T(half_life_ms),
          "Half-life of the time_decay model: a touch this much older than "
          "the close gets half the weight."},
+        {"attribution.custom_weights", FD_CFG_WEIGHTS, NULL, 0, 0, NULL,
+         T(custom_weights),
+         "Weights of the `custom` attribution model, in percent per "
+         "milestone: a comma list of MILESTONE:PERCENT, for example "
+         "`first:30,lead_creation:20,opportunity_creation:20,last:20,"
+         "spread:10`. Milestones: first, lead_creation, "
+         "opportunity_creation, closed_won (the last touch, as in "
+         "full_path: it adds to last), last, and spread (divided equally "
+         "among the touches that are no milestone); an unlisted milestone "
+         "weighs 0. Percentages have at most two decimals and sum to 100. "
+         "The milestone rules of the built-in models apply (one touch "
+         "100 %, two 50/50, a missing milestone's weight to the present "
+         "ones in proportion, or to the spread when none of them weighs). "
+         "Required when attribution.models lists custom, and only allowed "
+         "then."},
         {"attribution.non_marketing_channels", FD_CFG_LIST, "direct,unknown", 0,
          0, NULL, TL(non_marketing, non_marketing_cnt),
          "Channels that are not marketing: a closed-won deal is "
@@ -354,11 +372,12 @@ static int enum_has(const char *choices, const char *s)
 }
 
 /* Parses the comma list of model names into a new array at *out (owned by
- * the config; the old array is freed). */
+ * the config; the old array is freed). "all" adds the built-in models. */
 static int parse_models(const char *value, fd_model **out, size_t *out_cnt,
                         char *err, size_t err_size)
 {
         size_t cnt = 0, n = 0;
+        int all_seen = 0;
         char **names = fd_cfg_split_list(value, &cnt);
         fd_model *models = calloc(FD_MODEL__COUNT, sizeof(*models));
         int rc = -1;
@@ -372,33 +391,41 @@ static int parse_models(const char *value, fd_model **out, size_t *out_cnt,
         }
         for (size_t i = 0; i < cnt; i++) {
                 int m = fd_model_parse(names[i]);
-                int seen = 0;
+                int all = strcmp(names[i], "all") == 0;
+                int lo = all ? 0 : m, hi = all ? FD_MODEL_BUILTIN_COUNT - 1 : m;
 
-                if (strcmp(names[i], "all") == 0 && cnt == 1) {
-                        for (n = 0; n < FD_MODEL__COUNT; n++)
-                                models[n] = (fd_model)n;
-                        break;
-                }
-                if (m < 0) {
+                if (m < 0 && !all) {
                         snprintf(err, err_size,
                                  "key 'attribution.models': unknown model "
                                  "'%s'; use 'all' or a comma list of "
                                  "first_touch, last_touch, linear, "
                                  "position_based, u_shaped, w_shaped, "
-                                 "full_path, time_decay",
+                                 "full_path, time_decay, j_shaped, "
+                                 "inverse_j, custom",
                                  names[i]);
                         goto out;
                 }
-                for (size_t j = 0; j < n; j++)
-                        seen |= models[j] == (fd_model)m;
-                if (seen) {
+                if (all && all_seen) {
                         snprintf(err, err_size,
-                                 "key 'attribution.models' lists model '%s' "
-                                 "twice; list each model once",
-                                 names[i]);
+                                 "key 'attribution.models' lists 'all' "
+                                 "twice; write it once");
                         goto out;
                 }
-                models[n++] = (fd_model)m;
+                all_seen |= all;
+                for (int b = lo; b <= hi; b++) {
+                        for (size_t j = 0; j < n; j++) {
+                                if (models[j] != (fd_model)b)
+                                        continue;
+                                snprintf(err, err_size,
+                                         "key 'attribution.models' lists "
+                                         "model '%s' twice; list each model "
+                                         "once ('all' is the ten built-in "
+                                         "models, without custom)",
+                                         fd_model_name((fd_model)b));
+                                goto out;
+                        }
+                        models[n++] = (fd_model)b;
+                }
         }
         free(*out);
         *out = models;
@@ -408,6 +435,145 @@ static int parse_models(const char *value, fd_model **out, size_t *out_cnt,
 out:
         fd_cfg_strv_free(names, cnt);
         free(models);
+        return rc;
+}
+
+/* Appends percent (hundredths) as "30", "22.5" or "33.33" to buf. */
+static void format_bp(int64_t bp, char *buf, size_t size)
+{
+        if (bp % 100 == 0)
+                snprintf(buf, size, "%" PRId64, bp / 100);
+        else if (bp % 10 == 0)
+                snprintf(buf, size, "%" PRId64 ".%" PRId64, bp / 100,
+                         (bp % 100) / 10);
+        else
+                snprintf(buf, size, "%" PRId64 ".%02" PRId64, bp / 100,
+                         bp % 100);
+}
+
+/* A percentage 0 .. 100 with at most two decimals, in hundredths. */
+static int parse_percent(const char *s, int32_t *bp)
+{
+        int64_t whole = 0, frac = 0;
+        int digits = 0, decimals = 0;
+
+        for (; isdigit((unsigned char)*s); s++, digits++) {
+                whole = whole * 10 + (*s - '0');
+                if (whole > 100)
+                        return -1;
+        }
+        if (*s == '.') {
+                for (s++; isdigit((unsigned char)*s); s++, decimals++) {
+                        if (decimals == 2)
+                                return -1;
+                        frac = frac * 10 + (*s - '0');
+                }
+                if (!decimals)
+                        return -1;
+        }
+        if (*s || !digits)
+                return -1;
+        if (decimals == 1)
+                frac *= 10;
+        if (whole * 100 + frac > 10000)
+                return -1;
+        *bp = (int32_t)(whole * 100 + frac);
+        return 0;
+}
+
+#define WEIGHTS_EXAMPLE                                                        \
+        "first:30,lead_creation:20,opportunity_creation:20,last:20,spread:10"
+
+/* Parses "first:30,lead_creation:20,..." into *out. */
+static int parse_weights(const fd_cfg_key *key, const char *value,
+                         fd_custom_weights *out, char *err, size_t err_size)
+{
+        fd_custom_weights w;
+        size_t cnt = 0;
+        char **items = fd_cfg_split_list(value, &cnt);
+        unsigned listed = 0;
+        int64_t sum = 0;
+        char buf[32];
+        int rc = -1;
+
+        memset(&w, 0, sizeof(w));
+        if (!items) {
+                snprintf(err, err_size,
+                         cnt ? "key '%s' must be a comma list of "
+                               "MILESTONE:PERCENT without empty items, for "
+                               "example " WEIGHTS_EXAMPLE "; got '%s'"
+                             : "out of memory reading key '%s' ('%s')",
+                         key->name, value);
+                return -1;
+        }
+        for (size_t i = 0; i < cnt; i++) {
+                char *colon = strchr(items[i], ':'), *pct;
+                int ms;
+
+                if (!colon) {
+                        snprintf(err, err_size,
+                                 "key '%s': '%s' is not MILESTONE:PERCENT; "
+                                 "write a comma list such as " WEIGHTS_EXAMPLE,
+                                 key->name, items[i]);
+                        goto out;
+                }
+                *colon = '\0';
+                pct = colon + 1;
+                while (isspace((unsigned char)*pct))
+                        pct++;
+                for (char *e = colon;
+                     e > items[i] && isspace((unsigned char)e[-1]);)
+                        *--e = '\0';
+                ms = fd_milestone_parse(items[i]);
+                if (ms < 0) {
+                        snprintf(err, err_size,
+                                 "key '%s': unknown milestone '%s'; use "
+                                 "first, lead_creation, "
+                                 "opportunity_creation, closed_won, last or "
+                                 "spread, for example " WEIGHTS_EXAMPLE,
+                                 key->name, items[i]);
+                        goto out;
+                }
+                if (listed & (1u << ms)) {
+                        snprintf(err, err_size,
+                                 "key '%s' lists milestone '%s' twice; list "
+                                 "each milestone once",
+                                 key->name, items[i]);
+                        goto out;
+                }
+                listed |= 1u << ms;
+                if (parse_percent(pct, &w.bp[ms]) < 0) {
+                        snprintf(err, err_size,
+                                 *pct == '-'
+                                         ? "key '%s': the weight of '%s' is "
+                                           "negative ('%s'); write a "
+                                           "percentage from 0 to 100 with at "
+                                           "most two decimals, for example "
+                                           "%s:22.5"
+                                         : "key '%s': the weight of '%s' "
+                                           "('%s') is not a percentage from 0 "
+                                           "to 100 with at most two "
+                                           "decimals; write for example "
+                                           "%s:22.5",
+                                 key->name, items[i], pct, items[i]);
+                        goto out;
+                }
+                sum += w.bp[ms];
+        }
+        if (sum != 10000) {
+                format_bp(sum, buf, sizeof(buf));
+                snprintf(err, err_size,
+                         "key '%s': the weights add up to %s %%, not 100 %%; "
+                         "change them so that they sum to exactly 100 (for "
+                         "example " WEIGHTS_EXAMPLE ")",
+                         key->name, buf);
+                goto out;
+        }
+        w.set = 1;
+        *out = w;
+        rc = 0;
+out:
+        fd_cfg_strv_free(items, cnt);
         return rc;
 }
 
@@ -701,6 +867,10 @@ int fd_cfg_key_apply(const fd_cfg_key *key, void *base, const char *value,
                                       err, err_size);
         case FD_CFG_DATES:
                 return parse_dates(key, base, value, err, err_size);
+        case FD_CFG_WEIGHTS:
+                return parse_weights(key, value,
+                                     FIELD(base, key->off, fd_custom_weights),
+                                     err, err_size);
         }
         return -1;
 }
@@ -731,6 +901,10 @@ void fd_cfg_key_free(const fd_cfg_key *key, void *base)
                 free(*FIELD(base, key->off, int64_t *));
                 *FIELD(base, key->off, int64_t *) = NULL;
                 *FIELD(base, key->off_cnt, size_t) = 0;
+                break;
+        case FD_CFG_WEIGHTS:
+                memset(FIELD(base, key->off, fd_custom_weights), 0,
+                       sizeof(fd_custom_weights));
                 break;
         default:
                 break;
@@ -807,6 +981,10 @@ int fd_cfg_key_copy(const fd_cfg_key *key, void *dst, const void *src)
         }
         case FD_CFG_MODELS:
                 return -1; /* global only: never copied */
+        case FD_CFG_WEIGHTS:
+                *FIELD(dst, key->off, fd_custom_weights) =
+                        *(const fd_custom_weights *)s;
+                return 0;
         case FD_CFG_INT:
         case FD_CFG_BOOL:
         case FD_CFG_WEEKDAYS:
@@ -859,6 +1037,8 @@ int fd_cfg_key_equal(const fd_cfg_key *key, const void *a, const void *b)
                        (cnt == 0 ||
                         memcmp(*(int64_t *const *)x, *(int64_t *const *)y,
                                cnt * sizeof(int64_t)) == 0);
+        case FD_CFG_WEIGHTS:
+                return memcmp(x, y, sizeof(fd_custom_weights)) == 0;
         case FD_CFG_INT:
         case FD_CFG_BOOL:
         case FD_CFG_WEEKDAYS:
@@ -948,6 +1128,8 @@ static const char *type_name(const fd_cfg_key *key)
                 return "comma list of weekdays";
         case FD_CFG_DATES:
                 return "comma list of dates (YYYY-MM-DD)";
+        case FD_CFG_WEIGHTS:
+                return "comma list of MILESTONE:PERCENT";
         }
         return "?";
 }
@@ -977,6 +1159,9 @@ static void print_bounds(FILE *fp, const fd_cfg_key *key)
                 break;
         case FD_CFG_DATES:
                 fputs("1970-01-01 or later; or none", fp);
+                break;
+        case FD_CFG_WEIGHTS:
+                fputs("0 .. 100 each, sum 100", fp);
                 break;
         default:
                 break;

@@ -20,14 +20,45 @@ typedef enum fd_model {
         FD_MODEL_TIME_DECAY,     /* weight 2^(-age/half_life) */
         FD_MODEL_J_SHAPED,       /* 20 first / 60 last / 20 spread */
         FD_MODEL_INVERSE_J,      /* 60 first / 20 last / 20 spread */
+        FD_MODEL_CUSTOM,         /* the tenant's fd_custom_weights */
         FD_MODEL__COUNT
 } fd_model;
 
+/* The built-in models are those before FD_MODEL_CUSTOM ("all" in
+ * attribution.models). */
+#define FD_MODEL_BUILTIN_COUNT FD_MODEL_CUSTOM
+
 /* "first_touch", "last_touch", "linear", "position_based", "u_shaped",
- * "w_shaped", "full_path", "time_decay", "j_shaped", "inverse_j". */
+ * "w_shaped", "full_path", "time_decay", "j_shaped", "inverse_j",
+ * "custom". */
 const char *fd_model_name(fd_model model);
 /* Returns the model or -1 when the name is unknown. */
 int fd_model_parse(const char *name);
+
+/* The milestones a custom model weighs (attribution.custom_weights), with
+ * the names of the config: "first", "lead_creation", "opportunity_creation",
+ * "closed_won" (the last touch, as in full_path), "last" and "spread" (the
+ * share of the touches that are no milestone). */
+typedef enum fd_milestone {
+        FD_MS_FIRST = 0,
+        FD_MS_LEAD_CREATION,
+        FD_MS_OPPORTUNITY_CREATION,
+        FD_MS_CLOSED_WON,
+        FD_MS_LAST,
+        FD_MS_SPREAD,
+        FD_MS__COUNT
+} fd_milestone;
+
+const char *fd_milestone_name(fd_milestone ms);
+/* Returns the milestone or -1 when the name is unknown (any case). */
+int fd_milestone_parse(const char *name);
+
+/* The weights of the custom model: hundredths of a percent per milestone,
+ * summing to 10000 when set. */
+typedef struct fd_custom_weights {
+        int set; /* 0: not configured */
+        int32_t bp[FD_MS__COUNT];
+} fd_custom_weights;
 
 #define FD_TOUCH_LEAD_CREATION 0x1u /* the event that first carried lead id */
 
@@ -47,6 +78,9 @@ typedef struct fd_attr_input {
         int64_t lookback_ms;  /* touches in [closed_at - lookback, closed_at] */
         int64_t half_life_ms; /* time decay; 7 days by default */
         int64_t amount_minor; /* >= 0 */
+        /* FD_MODEL_CUSTOM's weights; ignored by the other models. NULL or
+         * not set: the custom model attributes nothing. */
+        const fd_custom_weights *custom;
 } fd_attr_input;
 
 /* Computes the credit of every touch under model. credits has touch_cnt

@@ -51,6 +51,7 @@ typedef struct fd_tenant_conf {
         fd_lifecycle_conf lifecycle;
         int64_t lookback_ms;  /* attribution lookback, 90 days default */
         int64_t half_life_ms; /* time decay half-life, 7 days default */
+        fd_custom_weights custom_weights; /* attribution.custom_weights */
         char **non_marketing; /* channels that are not marketing touches */
         size_t non_marketing_cnt;
         fd_calendar calendar; /* business days: weekend + holidays */

@@ -117,6 +117,7 @@ class TenantConf:
             raise ValueError("refmodel does not model allow_reopen = true")
         self.lookback_ms = int(get("attribution.lookback_days", "90")) * DAY_MS
         self.half_life_ms = int(get("attribution.half_life_days", "7")) * DAY_MS
+        self.custom = _custom_weights(get("attribution.custom_weights"))
         self.non_marketing = {c.strip() for c in get(
             "attribution.non_marketing_channels", "direct,unknown").split(",")}
         self.rules = rules
@@ -134,6 +135,21 @@ def _int_or_none(v):
 
 def _bool(v):
     return v.strip().lower() in ("true", "yes", "on", "1")
+
+
+def _custom_weights(v):
+    """attribution.custom_weights ("first:30,lead_creation:20,...") as a
+    POSITION entry: ((first, last, lead, opp, won), spread), or None."""
+    if v is None:
+        return None
+    pct = {}
+    for item in v.split(","):
+        name, w = item.split(":")
+        pct[name.strip().lower()] = Fraction(w.strip())
+    assert sum(pct.values()) == 100, v
+    g = lambda k: pct.get(k, Fraction(0))
+    return ((g("first"), g("last"), g("lead_creation"),
+             g("opportunity_creation"), g("closed_won")), g("spread"))
 
 
 def load_config(path):
@@ -160,9 +176,9 @@ def load_config(path):
     tenants = {t: TenantConf(flat, tenant_over[t], tenant_rules.get(t, rules))
                for t in set(tenant_over) | set(tenant_rules)}
     default = TenantConf(flat, {}, rules)
-    models = flat.get("attribution.models", "all")
-    models = MODELS if models == "all" else \
-        [m for m in MODELS if m in {x.strip() for x in models.split(",")}]
+    models = []  # in the listed order; "all" is the built-in ten
+    for x in flat.get("attribution.models", "all").split(","):
+        models += MODELS if x.strip() == "all" else [x.strip()]
     return flat, tenants, default, models, int(flat.get("processing.touch_max",
                                                          "200"))
 
@@ -200,8 +216,10 @@ POSITION = {  # milestone weights (first, last, lead, opp, won), spread
 }
 
 
-def model_weights(model, touches, lead_idx, opp_idx, closed_at, half_life):
-    """Weights of the in-window touches (sorted) under model."""
+def model_weights(model, touches, lead_idx, opp_idx, closed_at, half_life,
+                  custom=None):
+    """Weights of the in-window touches (sorted) under model; custom: the
+    tenant's _custom_weights() for model "custom"."""
     n = len(touches)
     if model == "first_touch":
         return [1 if i == 0 else 0 for i in range(n)]
@@ -216,10 +234,12 @@ def model_weights(model, touches, lead_idx, opp_idx, closed_at, half_life):
                 for t in touches]
     if n <= 2:
         return [1] * n
-    ms_w, spread = POSITION[model]
+    ms_w, spread = custom if model == "custom" else POSITION[model]
     ms_idx = (0, n - 1, lead_idx, opp_idx, n - 1)
     all_w = sum(Fraction(w) for w in ms_w)
     present = sum(Fraction(w) for w, i in zip(ms_w, ms_idx) if i is not None)
+    if present == 0:  # custom only: no present milestone weighs
+        spread = Fraction(spread) + all_w
     weights = [Fraction(0)] * n
     is_ms = [False] * n
     for w, i in zip(ms_w, ms_idx):
@@ -595,7 +615,7 @@ class RefModel:
         for m in self.models:
             parts = largest_remainder(amount, model_weights(
                 m, touches, lead_idx, opp_idx, closed_at,
-                tc.half_life_ms)) if n else []
+                tc.half_life_ms, tc.custom)) if n else []
             for sfx in ("", f":{month}"):
                 key = f":{{{t}}}:revenue:{m}:{cur}{sfx}"
                 self.count(key, "total", amount)

@@ -10,6 +10,10 @@
 static fd_touch touches[MAXT];
 static int64_t credits[MAXT];
 
+/* Hundredths of a percent per milestone (first, lead creation, opportunity,
+ * closed-won, last, spread). The default of input(): 30/20/20/-/20/10. */
+static fd_custom_weights custom = {1, {3000, 2000, 2000, 0, 2000, 1000}};
+
 /* Fills touches[i] with at = day_at[i] days, flags[i] (flags may be NULL). */
 static void set_touches(const int64_t *day_at, const unsigned *flags, size_t n)
 {
@@ -26,7 +30,8 @@ static void set_touches(const int64_t *day_at, const unsigned *flags, size_t n)
 
 static fd_attr_input input(size_t n, int64_t amount)
 {
-        fd_attr_input in = {touches, n, 0, CLOSED, 90 * DAY, 7 * DAY, amount};
+        fd_attr_input in = {touches,  n,       0,      CLOSED,
+                            90 * DAY, 7 * DAY, amount, &custom};
 
         return in;
 }
@@ -68,6 +73,18 @@ static void test_model_names(void)
         FD_CHECK_STR(fd_model_name(FD_MODEL_FULL_PATH), "full_path");
         FD_CHECK_INT(fd_model_parse("U_Shaped"), FD_MODEL_U_SHAPED);
         FD_CHECK_INT(fd_model_parse("markov"), -1);
+        FD_CHECK_STR(fd_model_name(FD_MODEL_CUSTOM), "custom");
+        FD_CHECK_INT(fd_model_parse("custom"), FD_MODEL_CUSTOM);
+        FD_CHECK_INT(FD_MODEL_BUILTIN_COUNT, 10);
+        for (m = 0; m < FD_MS__COUNT; m++)
+                FD_CHECK_INT(
+                        fd_milestone_parse(fd_milestone_name((fd_milestone)m)),
+                        m);
+        FD_CHECK_STR(fd_milestone_name(FD_MS_OPPORTUNITY_CREATION),
+                     "opportunity_creation");
+        FD_CHECK_INT(fd_milestone_parse("Lead_Creation"), FD_MS_LEAD_CREATION);
+        FD_CHECK_INT(fd_milestone_parse("middle"), -1);
+        FD_CHECK_INT(fd_milestone_parse(NULL), -1);
         FD_CHECK_INT(fd_model_parse(""), -1);
         FD_CHECK_INT(fd_model_parse(NULL), -1);
 }
@@ -158,6 +175,7 @@ static void test_two_touches(void)
         EXPECT(FD_MODEL_U_SHAPED, &in, half, 2);
         EXPECT(FD_MODEL_W_SHAPED, &in, half, 2);
         EXPECT(FD_MODEL_FULL_PATH, &in, half, 2);
+        EXPECT(FD_MODEL_CUSTOM, &in, half, 2);
 }
 
 static void test_window_bounds(void)
@@ -347,6 +365,110 @@ static void test_spread_renormalised(void)
         EXPECT(FD_MODEL_W_SHAPED, &in, want_w, 3);
 }
 
+/* The custom model with the default weights of input(): first 30, lead
+ * creation 20, opportunity 20, last 20, spread 10. */
+static void test_custom(void)
+{
+        /* t0 first, t1 lead creation, t2 the last touch at or before the
+         * opportunity (day 45), t4 last; spread 10 all on t3. Of 999:
+         * 299.7 199.8 199.8 99.9 199.8 -> floors 299 199 199 99 199 (995),
+         * 4 units: t3 (.9), then t1, t2, t4 (.8). */
+        const int64_t days[] = {20, 30, 40, 50, 60};
+        const unsigned flags[] = {0, FD_TOUCH_LEAD_CREATION, 0, 0, 0};
+        const int64_t want[] = {299, 200, 200, 100, 200};
+        /* first:10,lead_creation:40,closed_won:15,last:15,spread:20 and
+         * opportunity 0: closed-won adds to last (t4 30), the opportunity
+         * touch t2 weighs nothing as a milestone, so it shares the spread
+         * with t3 (10 each). Of 1001: 100.1 400.4 100.1 100.1 300.3 ->
+         * floors 1000, 1 unit to t1 (.4). */
+        const fd_custom_weights other = {1, {1000, 4000, 0, 1500, 1500, 2000}};
+        const int64_t want_other[] = {100, 401, 100, 100, 300};
+        /* One touch: 100 %. */
+        const int64_t want_one[] = {777};
+        fd_attr_input in = input(5, 999);
+
+        set_touches(days, flags, 5);
+        in.opp_created_at = 45 * DAY;
+        EXPECT(FD_MODEL_CUSTOM, &in, want, 5);
+        in.custom = &other;
+        in.amount_minor = 1001;
+        EXPECT(FD_MODEL_CUSTOM, &in, want_other, 5);
+        in = input(1, 777);
+        EXPECT(FD_MODEL_CUSTOM, &in, want_one, 1);
+}
+
+static void test_custom_missing_and_coinciding(void)
+{
+        const int64_t days[] = {20, 30, 40, 50, 60};
+        const unsigned flags[] = {0, FD_TOUCH_LEAD_CREATION, 0, 0, 0};
+        const unsigned flags0[] = {FD_TOUCH_LEAD_CREATION, 0, 0, 0, 0};
+        /* No opportunity: its 20 goes to first, lead and last in
+         * proportion 30:20:20, i.e. x 90/70: 38.571 25.714 25.714; spread
+         * 10 over t2, t3 (5 each). Of 1000: 385.714 257.143 50 50 257.143
+         * -> floors 999, 1 unit to t0 (.714). */
+        const int64_t want_no_opp[] = {386, 257, 50, 50, 257};
+        /* Lead creation = first = opportunity touch t0 (opp at day 25):
+         * 30 + 20 + 20 = 70 on t0, last 20 on t4, spread 10 over t1..t3
+         * (3.33 each). Of 1000: 700 33.3 x3 200 -> floors 999, 1 unit to
+         * t1 (tie, lowest index). */
+        const int64_t want_coincide[] = {700, 34, 33, 33, 200};
+        /* lead_creation:50,spread:50 with no lead-creation touch (and no
+         * opportunity): no present milestone weighs, so the missing 50
+         * joins the spread: 25 % each of 4. Of 1001: 250.25 each -> 1 unit
+         * to t0. */
+        const fd_custom_weights lead_only = {1, {0, 5000, 0, 0, 0, 5000}};
+        const int64_t want_linear[] = {251, 250, 250, 250};
+        /* The same weights with t2 flagged: 50 on t2, 50 over t0, t1, t3
+         * (16.67 each). Of 1000: floors 166 166 500 166 (998), 2 units to
+         * t0, t1 (.67, lowest index). */
+        const unsigned flags2[] = {0, 0, FD_TOUCH_LEAD_CREATION, 0};
+        const int64_t want_lead[] = {167, 167, 500, 166};
+        /* No middle touch: t0 first + lead (50), t1 opportunity (20), t2
+         * last (20); the spread 10 is shared 50:20:20. Of 1000: 555.56
+         * 222.22 222.22 -> floors 999, 1 unit to t0. */
+        const int64_t days3[] = {20, 30, 40};
+        const int64_t want_three[] = {556, 222, 222};
+        /* first:50,last:50 (spread 0): the middle touches get nothing. Of
+         * 101: 50.5 0 0 50.5 -> 1 unit to t0. */
+        const fd_custom_weights ends = {1, {5000, 0, 0, 0, 5000, 0}};
+        const int64_t want_ends[] = {51, 0, 0, 50};
+        /* Weights not set: nothing attributed. */
+        const fd_custom_weights unset = {0, {0}};
+        const int64_t zero[] = {0, 0, 0, 0, 0};
+        fd_attr_input in = input(5, 1000);
+
+        set_touches(days, flags, 5);
+        EXPECT(FD_MODEL_CUSTOM, &in, want_no_opp, 5);
+        set_touches(days, flags0, 5);
+        in.opp_created_at = 25 * DAY;
+        EXPECT(FD_MODEL_CUSTOM, &in, want_coincide, 5);
+
+        set_touches(days, NULL, 4);
+        in = input(4, 1001);
+        in.custom = &lead_only;
+        EXPECT(FD_MODEL_CUSTOM, &in, want_linear, 4);
+        set_touches(days, flags2, 4);
+        in.amount_minor = 1000;
+        EXPECT(FD_MODEL_CUSTOM, &in, want_lead, 4);
+
+        set_touches(days3, flags0, 3);
+        in = input(3, 1000);
+        in.opp_created_at = 35 * DAY;
+        EXPECT(FD_MODEL_CUSTOM, &in, want_three, 3);
+
+        set_touches(days, NULL, 4);
+        in = input(4, 101);
+        in.custom = &ends;
+        EXPECT(FD_MODEL_CUSTOM, &in, want_ends, 4);
+
+        set_touches(days, flags, 5);
+        in = input(5, 1000);
+        in.custom = &unset;
+        EXPECT(FD_MODEL_CUSTOM, &in, zero, 0);
+        in.custom = NULL;
+        EXPECT(FD_MODEL_CUSTOM, &in, zero, 0);
+}
+
 static void test_time_decay(void)
 {
         /* Ages 7 and 0 days, half-life 7 days: weights 0.5 and 1, so 1/3
@@ -405,6 +527,17 @@ static int random_case(fd_model model)
                 rng() % 3 == 0 ? 0 : CLOSED - (int64_t)(rng() % (100 * DAY));
         in.lookback_ms = (int64_t)(rng() % (120 * DAY));
         in.half_life_ms = (int64_t)(rng() % (10 * DAY));
+        if (model == FD_MODEL_CUSTOM) { /* random weights, often 0 */
+                int32_t left = 10000;
+                for (i = 0; i + 1 < FD_MS__COUNT; i++) {
+                        custom.bp[i] =
+                                rng() % 2 ? 0
+                                          : (int32_t)(rng() %
+                                                      (uint64_t)(left + 1));
+                        left -= custom.bp[i];
+                }
+                custom.bp[FD_MS__COUNT - 1] = left;
+        }
         if (fd_attribute(model, &in, credits) > n)
                 return 1;
         for (i = 0; i < n; i++) {
@@ -458,6 +591,8 @@ int main(void)
         FD_RUN(test_w_shaped);
         FD_RUN(test_full_path);
         FD_RUN(test_spread_renormalised);
+        FD_RUN(test_custom);
+        FD_RUN(test_custom_missing_and_coinciding);
         FD_RUN(test_time_decay);
         FD_RUN(test_sum_property);
         return FD_DONE();

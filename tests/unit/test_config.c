@@ -103,7 +103,7 @@ static void test_defaults(void)
         FD_CHECK_INT(conf->min_event_time_ms, INT64_C(946684800000));
         FD_CHECK_INT(conf->max_future_ms, DAY_MS);
         FD_CHECK_STR(conf->log_level, "info");
-        FD_CHECK_INT(conf->model_cnt, FD_MODEL__COUNT);
+        FD_CHECK_INT(conf->model_cnt, FD_MODEL_BUILTIN_COUNT);
         for (size_t i = 0; i < conf->model_cnt; i++)
                 FD_CHECK_INT(conf->models[i], i);
         FD_CHECK_INT(conf->kafka_cnt, 0);
@@ -123,6 +123,7 @@ static void test_defaults(void)
         FD_CHECK_INT(tc->lifecycle.allow_reopen, 0);
         FD_CHECK_INT(tc->lookback_ms, 90 * DAY_MS);
         FD_CHECK_INT(tc->half_life_ms, 7 * DAY_MS);
+        FD_CHECK_INT(tc->custom_weights.set, 0);
         fd_config_destroy(conf);
 }
 
@@ -754,6 +755,175 @@ static void test_error_goal(void)
                               "goal.mql_to_sql_pct is not; set it too"));
 }
 
+/* attribution.custom_weights: global, per tenant, inherited; custom in
+ * attribution.models. */
+static void test_custom_weights(void)
+{
+        fd_config *conf = load_text(
+                "[attribution]\n"
+                "models = all, custom\n"
+                "custom_weights = first:30, lead_creation:20,"
+                "opportunity_creation : 20,last:20,spread:10\n"
+                "[tenant.t1]\n"
+                "attribution.custom_weights = FIRST:22.5,lead_creation:22.5,"
+                "opportunity_creation:22.5,closed_won:22.5,spread:10\n"
+                "[tenant.t2]\n"
+                "timezone = UTC\n"
+                "[tenant.t3]\n"
+                "attribution.custom_weights = last:33.33,first:33.33,"
+                "spread:33.34\n");
+        const fd_tenant_conf *d, *t1, *t2, *t3;
+
+        FD_CHECK(conf != NULL);
+        if (!conf) {
+                fprintf(stderr, "  %s\n", err);
+                return;
+        }
+        FD_CHECK_INT(conf->model_cnt, FD_MODEL_BUILTIN_COUNT + 1);
+        for (size_t i = 0; i < conf->model_cnt; i++)
+                FD_CHECK_INT(conf->models[i], i);
+        d = &conf->defaults;
+        t1 = fd_config_tenant(conf, "t1");
+        t2 = fd_config_tenant(conf, "t2");
+        t3 = fd_config_tenant(conf, "t3");
+        FD_CHECK_INT(d->custom_weights.set, 1);
+        FD_CHECK_INT(d->custom_weights.bp[FD_MS_FIRST], 3000);
+        FD_CHECK_INT(d->custom_weights.bp[FD_MS_LEAD_CREATION], 2000);
+        FD_CHECK_INT(d->custom_weights.bp[FD_MS_OPPORTUNITY_CREATION], 2000);
+        FD_CHECK_INT(d->custom_weights.bp[FD_MS_CLOSED_WON], 0);
+        FD_CHECK_INT(d->custom_weights.bp[FD_MS_LAST], 2000);
+        FD_CHECK_INT(d->custom_weights.bp[FD_MS_SPREAD], 1000);
+        FD_CHECK_INT(t1->custom_weights.set, 1);
+        FD_CHECK_INT(t1->custom_weights.bp[FD_MS_FIRST], 2250);
+        FD_CHECK_INT(t1->custom_weights.bp[FD_MS_CLOSED_WON], 2250);
+        FD_CHECK_INT(t1->custom_weights.bp[FD_MS_LAST], 0);
+        FD_CHECK_INT(t1->custom_weights.bp[FD_MS_SPREAD], 1000);
+        /* t2 sets none: inherits the [attribution] weights */
+        FD_CHECK(memcmp(&t2->custom_weights, &d->custom_weights,
+                        sizeof(d->custom_weights)) == 0);
+        FD_CHECK_INT(t3->custom_weights.bp[FD_MS_FIRST], 3333);
+        FD_CHECK_INT(t3->custom_weights.bp[FD_MS_LAST], 3333);
+        FD_CHECK_INT(t3->custom_weights.bp[FD_MS_SPREAD], 3334);
+        FD_CHECK_INT(t3->custom_weights.bp[FD_MS_LEAD_CREATION], 0);
+        fd_config_destroy(conf);
+
+        /* custom alone, and custom before built-in models: listed order */
+        conf = load_text("[attribution]\nmodels = custom, linear\n"
+                         "custom_weights = spread:100\n");
+        FD_CHECK(conf && conf->model_cnt == 2 &&
+                 conf->models[0] == FD_MODEL_CUSTOM &&
+                 conf->models[1] == FD_MODEL_LINEAR);
+        fd_config_destroy(conf);
+}
+
+static void test_error_custom_weights(void)
+{
+        FD_CHECK(expect_error(
+                "[attribution]\nmodels = all, custom\n"
+                "custom_weights = first:30,lead_creation:20,last:20,"
+                "spread:10\n",
+                3,
+                "key 'attribution.custom_weights': the weights add up to 80 "
+                "%, not 100 %; change them so that they sum to exactly 100 "
+                "(for example first:30,lead_creation:20,"
+                "opportunity_creation:20,last:20,spread:10)"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, custom\n"
+                              "custom_weights = first:50.5,last:50\n",
+                              3,
+                              "key 'attribution.custom_weights': the "
+                              "weights add up to 100.5 %, not 100 %"));
+        FD_CHECK(expect_error(
+                "[attribution]\nmodels = all, custom\n"
+                "custom_weights = first:30,middle:20,last:50\n",
+                3,
+                "key 'attribution.custom_weights': unknown milestone "
+                "'middle'; use first, lead_creation, opportunity_creation, "
+                "closed_won, last or spread, for example first:30,"
+                "lead_creation:20,opportunity_creation:20,last:20,spread:10"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, custom\n"
+                              "custom_weights = first:110,last:-10\n",
+                              3,
+                              "key 'attribution.custom_weights': the weight "
+                              "of 'first' ('110') is not a percentage from 0 "
+                              "to 100 with at most two decimals; write for "
+                              "example first:22.5"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, custom\n"
+                              "custom_weights = last:-10,first:110\n",
+                              3,
+                              "key 'attribution.custom_weights': the weight "
+                              "of 'last' is negative ('-10'); write a "
+                              "percentage from 0 to 100 with at most two "
+                              "decimals, for example last:22.5"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, custom\n"
+                              "custom_weights = first:33.333,last:66.667\n",
+                              3,
+                              "key 'attribution.custom_weights': the weight "
+                              "of 'first' ('33.333') is not a percentage"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, custom\n"
+                              "custom_weights = first:50,first:50\n",
+                              3,
+                              "key 'attribution.custom_weights' lists "
+                              "milestone 'first' twice; list each "
+                              "milestone once"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, custom\n"
+                              "custom_weights = first=50,last=50\n",
+                              3,
+                              "key 'attribution.custom_weights': "
+                              "'first=50' is not MILESTONE:PERCENT; write "
+                              "a comma list such as first:30,"));
+        FD_CHECK(expect_error("[tenant.t9]\n"
+                              "attribution.custom_weights = first:100,"
+                              "spread:1\n",
+                              2,
+                              "tenant 't9': key "
+                              "'attribution.custom_weights': the weights "
+                              "add up to 101 %, not 100 %"));
+        /* custom listed without weights */
+        FD_CHECK(expect_error("[attribution]\nmodels = linear, custom\n"
+                              "[tenant.t1]\n"
+                              "attribution.custom_weights = first:100\n",
+                              2,
+                              "attribution.models lists custom but "
+                              "attribution.custom_weights is not set; set "
+                              "it in [attribution] (the weights of tenants "
+                              "that do not set their own), for example "
+                              "custom_weights = first:30,lead_creation:20,"
+                              "opportunity_creation:20,last:20,spread:10, "
+                              "or remove custom from attribution.models"));
+        /* weights without custom (all does not include it) */
+        FD_CHECK(expect_error("[attribution]\n"
+                              "custom_weights = first:100\n",
+                              2,
+                              "attribution.custom_weights is set but "
+                              "attribution.models does not list custom, so "
+                              "the weights would not be used; add custom to "
+                              "attribution.models (for example models = "
+                              "all, custom: 'all' is the ten built-in "
+                              "models) or remove the weights"));
+        FD_CHECK(expect_error("[attribution]\nmodels = linear\n"
+                              "[tenant.t1]\n"
+                              "attribution.custom_weights = first:100\n",
+                              4,
+                              "tenant 't1': attribution.custom_weights is "
+                              "set but attribution.models does not list "
+                              "custom"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, linear\n", 2,
+                              "key 'attribution.models' lists model "
+                              "'linear' twice; list each model once ('all' "
+                              "is the ten built-in models, without "
+                              "custom)"));
+        FD_CHECK(expect_error("[attribution]\nmodels = all, custom, all\n", 2,
+                              "key 'attribution.models' lists 'all' twice; "
+                              "write it once"));
+        FD_CHECK(expect_error("[attribution]\nmodels = customized\n", 2,
+                              "key 'attribution.models': unknown model "
+                              "'customized'; use 'all' or a comma list of "
+                              "first_touch, last_touch, linear, "
+                              "position_based, u_shaped, w_shaped, "
+                              "full_path, time_decay, j_shaped, inverse_j, "
+                              "custom"));
+}
+
 int main(void)
 {
         FD_RUN(test_defaults);
@@ -775,5 +945,7 @@ int main(void)
         FD_RUN(test_error_calendar);
         FD_RUN(test_goal);
         FD_RUN(test_error_goal);
+        FD_RUN(test_custom_weights);
+        FD_RUN(test_error_custom_weights);
         return FD_DONE();
 }
