@@ -174,7 +174,7 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
                              b.day);
         rc |= fd_apply_count(proc, s, 1, "%s:{%s}:total", p, t);
         if (en->implied) {
-                snprintf(key, sizeof(key), "%s:implied", s);
+                fd_fmt(key, sizeof(key), "%s:implied", s);
                 rc |= fd_apply_count(proc, key, 1, "%s:{%s}:total", p, t);
         }
         for (int i = 0; i < 3; i++) {
@@ -185,7 +185,7 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
                                      p, t, s, dim, val);
                 rc |= fd_apply_count(proc, val, 1, "%s:{%s}:monthly:%s:%s:%s",
                                      p, t, s, dim, b.month);
-                snprintf(key, sizeof(key), "%s:{%s}:dim:%s", p, t, dim);
+                fd_fmt(key, sizeof(key), "%s:{%s}:dim:%s", p, t, dim);
                 rc |= add_member(proc, key, val);
         }
         rc |= count_cohorts(proc, lead, s, 1, en->stage != FD_STAGE_LEAD);
@@ -211,8 +211,8 @@ static int emit_promotion(fd_processor *proc, const fd_lead *lead,
                 .fit_score = lead->fit,
                 .engagement_score = lead->engagement,
         };
-        snprintf(event_id, sizeof(event_id), "%s:%s:%d:%s", lead->tenant_id,
-                 lead->lead_id, (int)en->cycle, pr.stage);
+        fd_fmt(event_id, sizeof(event_id), "%s:%s:%d:%s", lead->tenant_id,
+               lead->lead_id, (int)en->cycle, pr.stage);
         fd_buf_reset(&proc->enc);
         if (fd_codec_encode_promotion(proc->codec,
                                       proc->conf->out_schema_id_promotion, &pr,
@@ -331,8 +331,8 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
                 if (rc == 0 && entries[i].stage == FD_STAGE_CLOSED_WON) {
                         const fd_crm_event *ce = &msg->ev.u.crm;
                         char field[320]; /* currency: at most 256 bytes */
-                        snprintf(field, sizeof(field), "revenue:%s",
-                                 fd_close_currency(ce));
+                        fd_fmt(field, sizeof(field), "revenue:%s",
+                               fd_close_currency(ce));
                         if (ce->has_amount && ce->amount_minor)
                                 rc = count_cohorts(proc, lead, field,
                                                    ce->amount_minor, 1);
@@ -456,8 +456,8 @@ static int add_visitor(fd_processor *proc, const fd_lead_event *le,
 {
         char key[512];
         int created;
-        int n = snprintf(key, sizeof(key), "%s:{%s}:visitors:%s", proc->prefix,
-                         le->tenant_id, day);
+        int n = fd_fmt(key, sizeof(key), "%s:{%s}:visitors:%s", proc->prefix,
+                       le->tenant_id, day);
         if (n < 0 || (size_t)n >= sizeof(key))
                 return -1;
         fd_buf_reset(&proc->scratch);
@@ -580,13 +580,13 @@ static int apply_spend_event(fd_processor *proc, const fd_spend_event *se)
                                      periods[i]);
                 rc |= fd_apply_count(proc, "reports", 1, "%s:{%s}:spend:%s%s%s",
                                      P, T, cur, sep, periods[i]);
-                snprintf(field, sizeof(field), "channel:%s", se->channel);
+                fd_fmt(field, sizeof(field), "channel:%s", se->channel);
                 rc |= fd_apply_count(proc, field, se->amount_minor,
                                      "%s:{%s}:spend:%s%s%s", P, T, cur, sep,
                                      periods[i]);
                 if (!se->campaign)
                         continue;
-                snprintf(field, sizeof(field), "campaign:%s", se->campaign);
+                fd_fmt(field, sizeof(field), "campaign:%s", se->campaign);
                 rc |= fd_apply_count(proc, field, se->amount_minor,
                                      "%s:{%s}:spend:%s%s%s", P, T, cur, sep,
                                      periods[i]);

@@ -21,8 +21,8 @@ const char *fd_close_currency(const fd_crm_event *ce);
  * transition counts P:{T}:markov and P:{T}:markov:<month of the close>:
  * start -> channels -> (conversion) when won, (null) when lost. A journey
  * without a touch is not counted. */
-int fd_close_journey(fd_processor *proc, const fd_lead *lead,
-                     int64_t closed_at, int converted);
+int fd_close_journey(fd_processor *proc, const fd_lead *lead, int64_t closed_at,
+                     int converted);
 
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,

@@ -75,3 +75,12 @@ int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap)
                 out[pos < size ? pos : size - 1] = '\0';
         return pos > (size_t)INT32_MAX ? -1 : (int)pos;
 }
+
+int fd_fmt(char *out, size_t size, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int n = fd_vfmt(out, size, fmt, ap);
+        va_end(ap);
+        return n;
+}

@@ -19,4 +19,8 @@ size_t fd_fmt_i64(char *out, int64_t v);
  * the length the whole result has (>= size: truncated), or -1. */
 int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap);
 
+/* As snprintf, through fd_vfmt. */
+int fd_fmt(char *out, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 #endif

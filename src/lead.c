@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "keys.h"
 
 void fd_str_set(char **dst, const char *src)
@@ -159,16 +160,16 @@ int fd_lead_save(const fd_lead *lead, const char *prefix, fd_resp *r)
                 rc |= put_str(r, "opportunity_id", lead->opportunity_id);
         for (int s = 1; s < FD_STAGE__COUNT; s++) {
                 if (lead->lc.entered_at[s]) {
-                        snprintf(f, sizeof(f), "entered:%s", fd_stage_name(s));
+                        fd_fmt(f, sizeof(f), "entered:%s", fd_stage_name(s));
                         rc |= put_i64(r, f, lead->lc.entered_at[s]);
                 }
                 if ((lead->lc.implied_mask >> s) & 1u) {
-                        snprintf(f, sizeof(f), "implied:%s", fd_stage_name(s));
+                        fd_fmt(f, sizeof(f), "implied:%s", fd_stage_name(s));
                         rc |= put_str(r, f, "1");
                 }
         }
         for (size_t i = 0; i < model->rule_cnt; i++) {
-                snprintf(f, sizeof(f), "rule:%s", model->rules[i].name);
+                fd_fmt(f, sizeof(f), "rule:%s", model->rules[i].name);
                 rc |= put_i64(r, f, lead->awarded[i]);
         }
         return rc ? -1 : 0;

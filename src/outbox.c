@@ -145,7 +145,7 @@ long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
                 fd_fault_point(
                         "outbox"); /* crash tests: delivered, untrimmed */
                 int rc = fd_store_outbox_trim(store, partition, epoch, (long)n);
-                if (rc == FD_STORE_ERR)
+                if (rc == FD_STORE_ERR || rc == FD_STORE_PARTIAL)
                         return FD_OUTBOX_REDIS_FAILED;
                 if (rc != FD_STORE_OK)
                         return FD_OUTBOX_FENCED; /* the new owner re-produces */

@@ -66,7 +66,10 @@ struct fd_pipeline {
         rd_kafka_topic_partition_list_t *fenced_list; /* set aside by fence() */
         int64_t fenced_since;
         int drain_due;
-        int need_reset; /* re-read offsets from Redis and re-seek */
+        int need_reset;   /* re-read offsets from Redis and re-seek */
+        int64_t retry_at; /* ms, monotonic: a refused batch is redone from
+                           * then on (a pause that doubles up to 5 s) */
+        int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
 };
@@ -398,6 +401,31 @@ static void drop_buffers(fd_pipeline *pl)
         pl->batch_cnt = 0;
 }
 
+/* Marks the queues of list's partitions that start at their end: librdkafka
+ * does not report the end of a partition again when it is re-assigned at
+ * the offset where it already was, and the merge would wait
+ * FD_PRIME_WAIT_MS for a partition that has nothing to send. */
+static void mark_ends(fd_pipeline *pl,
+                      const rd_kafka_topic_partition_list_t *list)
+{
+        for (int i = 0; i < list->cnt; i++) {
+                const rd_kafka_topic_partition_t *tp = &list->elems[i];
+                int t = topic_index(pl, tp->topic);
+                fd_queue *q = t >= 0 ? queue_of(pl, t, tp->partition) : NULL;
+                int64_t lo, hi;
+                if (!q || rd_kafka_query_watermark_offsets(
+                                  pl->consumer, tp->topic, tp->partition, &lo,
+                                  &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                        continue;
+                if (tp->offset == RD_KAFKA_OFFSET_BEGINNING
+                            ? lo >= hi
+                            : tp->offset >= hi) {
+                        q->at_eof = 1;
+                        q->primed = 1;
+                }
+        }
+}
+
 /* Assigns list (or re-assigns it after a failure) from Redis's offsets. */
 static void assign_from_store(fd_pipeline *pl,
                               rd_kafka_topic_partition_list_t *list)
@@ -415,6 +443,7 @@ static void assign_from_store(fd_pipeline *pl,
          * one we paused (full queue) before a rebalance and get again
          * would never fetch, while our queue state says it is running. */
         rd_kafka_resume_partitions(pl->consumer, list);
+        mark_ends(pl, list);
         pl->drain_due = 1;
         pl->status_at = 0; /* report the new partitions at once */
         fd_metrics_up(pl->metrics, FD_COMP_KAFKA); /* the group answered */
@@ -662,15 +691,31 @@ static void process_batch(fd_pipeline *pl)
                         fence(pl);
                         return;
                 }
+                if (rc == FD_STORE_PARTIAL) {
+                        FD_ERROR("pipeline",
+                                 "stopping: a batch was written only in "
+                                 "part, going on would lose more");
+                        pl->fatal = 1;
+                        if (pl->stop)
+                                *pl->stop = 1;
+                        return;
+                }
                 if (rc != FD_STORE_OK) {
+                        pl->retry_ms = pl->retry_ms ? pl->retry_ms * 2 : 100;
+                        if (pl->retry_ms > 5000)
+                                pl->retry_ms = 5000;
+                        pl->retry_at = fd_mono_ms() + pl->retry_ms;
                         FD_WARN("pipeline",
                                 "writing a batch to redis failed; it will be "
-                                "redone from the offsets stored in redis");
+                                "redone from the offsets stored in redis in "
+                                "%d ms",
+                                pl->retry_ms);
                         fd_metrics_down(pl->metrics, FD_COMP_REDIS,
                                         fd_store_error(pl->store));
                         pl->need_reset = 1;
                         return;
                 }
+                pl->retry_ms = 0;
                 count_batch(pl, pl->batch + done, consumed);
                 commit_to_kafka(pl, pl->batch + done, consumed);
                 for (size_t i = done; i < done + consumed; i++)
@@ -863,8 +908,11 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
         while (!*stop) {
                 fd_metrics_heartbeat(pl->metrics);
                 poll_consumer(pl, pl->batch_cnt ? 5 : 20);
-                if (pl->need_reset)
+                if (pl->need_reset) {
+                        if (fd_mono_ms() < pl->retry_at)
+                                continue; /* the pause after a failure */
                         reset_from_store(pl);
+                }
                 unfence_if_due(pl);
                 if (!pl->batch_cnt)
                         batch_started = fd_mono_ms();

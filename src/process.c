@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "apply.h"
+#include "fmt.h"
 #include "keys.h"
 #include "lead.h"
 #include "log.h"
@@ -272,7 +273,7 @@ static int note_offset(fd_processor *proc, const fd_msg *msg)
         char k[320];
         int created;
         const char *topic = fd_config_topic(proc->conf, msg->topic);
-        int n = snprintf(k, sizeof(k), "%s:%d", topic, (int)msg->partition);
+        int n = fd_fmt(k, sizeof(k), "%s:%d", topic, (int)msg->partition);
         fd_strmap_entry *e =
                 fd_strmap_upsert(&proc->offsets, k, (size_t)n, &created);
         if (!e)

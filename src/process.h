@@ -55,9 +55,9 @@ void fd_processor_destroy(fd_processor *proc);
 
 /* Applies a prefix of msgs[0..n) as one batch and returns in *consumed how
  * many (at least 1 when n > 0; a close (won or lost) starts a batch of its
- * own so that it reads the touches committed before it). parts/epochs (cnt) are the
- * partitions owned and their epochs. Returns FD_STORE_OK, FD_STORE_FENCED or
- * FD_STORE_ERR; on anything but OK nothing of the batch was written. */
+ * own so that it reads the touches committed before it). parts/epochs (cnt) are
+ * the partitions owned and their epochs. Returns FD_STORE_OK, FD_STORE_FENCED
+ * or FD_STORE_ERR; on anything but OK nothing of the batch was written. */
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                      const int32_t *parts, const int64_t *epochs, size_t cnt,
                      size_t *consumed);

@@ -42,11 +42,14 @@ static int check_reply(fd_store *store, redisReply *reply, const char *what,
                 return FD_STORE_ERR;
         }
         if (reply->type == REDIS_REPLY_ERROR) {
-                snprintf(errstr, errstr_size,
-                         "redis %s:%d: %s refused: %s; check redis.user, "
-                         "redis.password and the ACL of that user",
+                int oom = strncmp(reply->str, "OOM", 3) == 0;
+                snprintf(errstr, errstr_size, "redis %s:%d: %s refused: %s; %s",
                          store->conf->redis_host, store->conf->redis_port, what,
-                         reply->str);
+                         reply->str,
+                         oom ? "redis is out of memory: raise its maxmemory "
+                               "or free memory"
+                             : "check redis.user, redis.password and the "
+                               "ACL of that user");
                 freeReplyObject(reply);
                 return FD_STORE_ERR;
         }
@@ -261,37 +264,114 @@ out:
 
 /* Reads the MULTI, QUEUED... and EXEC replies of a transaction of n
  * commands. */
+/* The answer to a batch (+OK, a +QUEUED per command, the EXEC array) is
+ * read without building reply objects: only the type of each top-level
+ * reply and the errors matter, and a batch has thousands of replies. The
+ * functions below replace hiredis's reply builders while read_exec runs. */
+typedef struct exec_answer {
+        int top_type;  /* type of the last top-level reply */
+        size_t errors; /* error replies, at any depth */
+        size_t inner;  /* of them inside the EXEC array: commands that ran */
+        char first_error[256];
+} exec_answer;
+
+static _Thread_local exec_answer *answer;
+static char answer_obj; /* what the builders return: not NULL (not OOM) */
+
+static void *answer_note(const redisReadTask *task, const char *s, size_t len)
+{
+        if (!task->parent)
+                answer->top_type = task->type;
+        if (task->type == REDIS_REPLY_ERROR && task->parent)
+                answer->inner++;
+        if (task->type == REDIS_REPLY_ERROR && answer->errors++ == 0 && s) {
+                size_t n = len < sizeof(answer->first_error) - 1
+                                   ? len
+                                   : sizeof(answer->first_error) - 1;
+                memcpy(answer->first_error, s, n);
+                answer->first_error[n] = '\0';
+        }
+        return &answer_obj;
+}
+
+static void *answer_string(const redisReadTask *task, char *s, size_t len)
+{
+        return answer_note(task, s, len);
+}
+
+static void *answer_array(const redisReadTask *task, int elements)
+{
+        (void)elements;
+        return answer_note(task, NULL, 0);
+}
+
+static void *answer_integer(const redisReadTask *task, long long v)
+{
+        (void)v;
+        return answer_note(task, NULL, 0);
+}
+
+static void *answer_nil(const redisReadTask *task)
+{
+        return answer_note(task, NULL, 0);
+}
+
+static void answer_free(void *obj)
+{
+        (void)obj;
+}
+
+static redisReplyObjectFunctions answer_fns = {
+        .createString = answer_string,
+        .createArray = answer_array,
+        .createInteger = answer_integer,
+        .createNil = answer_nil,
+        .freeObject = answer_free,
+};
+
 static int read_exec(fd_store *store, size_t n)
 {
+        redisReader *reader = store->ctx->reader;
+        redisReplyObjectFunctions *saved = reader->fn;
+        exec_answer a = {0};
         int rc = FD_STORE_OK;
-        for (size_t i = 0; i < n + 2; i++) {
-                redisReply *reply = NULL;
-                if (redisGetReply(store->ctx, (void **)&reply) != REDIS_OK ||
-                    !reply)
-                        return FD_STORE_ERR;
-                if (reply->type == REDIS_REPLY_ERROR) {
-                        FD_ERROR("store", "redis refused the batch: %s",
-                                 reply->str);
+
+        answer = &a;
+        reader->fn = &answer_fns;
+        for (size_t i = 0; i < n + 2 && rc == FD_STORE_OK; i++) {
+                void *reply = NULL;
+                if (redisGetReply(store->ctx, &reply) != REDIS_OK || !reply)
                         rc = FD_STORE_ERR;
-                } else if (i == n + 1) {
-                        if (reply->type == REDIS_REPLY_NIL)
-                                rc = FD_STORE_FENCED;
-                        else if (reply->type == REDIS_REPLY_ARRAY)
-                                for (size_t j = 0; j < reply->elements; j++)
-                                        if (reply->element[j]->type ==
-                                            REDIS_REPLY_ERROR) {
-                                                FD_ERROR(
-                                                        "store",
-                                                        "command %zu of the "
-                                                        "batch failed: %s",
-                                                        j,
-                                                        reply->element[j]->str);
-                                                rc = FD_STORE_ERR;
-                                        }
-                }
-                freeReplyObject(reply);
         }
-        return rc;
+        /* After an I/O error the reader may hold a half-read answer made of
+         * answer_obj; hiredis must not free it with its own functions (the
+         * connection is replaced anyway). */
+        if (reader->reply == &answer_obj)
+                reader->reply = NULL;
+        reader->fn = saved;
+        answer = NULL;
+        if (rc != FD_STORE_OK)
+                return rc;
+        if (a.inner) {
+                FD_ERROR("store",
+                         "redis ran the batch but %zu of its commands failed, "
+                         "the first with: %s; redis does not undo the "
+                         "others. A key under prefix '%s' holds a value "
+                         "funneld did not write: find what else writes "
+                         "there, delete the key, and rebuild the state "
+                         "(docs/RELIABILITY.md)",
+                         a.inner, a.first_error, store->prefix);
+                return FD_STORE_PARTIAL;
+        }
+        if (a.errors) {
+                FD_ERROR("store",
+                         "redis refused %zu command(s) of the batch, the "
+                         "first with: %s; nothing of it was written, it is "
+                         "redone",
+                         a.errors, a.first_error);
+                return FD_STORE_ERR;
+        }
+        return a.top_type == REDIS_REPLY_NIL ? FD_STORE_FENCED : FD_STORE_OK;
 }
 
 int fd_store_commit(fd_store *store, const int32_t *parts,

@@ -24,8 +24,10 @@ typedef struct fd_store fd_store;
 
 enum {
         FD_STORE_OK = 0,
-        FD_STORE_ERR = -1,    /* connection or protocol error: reconnect */
-        FD_STORE_FENCED = -2, /* a partition's epoch moved: we lost it */
+        FD_STORE_ERR = -1,     /* connection or protocol error: reconnect */
+        FD_STORE_FENCED = -2,  /* a partition's epoch moved: we lost it */
+        FD_STORE_PARTIAL = -3, /* EXEC ran, but some of its commands failed
+                                * (Redis does not roll back): stop */
 };
 
 /* Connects (AUTH, SELECT), checks/sets the layout marker. Returns NULL and
@@ -61,7 +63,10 @@ int fd_store_offsets(fd_store *store, const char *topic, const int32_t *parts,
 /* Runs r's commands in one MULTI/EXEC, but only if every partition in parts
  * still has the epoch given in epochs (WATCHed, so a claim by another
  * instance between the check and EXEC also aborts). FD_STORE_OK, _FENCED
- * or _ERR. A command error inside the transaction is FD_STORE_ERR. */
+ * or _ERR. A command refused while queueing (out of memory, ...) makes
+ * Redis discard the whole transaction: FD_STORE_ERR, to be redone. A command
+ * that fails while EXEC runs (WRONGTYPE: a key holds what funneld did not
+ * write) does not undo the others: FD_STORE_PARTIAL. */
 int fd_store_commit(fd_store *store, const int32_t *parts,
                     const int64_t *epochs, size_t cnt, const fd_resp *r);
 

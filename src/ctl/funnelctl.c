@@ -493,10 +493,11 @@ int main(int argc, char **argv)
                 return CTL_EXIT_USAGE;
         }
         if (!cmd)
-                return usage_error("unknown command '%s' (commands: report, "
-                                   "channels, lead, status, trend, cohorts, markov, "
-                                   "pacing)",
-                                   c.args[0]);
+                return usage_error(
+                        "unknown command '%s' (commands: report, "
+                        "channels, lead, status, trend, cohorts, markov, "
+                        "pacing)",
+                        c.args[0]);
         if (parse_format(c.format, &format))
                 return usage_error("--format '%s' is not table, json or csv",
                                    c.format);
