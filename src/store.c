@@ -313,7 +313,12 @@ static void *answer_integer(const redisReadTask *task, long long v)
 
 static void *answer_nil(const redisReadTask *task)
 {
-        return answer_note(task, NULL, 0);
+        /* task->type is that of the '*' or '$' line: an aborted EXEC
+         * ("*-1", WATCH saw a change) arrives as an ARRAY task */
+        void *obj = answer_note(task, NULL, 0);
+        if (!task->parent)
+                answer->top_type = REDIS_REPLY_NIL;
+        return obj;
 }
 
 static void answer_free(void *obj)

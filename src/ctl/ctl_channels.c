@@ -132,7 +132,7 @@ int ctl_channels_check(ctl_ctx *ctx)
                  fd_model_parse(o->model) < 0)
                 what = "unknown --model; use all, first_touch, last_touch, "
                        "linear, position_based, u_shaped, w_shaped, "
-                       "full_path, time_decay, j_shaped or inverse_j";
+                       "full_path, time_decay, j_shaped, inverse_j or custom";
         else if (o->currency && !valid_currency(o->currency))
                 what = "--currency must be an ISO 4217 code in capitals "
                        "(e.g. USD; XXX for deals without a currency)";
