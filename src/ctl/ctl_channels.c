@@ -314,13 +314,9 @@ static int64_t num(const char *key, const char *field, const char *s)
  * none was recorded). */
 static int read_spend(ctl_ctx *ctx, const char *currency, ctl_hash *h)
 {
-        char suffix[64], key[512];
-        snprintf(suffix, sizeof(suffix), "spend:%s%s%s", currency,
-                 ctx->opt.month ? ":" : "",
-                 ctx->opt.month ? ctx->opt.month : "");
-        if (ctl_tenant_key(ctx, key, sizeof(key), suffix) ||
-            ctl_redis_hgetall(&ctx->redis, key, h, ctx->errstr,
-                              sizeof(ctx->errstr)))
+        char what[32];
+        snprintf(what, sizeof(what), "spend:%s", currency);
+        if (ctl_read_period_hash(ctx, what, h))
                 return CTL_EXIT_RUNTIME;
         /* by field name, so that rows come in a stable order */
         for (size_t i = 1; i < h->cnt; i++)

@@ -48,6 +48,19 @@ const char *ctl_now_tz(const ctl_ctx *ctx)
         return fd_config_tenant(ctx->conf, ctx->opt.tenant)->timezone;
 }
 
+int ctl_read_period_hash(ctl_ctx *ctx, const char *what, ctl_hash *h)
+{
+        char suffix[300], key[1024];
+        snprintf(suffix, sizeof(suffix), "%s%s%s", what,
+                 ctx->opt.month ? ":" : "",
+                 ctx->opt.month ? ctx->opt.month : "");
+        if (ctl_tenant_key(ctx, key, sizeof(key), suffix) ||
+            ctl_redis_hgetall(&ctx->redis, key, h, ctx->errstr,
+                              sizeof(ctx->errstr)))
+                return CTL_EXIT_RUNTIME;
+        return CTL_EXIT_OK;
+}
+
 int ctl_read_counts(ctl_ctx *ctx, const char *suffix, const char *const *fields,
                     int cnt, int64_t *counts)
 {

@@ -65,6 +65,10 @@ int ctl_check_period(ctl_ctx *ctx, int default_months, int max_months);
 int ctl_read_counts(ctl_ctx *ctx, const char *suffix, const char *const *fields,
                     int cnt, int64_t *counts);
 
+/* HGETALL of P:{T}:<what> (no --month: all time) or P:{T}:<what>:<M> into
+ * h (empty when absent). CTL_EXIT_OK, or CTL_EXIT_RUNTIME with errstr. */
+int ctl_read_period_hash(ctl_ctx *ctx, const char *what, ctl_hash *h);
+
 /* CTL_EXIT_OK when tenant T is in P:tenants, else CTL_EXIT_NOTFOUND or
  * CTL_EXIT_RUNTIME with errstr. */
 int ctl_check_tenant(ctl_ctx *ctx);

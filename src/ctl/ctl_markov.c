@@ -47,20 +47,6 @@ int ctl_markov_check(ctl_ctx *ctx)
         return CTL_EXIT_OK;
 }
 
-/* HGETALL of P:{T}:<what>[:M] into h. */
-static int read_period_hash(ctl_ctx *ctx, const char *what, ctl_hash *h)
-{
-        char suffix[64], key[512];
-        snprintf(suffix, sizeof(suffix), "%s%s%s", what,
-                 ctx->opt.month ? ":" : "",
-                 ctx->opt.month ? ctx->opt.month : "");
-        if (ctl_tenant_key(ctx, key, sizeof(key), suffix) ||
-            ctl_redis_hgetall(&ctx->redis, key, h, ctx->errstr,
-                              sizeof(ctx->errstr)))
-                return CTL_EXIT_RUNTIME;
-        return CTL_EXIT_OK;
-}
-
 /* The edges of the transition hash (fields "from|to" -> count). */
 static fd_markov_edge *edges_of(const ctl_hash *h, size_t *n, int64_t *journeys,
                                 int64_t *conversions)
@@ -100,7 +86,7 @@ static int add_revenue(ctl_ctx *ctx, const fd_markov_result *res,
         int64_t *parts;
         int rc = CTL_EXIT_OK;
 
-        if (read_period_hash(ctx, "sourcing", &src))
+        if (ctl_read_period_hash(ctx, "sourcing", &src))
                 return CTL_EXIT_RUNTIME;
         parts = calloc(res->channel_cnt + 1, sizeof(*parts));
         if (!parts) {
@@ -137,7 +123,7 @@ int ctl_markov_run(ctl_ctx *ctx)
 
         if ((rc = ctl_check_tenant(ctx)) != CTL_EXIT_OK)
                 return rc;
-        if (read_period_hash(ctx, "markov", &h))
+        if (ctl_read_period_hash(ctx, "markov", &h))
                 return CTL_EXIT_RUNTIME;
         edges = edges_of(&h, &n, &journeys, &conversions);
         if (!edges) {
