@@ -82,13 +82,11 @@ static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len)
 static void cache_keep(fd_processor *proc)
 {
         size_t half = (size_t)proc->conf->lead_cache / 2;
-        for (size_t i = 0; i < proc->leads.cnt; i++) {
+        for (size_t i = 0; half && i < proc->leads.cnt; i++) {
                 fd_strmap_entry *b = &proc->leads.entries[i];
                 fd_strmap *cur = &proc->cache[proc->cache_cur];
                 fd_lead *lead = b->ptr;
                 int created;
-                if (!half)
-                        return;
                 if (cur->cnt >= half) {
                         proc->cache_cur = 1 - proc->cache_cur;
                         cur = &proc->cache[proc->cache_cur];
