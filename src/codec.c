@@ -254,6 +254,11 @@ static fd_decode_err pick_writer(fd_codec *codec, fd_event_kind kind,
         return FD_DECODE_BAD_MAGIC;
 }
 
+void fd_codec_use_avro_reader(fd_codec *codec, int on)
+{
+        codec->avro_reader = on != 0;
+}
+
 /* On success out owns the decoded strings; on error out is cleared. */
 fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
                               const void *buf, size_t len,
@@ -280,15 +285,20 @@ fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
         }
         err = pick_writer(codec, kind, buf, len, &w, &skip, errstr,
                           errstr_size);
+        /* Where each writer field starts, for the direct reader. */
+        const uint8_t *at[FD__MAX_WRITER_FIELDS];
+        const uint8_t *body = (const uint8_t *)buf + skip;
+        int direct = err == FD_DECODE_OK && !codec->avro_reader &&
+                     w->wfield_cnt <= FD__MAX_WRITER_FIELDS;
+
         if (err == FD_DECODE_OK)
-                err = fd__check_body(w->schema, (const uint8_t *)buf + skip,
-                                     len - skip, errstr, errstr_size);
-        if (err == FD_DECODE_OK) {
-                avro_reader_memory_set_source(w->reader,
-                                              (const char *)buf + skip,
-                                              (int64_t)(len - skip));
-                err = fd__read_event(codec, w, out, errstr, errstr_size);
-        }
+                err = fd__check_body(w->schema, body, len - skip,
+                                     direct ? at : NULL, FD__MAX_WRITER_FIELDS,
+                                     errstr, errstr_size);
+        if (err == FD_DECODE_OK)
+                err = fd__read_event(codec, w, body, len - skip,
+                                     direct ? at : NULL, out, errstr,
+                                     errstr_size);
         if (err == FD_DECODE_OK)
                 err = fd__validate_event(out, limits, errstr, errstr_size);
         if (err != FD_DECODE_OK)

@@ -20,6 +20,8 @@ typedef struct cursor {
         size_t items_left;     /* array/map item budget */
         const char *field;     /* top-level field being walked, for messages */
         const char *nul_field; /* field of a string with a NUL byte */
+        const uint8_t **at;    /* where each top-level field starts, or NULL */
+        size_t at_cap;
 } cursor;
 
 static int read_varint(cursor *c, int64_t *out)
@@ -100,8 +102,11 @@ static int check_record(cursor *c, avro_schema_t s, int depth)
         size_t i, n = avro_schema_record_size(s);
 
         for (i = 0; i < n; i++) {
-                if (depth == 0)
+                if (depth == 0) {
                         c->field = avro_schema_record_field_name(s, (int)i);
+                        if (i < c->at_cap)
+                                c->at[i] = c->p;
+                }
                 if (check_value(
                             c, avro_schema_record_field_get_by_index(s, (int)i),
                             depth + 1) != 0)
@@ -163,9 +168,10 @@ static int check_value(cursor *c, avro_schema_t s, int depth)
 }
 
 fd_decode_err fd__check_body(avro_schema_t schema, const uint8_t *buf,
-                             size_t len, char *errstr, size_t errstr_size)
+                             size_t len, const uint8_t **at, size_t at_cap,
+                             char *errstr, size_t errstr_size)
 {
-        cursor c = {buf, len, len + 4096, NULL, NULL};
+        cursor c = {buf, len, len + 4096, NULL, NULL, at, at ? at_cap : 0};
 
         if (check_value(&c, schema, 0) != 0) {
                 snprintf(errstr, errstr_size,

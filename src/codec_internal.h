@@ -12,6 +12,11 @@
 
 /* Most fields a decoded reader record has (LeadEvent has 14). */
 #define FD__MAX_FIELDS 16
+/* Writers with more top-level fields are read with avro-c only. */
+#define FD__MAX_WRITER_FIELDS 64
+/* Larger attribute maps are read with avro-c (its duplicate-key rule needs a
+ * lookup per entry). */
+#define FD__DIRECT_MAX_ATTRS 64
 
 /* How a reader field is stored in the C struct and which writer types may
  * feed it. Every writer type may also be a union with "null" (null means
@@ -59,6 +64,8 @@ typedef struct fd__writer {
         avro_value_t value;
         avro_reader_t reader;
         int fmap[FD__MAX_FIELDS]; /* writer field index, -1: use default */
+        avro_schema_t ftype[FD__MAX_FIELDS]; /* its writer type (borrowed) */
+        size_t wfield_cnt;                   /* top-level writer fields */
 } fd__writer;
 
 /* Reader schema and reusable value of one encoded record type. */
@@ -84,6 +91,7 @@ struct fd_codec {
         size_t writer_cap;
         fd__writer *plain[FD_EV__COUNT]; /* plain writer per kind, or NULL */
         fd__enc enc[FD__ENC_CNT];
+        int avro_reader; /* 1: always read bodies with avro-c */
         avro_writer_t out_writer;
         char *scratch; /* encode scratch buffer, owned */
         size_t scratch_cap;
@@ -117,18 +125,27 @@ void fd__writer_destroy(fd__writer *w);
 
 /* Walks the Avro binary body buf[0..len) against schema without allocating:
  * every length, count, union index and enum index is checked against the
- * remaining bytes, and the body must be consumed exactly. Returns
+ * remaining bytes, and the body must be consumed exactly. When at is not
+ * NULL, at[i] is set to where top-level field i starts (i < at_cap). Returns
  * FD_DECODE_OK, FD_DECODE_UNDECODABLE or FD_DECODE_INVALID_FIELD (a string
  * containing a NUL byte), with a sentence in errstr. */
 fd_decode_err fd__check_body(avro_schema_t schema, const uint8_t *buf,
-                             size_t len, char *errstr, size_t errstr_size);
+                             size_t len, const uint8_t **at, size_t at_cap,
+                             char *errstr, size_t errstr_size);
 
 /* codec_read.c */
 
-/* Reads the body set as w->reader's source into w->value and copies it into
- * out (which then owns its strings; kind set even on error so that
- * fd_event_clear releases partial results). */
-fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w, fd_event *out,
+/* Copies a body fd__check_body() accepted into out (which then owns its
+ * strings; kind set even on error so that fd_event_clear releases partial
+ * results). With at (the field starts fd__check_body() recorded for every
+ * writer field) the values are read straight from the bytes; with at NULL,
+ * or when the direct reader meets a shape it leaves to avro-c (a map of
+ * more than FD__DIRECT_MAX_ATTRS entries), body[0..len) is read with avro-c
+ * into w->value and copied from there. Both give the same event (the unit
+ * tests and the decode fuzzer compare them). */
+fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
+                             const uint8_t *body, size_t len,
+                             const uint8_t *const *at, fd_event *out,
                              char *errstr, size_t errstr_size);
 
 /* Checks required fields, stage, amount and occurred_at limits (limits may

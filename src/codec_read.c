@@ -182,7 +182,198 @@ static int copy_field(const fd__field *f, avro_value_t *wv, char *rec)
         return -1;
 }
 
-fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w, fd_event *out,
+/* ---- the direct reader: values straight from a checked body ----
+ *
+ * fd__check_body() has already proved that every length, count and union
+ * index of the body is in range, so the reads below need no bounds checks
+ * of their own. They follow copy_field()'s rules exactly. */
+
+static int64_t direct_varint(const uint8_t **p)
+{
+        uint64_t v = 0;
+        int shift = 0;
+        uint8_t b;
+
+        do {
+                b = *(*p)++;
+                v |= (uint64_t)(b & 0x7f) << shift;
+                shift += 7;
+        } while ((b & 0x80) && shift < 70);
+        return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+}
+
+static avro_schema_t direct_deref(avro_schema_t s)
+{
+        while (is_avro_link(s))
+                s = avro_schema_link_target(s);
+        return s;
+}
+
+/* Resolves a union at *p to its branch (reading the index); NULL for a
+ * null value. */
+static avro_schema_t direct_leaf(avro_schema_t s, const uint8_t **p)
+{
+        s = direct_deref(s);
+        if (is_avro_union(s))
+                s = direct_deref(
+                        avro_schema_union_branch(s, (int)direct_varint(p)));
+        return is_avro_null(s) ? NULL : s;
+}
+
+/* A string or bytes value at *p: its bytes and length. */
+static const char *direct_bytes(const uint8_t **p, size_t *n)
+{
+        const char *s;
+
+        *n = (size_t)direct_varint(p);
+        s = (const char *)*p;
+        *p += *n;
+        return s;
+}
+
+/* Like copy_str(): 0, 1 for a NUL byte, -1 out of memory. */
+static int direct_str(const char *s, size_t n, int optional, char **dst)
+{
+        *dst = NULL;
+        if (n && memchr(s, '\0', n))
+                return 1;
+        if (optional && n == 0)
+                return 0;
+        *dst = malloc(n + 1);
+        if (!*dst)
+                return -1;
+        if (n)
+                memcpy(*dst, s, n);
+        (*dst)[n] = '\0';
+        return 0;
+}
+
+/* Like copy_map(), with avro-c's rule for a repeated key: the entry keeps
+ * its first position and takes the last value. Returns 3 for a map larger
+ * than FD__DIRECT_MAX_ATTRS (left to avro-c). */
+static int direct_map(avro_schema_t values, const uint8_t *p, fd_attr **attrs,
+                      size_t *cnt)
+{
+        fd_attr *a = NULL;
+        size_t n = 0, i;
+        int64_t left;
+
+        while ((left = direct_varint(&p)) != 0) {
+                if (left < 0) {
+                        left = -left;
+                        (void)direct_varint(&p); /* block size in bytes */
+                }
+                for (; left > 0; left--) {
+                        const char *k, *v = "";
+                        size_t kn, vn = 0;
+                        char *key, *val;
+                        int rc;
+
+                        k = direct_bytes(&p, &kn);
+                        if (direct_leaf(values, &p))
+                                v = direct_bytes(&p, &vn);
+                        for (i = 0; i < n; i++)
+                                if (strlen(a[i].key) == kn &&
+                                    memcmp(a[i].key, k, kn) == 0)
+                                        break;
+                        if (i == n && n == FD__DIRECT_MAX_ATTRS) {
+                                rc = 3;
+                        } else {
+                                rc = direct_str(v, vn, 0, &val);
+                                if (rc == 0 && i < n) {
+                                        free(a[i].value);
+                                        a[i].value = val;
+                                        continue;
+                                }
+                        }
+                        if (rc == 0 && !a)
+                                a = calloc(FD__DIRECT_MAX_ATTRS, sizeof(*a));
+                        if (rc == 0 && !a) {
+                                free(val);
+                                rc = -1;
+                        }
+                        if (rc == 0) {
+                                /* a key is a string: NUL-free (checked) */
+                                rc = direct_str(k, kn, 0, &key);
+                                if (rc != 0)
+                                        free(val);
+                        }
+                        if (rc != 0) {
+                                for (i = 0; i < n; i++) {
+                                        free(a[i].key);
+                                        free(a[i].value);
+                                }
+                                free(a);
+                                return rc;
+                        }
+                        a[n].key = key;
+                        a[n].value = val;
+                        n++;
+                }
+        }
+        *attrs = a;
+        *cnt = n;
+        return 0;
+}
+
+/* copy_field() for the bytes of writer field type s at p. Also returns 3:
+ * leave this event to avro-c. */
+static int direct_field(const fd__field *f, avro_schema_t s, const uint8_t *p,
+                        char *rec)
+{
+        const char *str;
+        size_t n;
+
+        s = direct_leaf(s, &p);
+        switch (f->type) {
+        case FD__F_STR:
+        case FD__F_OPT_STR:
+                *(char **)(rec + f->off) = NULL;
+                if (!s)
+                        return 0;
+                str = direct_bytes(&p, &n);
+                return direct_str(str, n, f->type == FD__F_OPT_STR,
+                                  (char **)(rec + f->off));
+        case FD__F_TIME:
+                if (!s)
+                        return 2;
+                *(int64_t *)(rec + f->off) = direct_varint(&p);
+                return 0;
+        case FD__F_OPT_LONG:
+                if (!s)
+                        return 0;
+                *(int *)(rec + f->off_cnt) = 1;
+                *(int64_t *)(rec + f->off) = direct_varint(&p);
+                return 0;
+        case FD__F_ATTRS:
+                if (!s)
+                        return 0;
+                return direct_map(avro_schema_map_values(s), p,
+                                  (fd_attr **)(rec + f->off),
+                                  (size_t *)(rec + f->off_cnt));
+        }
+        return -1;
+}
+
+/* Reads body into w->value with avro-c. */
+static int avro_read_body(fd__writer *w, const uint8_t *body, size_t len,
+                          char *errstr, size_t errstr_size)
+{
+        avro_reader_memory_set_source(w->reader, (const char *)body,
+                                      (int64_t)len);
+        avro_value_reset(&w->value);
+        if (avro_value_read(w->reader, &w->value) == 0)
+                return 0;
+        snprintf(errstr, errstr_size,
+                 "value is not valid Avro for the writer schema (%s); "
+                 "check that the producer uses the registered schema",
+                 avro_strerror());
+        return -1;
+}
+
+fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
+                             const uint8_t *body, size_t len,
+                             const uint8_t *const *at, fd_event *out,
                              char *errstr, size_t errstr_size)
 {
         const fd__reader *rd = &codec->rd[w->kind];
@@ -190,14 +381,8 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w, fd_event *out,
         size_t i;
 
         out->kind = w->kind;
-        avro_value_reset(&w->value);
-        if (avro_value_read(w->reader, &w->value) != 0) {
-                snprintf(errstr, errstr_size,
-                         "value is not valid Avro for the writer schema (%s); "
-                         "check that the producer uses the registered schema",
-                         avro_strerror());
+        if (!at && avro_read_body(w, body, len, errstr, errstr_size) != 0)
                 return FD_DECODE_UNDECODABLE;
-        }
         for (i = 0; i < rd->field_cnt; i++) {
                 const fd__field *f = &rd->fields[i];
                 avro_value_t wv;
@@ -205,11 +390,18 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w, fd_event *out,
 
                 if (w->fmap[i] < 0) {
                         rc = apply_default(f, &rd->dflt[i], rec);
+                } else if (at) {
+                        rc = direct_field(f, w->ftype[i], at[w->fmap[i]], rec);
                 } else {
                         rc = avro_value_get_by_index(
                                 &w->value, (size_t)w->fmap[i], &wv, NULL);
                         if (rc == 0)
                                 rc = copy_field(f, &wv, rec);
+                }
+                if (rc == 3) { /* a shape left to avro-c: start over */
+                        fd_event_clear(out);
+                        return fd__read_event(codec, w, body, len, NULL, out,
+                                              errstr, errstr_size);
                 }
                 if (rc == 1) {
                         snprintf(errstr, errstr_size,
@@ -228,7 +420,8 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w, fd_event *out,
                 if (rc != 0) {
                         snprintf(errstr, errstr_size,
                                  "cannot copy field '%s' (%s); check memory",
-                                 f->name, avro_strerror());
+                                 f->name,
+                                 at ? "out of memory" : avro_strerror());
                         return FD_DECODE_UNDECODABLE;
                 }
         }

@@ -396,7 +396,11 @@ static int build_fmap(fd__writer *w, const fd__reader *rd, json_t *wjson,
                 if (wi == -2)
                         return -1;
                 w->fmap[i] = wi;
+                w->ftype[i] = wi < 0 ? NULL
+                                     : avro_schema_record_field_get_by_index(
+                                               w->schema, wi);
         }
+        w->wfield_cnt = avro_schema_record_size(w->schema);
         return 0;
 }
 

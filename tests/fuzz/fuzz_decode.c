@@ -9,8 +9,11 @@
  *
  * On success the event's invariants are checked, it is encoded again with
  * fd_codec_encode_event() and decoded again: the result must be equal. On
- * error errstr must be set and the event left zeroed. A broken invariant
- * aborts, which libFuzzer reports as a crash.
+ * error errstr must be set and the event left zeroed. Every input is also
+ * decoded by a second codec that reads bodies with avro-c
+ * (fd_codec_use_avro_reader): the reason and the event must be the same as
+ * the direct reader's. A broken invariant aborts, which libFuzzer reports
+ * as a crash.
  *
  * tests/unit/test_fuzz_regressions.c includes this file with
  * FD_FUZZ_NO_ENTRY defined and calls fd_fuzz_decode_one() directly. */
@@ -61,16 +64,16 @@ static const char *fuzz_path(const char *rel, char *dst, size_t size)
         return dst;
 }
 
-/* The process-wide codec: created on first use, owned by this file, freed
- * only by fd_fuzz_decode_teardown() (the fuzzer's leak check ignores
- * reachable memory). */
-static fd_codec *fuzz_codec_shared;
+/* The process-wide codecs (index 1 reads bodies with avro-c): created on
+ * first use, owned by this file, freed only by fd_fuzz_decode_teardown()
+ * (the fuzzer's leak check ignores reachable memory). */
+static fd_codec *fuzz_codec_shared[2];
 
-/* Returns the shared codec; aborts when the schemas cannot be loaded (the
+/* Returns a shared codec; aborts when the schemas cannot be loaded (the
  * run would be meaningless). */
-static fd_codec *fuzz_codec(void)
+static fd_codec *fuzz_codec(int avro_reader)
 {
-        fd_codec *codec = fuzz_codec_shared;
+        fd_codec *codec = fuzz_codec_shared[avro_reader];
         char err[512], path[4096];
         size_t i;
 
@@ -108,7 +111,8 @@ static fd_codec *fuzz_codec(void)
                                           fuzz_path(fuzz_extra_writers[i].rel,
                                                     path, sizeof(path)),
                                           err, sizeof(err));
-        fuzz_codec_shared = codec;
+        fd_codec_use_avro_reader(codec, avro_reader);
+        fuzz_codec_shared[avro_reader] = codec;
         return codec;
 }
 
@@ -259,12 +263,12 @@ static void check_round_trip(fd_codec *codec, const fd_event *ev,
  * invariant. */
 static int fd_fuzz_decode_one(const uint8_t *data, size_t size)
 {
-        fd_codec *codec = fuzz_codec();
+        fd_codec *codec = fuzz_codec(0);
         const fd_decode_limits *limits;
         fd_event_kind kind;
-        fd_event ev = {0};
-        char err[1024] = "";
-        fd_decode_err rc;
+        fd_event ev = {0}, ref = {0};
+        char err[1024] = "", ref_err[1024] = "";
+        fd_decode_err rc, ref_rc;
 
         if (size == 0)
                 return 0;
@@ -272,6 +276,20 @@ static int fd_fuzz_decode_one(const uint8_t *data, size_t size)
         limits = (data[0] & 2) ? NULL : &fuzz_limits;
         rc = fd_codec_decode(codec, kind, data + 1, size - 1, limits, &ev, err,
                              sizeof(err));
+        /* The direct reader against avro-c's. */
+        ref_rc = fd_codec_decode(fuzz_codec(1), kind, data + 1, size - 1,
+                                 limits, &ref, ref_err, sizeof(ref_err));
+        if (ref_rc != rc)
+                fprintf(stderr,
+                        "fuzz_decode: direct reader %s (%s), avro-c %s (%s)\n",
+                        fd_decode_err_name(rc), err, fd_decode_err_name(ref_rc),
+                        ref_err);
+        FUZZ_ASSERT(ref_rc == rc);
+        if (rc == FD_DECODE_OK)
+                FUZZ_ASSERT(kind == FD_EV_LEAD
+                                    ? lead_eq(&ev.u.lead, &ref.u.lead)
+                                    : crm_eq(&ev.u.crm, &ref.u.crm));
+        fd_event_clear(&ref);
         FUZZ_ASSERT(fd_decode_err_name(rc) != NULL);
         if (rc != FD_DECODE_OK) {
                 FUZZ_ASSERT(rc >= FD_DECODE_OVERSIZED && rc < 0);
@@ -295,8 +313,9 @@ static int fd_fuzz_decode_one(const uint8_t *data, size_t size)
 /* Releases the process-wide codec (for the unit test's leak checkers). */
 static void fd_fuzz_decode_teardown(void)
 {
-        fd_codec_destroy(fuzz_codec_shared);
-        fuzz_codec_shared = NULL;
+        fd_codec_destroy(fuzz_codec_shared[0]);
+        fd_codec_destroy(fuzz_codec_shared[1]);
+        fuzz_codec_shared[0] = fuzz_codec_shared[1] = NULL;
 }
 #else
 /* avro-c's generic records keep string buffers at unaligned offsets, so

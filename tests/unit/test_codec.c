@@ -1027,6 +1027,167 @@ static void test_hostile_random(void)
         fd_codec_destroy(codec);
 }
 
+/* ---- the direct reader against avro-c's (fd_codec_use_avro_reader) ---- */
+
+static void put_long(fd_buf *b, int64_t v)
+{
+        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+
+        do {
+                char c = (char)((z & 0x7f) | (z > 0x7f ? 0x80 : 0));
+
+                fd_buf_append(b, &c, 1);
+                z >>= 7;
+        } while (z);
+}
+
+static void put_str(fd_buf *b, const char *s)
+{
+        put_long(b, (int64_t)strlen(s));
+        fd_buf_append(b, s, strlen(s));
+}
+
+/* A framed LeadEvent (id 1) up to its attributes map, which the caller
+ * appends. */
+static void lead_head(fd_buf *b)
+{
+        int i;
+
+        fd_buf_reset(b);
+        fd_buf_append(b, "\0\0\0\0\1", 5);
+        put_str(b, "e-1");
+        put_str(b, "acme");
+        put_long(b, 1767225600000LL);
+        put_long(b, 1); /* lead_id: string */
+        put_str(b, "L1");
+        put_long(b, 0); /* anonymous_id: null */
+        put_str(b, "page_view");
+        put_long(b, 1); /* channel */
+        put_str(b, "paid_search");
+        for (i = 0; i < 6; i++) /* campaign, utm_*: null */
+                put_long(b, 0);
+}
+
+static int same_event(const fd_event *a, const fd_event *b)
+{
+        const fd_lead_event *x = &a->u.lead, *y = &b->u.lead;
+        size_t i;
+
+        if (a->kind != b->kind)
+                return 0;
+        if (a->kind != FD_EV_LEAD) /* CRM: compare through a re-encoding */
+                return a->u.crm.has_amount == b->u.crm.has_amount &&
+                       a->u.crm.amount_minor == b->u.crm.amount_minor &&
+                       strcmp(a->u.crm.event_id, b->u.crm.event_id) == 0 &&
+                       strcmp(a->u.crm.stage, b->u.crm.stage) == 0 &&
+                       a->u.crm.occurred_at == b->u.crm.occurred_at &&
+                       !(a->u.crm.currency ? !b->u.crm.currency ||
+                                                     strcmp(a->u.crm.currency,
+                                                            b->u.crm.currency)
+                                           : !!b->u.crm.currency);
+        if (strcmp(x->event_id, y->event_id) || strcmp(x->type, y->type) ||
+            x->occurred_at != y->occurred_at || x->attr_cnt != y->attr_cnt ||
+            !x->channel != !y->channel || !x->lead_id != !y->lead_id)
+                return 0;
+        for (i = 0; i < x->attr_cnt; i++)
+                if (strcmp(x->attrs[i].key, y->attrs[i].key) ||
+                    strcmp(x->attrs[i].value, y->attrs[i].value))
+                        return 0;
+        return 1;
+}
+
+/* Decodes b with both readers: same reason, same event. */
+static void both_readers(fd_codec *direct, fd_codec *ref, fd_event_kind kind,
+                         const fd_buf *b, fd_decode_err want, int *differ)
+{
+        fd_event x = {0}, y = {0};
+        fd_decode_err ex = decode(direct, kind, b, &x);
+        fd_decode_err ey = decode(ref, kind, b, &y);
+
+        if (want != 1)
+                FD_CHECK_INT(ex, want);
+        if (ex != ey || (ex == FD_DECODE_OK && !same_event(&x, &y)))
+                (*differ)++;
+        fd_event_clear(&x);
+        fd_event_clear(&y);
+}
+
+static void test_direct_reader(void)
+{
+        fd_codec *direct = codec_std(), *ref = codec_std();
+        fd_event lead = sample_lead(), crm = sample_crm(), out = {0};
+        fd_buf b = {0}, v = {0};
+        char key[16];
+        int i, differ = 0;
+
+        FD_CHECK(direct && ref);
+        if (!direct || !ref)
+                goto out;
+        fd_codec_use_avro_reader(ref, 1);
+        /* A repeated key: first position, last value (avro-c's map rule);
+         * the second block has a negative count and a byte size. */
+        lead_head(&b);
+        put_long(&b, 2);
+        put_str(&b, "persona");
+        put_str(&b, "first");
+        put_str(&b, "size");
+        put_str(&b, "10");
+        put_long(&b, -1);
+        put_long(&b, 9);
+        put_str(&b, "persona");
+        put_str(&b, "cmo");
+        put_long(&b, 0);
+        both_readers(direct, ref, FD_EV_LEAD, &b, FD_DECODE_OK, &differ);
+        FD_CHECK_INT(decode(direct, FD_EV_LEAD, &b, &out), FD_DECODE_OK);
+        FD_CHECK_INT(out.u.lead.attr_cnt, 2);
+        FD_CHECK_STR(out.u.lead.attrs[0].key, "persona");
+        FD_CHECK_STR(out.u.lead.attrs[0].value, "cmo");
+        FD_CHECK_STR(out.u.lead.attrs[1].value, "10");
+        FD_CHECK_STR(out.u.lead.channel, "paid_search");
+        FD_CHECK(out.u.lead.anonymous_id == NULL);
+        fd_event_clear(&out);
+        /* A map larger than the direct reader takes: avro-c reads it. */
+        lead_head(&b);
+        put_long(&b, 70);
+        for (i = 0; i < 70; i++) {
+                snprintf(key, sizeof(key), "k%d", i);
+                put_str(&b, key);
+                put_str(&b, i == 69 ? "last" : "");
+        }
+        put_long(&b, 0);
+        both_readers(direct, ref, FD_EV_LEAD, &b, FD_DECODE_OK, &differ);
+        FD_CHECK_INT(decode(direct, FD_EV_LEAD, &b, &out), FD_DECODE_OK);
+        FD_CHECK_INT(out.u.lead.attr_cnt, 70);
+        FD_CHECK_STR(out.u.lead.attrs[69].value, "last");
+        fd_event_clear(&out);
+        /* A NUL byte in an attribute value is refused by both. */
+        lead_head(&b);
+        put_long(&b, 1);
+        put_str(&b, "persona");
+        put_long(&b, 2);
+        fd_buf_append(&b, "a\0", 2);
+        put_long(&b, 0);
+        both_readers(direct, ref, FD_EV_LEAD, &b, FD_DECODE_INVALID_FIELD,
+                     &differ);
+        /* Mutations of valid values: both readers agree on every one. */
+        for (i = 0; i < 4000; i++) {
+                fd_event_kind kind = i % 2 ? FD_EV_CRM : FD_EV_LEAD;
+                int flips = 1 + (int)(prng() % 3);
+
+                encode(direct, kind == FD_EV_LEAD ? ID_LEAD : ID_CRM,
+                       kind == FD_EV_LEAD ? &lead : &crm, &v);
+                while (flips--)
+                        v.data[5 + prng() % (v.len - 5)] = (char)prng();
+                both_readers(direct, ref, kind, &v, 1, &differ);
+        }
+        FD_CHECK_INT(differ, 0);
+out:
+        fd_buf_free(&b);
+        fd_buf_free(&v);
+        fd_codec_destroy(direct);
+        fd_codec_destroy(ref);
+}
+
 int main(void)
 {
         FD_RUN(test_lead_round_trip);
@@ -1041,5 +1202,6 @@ int main(void)
         FD_RUN(test_validation);
         FD_RUN(test_hostile_crafted);
         FD_RUN(test_hostile_random);
+        FD_RUN(test_direct_reader);
         return FD_DONE();
 }
