@@ -8,11 +8,14 @@
  * 0 == 0 and fewer bytes -> undecodable; other first bytes ->
  * bad-magic-byte. An empty value is always undecodable.
  *
- * Decoding: the body is pre-validated (codec_check.c), read with avro-c into
- * the writer's reusable generic value, and copied into the C struct by field
- * name through the map built at registration; reader fields the writer lacks
- * take the reader schema's default. A codec is not thread-safe: use one per
- * thread.
+ * Decoding: the body is pre-validated (codec_check.c), which also notes
+ * where each writer field starts; the values are then copied into the C
+ * struct straight from those bytes through the reader-to-writer field map
+ * built at registration (codec_read.c). avro-c's generic value reads the
+ * rare shapes the direct reader leaves alone (huge attribute maps, writers
+ * of more than 64 fields) and serves as the reference the tests compare it
+ * with (fd_codec_use_avro_reader). Reader fields the writer lacks take the
+ * reader schema's default. A codec is not thread-safe: use one per thread.
  *
  * Limits: NULL checks nothing; max_bytes <= 0 means no size limit; a time
  * range of 0 .. 0 means no occurred_at check. */
