@@ -362,8 +362,16 @@ static fd_lead *find_lead(fd_processor *proc, const char *tenant,
 /* Replaces '|' (the touch field separator) in s for storage. */
 static void touch_field(fd_buf *out, const char *s)
 {
-        for (; s && *s; s++)
-                fd_buf_append(out, *s == '|' ? "_" : s, 1);
+        while (s && *s) {
+                size_t run = strcspn(s, "|");
+
+                fd_buf_append(out, s, run);
+                s += run;
+                if (*s) {
+                        fd_buf_append(out, "_", 1);
+                        s++;
+                }
+        }
 }
 
 /* Marks a lead-owned zset for trimming to the newest processing.touch_max
@@ -390,21 +398,21 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, int anon)
 {
         fd_resp *w = &proc->writes;
         const char *id = anon ? le->anonymous_id : le->lead_id;
-        fd_buf member = {0};
+        fd_buf *member = &proc->member;
         int rc;
 
-        touch_field(&member, le->event_id);
-        fd_buf_append(&member, "|", 1);
-        touch_field(&member, le->channel ? le->channel : "unknown");
-        fd_buf_append(&member, "|", 1);
-        touch_field(&member, le->campaign);
-        fd_buf_append(&member, "|", 1);
-        touch_field(&member, le->type);
+        fd_buf_reset(member);
+        touch_field(member, le->event_id);
+        fd_buf_append(member, "|", 1);
+        touch_field(member, le->channel ? le->channel : "unknown");
+        fd_buf_append(member, "|", 1);
+        touch_field(member, le->campaign);
+        fd_buf_append(member, "|", 1);
+        touch_field(member, le->type);
         rc = fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
              fd_key_touches(w, proc->prefix, le->tenant_id, anon, id) ||
              fd_resp_i64(w, le->occurred_at) ||
-             fd_resp_arg(w, member.data, member.len);
-        fd_buf_free(&member);
+             fd_resp_arg(w, member->data, member->len);
         return rc || mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id) ? -1
                                                                           : 0;
 }
@@ -415,20 +423,20 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
                              const fd_lead *lead)
 {
         fd_resp *w = &proc->writes;
-        fd_buf member = {0};
+        fd_buf *member = &proc->member;
         char num[24];
         int rc;
 
-        touch_field(&member, le->event_id);
-        fd_buf_append(&member, "|", 1);
-        fd_buf_append(&member, num, fd_fmt_i64(num, lead->fit));
-        fd_buf_append(&member, "|", 1);
-        fd_buf_append(&member, num, fd_fmt_i64(num, lead->engagement));
+        fd_buf_reset(member);
+        touch_field(member, le->event_id);
+        fd_buf_append(member, "|", 1);
+        fd_buf_append(member, num, fd_fmt_i64(num, lead->fit));
+        fd_buf_append(member, "|", 1);
+        fd_buf_append(member, num, fd_fmt_i64(num, lead->engagement));
         rc = fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
              fd_key_scores(w, proc->prefix, le->tenant_id, le->lead_id) ||
              fd_resp_i64(w, le->occurred_at) ||
-             fd_resp_arg(w, member.data, member.len);
-        fd_buf_free(&member);
+             fd_resp_arg(w, member->data, member->len);
         return rc || mark_trim(proc, le->tenant_id, 's', le->lead_id);
 }
 

@@ -39,6 +39,7 @@ struct fd_processor {
         fd_resp reads;
         fd_resp writes;
         fd_buf scratch;
+        fd_buf member; /* a touch or score-history member being built */
         fd_buf enc;
         fd_touch_list close_touches;
         fd_process_stats stats;

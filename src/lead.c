@@ -26,7 +26,11 @@ fd_lead *fd_lead_new(const char *tenant_id, const char *lead_id,
         lead->lead_id = strdup(lead_id);
         lead->tconf = tconf;
         lead->awarded = calloc(tconf->score.rule_cnt + 1, sizeof(int32_t));
-        if (!lead->tenant_id || !lead->lead_id || !lead->awarded) {
+        lead->stored.awarded =
+                calloc(tconf->score.rule_cnt + 1, sizeof(int32_t));
+        lead->stored.full = 1;
+        if (!lead->tenant_id || !lead->lead_id || !lead->awarded ||
+            !lead->stored.awarded) {
                 fd_lead_destroy(lead);
                 return NULL;
         }
@@ -45,12 +49,59 @@ void fd_lead_destroy(fd_lead *lead)
         free(lead->source_campaign);
         free(lead->persona);
         free(lead->opportunity_id);
+        free(lead->stored.awarded);
+        for (size_t i = 0; i < 5; i++)
+                free(lead->stored.str[i]);
         free(lead);
 }
 
-static void load_field(fd_lead *lead, const char *f, const char *v)
+/* The lead's string fields in hash order, with their field names. */
+#define LEAD_STR_CNT 5
+static const char *const str_names[LEAD_STR_CNT] = {
+        "created_event", "source_channel", "source_campaign", "persona",
+        "opportunity_id"};
+
+static void lead_strs(const fd_lead *lead, const char *out[LEAD_STR_CNT])
+{
+        out[0] = lead->created_event;
+        out[1] = lead->source_channel;
+        out[2] = lead->source_campaign;
+        out[3] = lead->persona;
+        out[4] = lead->opportunity_id;
+}
+
+static int str_same(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Takes the current state as what Redis holds. */
+static void take_as_stored(fd_lead *lead)
+{
+        fd_lead_stored *st = &lead->stored;
+        const char *cur[LEAD_STR_CNT];
+
+        st->full = 0;
+        st->lc = lead->lc;
+        st->fit = lead->fit;
+        st->engagement = lead->engagement;
+        st->created_at = lead->created_at;
+        st->updated_at = lead->updated_at;
+        memcpy(st->awarded, lead->awarded,
+               lead->tconf->score.rule_cnt * sizeof(int32_t));
+        lead_strs(lead, cur);
+        for (size_t i = 0; i < LEAD_STR_CNT; i++)
+                if (!str_same(st->str[i], cur[i]))
+                        fd_str_set(&st->str[i], cur[i]);
+}
+
+/* Loads one hash field; returns 1 for a rule field of the config, 0 for
+ * another known field, -1 for a field this config does not write. */
+static int load_field(fd_lead *lead, const char *f, const char *v)
 {
         const fd_score_model *model = &lead->tconf->score;
+        if (strcmp(f, "layout") == 0)
+                return 0;
         if (strcmp(f, "stage") == 0)
                 lead->lc.stage = fd_stage_parse(v);
         else if (strcmp(f, "cycle") == 0)
@@ -75,102 +126,142 @@ static void load_field(fd_lead *lead, const char *f, const char *v)
                 fd_str_set(&lead->opportunity_id, v);
         else if (strncmp(f, "entered:", 8) == 0) {
                 fd_stage s = fd_stage_parse(f + 8);
-                if (s != FD_STAGE_NONE)
-                        lead->lc.entered_at[s] = strtoll(v, NULL, 10);
+                if (s == FD_STAGE_NONE)
+                        return -1;
+                lead->lc.entered_at[s] = strtoll(v, NULL, 10);
         } else if (strncmp(f, "implied:", 8) == 0) {
                 fd_stage s = fd_stage_parse(f + 8);
-                if (s != FD_STAGE_NONE)
-                        lead->lc.implied_mask |= 1u << s;
+                if (s == FD_STAGE_NONE)
+                        return -1;
+                lead->lc.implied_mask |= 1u << s;
         } else if (strncmp(f, "rule:", 5) == 0) {
                 for (size_t i = 0; i < model->rule_cnt; i++)
-                        if (strcmp(model->rules[i].name, f + 5) == 0)
+                        if (strcmp(model->rules[i].name, f + 5) == 0) {
                                 lead->awarded[i] = (int32_t)strtol(v, NULL, 10);
-        }
+                                return 1;
+                        }
+                return -1;
+        } else
+                return -1;
+        return 0;
 }
 
 int fd_lead_load(fd_lead *lead, const redisReply *reply)
 {
+        size_t rules = 0;
+        int odd = 0;
+
         if (reply->type != REDIS_REPLY_ARRAY)
                 return -1;
         for (size_t i = 0; i + 1 < reply->elements; i += 2) {
                 const redisReply *f = reply->element[i];
                 const redisReply *v = reply->element[i + 1];
+                int known = -1;
                 if (f->type == REDIS_REPLY_STRING &&
                     v->type == REDIS_REPLY_STRING)
-                        load_field(lead, f->str, v->str);
+                        known = load_field(lead, f->str, v->str);
+                if (known < 0)
+                        odd = 1;
+                rules += known == 1;
         }
         lead->exists = reply->elements > 0;
+        take_as_stored(lead);
+        /* A hash of another shape (stale rule fields after a rule was
+         * removed, a missing new rule) is rewritten whole at its save. */
+        lead->stored.full =
+                !lead->exists || odd || rules != lead->tconf->score.rule_cnt;
         return 0;
 }
 
-static int put_str(fd_resp *r, const char *f, const char *v)
-{
-        return fd_resp_str(r, f) || fd_resp_str(r, v);
-}
-
-static int put_i64(fd_resp *r, const char *f, int64_t v)
-{
-        return fd_resp_str(r, f) || fd_resp_i64(r, v);
-}
-
-/* Counts the HSET arguments fd_lead_save writes after "HSET key". */
-static int field_count(const fd_lead *lead)
-{
-        int n = 7; /* stage cycle fit engagement created_at updated_at +1 */
-        const char *opt[] = {lead->created_event, lead->source_channel,
-                             lead->source_campaign, lead->persona,
-                             lead->opportunity_id};
-        for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
-                n += opt[i] != NULL;
-        for (int s = 1; s < FD_STAGE__COUNT; s++) {
-                n += lead->lc.entered_at[s] != 0;
-                n += (lead->lc.implied_mask >> s) & 1u;
-        }
-        n += (int)lead->tconf->score.rule_cnt;
-        return n;
-}
-
-int fd_lead_save(const fd_lead *lead, const char *prefix, fd_resp *r)
+/* One pass over the hash fields: with st NULL every present field is
+ * changed (a full write). Counts (r NULL) or appends (r) the field/value
+ * pairs to set (op 's') or the names of the fields to delete (op 'd'). */
+static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
+                fd_resp *r, int *cnt)
 {
         const fd_score_model *model = &lead->tconf->score;
-        char f[256];
+        const char *cur[LEAD_STR_CNT];
+        char f[256], num[24];
         int rc = 0;
 
-        rc |= fd_resp_cmd(r, 2) || fd_resp_str(r, "DEL") ||
-              fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
-        rc |= fd_resp_cmd(r, 2 + 2 * field_count(lead)) ||
-              fd_resp_str(r, "HSET") ||
-              fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
-        rc |= put_str(r, "layout", "1");
-        rc |= put_str(r, "stage", fd_stage_name(lead->lc.stage));
-        rc |= put_i64(r, "cycle", lead->lc.cycle);
-        rc |= put_i64(r, "fit", lead->fit);
-        rc |= put_i64(r, "engagement", lead->engagement);
-        rc |= put_i64(r, "created_at", lead->created_at);
-        rc |= put_i64(r, "updated_at", lead->updated_at);
-        if (lead->created_event)
-                rc |= put_str(r, "created_event", lead->created_event);
-        if (lead->source_channel)
-                rc |= put_str(r, "source_channel", lead->source_channel);
-        if (lead->source_campaign)
-                rc |= put_str(r, "source_campaign", lead->source_campaign);
-        if (lead->persona)
-                rc |= put_str(r, "persona", lead->persona);
-        if (lead->opportunity_id)
-                rc |= put_str(r, "opportunity_id", lead->opportunity_id);
+        /* name, present now?, changed?, present in Redis?, value */
+#define FIELD(name, present, changed, was, val_str)                            \
+        do {                                                                   \
+                if (op == 's' && (present) && (!st || (changed))) {            \
+                        (*cnt)++;                                              \
+                        if (r)                                                 \
+                                rc |= fd_resp_str(r, name) ||                  \
+                                      fd_resp_str(r, val_str);                 \
+                } else if (op == 'd' && st && !(present) && (was)) {           \
+                        (*cnt)++;                                              \
+                        if (r)                                                 \
+                                rc |= fd_resp_str(r, name);                    \
+                }                                                              \
+        } while (0)
+/* Names and values are only formatted when written. */
+#define NUM(v)        (num[fd_fmt_i64(num, (v))] = '\0', num)
+#define FNAME(fmt, v) (fd_fmt(f, sizeof(f), fmt, v), f)
+
+        FIELD("layout", 1, 0, 1, "1");
+        FIELD("stage", 1, st->lc.stage != lead->lc.stage, 1,
+              fd_stage_name(lead->lc.stage));
+        FIELD("cycle", 1, st->lc.cycle != lead->lc.cycle, 1,
+              NUM(lead->lc.cycle));
+        FIELD("fit", 1, st->fit != lead->fit, 1, NUM(lead->fit));
+        FIELD("engagement", 1, st->engagement != lead->engagement, 1,
+              NUM(lead->engagement));
+        FIELD("created_at", 1, st->created_at != lead->created_at, 1,
+              NUM(lead->created_at));
+        FIELD("updated_at", 1, st->updated_at != lead->updated_at, 1,
+              NUM(lead->updated_at));
+        lead_strs(lead, cur);
+        for (size_t i = 0; i < LEAD_STR_CNT; i++)
+                FIELD(str_names[i], cur[i] != NULL,
+                      !str_same(st->str[i], cur[i]), st->str[i] != NULL,
+                      cur[i]);
         for (int s = 1; s < FD_STAGE__COUNT; s++) {
-                if (lead->lc.entered_at[s]) {
-                        fd_fmt(f, sizeof(f), "entered:%s", fd_stage_name(s));
-                        rc |= put_i64(r, f, lead->lc.entered_at[s]);
-                }
-                if ((lead->lc.implied_mask >> s) & 1u) {
-                        fd_fmt(f, sizeof(f), "implied:%s", fd_stage_name(s));
-                        rc |= put_str(r, f, "1");
-                }
+                int64_t at = lead->lc.entered_at[s];
+                uint32_t bit = 1u << s;
+
+                FIELD(FNAME("entered:%s", fd_stage_name(s)), at != 0,
+                      st->lc.entered_at[s] != at, st->lc.entered_at[s] != 0,
+                      NUM(at));
+                FIELD(FNAME("implied:%s", fd_stage_name(s)),
+                      (lead->lc.implied_mask & bit) != 0,
+                      !(st->lc.implied_mask & bit),
+                      (st->lc.implied_mask & bit) != 0, "1");
         }
-        for (size_t i = 0; i < model->rule_cnt; i++) {
-                fd_fmt(f, sizeof(f), "rule:%s", model->rules[i].name);
-                rc |= put_i64(r, f, lead->awarded[i]);
+        for (size_t i = 0; i < model->rule_cnt; i++)
+                FIELD(FNAME("rule:%s", model->rules[i].name), 1,
+                      st->awarded[i] != lead->awarded[i], 1,
+                      NUM(lead->awarded[i]));
+#undef NUM
+#undef FNAME
+#undef FIELD
+        return rc;
+}
+
+int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r)
+{
+        const fd_lead_stored *st = lead->stored.full ? NULL : &lead->stored;
+        int set = 0, del = 0, rc = 0;
+
+        walk(lead, st, 's', NULL, &set);
+        walk(lead, st, 'd', NULL, &del);
+        if (!st)
+                rc |= fd_resp_cmd(r, 2) || fd_resp_str(r, "DEL") ||
+                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
+        if (set) {
+                rc |= fd_resp_cmd(r, 2 + 2 * set) || fd_resp_str(r, "HSET") ||
+                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
+                rc |= walk(lead, st, 's', r, &set);
         }
+        if (del) {
+                rc |= fd_resp_cmd(r, 2 + del) || fd_resp_str(r, "HDEL") ||
+                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
+                rc |= walk(lead, st, 'd', r, &del);
+        }
+        take_as_stored(lead);
+        lead->exists = 1;
         return rc ? -1 : 0;
 }

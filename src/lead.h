@@ -15,6 +15,21 @@
 #include "funneld/lifecycle.h"
 #include "resp.h"
 
+/* The lead's fields as Redis holds them (after its load or its last save),
+ * so that a save writes only what changed. */
+typedef struct fd_lead_stored {
+        int full; /* next save rewrites the hash (DEL + HSET of everything):
+                     new lead, or its hash has fields this config does not
+                     know or lacks some */
+        fd_lifecycle lc;
+        int32_t fit;
+        int32_t engagement;
+        int32_t *awarded;
+        int64_t created_at;
+        int64_t updated_at;
+        char *str[5]; /* created_event .. opportunity_id, as in fd_lead */
+} fd_lead_stored;
+
 typedef struct fd_lead {
         char *tenant_id;
         char *lead_id;
@@ -32,6 +47,7 @@ typedef struct fd_lead {
         char *persona;
         char *opportunity_id;
         int64_t updated_at;
+        fd_lead_stored stored;
 } fd_lead;
 
 /* A new, empty lead; the caller owns it (fd_lead_destroy). */
@@ -42,8 +58,12 @@ void fd_lead_destroy(fd_lead *lead);
 /* Fills lead from an HGETALL reply (empty array: lead stays new). */
 int fd_lead_load(fd_lead *lead, const redisReply *reply);
 
-/* Appends DEL + HSET of the whole state to r (key under prefix). */
-int fd_lead_save(const fd_lead *lead, const char *prefix, fd_resp *r);
+/* Appends the writes that make the stored hash equal the state to r (key
+ * under prefix): HSET of the changed fields and HDEL of the removed ones,
+ * or DEL + HSET of everything when stored.full. Then takes the state as
+ * stored: if the batch's EXEC does not succeed, the caller must drop the
+ * lead (fd_processor forgets every lead then). */
+int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r);
 
 /* Replaces *dst by a copy of src (NULL allowed). */
 void fd_str_set(char **dst, const char *src);

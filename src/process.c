@@ -137,6 +137,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_resp_free(&proc->reads);
         fd_resp_free(&proc->writes);
         fd_buf_free(&proc->scratch);
+        fd_buf_free(&proc->member);
         fd_buf_free(&proc->enc);
         free(proc);
 }

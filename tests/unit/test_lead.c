@@ -1,0 +1,177 @@
+/* Unit tests of a lead's save: a new lead or a hash of another shape is
+ * written whole (DEL + HSET), a known one only by what changed (HSET of the
+ * changed fields, HDEL of the removed ones). */
+#include <stdlib.h>
+
+#include "fdtest.h"
+#include "lead.h"
+
+static fd_score_rule rules[2] = {{.name = "visit"}, {.name = "form"}};
+
+static fd_tenant_conf tenant(void)
+{
+        fd_tenant_conf tc = {0};
+
+        tc.score.rules = rules;
+        tc.score.rule_cnt = 2;
+        return tc;
+}
+
+/* The commands of r, one per line, arguments separated by spaces. */
+static const char *commands(const fd_resp *r)
+{
+        static char out[4096];
+        const char *p = r->buf.data, *end = r->buf.data + r->buf.len;
+        size_t n = 0;
+
+        out[0] = '\0';
+        while (p && p < end) {
+                long argc = strtol(p + 1, (char **)&p, 10);
+
+                p += 2;
+                for (long i = 0; i < argc; i++) {
+                        long len = strtol(p + 1, (char **)&p, 10);
+
+                        p += 2;
+                        n += (size_t)snprintf(out + n, sizeof(out) - n,
+                                              "%s%.*s", i ? " " : "", (int)len,
+                                              p);
+                        p += len + 2;
+                }
+                n += (size_t)snprintf(out + n, sizeof(out) - n, "\n");
+        }
+        return out;
+}
+
+static const char *save(fd_lead *lead, fd_resp *r)
+{
+        fd_resp_reset(r);
+        FD_CHECK_INT(fd_lead_save(lead, "fd", r), 0);
+        return commands(r);
+}
+
+static void test_save_writes_what_changed(void)
+{
+        fd_tenant_conf tc = tenant();
+        fd_lead *lead = fd_lead_new("acme", "L1", &tc);
+        fd_resp r = {0};
+
+        lead->lc.stage = FD_STAGE_LEAD;
+        lead->lc.cycle = 1;
+        lead->lc.entered_at[FD_STAGE_LEAD] = 1000;
+        lead->engagement = 5;
+        lead->awarded[0] = 5;
+        lead->created_at = lead->updated_at = 1000;
+        fd_str_set(&lead->source_channel, "email");
+        FD_CHECK_STR(save(lead, &r),
+                     "DEL fd:{acme}:lead:L1\n"
+                     "HSET fd:{acme}:lead:L1 layout 1 stage lead cycle 1 fit 0 "
+                     "engagement 5 created_at 1000 updated_at 1000 "
+                     "source_channel email entered:lead 1000 rule:visit 5 "
+                     "rule:form 0\n");
+        /* Nothing changed: nothing written. */
+        FD_CHECK_STR(save(lead, &r), "");
+        /* A jump to SQL implies MQL; a score and a persona change. */
+        lead->lc.stage = FD_STAGE_SQL;
+        lead->lc.entered_at[FD_STAGE_MQL] = 2000;
+        lead->lc.entered_at[FD_STAGE_SQL] = 2000;
+        lead->lc.implied_mask |= 1u << FD_STAGE_MQL;
+        lead->engagement = 15;
+        lead->awarded[1] = 10;
+        lead->updated_at = 2000;
+        fd_str_set(&lead->persona, "cmo");
+        FD_CHECK_STR(save(lead, &r),
+                     "HSET fd:{acme}:lead:L1 stage sql engagement 15 "
+                     "updated_at 2000 persona cmo entered:mql 2000 "
+                     "implied:mql 1 entered:sql 2000 rule:form 10\n");
+        /* A new cycle: the stays and flags of the old one go. */
+        lead->lc.stage = FD_STAGE_LEAD;
+        lead->lc.cycle = 2;
+        memset(lead->lc.entered_at, 0, sizeof(lead->lc.entered_at));
+        lead->lc.entered_at[FD_STAGE_LEAD] = 3000;
+        lead->lc.implied_mask = 0;
+        lead->engagement = 0;
+        lead->awarded[0] = lead->awarded[1] = 0;
+        lead->updated_at = 3000;
+        fd_str_set(&lead->persona, NULL);
+        FD_CHECK_STR(save(lead, &r),
+                     "HSET fd:{acme}:lead:L1 stage lead cycle 2 engagement 0 "
+                     "updated_at 3000 entered:lead 3000 rule:visit 0 "
+                     "rule:form 0\n"
+                     "HDEL fd:{acme}:lead:L1 persona entered:mql implied:mql "
+                     "entered:sql\n");
+        fd_resp_free(&r);
+        fd_lead_destroy(lead);
+}
+
+/* An HGETALL reply of n/2 field-value pairs. */
+static redisReply *hash_reply(const char **kv, size_t n)
+{
+        redisReply *rep = calloc(1, sizeof(*rep));
+
+        rep->type = REDIS_REPLY_ARRAY;
+        rep->elements = n;
+        rep->element = calloc(n, sizeof(*rep->element));
+        for (size_t i = 0; i < n; i++) {
+                rep->element[i] = calloc(1, sizeof(**rep->element));
+                rep->element[i]->type = REDIS_REPLY_STRING;
+                rep->element[i]->str = (char *)kv[i];
+                rep->element[i]->len = strlen(kv[i]);
+        }
+        return rep;
+}
+
+static void free_reply(redisReply *rep)
+{
+        for (size_t i = 0; i < rep->elements; i++)
+                free(rep->element[i]);
+        free(rep->element);
+        free(rep);
+}
+
+static void test_loaded_lead(void)
+{
+        fd_tenant_conf tc = tenant();
+        const char *same[] = {
+                "layout",     "1",  "stage",        "mql", "cycle",       "1",
+                "fit",        "3",  "engagement",   "20",  "created_at",  "10",
+                "updated_at", "20", "entered:lead", "10",  "entered:mql", "20",
+                "rule:visit", "20", "rule:form",    "0"};
+        const char *stale[] = {"layout",     "1",  "stage",        "lead",
+                               "cycle",      "1",  "fit",          "0",
+                               "engagement", "1",  "created_at",   "10",
+                               "updated_at", "10", "entered:lead", "10",
+                               "rule:visit", "1",  "rule:removed", "4"};
+        redisReply *rep = hash_reply(same, sizeof(same) / sizeof(*same));
+        fd_lead *lead = fd_lead_new("acme", "L2", &tc);
+        fd_resp r = {0};
+
+        FD_CHECK_INT(fd_lead_load(lead, rep), 0);
+        free_reply(rep);
+        FD_CHECK_INT(lead->engagement, 20);
+        FD_CHECK_STR(save(lead, &r), "");
+        lead->fit = 4;
+        FD_CHECK_STR(save(lead, &r), "HSET fd:{acme}:lead:L2 fit 4\n");
+        fd_lead_destroy(lead);
+        /* A rule the config no longer has (and one it lacks): rewritten
+         * whole, so the stale field goes. */
+        rep = hash_reply(stale, sizeof(stale) / sizeof(*stale));
+        lead = fd_lead_new("acme", "L3", &tc);
+        FD_CHECK_INT(fd_lead_load(lead, rep), 0);
+        free_reply(rep);
+        FD_CHECK_STR(save(lead, &r),
+                     "DEL fd:{acme}:lead:L3\n"
+                     "HSET fd:{acme}:lead:L3 layout 1 stage lead cycle 1 fit 0 "
+                     "engagement 1 created_at 10 updated_at 10 "
+                     "entered:lead 10 rule:visit 1 rule:form 0\n");
+        FD_CHECK_STR(save(lead, &r), "");
+        fd_resp_free(&r);
+        fd_lead_destroy(lead);
+}
+
+int main(void)
+{
+        FD_RUN(test_save_writes_what_changed);
+        FD_RUN(test_loaded_lead);
+        return FD_DONE();
+}
