@@ -4,15 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t fd_hash64(const void *data, size_t len)
+/* Keys live in chunks of at least this many bytes. */
+#define KEY_CHUNK 65536
+
+struct fd_strmap_chunk {
+        struct fd_strmap_chunk *next;
+        size_t used, cap;
+        char data[];
+};
+
+static uint64_t mix(uint64_t h)
 {
-        /* FNV-1a, then a final avalanche (splitmix64 finaliser). */
-        const unsigned char *p = data;
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < len; i++) {
-                h ^= p[i];
-                h *= 1099511628211ULL;
-        }
         h ^= h >> 30;
         h *= 0xbf58476d1ce4e5b9ULL;
         h ^= h >> 27;
@@ -21,15 +23,74 @@ uint64_t fd_hash64(const void *data, size_t len)
         return h;
 }
 
+uint64_t fd_hash64(const void *data, size_t len)
+{
+        /* Eight bytes at a time: multiply, rotate; then the splitmix64
+         * finaliser avalanches the result. */
+        const unsigned char *p = data;
+        uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
+        uint64_t w;
+
+        for (; len >= 8; p += 8, len -= 8) {
+                memcpy(&w, p, 8);
+                h = (h ^ w) * 0xff51afd7ed558ccdULL;
+                h = (h << 29) | (h >> 35);
+        }
+        w = 0;
+        memcpy(&w, p, len);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        return mix(h);
+}
+
 void fd_strmap_init(fd_strmap *map)
 {
         memset(map, 0, sizeof(*map));
 }
 
+/* Frees every key chunk but the newest, which is emptied for reuse. */
+static void keys_reset(fd_strmap *map, int keep)
+{
+        struct fd_strmap_chunk *c = map->keys, *next;
+
+        if (c && keep) {
+                c->used = 0;
+                c = c->next;
+                map->keys->next = NULL;
+        } else {
+                map->keys = NULL;
+        }
+        for (; c; c = next) {
+                next = c->next;
+                free(c);
+        }
+}
+
+static char *key_copy(fd_strmap *map, const char *key, size_t klen)
+{
+        struct fd_strmap_chunk *c = map->keys;
+        char *dst;
+
+        if (!c || c->cap - c->used < klen + 1) {
+                size_t cap = klen + 1 > KEY_CHUNK ? klen + 1 : KEY_CHUNK;
+
+                c = malloc(sizeof(*c) + cap);
+                if (!c)
+                        return NULL;
+                c->used = 0;
+                c->cap = cap;
+                c->next = map->keys;
+                map->keys = c;
+        }
+        dst = c->data + c->used;
+        memcpy(dst, key, klen);
+        dst[klen] = '\0';
+        c->used += klen + 1;
+        return dst;
+}
+
 void fd_strmap_clear(fd_strmap *map)
 {
-        for (size_t i = 0; i < map->cnt; i++)
-                free(map->entries[i].key);
+        keys_reset(map, 1);
         map->cnt = 0;
         if (map->slots)
                 memset(map->slots, 0, map->slot_cnt * sizeof(*map->slots));
@@ -38,16 +99,17 @@ void fd_strmap_clear(fd_strmap *map)
 void fd_strmap_free(fd_strmap *map)
 {
         fd_strmap_clear(map);
+        keys_reset(map, 0);
         free(map->entries);
         free(map->slots);
         fd_strmap_init(map);
 }
 
 static size_t find_slot(const fd_strmap *map, const char *key, size_t klen,
-                        int *found)
+                        uint64_t hash, int *found)
 {
         size_t mask = map->slot_cnt - 1;
-        size_t i = (size_t)fd_hash64(key, klen) & mask;
+        size_t i = (size_t)hash & mask;
         for (;;) {
                 uint32_t s = map->slots[i];
                 if (s == 0) {
@@ -55,7 +117,8 @@ static size_t find_slot(const fd_strmap *map, const char *key, size_t klen,
                         return i;
                 }
                 const fd_strmap_entry *e = &map->entries[s - 1];
-                if (e->klen == klen && memcmp(e->key, key, klen) == 0) {
+                if (e->hash == hash && e->klen == klen &&
+                    memcmp(e->key, key, klen) == 0) {
                         *found = 1;
                         return i;
                 }
@@ -73,10 +136,11 @@ static int grow_slots(fd_strmap *map)
         map->slots = slots;
         map->slot_cnt = n;
         for (size_t e = 0; e < map->cnt; e++) {
-                int found;
-                size_t i = find_slot(map, map->entries[e].key,
-                                     map->entries[e].klen, &found);
-                map->slots[i] = (uint32_t)(e + 1);
+                size_t i = (size_t)map->entries[e].hash & (n - 1);
+
+                while (slots[i])
+                        i = (i + 1) & (n - 1);
+                slots[i] = (uint32_t)(e + 1);
         }
         return 0;
 }
@@ -87,20 +151,21 @@ fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
         int found;
         if (!map->slot_cnt)
                 return NULL;
-        size_t i = find_slot(map, key, klen, &found);
+        size_t i = find_slot(map, key, klen, fd_hash64(key, klen), &found);
         return found ? &map->entries[map->slots[i] - 1] : NULL;
 }
 
 fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
                                   int *created)
 {
+        uint64_t hash = fd_hash64(key, klen);
         int found;
         size_t i;
 
         *created = 0;
         if ((map->cnt + 1) * 2 > map->slot_cnt && grow_slots(map) != 0)
                 return NULL;
-        i = find_slot(map, key, klen, &found);
+        i = find_slot(map, key, klen, hash, &found);
         if (found)
                 return &map->entries[map->slots[i] - 1];
         if (map->cnt == map->cap) {
@@ -113,12 +178,11 @@ fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
         }
         fd_strmap_entry *e = &map->entries[map->cnt];
         memset(e, 0, sizeof(*e));
-        e->key = malloc(klen + 1);
+        e->key = key_copy(map, key, klen);
         if (!e->key)
                 return NULL;
-        memcpy(e->key, key, klen);
-        e->key[klen] = '\0';
         e->klen = klen;
+        e->hash = hash;
         map->slots[i] = (uint32_t)(++map->cnt);
         *created = 1;
         return e;

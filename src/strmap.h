@@ -10,8 +10,9 @@
 #include <stdint.h>
 
 typedef struct fd_strmap_entry {
-        char *key; /* NUL-terminated copy, owned by the map */
+        char *key; /* NUL-terminated copy, owned by the map (its arena) */
         size_t klen;
+        uint64_t hash;
         void *ptr;
         int64_t i64;
 } fd_strmap_entry;
@@ -21,6 +22,7 @@ typedef struct fd_strmap {
         size_t cnt, cap;
         uint32_t *slots; /* index + 1 into entries, 0 = empty */
         size_t slot_cnt;
+        struct fd_strmap_chunk *keys; /* arena of the keys, newest first */
 } fd_strmap;
 
 void fd_strmap_init(fd_strmap *map);
