@@ -66,6 +66,7 @@ typedef struct fd__writer {
         int fmap[FD__MAX_FIELDS]; /* writer field index, -1: use default */
         avro_schema_t ftype[FD__MAX_FIELDS]; /* its writer type (borrowed) */
         size_t wfield_cnt;                   /* top-level writer fields */
+        size_t dflt_bytes; /* room the defaults of missing fields take */
 } fd__writer;
 
 /* Reader schema and reusable value of one encoded record type. */

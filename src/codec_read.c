@@ -112,8 +112,55 @@ static int copy_map(leaf *l, fd_attr **attrs, size_t *cnt)
         return 0;
 }
 
+/* Where the strings of an event go: the heap (one allocation each), or,
+ * for the direct reader, one block the event owns (fd_event.arena). */
+typedef struct dalloc {
+        char *p;     /* next free byte of the block; NULL: the heap */
+        size_t left; /* bytes left in the block */
+} dalloc;
+
+/* n zeroed bytes aligned for any fd_event member, or NULL. */
+static void *d_alloc(dalloc *a, size_t n)
+{
+        size_t pad;
+        void *out;
+
+        if (!a->p)
+                return calloc(1, n ? n : 1);
+        pad = (size_t)(-(uintptr_t)a->p & (sizeof(void *) - 1));
+        if (pad + n > a->left)
+                return NULL;
+        out = a->p + pad;
+        memset(out, 0, n);
+        a->p += pad + n;
+        a->left -= pad + n;
+        return out;
+}
+
+static char *d_strndup(dalloc *a, const char *s, size_t n)
+{
+        char *dst;
+
+        if (!a->p)
+                dst = malloc(n + 1);
+        else if (n + 1 > a->left)
+                dst = NULL;
+        else {
+                dst = a->p;
+                a->p += n + 1;
+                a->left -= n + 1;
+        }
+        if (!dst)
+                return NULL;
+        if (n)
+                memcpy(dst, s, n);
+        dst[n] = '\0';
+        return dst;
+}
+
 /* Copies a reader default into the field slot. */
-static int apply_default(const fd__field *f, const fd__dflt *d, char *rec)
+static int apply_default(const fd__field *f, const fd__dflt *d, char *rec,
+                         dalloc *a)
 {
         size_t i;
 
@@ -122,7 +169,7 @@ static int apply_default(const fd__field *f, const fd__dflt *d, char *rec)
         case FD__F_OPT_STR:
                 if (d->is_null || (f->type == FD__F_OPT_STR && !d->str[0]))
                         return 0;
-                *(char **)(rec + f->off) = strdup(d->str);
+                *(char **)(rec + f->off) = d_strndup(a, d->str, strlen(d->str));
                 return *(char **)(rec + f->off) ? 0 : -1;
         case FD__F_TIME:
         case FD__F_OPT_LONG:
@@ -136,16 +183,18 @@ static int apply_default(const fd__field *f, const fd__dflt *d, char *rec)
                 if (d->attr_cnt == 0)
                         return 0;
                 *(fd_attr **)(rec + f->off) =
-                        calloc(d->attr_cnt, sizeof(fd_attr));
+                        d_alloc(a, d->attr_cnt * sizeof(fd_attr));
                 if (!*(fd_attr **)(rec + f->off))
                         return -1;
                 for (i = 0; i < d->attr_cnt; i++) {
-                        fd_attr *a = *(fd_attr **)(rec + f->off) + i;
+                        fd_attr *at = *(fd_attr **)(rec + f->off) + i;
 
-                        a->key = strdup(d->attrs[i].key);
-                        a->value = strdup(d->attrs[i].value);
+                        at->key = d_strndup(a, d->attrs[i].key,
+                                            strlen(d->attrs[i].key));
+                        at->value = d_strndup(a, d->attrs[i].value,
+                                              strlen(d->attrs[i].value));
                         (*(size_t *)(rec + f->off_cnt))++;
-                        if (!a->key || !a->value)
+                        if (!at->key || !at->value)
                                 return -1;
                 }
                 return 0;
@@ -232,27 +281,23 @@ static const char *direct_bytes(const uint8_t **p, size_t *n)
 }
 
 /* Like copy_str(): 0, 1 for a NUL byte, -1 out of memory. */
-static int direct_str(const char *s, size_t n, int optional, char **dst)
+static int direct_str(dalloc *a, const char *s, size_t n, int optional,
+                      char **dst)
 {
         *dst = NULL;
         if (n && memchr(s, '\0', n))
                 return 1;
         if (optional && n == 0)
                 return 0;
-        *dst = malloc(n + 1);
-        if (!*dst)
-                return -1;
-        if (n)
-                memcpy(*dst, s, n);
-        (*dst)[n] = '\0';
-        return 0;
+        *dst = d_strndup(a, s, n);
+        return *dst ? 0 : -1;
 }
 
 /* Like copy_map(), with avro-c's rule for a repeated key: the entry keeps
  * its first position and takes the last value. Returns 3 for a map larger
  * than FD__DIRECT_MAX_ATTRS (left to avro-c). */
-static int direct_map(avro_schema_t values, const uint8_t *p, fd_attr **attrs,
-                      size_t *cnt)
+static int direct_map(dalloc *al, avro_schema_t values, const uint8_t *p,
+                      fd_attr **attrs, size_t *cnt)
 {
         fd_attr *a = NULL;
         size_t n = 0, i;
@@ -266,60 +311,43 @@ static int direct_map(avro_schema_t values, const uint8_t *p, fd_attr **attrs,
                 for (; left > 0; left--) {
                         const char *k, *v = "";
                         size_t kn, vn = 0;
-                        char *key, *val;
+                        char *val;
                         int rc;
 
                         k = direct_bytes(&p, &kn);
                         if (direct_leaf(values, &p))
                                 v = direct_bytes(&p, &vn);
+                        rc = direct_str(al, v, vn, 0, &val);
+                        if (rc != 0)
+                                return rc;
                         for (i = 0; i < n; i++)
                                 if (strlen(a[i].key) == kn &&
                                     memcmp(a[i].key, k, kn) == 0)
                                         break;
-                        if (i == n && n == FD__DIRECT_MAX_ATTRS) {
-                                rc = 3;
-                        } else {
-                                rc = direct_str(v, vn, 0, &val);
-                                if (rc == 0 && i < n) {
-                                        free(a[i].value);
-                                        a[i].value = val;
-                                        continue;
-                                }
+                        if (i < n) {
+                                a[i].value = val;
+                                continue;
                         }
-                        if (rc == 0 && !a)
-                                a = calloc(FD__DIRECT_MAX_ATTRS, sizeof(*a));
-                        if (rc == 0 && !a) {
-                                free(val);
-                                rc = -1;
-                        }
-                        if (rc == 0) {
-                                /* a key is a string: NUL-free (checked) */
-                                rc = direct_str(k, kn, 0, &key);
-                                if (rc != 0)
-                                        free(val);
-                        }
-                        if (rc != 0) {
-                                for (i = 0; i < n; i++) {
-                                        free(a[i].key);
-                                        free(a[i].value);
-                                }
-                                free(a);
-                                return rc;
-                        }
-                        a[n].key = key;
-                        a[n].value = val;
-                        n++;
+                        if (n == FD__DIRECT_MAX_ATTRS)
+                                return 3;
+                        if (!a && !(a = d_alloc(al, FD__DIRECT_MAX_ATTRS *
+                                                            sizeof(*a))))
+                                return -1;
+                        /* a key is a string: NUL-free (checked) */
+                        if (direct_str(al, k, kn, 0, &a[n].key) != 0)
+                                return -1;
+                        a[n++].value = val;
+                        *attrs = a;
+                        *cnt = n;
                 }
         }
-        *attrs = a;
-        *cnt = n;
         return 0;
 }
 
 /* copy_field() for the bytes of writer field type s at p. Also returns 3:
  * leave this event to avro-c. */
-static int direct_field(const fd__field *f, avro_schema_t s, const uint8_t *p,
-                        char *rec)
+static int direct_field(dalloc *a, const fd__field *f, avro_schema_t s,
+                        const uint8_t *p, char *rec)
 {
         const char *str;
         size_t n;
@@ -332,7 +360,7 @@ static int direct_field(const fd__field *f, avro_schema_t s, const uint8_t *p,
                 if (!s)
                         return 0;
                 str = direct_bytes(&p, &n);
-                return direct_str(str, n, f->type == FD__F_OPT_STR,
+                return direct_str(a, str, n, f->type == FD__F_OPT_STR,
                                   (char **)(rec + f->off));
         case FD__F_TIME:
                 if (!s)
@@ -348,7 +376,7 @@ static int direct_field(const fd__field *f, avro_schema_t s, const uint8_t *p,
         case FD__F_ATTRS:
                 if (!s)
                         return 0;
-                return direct_map(avro_schema_map_values(s), p,
+                return direct_map(a, avro_schema_map_values(s), p,
                                   (fd_attr **)(rec + f->off),
                                   (size_t *)(rec + f->off_cnt));
         }
@@ -378,10 +406,23 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
 {
         const fd__reader *rd = &codec->rd[w->kind];
         char *rec = (char *)&out->u;
+        dalloc a = {NULL, 0};
         size_t i;
 
         out->kind = w->kind;
-        if (!at && avro_read_body(w, body, len, errstr, errstr_size) != 0)
+        if (at) {
+                /* One block for every string: those of the body take at
+                 * most len bytes with their NULs (each has a length byte),
+                 * plus the attribute array and the writer's defaults. */
+                a.left = len + FD__DIRECT_MAX_ATTRS * sizeof(fd_attr) +
+                         w->dflt_bytes + 2 * sizeof(void *);
+                a.p = out->arena = malloc(a.left);
+                if (!a.p) {
+                        snprintf(errstr, errstr_size,
+                                 "out of memory decoding an event");
+                        return FD_DECODE_UNDECODABLE;
+                }
+        } else if (avro_read_body(w, body, len, errstr, errstr_size) != 0)
                 return FD_DECODE_UNDECODABLE;
         for (i = 0; i < rd->field_cnt; i++) {
                 const fd__field *f = &rd->fields[i];
@@ -389,9 +430,10 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
                 int rc;
 
                 if (w->fmap[i] < 0) {
-                        rc = apply_default(f, &rd->dflt[i], rec);
+                        rc = apply_default(f, &rd->dflt[i], rec, &a);
                 } else if (at) {
-                        rc = direct_field(f, w->ftype[i], at[w->fmap[i]], rec);
+                        rc = direct_field(&a, f, w->ftype[i], at[w->fmap[i]],
+                                          rec);
                 } else {
                         rc = avro_value_get_by_index(
                                 &w->value, (size_t)w->fmap[i], &wv, NULL);

@@ -377,6 +377,17 @@ static int check_field(const fd__reader *rd, size_t i, avro_schema_t ws,
         return wi;
 }
 
+/* Bytes a default takes in an event's string block, alignment included. */
+static size_t dflt_size(const fd__dflt *d)
+{
+        size_t n = (d->str ? strlen(d->str) + 1 : 0) +
+                   d->attr_cnt * sizeof(fd_attr) + sizeof(void *);
+
+        for (size_t i = 0; i < d->attr_cnt; i++)
+                n += strlen(d->attrs[i].key) + strlen(d->attrs[i].value) + 2;
+        return n;
+}
+
 /* Builds w->fmap; 0 or -1 with errstr. */
 static int build_fmap(fd__writer *w, const fd__reader *rd, json_t *wjson,
                       const char *path, char *errstr, size_t errstr_size)
@@ -399,6 +410,8 @@ static int build_fmap(fd__writer *w, const fd__reader *rd, json_t *wjson,
                 w->ftype[i] = wi < 0 ? NULL
                                      : avro_schema_record_field_get_by_index(
                                                w->schema, wi);
+                if (wi < 0)
+                        w->dflt_bytes += dflt_size(&rd->dflt[i]);
         }
         w->wfield_cnt = avro_schema_record_size(w->schema);
         return 0;

@@ -51,7 +51,9 @@ static void spend_event_clear(fd_spend_event *se)
 /* Frees every string ev owns and zeroes ev. */
 void fd_event_clear(fd_event *ev)
 {
-        if (ev->kind == FD_EV_LEAD)
+        if (ev->arena)
+                free(ev->arena);
+        else if (ev->kind == FD_EV_LEAD)
                 lead_event_clear(&ev->u.lead);
         else if (ev->kind == FD_EV_CRM)
                 crm_event_clear(&ev->u.crm);

@@ -4,22 +4,43 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
 size_t fd_fmt_i64(char *out, int64_t v)
 {
         char tmp[24];
-        size_t n = 0, len = 0;
+        char *p = tmp + sizeof(tmp);
+        size_t len = 0;
         /* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
         uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-        do {
-                tmp[n++] = (char)('0' + u % 10);
-                u /= 10;
-        } while (u);
+        /* Two digits per division, from the right. */
+        while (u >= 100) {
+                unsigned d = (unsigned)(u % 100) * 2;
+
+                u /= 100;
+                *--p = digit_pairs[d + 1];
+                *--p = digit_pairs[d];
+        }
+        if (u >= 10) {
+                *--p = digit_pairs[u * 2 + 1];
+                *--p = digit_pairs[u * 2];
+        } else {
+                *--p = (char)('0' + u);
+        }
         if (v < 0)
                 out[len++] = '-';
-        while (n)
-                out[len++] = tmp[--n];
-        return len;
+        memcpy(out + len, p, (size_t)(tmp + sizeof(tmp) - p));
+        return len + (size_t)(tmp + sizeof(tmp) - p);
 }
 
 /* Appends len bytes of s at *pos, as far as size allows. */

@@ -73,6 +73,8 @@ typedef struct fd_spend_event {
 
 typedef struct fd_event {
         fd_event_kind kind;
+        char *arena; /* when set, every string and array of the event lives
+                        in this one block (the decoder's direct reader) */
         union {
                 fd_lead_event lead;
                 fd_crm_event crm;
