@@ -295,7 +295,7 @@ fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
                      w->wfield_cnt <= FD__MAX_WRITER_FIELDS;
 
         if (err == FD_DECODE_OK)
-                err = fd__check_body(w->schema, body, len - skip,
+                err = fd__check_body(w->plan.root, body, len - skip,
                                      direct ? at : NULL, FD__MAX_WRITER_FIELDS,
                                      errstr, errstr_size);
         if (err == FD_DECODE_OK)

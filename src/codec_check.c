@@ -8,6 +8,7 @@
  * the total number of array/map items is bounded, nesting is bounded, and
  * the body must be consumed exactly (trailing bytes are rejected). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec_internal.h"
@@ -67,10 +68,139 @@ static int skip_fixed(cursor *c, size_t n)
         return 0;
 }
 
-static int check_value(cursor *c, avro_schema_t s, int depth);
+/* ---- compiling a schema into plain nodes ---- */
+
+static fd__node *compile(fd__plan *plan, avro_schema_t s);
+
+/* The node already compiled from s (named types: records, enums, fixed). */
+static fd__node *compiled(const fd__plan *plan, avro_schema_t s)
+{
+        for (size_t i = 0; i < plan->cnt; i++)
+                if (plan->from[i] == s)
+                        return plan->all[i];
+        return NULL;
+}
+
+static fd__node *node_new(fd__plan *plan, avro_schema_t s, size_t kids)
+{
+        fd__node *node;
+
+        if (plan->cnt == plan->cap) {
+                size_t cap = plan->cap ? plan->cap * 2 : 16;
+                fd__node **all = realloc(plan->all, cap * sizeof(*all));
+                avro_schema_t *from;
+
+                if (!all)
+                        return NULL;
+                plan->all = all;
+                from = realloc(plan->from, cap * sizeof(*from));
+                if (!from)
+                        return NULL;
+                plan->from = from;
+                plan->cap = cap;
+        }
+        node = calloc(1, sizeof(*node));
+        if (!node)
+                return NULL;
+        node->type = avro_typeof(s);
+        node->kid = calloc(kids ? kids : 1, sizeof(*node->kid));
+        node->name = calloc(kids ? kids : 1, sizeof(*node->name));
+        plan->all[plan->cnt] = node;
+        plan->from[plan->cnt++] = s;
+        return node->kid && node->name ? node : NULL;
+}
+
+static fd__node *compile(fd__plan *plan, avro_schema_t s)
+{
+        fd__node *node;
+        size_t i, n = 0;
+
+        while (s && is_avro_link(s))
+                s = avro_schema_link_target(s);
+        if (!s)
+                return NULL;
+        if ((node = compiled(plan, s)))
+                return node; /* a named type seen before (or recursion) */
+        switch (avro_typeof(s)) {
+        case AVRO_RECORD:
+                n = avro_schema_record_size(s);
+                break;
+        case AVRO_UNION:
+                n = avro_schema_union_size(s);
+                break;
+        case AVRO_ARRAY:
+        case AVRO_MAP:
+                n = 1;
+                break;
+        default:
+                break;
+        }
+        if (!(node = node_new(plan, s, n)))
+                return NULL;
+        switch (node->type) {
+        case AVRO_RECORD:
+                node->n = n;
+                for (i = 0; i < n; i++) {
+                        node->name[i] =
+                                avro_schema_record_field_name(s, (int)i);
+                        node->kid[i] = compile(
+                                plan, avro_schema_record_field_get_by_index(
+                                              s, (int)i));
+                        if (!node->kid[i])
+                                return NULL;
+                }
+                break;
+        case AVRO_UNION:
+                node->n = n;
+                for (i = 0; i < n; i++)
+                        if (!(node->kid[i] = compile(
+                                      plan,
+                                      avro_schema_union_branch(s, (int)i))))
+                                return NULL;
+                break;
+        case AVRO_ARRAY:
+                node->kid[0] = compile(plan, avro_schema_array_items(s));
+                return node->kid[0] ? node : NULL;
+        case AVRO_MAP:
+                node->kid[0] = compile(plan, avro_schema_map_values(s));
+                return node->kid[0] ? node : NULL;
+        case AVRO_ENUM:
+                node->n = (size_t)avro_schema_enum_number_of_symbols(s);
+                break;
+        case AVRO_FIXED:
+                node->n = (size_t)avro_schema_fixed_size(s);
+                break;
+        default:
+                break;
+        }
+        return node;
+}
+
+int fd__plan_compile(fd__plan *plan, avro_schema_t schema)
+{
+        memset(plan, 0, sizeof(*plan));
+        plan->root = compile(plan, schema);
+        return plan->root ? 0 : -1;
+}
+
+void fd__plan_free(fd__plan *plan)
+{
+        for (size_t i = 0; i < plan->cnt; i++) {
+                free(plan->all[i]->kid);
+                free(plan->all[i]->name);
+                free(plan->all[i]);
+        }
+        free(plan->all);
+        free(plan->from);
+        memset(plan, 0, sizeof(*plan));
+}
+
+/* ---- the walk ---- */
+
+static int check_value(cursor *c, const fd__node *s, int depth);
 
 /* Array or map blocks: count, [byte size if count < 0], items. */
-static int check_blocks(cursor *c, avro_schema_t items, int is_map, int depth)
+static int check_blocks(cursor *c, const fd__node *items, int is_map, int depth)
 {
         for (;;) {
                 int64_t cnt, size, i;
@@ -97,31 +227,27 @@ static int check_blocks(cursor *c, avro_schema_t items, int is_map, int depth)
         }
 }
 
-static int check_record(cursor *c, avro_schema_t s, int depth)
+static int check_record(cursor *c, const fd__node *s, int depth)
 {
-        size_t i, n = avro_schema_record_size(s);
-
-        for (i = 0; i < n; i++) {
+        for (size_t i = 0; i < s->n; i++) {
                 if (depth == 0) {
-                        c->field = avro_schema_record_field_name(s, (int)i);
+                        c->field = s->name[i];
                         if (i < c->at_cap)
                                 c->at[i] = c->p;
                 }
-                if (check_value(
-                            c, avro_schema_record_field_get_by_index(s, (int)i),
-                            depth + 1) != 0)
+                if (check_value(c, s->kid[i], depth + 1) != 0)
                         return -1;
         }
         return 0;
 }
 
-static int check_value(cursor *c, avro_schema_t s, int depth)
+static int check_value(cursor *c, const fd__node *s, int depth)
 {
         int64_t v;
 
         if (depth > CHECK_MAX_DEPTH || !s)
                 return -1;
-        switch (avro_typeof(s)) {
+        switch (s->type) {
         case AVRO_NULL:
                 return 0;
         case AVRO_BOOLEAN:
@@ -143,31 +269,27 @@ static int check_value(cursor *c, avro_schema_t s, int depth)
         case AVRO_BYTES:
                 return skip_bytes(c, 0);
         case AVRO_FIXED:
-                return skip_fixed(c, (size_t)avro_schema_fixed_size(s));
+                return skip_fixed(c, s->n);
         case AVRO_ENUM:
                 if (read_varint(c, &v) != 0)
                         return -1;
-                return v < 0 || v >= avro_schema_enum_number_of_symbols(s) ? -1
-                                                                           : 0;
+                return v < 0 || (uint64_t)v >= s->n ? -1 : 0;
         case AVRO_UNION:
-                if (read_varint(c, &v) != 0 || v < 0 ||
-                    (uint64_t)v >= avro_schema_union_size(s))
+                if (read_varint(c, &v) != 0 || v < 0 || (uint64_t)v >= s->n)
                         return -1;
-                return check_value(c, avro_schema_union_branch(s, (int)v),
-                                   depth + 1);
+                return check_value(c, s->kid[v], depth + 1);
         case AVRO_RECORD:
                 return check_record(c, s, depth);
         case AVRO_ARRAY:
-                return check_blocks(c, avro_schema_array_items(s), 0, depth);
+                return check_blocks(c, s->kid[0], 0, depth);
         case AVRO_MAP:
-                return check_blocks(c, avro_schema_map_values(s), 1, depth);
-        case AVRO_LINK:
-                return check_value(c, avro_schema_link_target(s), depth + 1);
+                return check_blocks(c, s->kid[0], 1, depth);
+        default:
+                return -1;
         }
-        return -1;
 }
 
-fd_decode_err fd__check_body(avro_schema_t schema, const uint8_t *buf,
+fd_decode_err fd__check_body(const fd__node *schema, const uint8_t *buf,
                              size_t len, const uint8_t **at, size_t at_cap,
                              char *errstr, size_t errstr_size)
 {

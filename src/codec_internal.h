@@ -46,6 +46,31 @@ typedef struct fd__dflt {
         size_t attr_cnt;
 } fd__dflt;
 
+/* A writer schema compiled for the walks over a body (fd__check_body and
+ * the direct reader): plain arrays instead of avro-c's per-call lookups.
+ * Links point at the node of their target, so recursive schemas are
+ * graphs; every node is owned by the plan. */
+typedef struct fd__node {
+        avro_type_t type;      /* never AVRO_LINK */
+        size_t n;              /* record fields, union branches, enum
+                                  symbols, fixed size */
+        struct fd__node **kid; /* record fields, union branches; kid[0]:
+                                  array items, map values */
+        const char **name;     /* record field names (avro-c's strings) */
+} fd__node;
+
+typedef struct fd__plan {
+        fd__node *root;
+        fd__node **all; /* every node, for the release */
+        size_t cnt, cap;
+        avro_schema_t *from; /* all[i] was compiled from from[i] */
+} fd__plan;
+
+/* Compiles schema into plan (owned by the caller, fd__plan_free). 0, or
+ * -1 out of memory. */
+int fd__plan_compile(fd__plan *plan, avro_schema_t schema);
+void fd__plan_free(fd__plan *plan);
+
 /* Reader side of one input kind: field table and defaults. */
 typedef struct fd__reader {
         const char *record; /* "LeadEvent" */
@@ -64,8 +89,9 @@ typedef struct fd__writer {
         avro_value_t value;
         avro_reader_t reader;
         int fmap[FD__MAX_FIELDS]; /* writer field index, -1: use default */
-        avro_schema_t ftype[FD__MAX_FIELDS]; /* its writer type (borrowed) */
-        size_t wfield_cnt;                   /* top-level writer fields */
+        fd__plan plan;            /* schema compiled */
+        const fd__node *ftype[FD__MAX_FIELDS]; /* its writer type */
+        size_t wfield_cnt;                     /* top-level writer fields */
         size_t dflt_bytes; /* room the defaults of missing fields take */
 } fd__writer;
 
@@ -130,7 +156,7 @@ void fd__writer_destroy(fd__writer *w);
  * NULL, at[i] is set to where top-level field i starts (i < at_cap). Returns
  * FD_DECODE_OK, FD_DECODE_UNDECODABLE or FD_DECODE_INVALID_FIELD (a string
  * containing a NUL byte), with a sentence in errstr. */
-fd_decode_err fd__check_body(avro_schema_t schema, const uint8_t *buf,
+fd_decode_err fd__check_body(const fd__node *schema, const uint8_t *buf,
                              size_t len, const uint8_t **at, size_t at_cap,
                              char *errstr, size_t errstr_size);
 

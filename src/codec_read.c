@@ -251,22 +251,13 @@ static int64_t direct_varint(const uint8_t **p)
         return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
 }
 
-static avro_schema_t direct_deref(avro_schema_t s)
-{
-        while (is_avro_link(s))
-                s = avro_schema_link_target(s);
-        return s;
-}
-
 /* Resolves a union at *p to its branch (reading the index); NULL for a
  * null value. */
-static avro_schema_t direct_leaf(avro_schema_t s, const uint8_t **p)
+static const fd__node *direct_leaf(const fd__node *s, const uint8_t **p)
 {
-        s = direct_deref(s);
-        if (is_avro_union(s))
-                s = direct_deref(
-                        avro_schema_union_branch(s, (int)direct_varint(p)));
-        return is_avro_null(s) ? NULL : s;
+        if (s->type == AVRO_UNION)
+                s = s->kid[direct_varint(p)];
+        return s->type == AVRO_NULL ? NULL : s;
 }
 
 /* A string or bytes value at *p: its bytes and length. */
@@ -296,7 +287,7 @@ static int direct_str(dalloc *a, const char *s, size_t n, int optional,
 /* Like copy_map(), with avro-c's rule for a repeated key: the entry keeps
  * its first position and takes the last value. Returns 3 for a map larger
  * than FD__DIRECT_MAX_ATTRS (left to avro-c). */
-static int direct_map(dalloc *al, avro_schema_t values, const uint8_t *p,
+static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
                       fd_attr **attrs, size_t *cnt)
 {
         fd_attr *a = NULL;
@@ -346,7 +337,7 @@ static int direct_map(dalloc *al, avro_schema_t values, const uint8_t *p,
 
 /* copy_field() for the bytes of writer field type s at p. Also returns 3:
  * leave this event to avro-c. */
-static int direct_field(dalloc *a, const fd__field *f, avro_schema_t s,
+static int direct_field(dalloc *a, const fd__field *f, const fd__node *s,
                         const uint8_t *p, char *rec)
 {
         const char *str;
@@ -376,8 +367,7 @@ static int direct_field(dalloc *a, const fd__field *f, avro_schema_t s,
         case FD__F_ATTRS:
                 if (!s)
                         return 0;
-                return direct_map(a, avro_schema_map_values(s), p,
-                                  (fd_attr **)(rec + f->off),
+                return direct_map(a, s->kid[0], p, (fd_attr **)(rec + f->off),
                                   (size_t *)(rec + f->off_cnt));
         }
         return -1;

@@ -407,9 +407,6 @@ static int build_fmap(fd__writer *w, const fd__reader *rd, json_t *wjson,
                 if (wi == -2)
                         return -1;
                 w->fmap[i] = wi;
-                w->ftype[i] = wi < 0 ? NULL
-                                     : avro_schema_record_field_get_by_index(
-                                               w->schema, wi);
                 if (wi < 0)
                         w->dflt_bytes += dflt_size(&rd->dflt[i]);
         }
@@ -447,6 +444,14 @@ static int writer_parse(fd__writer *w, const fd__reader *rd, const char *path,
         }
         if (build_fmap(w, rd, wjson, path, errstr, errstr_size) != 0)
                 goto out;
+        if (fd__plan_compile(&w->plan, w->schema) != 0) {
+                snprintf(errstr, errstr_size,
+                         "out of memory compiling writer schema %s", path);
+                goto out;
+        }
+        for (size_t i = 0; i < rd->field_cnt; i++)
+                w->ftype[i] =
+                        w->fmap[i] < 0 ? NULL : w->plan.root->kid[w->fmap[i]];
         w->iface = avro_generic_class_from_schema(w->schema);
         if (!w->iface || avro_generic_value_new(w->iface, &w->value) != 0) {
                 snprintf(errstr, errstr_size,
@@ -498,5 +503,6 @@ void fd__writer_destroy(fd__writer *w)
                 avro_value_iface_decref(w->iface);
         if (w->schema)
                 avro_schema_decref(w->schema);
+        fd__plan_free(&w->plan);
         free(w);
 }

@@ -39,8 +39,9 @@ size_t fd_fmt_i64(char *out, int64_t v)
         }
         if (v < 0)
                 out[len++] = '-';
-        memcpy(out + len, p, (size_t)(tmp + sizeof(tmp) - p));
-        return len + (size_t)(tmp + sizeof(tmp) - p);
+        while (p < tmp + sizeof(tmp)) /* short: no memcpy call */
+                out[len++] = *p++;
+        return len;
 }
 
 /* Appends len bytes of s at *pos, as far as size allows. */
