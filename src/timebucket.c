@@ -20,21 +20,21 @@
 #include <string.h>
 #include <time.h>
 
-#define ZONEINFO_DIR  "/usr/share/zoneinfo/"
-#define TZ_NAME_MAX   128
-#define HOUR_CACHE_SZ 256
-#define MS_PER_HOUR   3600000LL
+#define ZONEINFO_DIR "/usr/share/zoneinfo/"
+#define TZ_NAME_MAX  128
+#define DAY_CACHE_SZ 4096
+#define MS_PER_DAY   86400000LL
 
-typedef struct hour_slot {
+typedef struct day_slot {
         char zone[TZ_NAME_MAX];
-        int64_t hour; /* floor(ms / 1 h) */
-        long offset;  /* seconds east of UTC */
+        int64_t day; /* floor(ms / 1 day), UTC */
+        long offset; /* seconds east of UTC, the whole UTC day */
         int used;
-} hour_slot;
+} day_slot;
 
 /* Process-wide caches (single thread, see above). */
 static char tz_current[TZ_NAME_MAX]; /* zone TZ is set to, "" if none */
-static hour_slot hour_cache[HOUR_CACHE_SZ];
+static day_slot day_cache[DAY_CACHE_SZ];
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -213,35 +213,38 @@ static int offset_at(int64_t sec, long *offset)
         return 0;
 }
 
-static size_t slot_index(const char *tz, int64_t hour)
+static size_t slot_index(const char *tz, int64_t day)
 {
         uint64_t h = 1469598103934665603ULL;
         const char *p;
 
         for (p = tz; *p; p++)
                 h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        h ^= (uint64_t)hour * 0x9E3779B97F4A7C15ULL;
-        return (size_t)(h >> 32) % HOUR_CACHE_SZ;
+        h ^= (uint64_t)day * 0x9E3779B97F4A7C15ULL;
+        return (size_t)(h >> 32) % DAY_CACHE_SZ;
 }
 
-/* UTC offset of tz at ms, from the cache when possible. */
+/* UTC offset of tz at ms, from the cache when possible: a UTC day whose
+ * first and last second have the same offset is cached whole (zones change
+ * offset at most a few times a year); the rare day with a transition is
+ * looked up per event. */
 static int zone_offset(const char *tz, int64_t ms, long *offset)
 {
-        int64_t hour = floor_div(ms, MS_PER_HOUR);
-        hour_slot *slot = &hour_cache[slot_index(tz, hour)];
+        int64_t day = floor_div(ms, MS_PER_DAY);
+        day_slot *slot = &day_cache[slot_index(tz, day)];
         long start, end;
 
-        if (slot->used && slot->hour == hour && strcmp(slot->zone, tz) == 0) {
+        if (slot->used && slot->day == day && strcmp(slot->zone, tz) == 0) {
                 *offset = slot->offset;
                 return 0;
         }
-        if (zone_select(tz) != 0 || offset_at(hour * 3600, &start) != 0 ||
-            offset_at(hour * 3600 + 3599, &end) != 0)
+        if (zone_select(tz) != 0 || offset_at(day * 86400, &start) != 0 ||
+            offset_at(day * 86400 + 86399, &end) != 0)
                 return -1;
-        if (start != end) /* a transition inside this hour: no caching */
+        if (start != end) /* a transition inside this day: no caching */
                 return offset_at(floor_div(ms, 1000), offset);
         snprintf(slot->zone, sizeof(slot->zone), "%s", tz);
-        slot->hour = hour;
+        slot->day = day;
         slot->offset = start;
         slot->used = 1;
         *offset = start;
@@ -251,22 +254,27 @@ static int zone_offset(const char *tz, int64_t ms, long *offset)
 int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
 {
         long offset = 0;
-        time_t local;
-        struct tm tm;
+        int64_t local, days, doe, yoe, doy, mp;
 
         if (!tz || !tz[0] || strlen(tz) >= TZ_NAME_MAX)
                 return -1;
         if (strcmp(tz, "UTC") != 0 && zone_offset(tz, ms, &offset) != 0)
                 return -1;
-        /* Local wall time = UTC fields of the shifted instant; gmtime_r
-         * never looks at TZ. */
-        local = (time_t)(floor_div(ms, 1000) + offset);
-        if (!gmtime_r(&local, &tm))
-                return -1;
-        out->year = tm.tm_year + 1900;
-        out->month = tm.tm_mon + 1;
-        out->day = tm.tm_mday;
-        out->hour = tm.tm_hour;
-        out->wday = tm.tm_wday;
+        /* Local wall time = the civil fields of the shifted instant
+         * (Howard Hinnant's civil_from_days, the inverse of
+         * fd_days_from_civil). */
+        local = floor_div(ms, 1000) + offset;
+        days = floor_div(local, 86400);
+        out->hour = (int)((local - days * 86400) / 3600);
+        out->wday = (int)((days % 7 + 11) % 7); /* 1970-01-01: Thursday */
+        days += 719468;
+        int64_t era = floor_div(days, 146097);
+        doe = days - era * 146097;
+        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        mp = (5 * doy + 2) / 153;
+        out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+        out->month = (int)(mp < 10 ? mp + 3 : mp - 9);
+        out->year = (int)(yoe + era * 400 + (out->month <= 2));
         return 0;
 }

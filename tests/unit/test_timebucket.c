@@ -1,6 +1,9 @@
 /* Unit tests for timebucket: event time to local calendar fields. */
 #include "funneld/timebucket.h"
 
+#include <stdlib.h>
+#include <time.h>
+
 #include "fdtest.h"
 
 #define S 1000LL /* ms per second */
@@ -224,6 +227,70 @@ static void test_business_days_custom_weekend(void)
         FD_CHECK_INT(fd_business_days_in_month(&none, 2026, 3), 31);
 }
 
+/* Random instants from 1901 to 2099 in zones with DST, half-hour and
+ * 45-minute offsets: the same fields as the C library's localtime_r. */
+static void test_matches_localtime(void)
+{
+        static const char *zones[] = {"UTC",
+                                      "America/New_York",
+                                      "Europe/Berlin",
+                                      "Asia/Kolkata",
+                                      "Australia/Lord_Howe",
+                                      "Asia/Kathmandu",
+                                      "America/Sao_Paulo"};
+        uint64_t x = 0x2545F4914F6CDD1DULL;
+        int bad = 0;
+
+        for (size_t z = 0; z < sizeof(zones) / sizeof(*zones); z++) {
+                for (int i = 0; i < 20000; i++) {
+                        fd_local_time lt = {0};
+                        struct tm tm;
+                        int64_t ms;
+                        time_t t;
+
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        /* 1901-12-13 .. about 2100, with milliseconds */
+                        ms = -2147483648000LL +
+                             (int64_t)(x % 6250000000ULL) * 1000 +
+                             (int64_t)(x >> 54);
+                        if (fd_local_time_of(zones[z], ms, &lt) != 0) {
+                                bad++;
+                                continue;
+                        }
+                        /* The reference. funneld keeps TZ at the zone it
+                         * looked up last; setting TZ to the same zone
+                         * keeps that true (UTC is never looked up). */
+                        t = (time_t)(ms >= 0 ? ms / 1000
+                                             : -((-ms + 999) / 1000));
+                        if (strcmp(zones[z], "UTC") == 0) {
+                                gmtime_r(&t, &tm);
+                        } else {
+                                setenv("TZ", zones[z], 1);
+                                tzset();
+                                localtime_r(&t, &tm);
+                        }
+                        if (lt.year != tm.tm_year + 1900 ||
+                            lt.month != tm.tm_mon + 1 || lt.day != tm.tm_mday ||
+                            lt.hour != tm.tm_hour || lt.wday != tm.tm_wday) {
+                                if (bad++ < 5)
+                                        fprintf(stderr,
+                                                "%s at %" PRId64
+                                                " ms: %d-%d-%d %d h (wday %d), "
+                                                "localtime_r %d-%d-%d %d h "
+                                                "(wday %d)\n",
+                                                zones[z], ms, lt.year, lt.month,
+                                                lt.day, lt.hour, lt.wday,
+                                                tm.tm_year + 1900,
+                                                tm.tm_mon + 1, tm.tm_mday,
+                                                tm.tm_hour, tm.tm_wday);
+                        }
+                }
+        }
+        FD_CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
         FD_RUN(test_utc_day_boundaries);
@@ -234,6 +301,7 @@ int main(void)
         FD_RUN(test_transition_inside_utc_hour);
         FD_RUN(test_transition_inside_utc_hour_1942);
         FD_RUN(test_alternating_zones);
+        FD_RUN(test_matches_localtime);
         FD_RUN(test_zone_validation);
         FD_RUN(test_weekday_of);
         FD_RUN(test_business_days_default);
