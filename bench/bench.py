@@ -108,6 +108,12 @@ def commands_processed(r):
     return int(r.info("stats")["total_commands_processed"])
 
 
+def redis_cpu_s(r):
+    """CPU seconds redis-server has used (user + sys, all its threads)."""
+    c = r.info("cpu")
+    return float(c["used_cpu_user"]) + float(c["used_cpu_sys"])
+
+
 def clear_redis(svc, r, prefix):
     """Frees the memory of a finished phase: FLUSHALL on a private server,
     else only the keys of prefix."""
@@ -195,6 +201,7 @@ class Bench:
         messages = sum(ends.values())
         r = self.r
         cmds0 = commands_processed(r)
+        rcpu0 = redis_cpu_s(r)
         procs = []
         t_start = time.time()
         for i in range(instances):
@@ -219,6 +226,7 @@ class Bench:
         cpu = [u + k for u, k in split]
         hwm = [proc_hwm_kb(p.pid) for p in procs]
         cmds = commands_processed(r) - cmds0 - own - 1
+        rcpu = redis_cpu_s(r) - rcpu0
         if on_done:
             on_done(procs)
         for p in procs:
@@ -240,6 +248,8 @@ class Bench:
                 "cpu_us_per_event_from_first":
                     (sum(cpu) - cpu_first) / messages * 1e6,
                 "redis_cmds": cmds, "redis_cmds_per_event": cmds / messages,
+                "redis_cpu_us_per_event": rcpu / messages * 1e6,
+                "redis_busy": rcpu / max(t_done - t_start, 1e-9),
                 "peak_rss_kb": max(hwm), "procs": procs}
 
     def _wait_done(self, s, procs, ends, key, deadline, stall_s, poll_s):
@@ -279,6 +289,7 @@ class Bench:
         ends = s.end_offsets()
         messages = sum(ends.values())
         cmds0 = commands_processed(self.r)
+        rcpu0 = redis_cpu_s(self.r)
         out = self.work / f"{s.names.prefix}.naive.out"
         errf = self.work / f"{s.names.prefix}.naive.log"
         prefix = f"{s.prefix}-naive"
@@ -298,6 +309,7 @@ class Bench:
                              f"{errf.read_text(errors='replace')[-3000:]}")
         st = json.loads(out.read_text().strip().splitlines()[-1])
         cmds = commands_processed(self.r) - cmds0 - 1
+        rcpu = redis_cpu_s(self.r) - rcpu0
         span = st["last_wall"] - st["first_wall"]
         return {"messages": messages, "wall_s": wall,
                 "wall_from_first_s": span, "startup_s": st["first_wall"] - t0,
@@ -310,6 +322,8 @@ class Bench:
                     st["cpu_from_first_s"] / messages * 1e6,
                 "redis_cmds": cmds, "redis_cmds_per_event": cmds / messages,
                 "redis_cmds_self_count": st["redis_cmds"],
+                "redis_cpu_us_per_event": rcpu / messages * 1e6,
+                "redis_busy": rcpu / max(wall, 1e-9),
                 "peak_rss_kb": st["maxrss_kb"], "duplicates": st["duplicates"],
                 "prefix": prefix}
 
@@ -680,6 +694,10 @@ def report(res, args):
                 ("  of it user / sys µs/event", "cpu_split", None, True),
                 ("Redis commands/event", "redis_cmds_per_event", "{:.2f}",
                  True),
+                ("Redis CPU µs/event (redis-server user+sys)",
+                 "redis_cpu_us_per_event", "{:.1f}", True),
+                ("Redis busy (its CPU s / wall s of the run)", "redis_busy",
+                 "{:.2f}", True),
                 ("peak RSS (MiB)", "peak_rss_kb", None, True),
                 ("start-up until first event (s)", "startup_s", "{:.2f}",
                  True)]
