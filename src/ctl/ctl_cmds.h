@@ -18,12 +18,14 @@ enum {
 
 typedef struct ctl_opts {
         const char *tenant;
-        const char *month, *from, *to; /* report, channels, cohorts, markov */
-        const char *model, *currency;  /* channels */
-        const char *by;                /* channels, cohorts */
-        const char *lead_id;           /* lead */
-        const char *days, *until;      /* trend: N days up to YYYY-MM-DD */
-        const char *date;              /* pacing: YYYY-MM-DD */
+        /* report, channels, cohorts, markov, sourcing: YYYY-MM; visitors:
+         * from/to as YYYY-MM-DD */
+        const char *month, *from, *to;
+        const char *model, *currency; /* channels */
+        const char *by;               /* channels, cohorts, velocity */
+        const char *lead_id;          /* lead */
+        const char *days, *until;     /* trend: N days up to YYYY-MM-DD */
+        const char *date;             /* pacing: YYYY-MM-DD */
 } ctl_opts;
 
 typedef struct ctl_ctx {
@@ -38,7 +40,7 @@ typedef struct ctl_ctx {
         ctl_redis redis;
         ctl_doc *doc;
         /* filled by check */
-        ctl_month first, last; /* report, cohorts: months shown */
+        ctl_month first, last; /* report, cohorts, sourcing: months shown */
         char errstr[2048];
 } ctl_ctx;
 
@@ -89,6 +91,12 @@ int ctl_markov_check(ctl_ctx *ctx);
 int ctl_markov_run(ctl_ctx *ctx);
 int ctl_pacing_check(ctl_ctx *ctx);
 int ctl_pacing_run(ctl_ctx *ctx);
+int ctl_velocity_check(ctl_ctx *ctx);
+int ctl_velocity_run(ctl_ctx *ctx);
+int ctl_sourcing_check(ctl_ctx *ctx);
+int ctl_sourcing_run(ctl_ctx *ctx);
+int ctl_visitors_check(ctl_ctx *ctx);
+int ctl_visitors_run(ctl_ctx *ctx);
 
 /* The time zone "now" is read in for tenant T: NULL (UTC) when
  * ctx->utc_clock or no config is loaded, else T's zone. */

@@ -27,7 +27,8 @@ static redisReply *checked(ctl_redis *r, redisReply *reply, const char *what,
                          "redis %s:%d: %s refused: %s; check redis.user, "
                          "redis.password, redis.db and the ACL of that user "
                          "(funnelctl needs read commands: HGET, HGETALL, "
-                         "HMGET, ZRANGE, SMEMBERS, SISMEMBER, LLEN, GET, SCAN)",
+                         "HMGET, ZRANGE, SMEMBERS, SISMEMBER, LLEN, GET, SCAN, "
+                         "PFCOUNT)",
                          r->host, r->port, what, reply->str);
                 freeReplyObject(reply);
                 return NULL;

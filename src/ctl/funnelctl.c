@@ -84,9 +84,11 @@ static const ctl_command commands[] = {
          "each one's\n"
          "share of the total; table \"totals\" has deals, total, attributed "
          "and\n"
-         "unattributed amounts. Currencies are found with SCAN. Cost and ROI "
-         "are not\n"
-         "shown: spend is not stored in Redis yet.\n"
+         "unattributed amounts. Currencies are found with SCAN. Spend "
+         "(P:{T}:spend:<CUR>[:M])\n"
+         "adds spend_minor, ROAS and ROI to the rows, and table \"costs\" "
+         "the cost per\n"
+         "lead, MQL, SQL and customer of the channels with spend.\n"
          "\n"
          "  --tenant T          tenant id (required)\n"
          "  --model M           first_touch, last_touch, linear, "
@@ -250,6 +252,90 @@ static const ctl_command commands[] = {
          "  --tenant T          tenant id (required)\n"
          "  --date YYYY-MM-DD   the day paced (default: today in the "
          "tenant's time zone)\n"},
+        {"velocity", ctl_velocity_check, ctl_velocity_run,
+         "usage: funnelctl velocity --tenant T [--by channel]\n"
+         "\n"
+         "Time in stage, from P:{T}:velocity:<stage> (all time): a stay is "
+         "counted under\n"
+         "the stage a lead left (entered in its current cycle, not implied), "
+         "from its\n"
+         "entry to the next stage entry. Table \"velocity\": per stage that "
+         "can be left\n"
+         "(lead, mql, sql, opportunity) count, sum_ms, mean_ms and "
+         "mean_days (null\n"
+         "without stays), the histogram bucket holding the median and the "
+         "90th\n"
+         "percentile (median_bucket, p90_bucket: e.g. le:7d, the first "
+         "bucket whose\n"
+         "running count reaches 50 % / 90 % of the stays) with its upper "
+         "bound in ms\n"
+         "(median_le_ms, p90_le_ms; null for le:inf), and the bucket counts "
+         "le:1h, le:1d,\n"
+         "le:3d, le:7d, le:14d, le:30d, le:60d, le:90d, le:inf (not "
+         "cumulative).\n"
+         "With --by channel: one row per stage and source channel "
+         "(P:{T}:velocity:<stage>:\n"
+         "channel:<ch>, every channel of P:{T}:dim:channel, by name).\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --by channel        per source channel (default: per stage "
+         "only)\n"},
+        {"sourcing", ctl_sourcing_check, ctl_sourcing_run,
+         "usage: funnelctl sourcing --tenant T [--month YYYY-MM | --from "
+         "YYYY-MM --to YYYY-MM]\n"
+         "\n"
+         "Marketing-sourced and influenced deals per month, from "
+         "P:{T}:sourcing:M. A won\n"
+         "deal is sourced when the first touch of its journey in the "
+         "lookback window is on\n"
+         "a marketing channel, influenced when any touch is (all channels "
+         "but\n"
+         "attribution.non_marketing_channels). Table \"sourcing\": month, "
+         "customers (won\n"
+         "deals), sourced, sourced_share, influenced, influenced_share "
+         "(shares of\n"
+         "customers; null when there are none). Table "
+         "\"sourcing_revenue\": per month and\n"
+         "currency seen in the period revenue_minor, sourced_revenue_minor, "
+         "influenced_\n"
+         "revenue_minor (minor units) and their shares of revenue_minor. "
+         "Table \"personas\":\n"
+         "per month and persona the lead, mql and sql entries "
+         "(P:{T}:monthly:<stage>:\n"
+         "persona:M) with lead_to_mql = mql/lead and mql_to_sql = sql/mql "
+         "(same month;\n"
+         "null when the denominator is 0). Months are in the tenant's time "
+         "zone. Default\n"
+         "period: the last 3 months up to the current one.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --month YYYY-MM     one month\n"
+         "  --from YYYY-MM      first month (default: 2 months before --to)\n"
+         "  --to YYYY-MM        last month (default: the current month)\n"},
+        {"visitors", ctl_visitors_check, ctl_visitors_run,
+         "usage: funnelctl visitors --tenant T [--from YYYY-MM-DD] [--to "
+         "YYYY-MM-DD]\n"
+         "\n"
+         "Unique visitors and visitor-to-lead conversion per day. Table "
+         "\"visitors\": per\n"
+         "day date, visitors (PFCOUNT of the HyperLogLog P:{T}:visitors:D: "
+         "the anonymous\n"
+         "ids of the day's LeadEvents; exact for small counts, standard "
+         "error 0.81 %),\n"
+         "leads (leads created that day, P:{T}:daily:lead) and "
+         "visitor_to_lead =\n"
+         "leads / visitors (null without visitors). Table "
+         "\"visitors_period\": from, to,\n"
+         "days, the period's unique visitors (one PFCOUNT over all its days: "
+         "a union,\n"
+         "not a sum), its leads and their conversion. Days are event-time "
+         "days in the\n"
+         "tenant's time zone; at most 366.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --from YYYY-MM-DD   first day (default: 6 days before --to)\n"
+         "  --to YYYY-MM-DD     last day (default: today in the tenant's "
+         "time zone)\n"},
 };
 #define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -278,6 +364,13 @@ static void usage(FILE *fp)
                 "  pacing     the revenue goal as a reverse funnel, actual "
                 "against required\n"
                 "             to date by business day\n"
+                "  velocity   time in stage: mean, median and p90 buckets, "
+                "per channel\n"
+                "  sourcing   marketing-sourced and influenced customers and "
+                "revenue per\n"
+                "             month; lead, MQL and SQL entries per persona\n"
+                "  visitors   unique visitors per day and period, "
+                "visitor-to-lead conversion\n"
                 "\n%s",
                 global_help);
 }
@@ -437,7 +530,8 @@ static int run(const cli *c, const ctl_command *cmd, ctl_format format)
         ctx->prefix = c->prefix ? c->prefix : conf->redis_prefix;
         ctx->group = c->group ? c->group : conf->group_id;
         if ((cmd->check == ctl_report_check ||
-             cmd->check == ctl_cohorts_check) &&
+             cmd->check == ctl_cohorts_check ||
+             cmd->check == ctl_sourcing_check) &&
             cmd->check(ctx))
                 goto fail; /* again: the current month needs the time zone */
         if (!(ctx->doc = ctl_doc_new(cmd->name))) {
@@ -497,7 +591,7 @@ int main(int argc, char **argv)
                 return usage_error(
                         "unknown command '%s' (commands: report, "
                         "channels, lead, status, trend, cohorts, markov, "
-                        "pacing)",
+                        "pacing, velocity, sourcing, visitors)",
                         c.args[0]);
         if (parse_format(c.format, &format))
                 return usage_error("--format '%s' is not table, json or csv",

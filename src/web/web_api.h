@@ -8,7 +8,11 @@
  *   /api/channels   funnelctl channels: tenant, model, month, currency, by
  *   /api/trend      funnelctl trend:    tenant, days, until
  *   /api/cohorts    funnelctl cohorts:  tenant, by, month | from, to
+ *   /api/markov     funnelctl markov:   tenant, month
  *   /api/pacing     funnelctl pacing:   tenant, date
+ *   /api/velocity   funnelctl velocity: tenant, by
+ *   /api/sourcing   funnelctl sourcing: tenant, month | from, to
+ *   /api/visitors   funnelctl visitors: tenant, from, to (YYYY-MM-DD)
  *   /api/lead       funnelctl lead:     tenant, id
  *   /api/status     funnelctl status
  *
@@ -24,8 +28,8 @@
 #include "funneld/config.h"
 #include "http.h"
 
-#define FD_WEB_ROUTE_CNT 11 /* routes */
-#define FD_WEB_API_CNT   8  /* of them funnelctl commands */
+#define FD_WEB_ROUTE_CNT 14 /* routes */
+#define FD_WEB_API_CNT   11 /* of them funnelctl commands */
 
 struct web_cmd;
 
