@@ -488,6 +488,22 @@ class Bench:
         self.results["scaling"] = {"events": n, "leads": rows,
                                    "instances": inst}
 
+    def phase_memory(self):
+        """Many distinct leads through one instance: peak RSS against the
+        lead cache bound (processing.lead_cache, default 200000)."""
+        n, pool = self.a.mem_events, self.a.mem_leads
+        s = self.setup("bench_mem")
+        log(f"memory: producing {n} events over a pool of {pool} lead ids")
+        self.produce(s, n, leads=pool)
+        f = self.run_funneld(s, timeout=7200)
+        f.pop("procs")
+        f["leads_pool"] = pool
+        f["leads_created"] = self.stage_totals(s.prefix).get("lead", 0)
+        log(f"memory: {f['leads_created']} leads, peak RSS "
+            f"{f['peak_rss_kb'] / 1024:.0f} MiB")
+        clear_redis(self.svc, self.r, s.prefix)
+        self.results["memory"] = f
+
     def phase_perf(self):
         """funneld over --scale-events events with perf record attached
         (user and kernel time, call graphs); the top symbols by self time
@@ -757,6 +773,16 @@ def report(res, args):
               ". Resolution: CreateTime is in ms; P:offsets:G was polled "
               "about every 1 ms, so Redis latencies are upper bounds by up "
               "to one poll interval plus the poller's scheduling delay.", ""]
+    mem = res.get("memory")
+    if mem:
+        L += [f"## Memory: {mem['messages']} events, {mem['leads_created']} "
+              "distinct leads, default processing.lead_cache (200000)", "",
+              "| leads created | events/s | CPU µs/event | Redis cmds/event | "
+              "peak RSS MiB |", "|---:|---:|---:|---:|---:|",
+              f"| {mem['leads_created']} | {mem['eps']:.0f} | "
+              f"{mem['cpu_us_per_event']:.1f} | "
+              f"{mem['redis_cmds_per_event']:.2f} | "
+              f"{mem['peak_rss_kb'] / 1024:.1f} |", ""]
     sc = res.get("scaling")
     if sc:
         L += [f"## Scaling ({sc['events']} events per point)", "",
@@ -821,10 +847,15 @@ def main(argv=None):
                     help="events per scaling point (300000)")
     ap.add_argument("--cg-events", type=int, default=20000,
                     help="events of the smaller callgrind run (20000)")
+    ap.add_argument("--mem-events", type=int, default=8000000,
+                    help="events of the memory phase (8000000)")
+    ap.add_argument("--mem-leads", type=int, default=3000000,
+                    help="lead-id pool of the memory phase (3000000)")
     ap.add_argument("--phases",
                     default="throughput,latency,scaling,callgrind,perf",
                     help="comma-separated subset of throughput, latency, "
-                         "scaling, callgrind, perf")
+                         "scaling, callgrind, perf, memory (not run by "
+                         "default: about 10 minutes)")
     ap.add_argument("--state", default=None,
                     help="directory for the private broker / redis-server "
                          "and logs (default <build>/bench-state)")
