@@ -683,6 +683,12 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
         if (fd_apply_count(proc, in_field[msg->ev.kind], 1, "%s:stats:%s",
                            proc->prefix, group))
                 return -1;
+        if (msg->late) {
+                proc->batch_stats.late++;
+                if (fd_apply_count(proc, "late", 1, "%s:stats:%s", proc->prefix,
+                                   group))
+                        return -1;
+        }
         if (msg->ev.kind == FD_EV_SPEND)
                 return apply_spend_event(proc, &msg->ev.u.spend);
         return msg->ev.kind == FD_EV_CRM ? apply_crm_event(proc, msg)

@@ -90,6 +90,23 @@ const fd_cfg_key fd_cfg_keys[] = {
          "Messages buffered per input partition before funneld pauses "
          "fetching it (resumed below a quarter of this); bounds memory "
          "while the event-time merge waits for a lagging partition."},
+        {"processing.allowed_lateness_ms", FD_CFG_I64, "0", 0,
+         INT64_C(2592000000), NULL, G(allowed_lateness_ms),
+         "How far (ms of event time) an event may arrive behind a later "
+         "event of its partition and still be applied in event-time order: "
+         "each input partition holds an event until the partition has "
+         "delivered an event this much later (or has been quiet for "
+         "processing.lateness_idle_ms, or its buffer is full), and applies "
+         "what it holds in order of occurred_at, then event_id. Results "
+         "inside the bound do not depend on arrival order; an event that "
+         "comes later still is applied when it comes and counted as late "
+         "(`late` in P:stats:G). 0: events are applied in the order of each "
+         "partition."},
+        {"processing.lateness_idle_ms", FD_CFG_INT, "1000", 1, 86400000, NULL,
+         G(lateness_idle_ms),
+         "With processing.allowed_lateness_ms: a partition that delivered "
+         "nothing for this long (wall clock) releases what it holds, so a "
+         "quiet stream is not held back."},
         {"processing.lead_cache", FD_CFG_INT, "200000", 0, 100000000, NULL,
          G(lead_cache),
          "Most lead states kept in memory between batches, so that a lead "

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apply.h"
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
@@ -37,6 +38,12 @@ typedef struct fd_queue {
         int paused;
         int64_t wait_since; /* ms, monotonic; since when the merge waits
                              * for this empty queue, 0 = not waiting */
+        /* processing.allowed_lateness_ms > 0: the queue is kept in order
+         * of (ts, event_id) instead of arrival. */
+        int64_t max_ts;     /* latest event time pushed since assignment */
+        int64_t popped_ts;  /* latest event time popped */
+        int64_t max_popped; /* highest offset popped, -1 none */
+        int64_t last_push;  /* ms, monotonic */
 } fd_queue;
 
 struct fd_pipeline {
@@ -72,6 +79,7 @@ struct fd_pipeline {
         int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
+        int64_t *next_store; /* set_next_offsets: [topic][partition] */
 };
 
 static size_t queue_len(const fd_queue *q)
@@ -87,10 +95,34 @@ static void queue_clear(fd_queue *q)
         q->at_eof = 0;
         q->primed = 0;
         q->wait_since = 0;
+        q->max_ts = q->popped_ts = INT64_MIN;
+        q->max_popped = -1;
 }
 
-/* Takes ownership of *msg (left zeroed). */
-static int queue_push(fd_queue *q, fd_msg *msg)
+/* The event id of msg ("" for a bad one), for ordering equal times. */
+static const char *msg_event_id(const fd_msg *msg)
+{
+        const char *tenant, *event_id, *lead_id;
+
+        if (msg->ev.kind == FD_EV_NONE)
+                return "";
+        fd_apply_event_ids(&msg->ev, &tenant, &event_id, &lead_id);
+        return event_id;
+}
+
+/* Event-time order of the reorder buffer: occurred_at, then event id. */
+static int msg_before(const fd_msg *a, const fd_msg *b)
+{
+        if (a->ts != b->ts)
+                return a->ts < b->ts;
+        return strcmp(msg_event_id(a), msg_event_id(b)) < 0;
+}
+
+/* Takes ownership of *msg (left zeroed). With sorted, the message goes to
+ * its place in event-time order (from the tail: input is mostly in order).
+ * A message that will be applied after a later one of its partition is
+ * marked late. */
+static int queue_push(fd_queue *q, fd_msg *msg, int sorted)
 {
         if (queue_len(q) == q->cap) {
                 size_t cap = q->cap ? q->cap * 2 : 256;
@@ -113,8 +145,27 @@ static int queue_push(fd_queue *q, fd_msg *msg)
                 q->arrived = arrived;
                 q->cap = cap;
         }
-        q->arrived[q->tail % q->cap] = fd_mono_ms();
-        q->items[q->tail++ % q->cap] = *msg;
+        size_t at = q->tail;
+        int64_t now = fd_mono_ms();
+        /* Late: it will be applied after a later event of its partition
+         * (one already applied, or, unsorted, one ahead in the queue). */
+        if (msg->ts != INT64_MIN &&
+            msg->ts < (sorted ? q->popped_ts : q->max_ts))
+                msg->late = 1;
+        if (msg->ts > q->max_ts)
+                q->max_ts = msg->ts;
+        if (sorted) {
+                for (; at > q->head &&
+                       msg_before(msg, &q->items[(at - 1) % q->cap]);
+                     at--) {
+                        q->items[at % q->cap] = q->items[(at - 1) % q->cap];
+                        q->arrived[at % q->cap] = q->arrived[(at - 1) % q->cap];
+                }
+        }
+        q->arrived[at % q->cap] = now;
+        q->items[at % q->cap] = *msg;
+        q->tail++;
+        q->last_push = now;
         memset(msg, 0, sizeof(*msg));
         q->at_eof = 0;
         q->primed = 1;
@@ -131,6 +182,10 @@ static fd_msg *queue_peek(fd_queue *q)
 static void queue_pop(fd_queue *q, fd_msg *out)
 {
         *out = q->items[q->head % q->cap];
+        if (out->ts > q->popped_ts)
+                q->popped_ts = out->ts;
+        if (out->offset > q->max_popped)
+                q->max_popped = out->offset;
         memset(&q->items[q->head % q->cap], 0, sizeof(fd_msg));
         q->head++;
 }
@@ -248,7 +303,7 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m)
         if (!q)
                 return;
         decode_msg(pl, m, (fd_event_kind)(idx + 1), &msg);
-        if (queue_push(q, &msg) != 0) {
+        if (queue_push(q, &msg, pl->conf->allowed_lateness_ms > 0) != 0) {
                 fd_msg_clear(&msg);
                 pl->need_reset = 1;
                 return;
@@ -547,6 +602,20 @@ static int must_wait(fd_pipeline *pl, fd_queue *q, int64_t now)
         return now - q->wait_since < pl->conf->max_task_idle_ms;
 }
 
+/* Whether the head of q may be applied (processing.allowed_lateness_ms):
+ * its partition delivered an event at least the lateness later, or was
+ * quiet for processing.lateness_idle_ms, or its buffer is full. */
+static int releasable(const fd_pipeline *pl, const fd_queue *q,
+                      const fd_msg *head, int64_t now)
+{
+        int64_t late = pl->conf->allowed_lateness_ms;
+
+        return late <= 0 || head->ts == INT64_MIN ||
+               head->ts <= q->max_ts - late ||
+               now - q->last_push >= pl->conf->lateness_idle_ms ||
+               queue_len(q) >= (size_t)pl->conf->queue_max_events;
+}
+
 /* Picks the queue whose head comes next in event time, or NULL when the
  * merge must wait for a partition that may still deliver earlier events
  * (*wait set) or when everything is empty. Equal times: lead events first
@@ -567,6 +636,10 @@ static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
                                 if (must_wait(pl, q, now))
                                         *wait = 1;
                                 passes_end |= q->at_eof;
+                                continue;
+                        }
+                        if (!releasable(pl, q, head, now)) {
+                                *wait = 1; /* an earlier event may come */
                                 continue;
                         }
                         if (!best) {
@@ -677,12 +750,62 @@ static void warn_fenced(const char *what)
                 what);
 }
 
+/* With processing.allowed_lateness_ms, a partition's next offset to store
+ * is not after its last applied message: lower offsets may still wait in
+ * the reorder buffer or later in the batch. Sets, for each queue with
+ * messages in batch[done, done + k), the lowest offset not applied after
+ * them (applied ones above it are replayed after a crash and dropped by
+ * their dedupe markers). */
+static void set_next_offsets(fd_pipeline *pl, size_t done, size_t k)
+{
+        int64_t *next = pl->next_store; /* [topic][partition], -2: none */
+        size_t n = (size_t)pl->ntopics * (size_t)pl->nparts;
+
+        for (size_t i = 0; i < n; i++)
+                next[i] = -2;
+        for (size_t i = done; i < done + k; i++) {
+                const fd_msg *m = &pl->batch[i];
+                size_t at = (size_t)(m->topic - 1) * (size_t)pl->nparts +
+                            (size_t)m->partition;
+                fd_queue *q = queue_of(pl, (int)m->topic - 1, m->partition);
+
+                if (next[at] != -2)
+                        continue;
+                next[at] = q->max_popped + 1;
+                for (size_t j = q->head; j < q->tail; j++)
+                        if (q->items[j % q->cap].offset < next[at])
+                                next[at] = q->items[j % q->cap].offset;
+        }
+        for (size_t j = done + k; j < pl->batch_cnt; j++) {
+                const fd_msg *m = &pl->batch[j];
+                size_t at = (size_t)(m->topic - 1) * (size_t)pl->nparts +
+                            (size_t)m->partition;
+
+                if (next[at] != -2 && m->offset < next[at])
+                        next[at] = m->offset;
+        }
+        fd_processor_clear_next_offsets(pl->proc);
+        for (int t = 0; t < pl->ntopics; t++)
+                for (int32_t p = 0; p < pl->nparts; p++)
+                        if (next[(size_t)t * (size_t)pl->nparts + (size_t)p] !=
+                            -2)
+                                fd_processor_set_next_offset(
+                                        pl->proc, (fd_event_kind)(t + 1), p,
+                                        next[(size_t)t * (size_t)pl->nparts +
+                                             (size_t)p]);
+}
+
 /* Commits the batch in processor-sized slices. */
 static void process_batch(fd_pipeline *pl)
 {
         size_t done = 0;
         while (done < pl->batch_cnt) {
                 size_t consumed = 0;
+                if (pl->conf->allowed_lateness_ms > 0)
+                        set_next_offsets(
+                                pl, done,
+                                fd_processor_prefix(pl->batch + done,
+                                                    pl->batch_cnt - done));
                 int rc = fd_processor_run(pl->proc, pl->batch + done,
                                           pl->batch_cnt - done, pl->owned,
                                           pl->epochs, pl->owned_cnt, &consumed);
@@ -978,7 +1101,9 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
         fd_metrics_set_topics(metrics, names);
         pl->owned = calloc((size_t)pl->nparts, sizeof(int32_t));
         pl->epochs = calloc((size_t)pl->nparts, sizeof(int64_t));
-        if (!pl->owned || !pl->epochs)
+        pl->next_store =
+                calloc((size_t)pl->nparts * FD_IN_TOPICS, sizeof(int64_t));
+        if (!pl->owned || !pl->epochs || !pl->next_store)
                 goto fail;
         topics = rd_kafka_topic_partition_list_new(pl->ntopics);
         for (int t = 0; t < pl->ntopics; t++) {
@@ -988,8 +1113,10 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
                         rd_kafka_topic_partition_list_destroy(topics);
                         goto fail;
                 }
-                for (int32_t p = 0; p < pl->nparts; p++)
+                for (int32_t p = 0; p < pl->nparts; p++) {
                         pl->next[t][p] = -1;
+                        queue_clear(&pl->queues[t][p]);
+                }
                 rd_kafka_topic_partition_list_add(topics, names[t],
                                                   RD_KAFKA_PARTITION_UA);
         }
@@ -1033,6 +1160,7 @@ void fd_pipeline_destroy(fd_pipeline *pl)
         fd_processor_destroy(pl->proc);
         free(pl->owned);
         free(pl->epochs);
+        free(pl->next_store);
         for (int t = 0; t < FD_IN_TOPICS; t++)
                 free(pl->next[t]);
         for (size_t i = 0; i < pl->reloaded_cnt; i++)

@@ -42,6 +42,7 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->hlls);
         fd_strmap_init(&proc->trims);
         fd_strmap_init(&proc->offsets);
+        fd_strmap_init(&proc->next_offsets);
         return proc;
 }
 
@@ -134,6 +135,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->hlls);
         fd_strmap_free(&proc->trims);
         fd_strmap_free(&proc->offsets);
+        fd_strmap_free(&proc->next_offsets);
         fd_resp_free(&proc->reads);
         fd_resp_free(&proc->writes);
         fd_buf_free(&proc->scratch);
@@ -266,19 +268,53 @@ out:
         return rc;
 }
 
+/* The "topic:partition" field of P:offsets:G into k; its length. */
+static int offset_field(const fd_processor *proc, fd_event_kind topic,
+                        int32_t partition, char k[320])
+{
+        return fd_fmt(k, 320, "%s:%d", fd_config_topic(proc->conf, topic),
+                      (int)partition);
+}
+
+void fd_processor_set_next_offset(fd_processor *proc, fd_event_kind topic,
+                                  int32_t partition, int64_t next)
+{
+        char k[320];
+        int created;
+        int n = offset_field(proc, topic, partition, k);
+        fd_strmap_entry *e =
+                fd_strmap_upsert(&proc->next_offsets, k, (size_t)n, &created);
+
+        if (e)
+                e->i64 = next;
+        else /* out of memory: store nothing rather than too far */
+                proc->next_offsets_broken = 1;
+}
+
+void fd_processor_clear_next_offsets(fd_processor *proc)
+{
+        fd_strmap_clear(&proc->next_offsets);
+        proc->next_offsets_broken = 0;
+}
+
 /* Records the next offset of msg's topic partition. */
 static int note_offset(fd_processor *proc, const fd_msg *msg)
 {
         char k[320];
         int created;
-        const char *topic = fd_config_topic(proc->conf, msg->topic);
-        int n = fd_fmt(k, sizeof(k), "%s:%d", topic, (int)msg->partition);
+        int n = offset_field(proc, msg->topic, msg->partition, k);
         fd_strmap_entry *e =
                 fd_strmap_upsert(&proc->offsets, k, (size_t)n, &created);
-        if (!e)
+        if (!e || proc->next_offsets_broken)
                 return -1;
         if (created || msg->offset + 1 > e->i64)
                 e->i64 = msg->offset + 1;
+        if (proc->next_offsets.cnt) {
+                fd_strmap_entry *o =
+                        fd_strmap_get(&proc->next_offsets, k, (size_t)n);
+                if (o)
+                        e->i64 = o->i64;
+        }
         return 0;
 }
 
@@ -307,21 +343,24 @@ static int finish_writes(fd_processor *proc)
         return rc ? -1 : 0;
 }
 
+size_t fd_processor_prefix(const fd_msg *msgs, size_t n)
+{
+        for (size_t i = 1; i < n; i++)
+                if (is_close(&msgs[i]))
+                        return i;
+        return n;
+}
+
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                      const int32_t *parts, const int64_t *epochs, size_t cnt,
                      size_t *consumed)
 {
-        size_t k = n;
+        size_t k = fd_processor_prefix(msgs, n);
         int rc;
 
         *consumed = 0;
         if (n == 0)
                 return FD_STORE_OK;
-        for (size_t i = 1; i < n; i++)
-                if (is_close(&msgs[i])) {
-                        k = i;
-                        break;
-                }
         batch_reset(proc);
         rc = read_state(proc, msgs, k);
         if (rc == FD_STORE_OK && is_close(&msgs[0]))
@@ -348,6 +387,7 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                 proc->stats.events += (int64_t)k;
                 proc->stats.dlq += b->dlq;
                 proc->stats.duplicates += b->duplicates;
+                proc->stats.late += b->late;
                 proc->stats.promotions += b->promotions;
                 proc->stats.attributions += b->attributions;
                 proc->stats.batches++;

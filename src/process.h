@@ -29,6 +29,8 @@ typedef struct fd_msg {
         void *key; /* bad only: the original key */
         size_t key_len;
         int duplicate; /* set by the processor: dropped by event id */
+        int late;      /* came after a later event of its partition had been
+                        * applied (processing.allowed_lateness_ms) */
 } fd_msg;
 
 /* Releases what msg owns and zeroes it. */
@@ -41,6 +43,7 @@ typedef struct fd_process_stats {
         int64_t duplicates;
         int64_t promotions;
         int64_t attributions;
+        int64_t late;
         int64_t batches;
         double last_commit_s; /* the latest batch's MULTI/EXEC round trip */
 } fd_process_stats;
@@ -58,6 +61,18 @@ void fd_processor_destroy(fd_processor *proc);
  * own so that it reads the touches committed before it). parts/epochs (cnt) are
  * the partitions owned and their epochs. Returns FD_STORE_OK, FD_STORE_FENCED
  * or FD_STORE_ERR; on anything but OK nothing of the batch was written. */
+/* How many of msgs[0..n) fd_processor_run() applies as one batch: up to
+ * the next close (which starts a batch of its own). */
+size_t fd_processor_prefix(const fd_msg *msgs, size_t n);
+
+/* The next offset the next batch stores for the input partition (instead
+ * of the one after its last message in the batch): with
+ * processing.allowed_lateness_ms, lower offsets may not be applied yet.
+ * Kept until fd_processor_clear_next_offsets(). */
+void fd_processor_set_next_offset(fd_processor *proc, fd_event_kind topic,
+                                  int32_t partition, int64_t next);
+void fd_processor_clear_next_offsets(fd_processor *proc);
+
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                      const int32_t *parts, const int64_t *epochs, size_t cnt,
                      size_t *consumed);

@@ -89,16 +89,18 @@ typedef struct fd_config {
         int32_t out_schema_id_promotion;   /* schemas.out.promotion, 3 */
         int32_t out_schema_id_attribution; /* schemas.out.attribution, 4 */
 
-        int batch_max_events;      /* processing.batch.max_events, 2000 */
-        int batch_max_ms;          /* processing.batch.max_ms, 50 */
-        int max_task_idle_ms;      /* processing.max_task_idle_ms, 500 */
-        int queue_max_events;      /* processing.queue.max_events, 20000 */
-        int lead_cache;            /* processing.lead_cache, 200000 */
-        int touch_max;             /* processing.touch_max, 200 */
-        int64_t dedupe_window_ms;  /* processing.dedupe_window_days, 7 d */
-        int64_t max_message_bytes; /* processing.max_message_bytes, 1 MiB */
-        int64_t min_event_time_ms; /* processing.min_event_time, 2000-01-01 */
-        int64_t max_future_ms;     /* processing.max_future_days, 1 day */
+        int batch_max_events;        /* processing.batch.max_events, 2000 */
+        int batch_max_ms;            /* processing.batch.max_ms, 50 */
+        int max_task_idle_ms;        /* processing.max_task_idle_ms, 500 */
+        int queue_max_events;        /* processing.queue.max_events, 20000 */
+        int64_t allowed_lateness_ms; /* processing.allowed_lateness_ms, 0 */
+        int lateness_idle_ms;        /* processing.lateness_idle_ms, 1000 */
+        int lead_cache;              /* processing.lead_cache, 200000 */
+        int touch_max;               /* processing.touch_max, 200 */
+        int64_t dedupe_window_ms;    /* processing.dedupe_window_days, 7 d */
+        int64_t max_message_bytes;   /* processing.max_message_bytes, 1 MiB */
+        int64_t min_event_time_ms;   /* processing.min_event_time, 2000-01-01 */
+        int64_t max_future_ms;       /* processing.max_future_days, 1 day */
 
         char *on_missing_offsets; /* processing.on_missing_offsets, "stop" */
         char *log_level;          /* log.level, "info" */
