@@ -40,35 +40,33 @@ void fd_apply_event_ids(const fd_event *ev, const char **tenant,
 int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
                    const char *keyfmt, ...)
 {
-        char small[1024], *key = small;
+        fd_buf *k = &proc->scratch;
+        size_t flen = strlen(field);
         va_list ap;
-        int created, rc;
+        int created, n;
 
+        /* "key\0field", formatted straight into the scratch buffer. */
+        fd_buf_reset(k);
+        if (fd_buf_reserve(k, 512 + flen) != 0)
+                return -1;
         va_start(ap, keyfmt);
-        int n = fd_vfmt(small, sizeof(small), keyfmt, ap);
+        n = fd_vfmt(k->data, k->cap - flen - 1, keyfmt, ap);
         va_end(ap);
         if (n < 0)
                 return -1;
-        if ((size_t)n >= sizeof(small)) {
-                /* A long redis.prefix: format again into a right-sized
-                 * buffer (ids are bounded by fd_validate_limits). */
-                key = malloc((size_t)n + 1);
-                if (!key)
+        if ((size_t)n >= k->cap - flen - 1) {
+                /* A long redis.prefix: room for it, then format again. */
+                if (fd_buf_reserve(k, (size_t)n + 1 + flen) != 0)
                         return -1;
                 va_start(ap, keyfmt);
-                vsnprintf(key, (size_t)n + 1, keyfmt, ap);
+                fd_vfmt(k->data, (size_t)n + 1, keyfmt, ap);
                 va_end(ap);
         }
-        fd_buf_reset(&proc->scratch);
-        rc = fd_buf_append(&proc->scratch, key, (size_t)n + 1) ||
-             fd_buf_append(&proc->scratch, field, strlen(field));
-        if (key != small)
-                free(key);
-        if (rc)
+        k->len = (size_t)n + 1; /* the key's NUL separates it from field */
+        if (fd_buf_append(k, field, flen) != 0)
                 return -1;
         fd_strmap_entry *e =
-                fd_strmap_upsert(&proc->counters, proc->scratch.data,
-                                 proc->scratch.len, &created);
+                fd_strmap_upsert(&proc->counters, k->data, k->len, &created);
         if (!e)
                 return -1;
         e->i64 += delta;
