@@ -477,6 +477,23 @@ static int add_visitor(fd_processor *proc, const fd_lead_event *le,
                        : -1;
 }
 
+/* Decays an existing lead's engagement from its latest event time to at
+ * (scoring.decay); 1 when the score changed. */
+static int decay(fd_lead *lead, int64_t at)
+{
+        int32_t e;
+
+        if (lead->lc.stage == FD_STAGE_NONE || at <= lead->updated_at)
+                return 0;
+        e = fd_score_decay(&lead->tconf->score, lead->engagement,
+                           lead->updated_at, at);
+        if (e == lead->engagement)
+                return 0;
+        lead->engagement = e;
+        lead->dirty = 1;
+        return 1;
+}
+
 static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 {
         const fd_lead_event *le = &msg->ev.u.lead;
@@ -514,6 +531,7 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
                 fd_validate_dim(fd_lead_event_attr(le, "persona"));
         if (persona)
                 fd_str_set(&lead->persona, persona);
+        int decayed = decay(lead, le->occurred_at);
         if (le->occurred_at > lead->updated_at)
                 lead->updated_at = le->occurred_at;
         /* Only a new lead enters LEAD by activity: re-opening a closed lead
@@ -524,7 +542,8 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         fd_score_delta d = fd_score_apply(&tconf->score, le, lead->awarded);
         lead->fit += d.fit;
         lead->engagement += d.engagement;
-        if ((d.fit || d.engagement) && add_score_history(proc, le, lead))
+        if ((d.fit || d.engagement || decayed) &&
+            add_score_history(proc, le, lead))
                 return -1;
         if (lead->lc.stage == FD_STAGE_LEAD &&
             fd_score_is_mql(&tconf->score.mql, lead->fit, lead->engagement) &&
@@ -555,6 +574,7 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
                 lead->created_at = ce->occurred_at;
                 fd_str_set(&lead->source_channel, "unknown");
         }
+        decay(lead, ce->occurred_at);
         if (ce->occurred_at > lead->updated_at) {
                 lead->updated_at = ce->occurred_at;
                 lead->dirty = 1; /* saved even when the stage is a no-op */

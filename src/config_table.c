@@ -170,6 +170,20 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"mql.min_total", FD_CFG_I32, NULL, -1000000, 1000000, NULL,
          T(score.mql.min_total),
          "MQL condition: fit + engagement at least this."},
+        {"scoring.decay", FD_CFG_ENUM, "none", 0, 0, "none,linear,half_life",
+         T(score.decay),
+         "Decay of the engagement score in event time, applied at each of "
+         "the lead's events from the time of its previous one (events "
+         "older than that add their points undecayed): `linear` takes "
+         "scoring.decay_points off at every boundary of fixed periods of "
+         "scoring.decay_days (counted from 1970-01-01 UTC), never past 0; "
+         "`half_life` halves it every scoring.decay_days (rounded to whole "
+         "points); `none` keeps it. The fit score does not decay."},
+        {"scoring.decay_days", FD_CFG_DAYS, "30", 1, 3650, NULL,
+         T(score.decay_ms), "The period of linear decay, or the half-life."},
+        {"scoring.decay_points", FD_CFG_I32, "10", 0, 1000000, NULL,
+         T(score.decay_points),
+         "Engagement points linear decay takes off per period."},
         {"handraise.types", FD_CFG_LIST, "demo_request,contact_sales", 0, 0,
          NULL, TL(score.handraise_types, score.handraise_cnt),
          "Lead event types that raise the hand: the lead becomes an SQL."},

@@ -1,6 +1,7 @@
 /* funneld — rule-based lead scoring: fit and engagement points per event,
  * capped per rule, lead and cycle; the MQL condition; hand-raise types. */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,43 @@ fd_score_delta fd_score_apply(const fd_score_model *model,
                         d.engagement = add_sat(d.engagement, pts);
         }
         return d;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+        int64_t q = a / b;
+
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int32_t fd_score_decay(const fd_score_model *model, int32_t engagement,
+                       int64_t from_ms, int64_t to_ms)
+{
+        const char *kind = model->decay;
+
+        if (!kind || engagement == 0 || to_ms <= from_ms ||
+            model->decay_ms <= 0)
+                return engagement;
+        if (strcmp(kind, "linear") == 0) {
+                int64_t periods = floor_div(to_ms, model->decay_ms) -
+                                  floor_div(from_ms, model->decay_ms);
+                int64_t loss = periods * model->decay_points;
+
+                if (periods <= 0 || loss <= 0)
+                        return engagement;
+                if (engagement > 0)
+                        return loss >= engagement
+                                       ? 0
+                                       : (int32_t)(engagement - loss);
+                return -loss <= engagement ? 0 : (int32_t)(engagement + loss);
+        }
+        if (strcmp(kind, "half_life") == 0) {
+                double f = exp2(-(double)(to_ms - from_ms) /
+                                (double)model->decay_ms);
+
+                return (int32_t)lround((double)engagement * f);
+        }
+        return engagement;
 }
 
 int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit,

@@ -53,6 +53,10 @@ typedef struct fd_score_model {
         fd_mql_condition mql;
         char **handraise_types; /* event types that promote to SQL */
         size_t handraise_cnt;
+        /* Engagement decay in event time (scoring.decay*): */
+        char *decay;          /* "none", "linear" or "half_life" */
+        int64_t decay_ms;     /* linear: the period; half_life: the half-life */
+        int32_t decay_points; /* linear: points lost per period boundary */
 } fd_score_model;
 
 /* What one event did to a lead's score. */
@@ -66,6 +70,15 @@ typedef struct fd_score_delta {
  * updated. Returns the change to fit and engagement. */
 fd_score_delta fd_score_apply(const fd_score_model *model,
                               const fd_lead_event *le, int32_t *awarded);
+
+/* The engagement score decayed from event time from_ms to to_ms (no change
+ * unless to_ms > from_ms). linear: every boundary of the fixed periods
+ * (decay_ms long, counted from 1970-01-01 UTC) between the two takes
+ * decay_points off, never past 0; half_life: multiplied by
+ * 2^-(to - from) / decay_ms, rounded to the nearest integer. Fit does not
+ * decay. */
+int32_t fd_score_decay(const fd_score_model *model, int32_t engagement,
+                       int64_t from_ms, int64_t to_ms);
 
 /* 1 when fit/engagement meet the MQL condition. */
 int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit,

@@ -326,8 +326,47 @@ static void test_handraise(void)
         FD_CHECK_INT(fd_score_is_handraise(&m, "demo_request"), 0);
 }
 
+#define DAY_MS 86400000LL
+
+/* scoring.decay: hand-computed. */
+static void test_decay(void)
+{
+        fd_score_model m = {0};
+        char linear[] = "linear", half[] = "half_life", none[] = "none";
+        int64_t t0 = 20000 * DAY_MS + 3600000; /* day 20000 + 1 h */
+
+        m.decay_ms = 30 * DAY_MS;
+        m.decay_points = 10;
+        /* none / unset: no change */
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 400 * DAY_MS), 40);
+        m.decay = none;
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 400 * DAY_MS), 40);
+        /* linear: periods are fixed windows of 30 days from the epoch;
+         * day 20010 = 667 * 30 is the first boundary after t0 */
+        m.decay = linear;
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 9 * DAY_MS), 40);
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 10 * DAY_MS), 30);
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 40 * DAY_MS), 20);
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 400 * DAY_MS), 0);
+        FD_CHECK_INT(fd_score_decay(&m, -15, t0, t0 + 10 * DAY_MS), -5);
+        FD_CHECK_INT(fd_score_decay(&m, -15, t0, t0 + 40 * DAY_MS), 0);
+        /* not forward in time: no change */
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0 + 40 * DAY_MS, t0), 40);
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0), 40);
+        /* half_life of 10 days */
+        m.decay = half;
+        m.decay_ms = 10 * DAY_MS;
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 10 * DAY_MS), 20);
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 20 * DAY_MS), 10);
+        FD_CHECK_INT(fd_score_decay(&m, 15, t0, t0 + 10 * DAY_MS), 8);
+        FD_CHECK_INT(fd_score_decay(&m, -15, t0, t0 + 10 * DAY_MS), -8);
+        FD_CHECK_INT(fd_score_decay(&m, 40, t0, t0 + 5 * DAY_MS), 28);
+        FD_CHECK_INT(fd_score_decay(&m, 1, t0, t0 + 20 * DAY_MS), 0);
+}
+
 int main(void)
 {
+        FD_RUN(test_decay);
         FD_RUN(test_match_exact);
         FD_RUN(test_match_set);
         FD_RUN(test_match_contains);
