@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "funneld/markov.h"
 #include "keys.h"
 #include "log.h"
@@ -168,13 +169,13 @@ static int count_model(fd_processor *proc, const fd_lead *lead, const char *m,
                 for (size_t i = 0; i < tl->cnt; i++) {
                         if (!cr[i])
                                 continue;
-                        snprintf(field, sizeof(field), "channel:%s",
-                                 tl->touches[i].channel);
+                        fd_fmt(field, sizeof(field), "channel:%s",
+                               tl->touches[i].channel);
                         rc |= count_rev(proc, &key, field, cr[i]);
                         if (!tl->touches[i].campaign)
                                 continue;
-                        snprintf(field, sizeof(field), "campaign:%s",
-                                 tl->touches[i].campaign);
+                        fd_fmt(field, sizeof(field), "campaign:%s",
+                               tl->touches[i].campaign);
                         rc |= count_rev(proc, &key, field, cr[i]);
                 }
         }
@@ -202,8 +203,8 @@ static int emit(fd_processor *proc, const fd_lead *lead, const fd_crm_event *ce,
                 .credits = credits,
                 .credit_cnt = credit_cnt,
         };
-        snprintf(event_id, sizeof(event_id), "%s:%s:%d:closed_won",
-                 lead->tenant_id, lead->lead_id, (int)cycle);
+        fd_fmt(event_id, sizeof(event_id), "%s:%s:%d:closed_won",
+               lead->tenant_id, lead->lead_id, (int)cycle);
         fd_buf_reset(&proc->enc);
         if (fd_codec_encode_attribution(
                     proc->codec, proc->conf->out_schema_id_attribution, &a,
@@ -261,9 +262,9 @@ static int count_sourcing(fd_processor *proc, const fd_lead *lead,
         }
         int sourced = first >= 0 &&
                       is_marketing(lead->tconf, tl->touches[first].channel);
-        snprintf(rev, sizeof(rev), "revenue:%s", cur);
-        snprintf(srev, sizeof(srev), "sourced_revenue:%s", cur);
-        snprintf(irev, sizeof(irev), "influenced_revenue:%s", cur);
+        fd_fmt(rev, sizeof(rev), "revenue:%s", cur);
+        fd_fmt(srev, sizeof(srev), "sourced_revenue:%s", cur);
+        fd_fmt(irev, sizeof(irev), "influenced_revenue:%s", cur);
         rc |= sourcing_add(proc, lead, month, "customers", 1);
         if (amount)
                 rc |= sourcing_add(proc, lead, month, rev, amount);
@@ -307,8 +308,8 @@ int fd_close_journey(fd_processor *proc, const fd_lead *lead, int64_t closed_at,
         k = fd_markov_journey(path, n, converted, steps, n + 1);
         fd_apply_bucket(lead->tconf, closed_at, &b);
         for (size_t i = 0; i < k && !rc; i++) {
-                snprintf(field, sizeof(field), "%s|%s", steps[i].from,
-                         steps[i].to);
+                fd_fmt(field, sizeof(field), "%s|%s", steps[i].from,
+                       steps[i].to);
                 rc |= fd_apply_count(proc, field, 1, "%s:{%s}:markov",
                                      proc->prefix, lead->tenant_id) |
                       fd_apply_count(proc, field, 1, "%s:{%s}:markov:%s",

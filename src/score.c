@@ -96,10 +96,10 @@ fd_score_delta fd_score_apply(const fd_score_model *model,
                 const fd_score_rule *rule = &model->rules[i];
                 int32_t pts;
 
-                if (!rule_matches(rule, le))
-                        continue;
+                /* A rule whose cap is used up awards nothing: not matched
+                 * at all (its regex is the costly part). */
                 pts = capped_points(rule, awarded ? awarded[i] : 0);
-                if (pts == 0)
+                if (pts == 0 || !rule_matches(rule, le))
                         continue;
                 if (awarded)
                         awarded[i] = add_sat(awarded[i], pts);
