@@ -284,15 +284,46 @@ static int direct_str(dalloc *a, const char *s, size_t n, int optional,
         return *dst ? 0 : -1;
 }
 
+/* How many entries the attribute array of a map value at p needs: the
+ * entries of all its blocks (repeated keys counted), at most
+ * FD__DIRECT_MAX_ATTRS + 1; 0 for a null. */
+static size_t direct_map_room(const fd__node *s, const uint8_t *p)
+{
+        size_t n = 0;
+        int64_t left;
+
+        s = direct_leaf(s, &p);
+        if (!s || s->type != AVRO_MAP)
+                return 0;
+        while (n <= FD__DIRECT_MAX_ATTRS && (left = direct_varint(&p)) != 0) {
+                if (left < 0) {
+                        left = -left;
+                        (void)direct_varint(&p);
+                }
+                n += (size_t)left;
+                for (; left > 0; left--) {
+                        size_t kn, vn;
+
+                        (void)direct_bytes(&p, &kn);
+                        if (direct_leaf(s->kid[0], &p))
+                                (void)direct_bytes(&p, &vn);
+                }
+        }
+        return n > FD__DIRECT_MAX_ATTRS ? FD__DIRECT_MAX_ATTRS + 1 : n;
+}
+
 /* Like copy_map(), with avro-c's rule for a repeated key: the entry keeps
  * its first position and takes the last value. Returns 3 for a map larger
  * than FD__DIRECT_MAX_ATTRS (left to avro-c). */
 static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
-                      fd_attr **attrs, size_t *cnt)
+                      size_t room, fd_attr **attrs, size_t *cnt)
 {
         fd_attr *a = NULL;
         size_t n = 0, i;
         int64_t left;
+
+        if (room > FD__DIRECT_MAX_ATTRS)
+                return 3;
 
         while ((left = direct_varint(&p)) != 0) {
                 if (left < 0) {
@@ -321,8 +352,7 @@ static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
                         }
                         if (n == FD__DIRECT_MAX_ATTRS)
                                 return 3;
-                        if (!a && !(a = d_alloc(al, FD__DIRECT_MAX_ATTRS *
-                                                            sizeof(*a))))
+                        if (!a && !(a = d_alloc(al, room * sizeof(*a))))
                                 return -1;
                         /* a key is a string: NUL-free (checked) */
                         if (direct_str(al, k, kn, 0, &a[n].key) != 0)
@@ -367,7 +397,8 @@ static int direct_field(dalloc *a, const fd__field *f, const fd__node *s,
         case FD__F_ATTRS:
                 if (!s)
                         return 0;
-                return direct_map(a, s->kid[0], p, (fd_attr **)(rec + f->off),
+                return direct_map(a, s->kid[0], p, direct_map_room(s, p),
+                                  (fd_attr **)(rec + f->off),
                                   (size_t *)(rec + f->off_cnt));
         }
         return -1;
@@ -403,9 +434,17 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
         if (at) {
                 /* One block for every string: those of the body take at
                  * most len bytes with their NULs (each has a length byte),
-                 * plus the attribute array and the writer's defaults. */
-                a.left = len + FD__DIRECT_MAX_ATTRS * sizeof(fd_attr) +
-                         w->dflt_bytes + 2 * sizeof(void *);
+                 * plus the attribute arrays and the writer's defaults. */
+                size_t room = 0;
+
+                for (i = 0; i < rd->field_cnt; i++)
+                        if (rd->fields[i].type == FD__F_ATTRS &&
+                            w->fmap[i] >= 0)
+                                room += direct_map_room(w->ftype[i],
+                                                        at[w->fmap[i]]) +
+                                        1;
+                a.left = len + room * sizeof(fd_attr) + w->dflt_bytes +
+                         2 * sizeof(void *);
                 a.p = out->arena = malloc(a.left);
                 if (!a.p) {
                         snprintf(errstr, errstr_size,
