@@ -29,11 +29,73 @@ static int unwrap(avro_value_t *in, leaf *out)
         return 0;
 }
 
+/* Where the strings of an event go: the heap (one allocation each), or,
+ * for the direct reader, one block the event owns (fd_event.arena). */
+typedef struct dalloc {
+        char *p;     /* next free byte of the block; NULL: the heap */
+        size_t left; /* bytes left in the block */
+} dalloc;
+
+/* n zeroed bytes aligned for any fd_event member, or NULL. */
+static void *d_alloc(dalloc *a, size_t n)
+{
+        size_t pad;
+        void *out;
+
+        if (!a->p)
+                return calloc(1, n ? n : 1);
+        pad = (size_t)(-(uintptr_t)a->p & (sizeof(void *) - 1));
+        if (pad + n > a->left)
+                return NULL;
+        out = a->p + pad;
+        memset(out, 0, n);
+        a->p += pad + n;
+        a->left -= pad + n;
+        return out;
+}
+
+static char *d_strndup(dalloc *a, const char *s, size_t n)
+{
+        char *dst;
+
+        if (!a->p)
+                dst = malloc(n + 1);
+        else if (n + 1 > a->left)
+                dst = NULL;
+        else {
+                dst = a->p;
+                a->p += n + 1;
+                a->left -= n + 1;
+        }
+        if (!dst)
+                return NULL;
+        if (n)
+                memcpy(dst, s, n);
+        dst[n] = '\0';
+        return dst;
+}
+
+/* Copies the n bytes at s into *dst (from a). "" stays "" for required
+ * fields and becomes NULL for optional ones. Returns 0, 1 when the bytes
+ * contain NUL, or -1 out of memory. */
+static int take_str(dalloc *a, const char *s, size_t n, int optional,
+                    char **dst)
+{
+        *dst = NULL;
+        if (n && memchr(s, '\0', n))
+                return 1;
+        if (optional && n == 0)
+                return 0;
+        *dst = d_strndup(a, s, n);
+        return *dst ? 0 : -1;
+}
+
 /* Copies a string/bytes leaf into *dst (heap, owned by the event). "" stays
  * "" for required fields and becomes NULL for optional ones. Returns 0, or
  * 1 when the bytes contain NUL, or -1 on an avro/memory error. */
 static int copy_str(leaf *l, int optional, char **dst)
 {
+        dalloc heap = {NULL, 0};
         const char *s = NULL;
         size_t n = 0;
 
@@ -51,17 +113,7 @@ static int copy_str(leaf *l, int optional, char **dst)
                         return -1;
                 s = b;
         }
-        if (n && memchr(s, '\0', n))
-                return 1;
-        if (optional && n == 0)
-                return 0;
-        *dst = malloc(n + 1);
-        if (!*dst)
-                return -1;
-        if (n)
-                memcpy(*dst, s, n);
-        (*dst)[n] = '\0';
-        return 0;
+        return take_str(&heap, s, n, optional, dst);
 }
 
 static int get_long(leaf *l, int64_t *out)
@@ -110,52 +162,6 @@ static int copy_map(leaf *l, fd_attr **attrs, size_t *cnt)
                         return -1;
         }
         return 0;
-}
-
-/* Where the strings of an event go: the heap (one allocation each), or,
- * for the direct reader, one block the event owns (fd_event.arena). */
-typedef struct dalloc {
-        char *p;     /* next free byte of the block; NULL: the heap */
-        size_t left; /* bytes left in the block */
-} dalloc;
-
-/* n zeroed bytes aligned for any fd_event member, or NULL. */
-static void *d_alloc(dalloc *a, size_t n)
-{
-        size_t pad;
-        void *out;
-
-        if (!a->p)
-                return calloc(1, n ? n : 1);
-        pad = (size_t)(-(uintptr_t)a->p & (sizeof(void *) - 1));
-        if (pad + n > a->left)
-                return NULL;
-        out = a->p + pad;
-        memset(out, 0, n);
-        a->p += pad + n;
-        a->left -= pad + n;
-        return out;
-}
-
-static char *d_strndup(dalloc *a, const char *s, size_t n)
-{
-        char *dst;
-
-        if (!a->p)
-                dst = malloc(n + 1);
-        else if (n + 1 > a->left)
-                dst = NULL;
-        else {
-                dst = a->p;
-                a->p += n + 1;
-                a->left -= n + 1;
-        }
-        if (!dst)
-                return NULL;
-        if (n)
-                memcpy(dst, s, n);
-        dst[n] = '\0';
-        return dst;
 }
 
 /* Copies a reader default into the field slot. */
@@ -271,19 +277,6 @@ static const char *direct_bytes(const uint8_t **p, size_t *n)
         return s;
 }
 
-/* Like copy_str(): 0, 1 for a NUL byte, -1 out of memory. */
-static int direct_str(dalloc *a, const char *s, size_t n, int optional,
-                      char **dst)
-{
-        *dst = NULL;
-        if (n && memchr(s, '\0', n))
-                return 1;
-        if (optional && n == 0)
-                return 0;
-        *dst = d_strndup(a, s, n);
-        return *dst ? 0 : -1;
-}
-
 /* How many entries the attribute array of a map value at p needs: the
  * entries of all its blocks (repeated keys counted), at most
  * FD__DIRECT_MAX_ATTRS + 1; 0 for a null. */
@@ -339,7 +332,7 @@ static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
                         k = direct_bytes(&p, &kn);
                         if (direct_leaf(values, &p))
                                 v = direct_bytes(&p, &vn);
-                        rc = direct_str(al, v, vn, 0, &val);
+                        rc = take_str(al, v, vn, 0, &val);
                         if (rc != 0)
                                 return rc;
                         for (i = 0; i < n; i++)
@@ -355,7 +348,7 @@ static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
                         if (!a && !(a = d_alloc(al, room * sizeof(*a))))
                                 return -1;
                         /* a key is a string: NUL-free (checked) */
-                        if (direct_str(al, k, kn, 0, &a[n].key) != 0)
+                        if (take_str(al, k, kn, 0, &a[n].key) != 0)
                                 return -1;
                         a[n++].value = val;
                         *attrs = a;
@@ -381,8 +374,8 @@ static int direct_field(dalloc *a, const fd__field *f, const fd__node *s,
                 if (!s)
                         return 0;
                 str = direct_bytes(&p, &n);
-                return direct_str(a, str, n, f->type == FD__F_OPT_STR,
-                                  (char **)(rec + f->off));
+                return take_str(a, str, n, f->type == FD__F_OPT_STR,
+                                (char **)(rec + f->off));
         case FD__F_TIME:
                 if (!s)
                         return 2;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "funneld/score.h"
+#include "funneld/timebucket.h"
 
 /* 1 when needle occurs in hay, ignoring ASCII case. */
 static int contains_nocase(const char *hay, const char *needle)
@@ -111,13 +112,6 @@ fd_score_delta fd_score_apply(const fd_score_model *model,
         return d;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-        int64_t q = a / b;
-
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 int32_t fd_score_decay(const fd_score_model *model, int32_t engagement,
                        int64_t from_ms, int64_t to_ms)
 {
@@ -127,8 +121,8 @@ int32_t fd_score_decay(const fd_score_model *model, int32_t engagement,
             model->decay_ms <= 0)
                 return engagement;
         if (strcmp(kind, "linear") == 0) {
-                int64_t periods = floor_div(to_ms, model->decay_ms) -
-                                  floor_div(from_ms, model->decay_ms);
+                int64_t periods = fd_floor_div(to_ms, model->decay_ms) -
+                                  fd_floor_div(from_ms, model->decay_ms);
                 int64_t loss = periods * model->decay_points;
 
                 if (periods <= 0 || loss <= 0)

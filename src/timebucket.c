@@ -36,7 +36,7 @@ typedef struct day_slot {
 static char tz_current[TZ_NAME_MAX]; /* zone TZ is set to, "" if none */
 static day_slot day_cache[DAY_CACHE_SZ];
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t fd_floor_div(int64_t a, int64_t b)
 {
         int64_t q = a / b;
 
@@ -230,7 +230,7 @@ static size_t slot_index(const char *tz, int64_t day)
  * looked up per event. */
 static int zone_offset(const char *tz, int64_t ms, long *offset)
 {
-        int64_t day = floor_div(ms, MS_PER_DAY);
+        int64_t day = fd_floor_div(ms, MS_PER_DAY);
         day_slot *slot = &day_cache[slot_index(tz, day)];
         long start, end;
 
@@ -242,7 +242,7 @@ static int zone_offset(const char *tz, int64_t ms, long *offset)
             offset_at(day * 86400 + 86399, &end) != 0)
                 return -1;
         if (start != end) /* a transition inside this day: no caching */
-                return offset_at(floor_div(ms, 1000), offset);
+                return offset_at(fd_floor_div(ms, 1000), offset);
         snprintf(slot->zone, sizeof(slot->zone), "%s", tz);
         slot->day = day;
         slot->offset = start;
@@ -263,12 +263,12 @@ int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
         /* Local wall time = the civil fields of the shifted instant
          * (Howard Hinnant's civil_from_days, the inverse of
          * fd_days_from_civil). */
-        local = floor_div(ms, 1000) + offset;
-        days = floor_div(local, 86400);
+        local = fd_floor_div(ms, 1000) + offset;
+        days = fd_floor_div(local, 86400);
         out->hour = (int)((local - days * 86400) / 3600);
         out->wday = (int)((days % 7 + 11) % 7); /* 1970-01-01: Thursday */
         days += 719468;
-        int64_t era = floor_div(days, 146097);
+        int64_t era = fd_floor_div(days, 146097);
         doe = days - era * 146097;
         yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
         doy = doe - (365 * yoe + yoe / 4 - yoe / 100);

@@ -29,6 +29,9 @@ int fd_timezone_valid(const char *tz);
  * (negative before 1970); m 1..12, d 1..31. */
 int64_t fd_days_from_civil(int64_t y, int m, int d);
 
+/* a / b rounded toward minus infinity (b > 0). */
+int64_t fd_floor_div(int64_t a, int64_t b);
+
 /* Parses a strict "YYYY-MM-DD" (a real date, year 1970..9999) into days
  * since 1970-01-01, and its year and month when y/m are not NULL. Returns 0,
  * or -1 when s is not such a date. */
