@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "close.h"
+#include "cold.h"
 #include "fmt.h"
 #include "funneld/lifecycle.h"
 #include "funneld/score.h"
@@ -34,6 +35,13 @@ void fd_apply_event_ids(const fd_event *ev, const char **tenant,
                 *event_id = ev->u.lead.event_id;
                 *lead_id = ev->u.lead.lead_id;
         }
+}
+
+int64_t fd_apply_clock(const fd_processor *proc, int32_t partition)
+{
+        if (partition < 0 || (size_t)partition >= proc->part_cnt)
+                return INT64_MIN;
+        return proc->parts[partition].clock;
 }
 
 /* Adds delta to counter field of key (printf-formatted key). */
@@ -303,12 +311,16 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
         const char *cause;
         const char *tenant, *lead_id;
 
+        int64_t due0 = fd_cold_due(lead, NULL);
+
         fd_apply_event_ids(&msg->ev, &tenant, &cause, &lead_id);
         if (fd_lifecycle_advance(&lead->lc, target, recycle, at,
                                  &lead->tconf->lifecycle, entries,
                                  &cnt) == FD_LC_NOOP)
                 return 0;
         lead->dirty = 1;
+        if (fd_cold_changed(proc, lead, due0, msg->partition))
+                return -1;
         if (cycle_before > 0 && lead->lc.cycle > cycle_before)
                 restart_engagement(lead);
         else if (before != FD_STAGE_NONE && cnt > 0 &&
@@ -516,6 +528,9 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
                 return -1;
         if (le->anonymous_id && stitch(proc, le))
                 return -1;
+        if (fd_cold_check(proc, lead, fd_apply_clock(proc, msg->partition),
+                          msg->partition) < 0)
+                return -1;
         lead->dirty = 1;
         if (lead->lc.stage == FD_STAGE_NONE ||
             le->occurred_at < lead->created_at) {
@@ -567,6 +582,9 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
         fd_stage target = recycle ? FD_STAGE_NONE : fd_stage_parse(ce->stage);
 
         if (!lead)
+                return -1;
+        if (fd_cold_check(proc, lead, fd_apply_clock(proc, msg->partition),
+                          msg->partition) < 0)
                 return -1;
         if (lead->lc.stage == FD_STAGE_NONE) {
                 if (recycle)

@@ -19,6 +19,29 @@ typedef struct fd_touch_list {
         size_t cnt, cap;
 } fd_touch_list;
 
+/* An entry of a deadline set read in round one (cold.c). */
+typedef struct fd_due {
+        int32_t partition;
+        int wall;             /* from P:due:wall:G:<p> */
+        int64_t at;           /* its score: the deadline */
+        struct fd_lead *lead; /* loaded in the batch (proc->leads) */
+        char *member;         /* "T:lead_id" */
+} fd_due;
+
+/* What the batch knows of an input partition's deadlines (cold.c). */
+typedef struct fd_part_clock {
+        int64_t clock;         /* largest lead/CRM event time applied;
+                                * INT64_MIN: none yet */
+        int64_t clock0;        /* clock before the batch: restored when
+                                * the batch is not written */
+        int64_t scan_to;       /* largest event time in the batch */
+        int64_t scan_reply;    /* round one's reply index of its event-clock
+                                * deadline set; -1: not read */
+        int64_t wall_reply;    /* the same for its wall-clock set */
+        size_t due_lo, due_hi; /* its event-clock entries in proc->dues not
+                                * yet handled */
+} fd_part_clock;
+
 struct fd_processor {
         const fd_config *conf;
         fd_codec *codec;
@@ -44,6 +67,11 @@ struct fd_processor {
         fd_buf member; /* a touch or score-history member being built */
         fd_buf enc;
         fd_touch_list close_touches;
+        fd_due *dues; /* round one's deadline-set entries, sorted */
+        size_t due_cnt, due_cap;
+        fd_part_clock *parts; /* by input partition number */
+        size_t part_cnt;
+        int64_t wall_now; /* wall-clock ms at the start of the batch */
         fd_process_stats stats;
         fd_process_stats batch_stats;
 };
@@ -51,6 +79,10 @@ struct fd_processor {
 /* The tenant, event id and lead id (NULL for anonymous activity) of ev. */
 void fd_apply_event_ids(const fd_event *ev, const char **tenant,
                         const char **event_id, const char **lead_id);
+
+/* The event clock of an input partition: the largest lead or CRM event time
+ * it delivered (INT64_MIN: none yet). */
+int64_t fd_apply_clock(const fd_processor *proc, int32_t partition);
 
 /* Applies one message: DLQ for a bad one, dedupe, then its effects. */
 int fd_apply_msg(fd_processor *proc, fd_msg *msg);

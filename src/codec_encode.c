@@ -12,8 +12,9 @@
 #define SCRATCH_MAX (64 * 1024 * 1024)
 
 static const char *const enc_file[FD__ENC_CNT] = {
-        "lead_event.avsc", "crm_stage_event.avsc", "promotion_event.avsc",
-        "attribution_event.avsc", "spend_event.avsc"};
+        "lead_event.avsc",      "crm_stage_event.avsc",
+        "promotion_event.avsc", "attribution_event.avsc",
+        "spend_event.avsc",     "alert_event.avsc"};
 
 static int enc_load(fd__enc *enc, const char *dir, const char *file,
                     char *errstr, size_t errstr_size)
@@ -225,6 +226,32 @@ int fd_codec_encode_promotion(fd_codec *codec, int32_t schema_id,
             put_num(r, "fit_score", 1, p->fit_score) ||
             put_num(r, "engagement_score", 1, p->engagement_score))
                 return fail("PromotionEvent", errstr, errstr_size);
+        return finish(codec, enc, schema_id, out, errstr, errstr_size);
+}
+
+int fd_codec_encode_alert(fd_codec *codec, int32_t schema_id, const fd_alert *a,
+                          fd_buf *out, char *errstr, size_t errstr_size)
+{
+        fd__enc *enc = &codec->enc[FD__ENC_ALERT];
+        avro_value_t *r = &enc->value;
+
+        avro_value_reset(r);
+        if (put_str(r, "event_id", a->event_id) ||
+            put_str(r, "tenant_id", a->tenant_id) ||
+            put_str(r, "lead_id", a->lead_id) ||
+            put_str(r, "alert", a->alert) || put_str(r, "stage", a->stage) ||
+            put_num(r, "cycle", 1, a->cycle) ||
+            put_num(r, "entered_at", 1, a->entered_at) ||
+            put_num(r, "occurred_at", 1, a->occurred_at) ||
+            put_num(r, "window_ms", 1, a->window_ms) ||
+            put_str(r, "clock", a->clock) ||
+            put_str(r, "source_channel", a->source_channel) ||
+            put_str(r, "opportunity_id", a->opportunity_id) ||
+            put_num(r, "fit_score", 1, a->fit_score) ||
+            put_num(r, "engagement_score", 1, a->engagement_score) ||
+            put_num(r, "value_minor", a->currency != NULL, a->value_minor) ||
+            put_str(r, "currency", a->currency))
+                return fail("AlertEvent", errstr, errstr_size);
         return finish(codec, enc, schema_id, out, errstr, errstr_size);
 }
 

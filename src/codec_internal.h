@@ -108,6 +108,7 @@ enum {
         FD__ENC_PROMO,
         FD__ENC_ATTR,
         FD__ENC_SPEND,
+        FD__ENC_ALERT,
         FD__ENC_CNT
 };
 

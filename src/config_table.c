@@ -38,6 +38,9 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"topics.attribution", FD_CFG_STRING, "funnel.attribution", 0, 0, NULL,
          G(topic_attribution),
          "Output topic of AttributionEvent (closed-won revenue credit)."},
+        {"topics.alerts", FD_CFG_STRING, "funnel.alerts", 0, 0, NULL,
+         G(topic_alerts),
+         "Output topic of AlertEvent (leads going cold: cold.* settings)."},
         {"topics.dlq", FD_CFG_STRING, "funnel.dlq", 0, 0, NULL, G(topic_dlq),
          "Dead-letter topic: undecodable or invalid input, original bytes "
          "with reason headers."},
@@ -74,6 +77,9 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"schemas.out.attribution", FD_CFG_I32, "4", 1, INT32_MAX, NULL,
          G(out_schema_id_attribution),
          "Confluent schema id written in front of each AttributionEvent."},
+        {"schemas.out.alert", FD_CFG_I32, "6", 1, INT32_MAX, NULL,
+         G(out_schema_id_alert),
+         "Confluent schema id written in front of each AlertEvent."},
         {"processing.batch.max_events", FD_CFG_INT, "2000", 1, 100000, NULL,
          G(batch_max_events),
          "Most input events applied to Redis in one atomic batch."},
@@ -265,6 +271,23 @@ const fd_cfg_key fd_cfg_keys[] = {
          T(goal.lead_to_mql_pct),
          "Percentage of leads that become MQLs: leads needed = ceil(MQLs * "
          "100 / this); unset: no lead requirement."},
+        {"cold.sql_days", FD_CFG_DAYS, "30", 0, 3650, NULL, T(cold.sql_ms),
+         "An SQL that has not left stage sql this many days after entering "
+         "it goes cold: one AlertEvent (sql_cold) on topics.alerts, counted "
+         "in P:{T}:cold (docs/REDIS.md); 0: no SQL alerts."},
+        {"cold.mql_sla_hours", FD_CFG_I64, "48", 0, 87600, NULL,
+         T(cold.mql_sla_hours),
+         "Follow-up SLA of an MQL: one that has not left stage mql this many "
+         "hours after entering it raises an AlertEvent (mql_sla_missed); 0: "
+         "no MQL alerts."},
+        {"cold.clock", FD_CFG_ENUM, "event", 0, 0, "event,wall", T(cold.clock),
+         "What time the cold deadlines are checked against: `event` (the "
+         "event time its input partition has reached: a deadline passes "
+         "when that partition delivers a later lead or CRM event, so "
+         "replays give the same alerts) or `wall` (the machine's clock, "
+         "checked at every batch and every second when idle: alerts come "
+         "even when no more events do). A change applies to deadlines set "
+         "after it."},
 };
 
 const size_t fd_cfg_key_cnt = sizeof(fd_cfg_keys) / sizeof(fd_cfg_keys[0]);

@@ -137,10 +137,13 @@ static int start_mock(demo *d)
         char errstr[256];
         fd_config *conf = d->conf;
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
-        const char *topics[] = {
-                conf->topic_lead,       conf->topic_crm,
-                conf->topic_promotions, conf->topic_attribution,
-                conf->topic_dlq,        fd_config_topic(conf, FD_EV_SPEND)};
+        const char *topics[] = {conf->topic_lead,
+                                conf->topic_crm,
+                                conf->topic_promotions,
+                                conf->topic_attribution,
+                                conf->topic_dlq,
+                                conf->topic_alerts,
+                                fd_config_topic(conf, FD_EV_SPEND)};
 
         rd_kafka_conf_set_log_cb(kc, fd_log_rdkafka_cb);
         /* The host handle of the mock cluster talks to no broker itself. */

@@ -256,9 +256,10 @@ int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
                         return -1;
                 }
         }
-        const char *outputs[3] = {conf->topic_promotions,
-                                  conf->topic_attribution, conf->topic_dlq};
-        for (int i = 0; i < 3; i++) {
+        const char *outputs[4] = {conf->topic_promotions,
+                                  conf->topic_attribution, conf->topic_alerts,
+                                  conf->topic_dlq};
+        for (int i = 0; i < 4; i++) {
                 if (partition_count(md, outputs[i], &err) > 0)
                         continue;
                 snprintf(errstr, errstr_size,

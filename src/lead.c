@@ -87,6 +87,7 @@ static void take_as_stored(fd_lead *lead)
         st->engagement = lead->engagement;
         st->created_at = lead->created_at;
         st->updated_at = lead->updated_at;
+        st->cold = lead->cold;
         memcpy(st->awarded, lead->awarded,
                lead->tconf->score.rule_cnt * sizeof(int32_t));
         lead_strs(lead, cur);
@@ -114,7 +115,13 @@ static int load_field(fd_lead *lead, const char *f, const char *v)
                 lead->created_at = strtoll(v, NULL, 10);
         else if (strcmp(f, "updated_at") == 0)
                 lead->updated_at = strtoll(v, NULL, 10);
-        else if (strcmp(f, "created_event") == 0)
+        else if (strcmp(f, "cold") == 0) {
+                lead->cold = fd_stage_parse(v);
+                if (lead->cold != FD_STAGE_MQL && lead->cold != FD_STAGE_SQL) {
+                        lead->cold = FD_STAGE_NONE;
+                        return -1;
+                }
+        } else if (strcmp(f, "created_event") == 0)
                 fd_str_set(&lead->created_event, v);
         else if (strcmp(f, "source_channel") == 0)
                 fd_str_set(&lead->source_channel, v);
@@ -214,6 +221,8 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
               NUM(lead->created_at));
         FIELD("updated_at", 1, st->updated_at != lead->updated_at, 1,
               NUM(lead->updated_at));
+        FIELD("cold", lead->cold != FD_STAGE_NONE, st->cold != lead->cold,
+              st->cold != FD_STAGE_NONE, fd_stage_name(lead->cold));
         lead_strs(lead, cur);
         for (size_t i = 0; i < LEAD_STR_CNT; i++)
                 FIELD(str_names[i], cur[i] != NULL,

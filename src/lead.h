@@ -4,7 +4,8 @@
  * Hash fields: stage, cycle, fit, engagement, created_at, created_event,
  * source_channel, source_campaign, persona, opportunity_id, updated_at,
  * entered:<stage> (ms, this cycle), implied:<stage> (1), rule:<name> (points
- * awarded this cycle). */
+ * awarded this cycle), cold (the stage, mql or sql, whose cold alert fired;
+ * removed when the lead leaves it). */
 #ifndef FD_LEAD_H
 #define FD_LEAD_H
 
@@ -27,6 +28,7 @@ typedef struct fd_lead_stored {
         int32_t *awarded;
         int64_t created_at;
         int64_t updated_at;
+        fd_stage cold;
         char *str[5]; /* created_event .. opportunity_id, as in fd_lead */
 } fd_lead_stored;
 
@@ -47,6 +49,7 @@ typedef struct fd_lead {
         char *persona;
         char *opportunity_id;
         int64_t updated_at;
+        fd_stage cold; /* its cold alert fired in this stage; NONE: not */
         fd_lead_stored stored;
 } fd_lead;
 

@@ -72,6 +72,7 @@ struct fd_pipeline {
         int fatal; /* stopped by an error: fd_pipeline_run returns -1 */
         rd_kafka_topic_partition_list_t *fenced_list; /* set aside by fence() */
         int64_t fenced_since;
+        int64_t wall_checked; /* fd_mono_ms() of the last wall-clock check */
         int drain_due;
         int need_reset;   /* re-read offsets from Redis and re-seek */
         int64_t retry_at; /* ms, monotonic: a refused batch is redone from
@@ -795,6 +796,62 @@ static void set_next_offsets(fd_pipeline *pl, size_t done, size_t k)
                                              (size_t)p]);
 }
 
+/* Handles what fd_processor_run() returned: 0 for OK, else 1 after
+ * fencing, stopping or scheduling the retry. */
+static int batch_failed(fd_pipeline *pl, int rc)
+{
+        if (rc == FD_STORE_FENCED) {
+                warn_fenced("dropping the batch unwritten");
+                fence(pl);
+                return 1;
+        }
+        if (rc == FD_STORE_PARTIAL) {
+                FD_ERROR("pipeline", "stopping: a batch was written only in "
+                                     "part, going on would lose more");
+                pl->fatal = 1;
+                if (pl->stop)
+                        *pl->stop = 1;
+                return 1;
+        }
+        if (rc != FD_STORE_OK) {
+                pl->retry_ms = pl->retry_ms ? pl->retry_ms * 2 : 100;
+                if (pl->retry_ms > 5000)
+                        pl->retry_ms = 5000;
+                pl->retry_at = fd_mono_ms() + pl->retry_ms;
+                FD_WARN("pipeline",
+                        "writing a batch to redis failed; it will be redone "
+                        "from the offsets stored in redis in %d ms",
+                        pl->retry_ms);
+                fd_metrics_down(pl->metrics, FD_COMP_REDIS,
+                                fd_store_error(pl->store));
+                pl->need_reset = 1;
+                return 1;
+        }
+        pl->retry_ms = 0;
+        return 0;
+}
+
+/* With a tenant on the wall clock (cold.clock = wall), checks the owned
+ * partitions' cold deadlines about once a second while no events come
+ * (a batch checks them too). */
+static void check_wall_clock(fd_pipeline *pl)
+{
+        int64_t now = fd_mono_ms();
+        int64_t alerts = fd_processor_stats(pl->proc)->alerts;
+        size_t consumed;
+
+        if (pl->batch_cnt || pl->need_reset || !pl->owned_cnt ||
+            now - pl->wall_checked < 1000 ||
+            !fd_processor_has_wall_clock(pl->proc))
+                return;
+        pl->wall_checked = now;
+        if (!batch_failed(pl, fd_processor_run(pl->proc, NULL, 0, pl->owned,
+                                               pl->epochs, pl->owned_cnt,
+                                               &consumed)) &&
+            fd_processor_stats(pl->proc)->alerts != alerts)
+                pl->drain_due = 1;
+}
+
 /* Commits the batch in processor-sized slices. */
 static void process_batch(fd_pipeline *pl)
 {
@@ -809,36 +866,8 @@ static void process_batch(fd_pipeline *pl)
                 int rc = fd_processor_run(pl->proc, pl->batch + done,
                                           pl->batch_cnt - done, pl->owned,
                                           pl->epochs, pl->owned_cnt, &consumed);
-                if (rc == FD_STORE_FENCED) {
-                        warn_fenced("dropping the batch unwritten");
-                        fence(pl);
+                if (batch_failed(pl, rc))
                         return;
-                }
-                if (rc == FD_STORE_PARTIAL) {
-                        FD_ERROR("pipeline",
-                                 "stopping: a batch was written only in "
-                                 "part, going on would lose more");
-                        pl->fatal = 1;
-                        if (pl->stop)
-                                *pl->stop = 1;
-                        return;
-                }
-                if (rc != FD_STORE_OK) {
-                        pl->retry_ms = pl->retry_ms ? pl->retry_ms * 2 : 100;
-                        if (pl->retry_ms > 5000)
-                                pl->retry_ms = 5000;
-                        pl->retry_at = fd_mono_ms() + pl->retry_ms;
-                        FD_WARN("pipeline",
-                                "writing a batch to redis failed; it will be "
-                                "redone from the offsets stored in redis in "
-                                "%d ms",
-                                pl->retry_ms);
-                        fd_metrics_down(pl->metrics, FD_COMP_REDIS,
-                                        fd_store_error(pl->store));
-                        pl->need_reset = 1;
-                        return;
-                }
-                pl->retry_ms = 0;
                 count_batch(pl, pl->batch + done, consumed);
                 commit_to_kafka(pl, pl->batch + done, consumed);
                 for (size_t i = done; i < done + consumed; i++)
@@ -1045,6 +1074,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                     (pl->batch_cnt >= (size_t)pl->conf->batch_max_events ||
                      fd_mono_ms() - batch_started >= pl->conf->batch_max_ms))
                         process_batch(pl);
+                check_wall_clock(pl);
                 if (pl->drain_due)
                         drain_outboxes(pl);
                 rd_kafka_poll(pl->producer, 0);

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "apply.h"
+#include "clock.h"
+#include "cold.h"
 #include "fmt.h"
 #include "keys.h"
 #include "lead.h"
@@ -117,6 +119,14 @@ static void batch_reset(fd_processor *proc)
         fd_resp_reset(&proc->reads);
         fd_resp_reset(&proc->writes);
         fd_apply_touches_free(&proc->close_touches);
+        for (size_t i = 0; i < proc->due_cnt; i++)
+                free(proc->dues[i].member);
+        proc->due_cnt = 0;
+        for (size_t i = 0; i < proc->part_cnt; i++) {
+                proc->parts[i].due_lo = proc->parts[i].due_hi = 0;
+                proc->parts[i].scan_to = INT64_MIN;
+                proc->parts[i].scan_reply = proc->parts[i].wall_reply = -1;
+        }
         memset(&proc->batch_stats, 0, sizeof(proc->batch_stats));
 }
 
@@ -141,6 +151,8 @@ void fd_processor_destroy(fd_processor *proc)
         fd_buf_free(&proc->scratch);
         fd_buf_free(&proc->member);
         fd_buf_free(&proc->enc);
+        free(proc->dues);
+        free(proc->parts);
         free(proc);
 }
 
@@ -176,9 +188,137 @@ static const char *pair_key(fd_processor *proc, const char *a, const char *b,
         return proc->scratch.data;
 }
 
-/* Queues the reads of round one: dedupe markers and lead states. Entries of
- * proc->seen and proc->leads get i64 = index of their reply. */
-static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n)
+/* The batch's entry of tenant/lead_id in proc->leads: from the cache, or
+ * new with its HGETALL queued in proc->reads (i64 = the reply's index; -1
+ * when nothing is to be read). NULL when out of memory. */
+static fd_lead *want_lead(fd_processor *proc, const char *tenant,
+                          const char *lead_id)
+{
+        fd_resp *r = &proc->reads;
+        size_t len;
+        int created;
+        const char *k = pair_key(proc, tenant, lead_id, &len);
+        fd_strmap_entry *e = fd_strmap_upsert(&proc->leads, k, len, &created);
+
+        if (!e)
+                return NULL;
+        if (!created)
+                return e->ptr;
+        e->ptr = cache_take(proc, k, len);
+        e->i64 = -1;
+        if (e->ptr)
+                return e->ptr;
+        e->ptr = fd_lead_new(tenant, lead_id,
+                             fd_config_tenant(proc->conf, tenant));
+        if (!e->ptr)
+                return NULL;
+        e->i64 = (int64_t)r->cmd_cnt;
+        if (fd_resp_cmd(r, 2) || fd_resp_str(r, "HGETALL") ||
+            fd_key_lead(r, proc->prefix, tenant, lead_id))
+                return NULL;
+        return e->ptr;
+}
+
+/* The batch's state of input partition p, grown on demand; NULL when out
+ * of memory. */
+static fd_part_clock *part_of(fd_processor *proc, int32_t p)
+{
+        if (p < 0)
+                return NULL;
+        if ((size_t)p >= proc->part_cnt) {
+                size_t cnt = (size_t)p + 1;
+                fd_part_clock *grown =
+                        realloc(proc->parts, cnt * sizeof(*grown));
+                if (!grown)
+                        return NULL;
+                for (size_t i = proc->part_cnt; i < cnt; i++)
+                        grown[i] = (fd_part_clock){.clock = INT64_MIN,
+                                                   .clock0 = INT64_MIN,
+                                                   .scan_to = INT64_MIN,
+                                                   .scan_reply = -1,
+                                                   .wall_reply = -1};
+                proc->parts = grown;
+                proc->part_cnt = cnt;
+        }
+        return &proc->parts[p];
+}
+
+/* 1 when msg moves its partition's event clock: a decoded lead or CRM
+ * event. */
+static int clocked(const fd_msg *msg)
+{
+        return msg->ev.kind == FD_EV_LEAD || msg->ev.kind == FD_EV_CRM;
+}
+
+/* 1 when a tenant's cold deadlines follow the wall clock. */
+static int any_wall(const fd_config *conf)
+{
+        if (fd_cold_wall(&conf->defaults))
+                return 1;
+        for (size_t i = 0; i < conf->tenant_cnt; i++)
+                if (fd_cold_wall(&conf->tenants[i]))
+                        return 1;
+        return 0;
+}
+
+/* Most deadline-set entries one batch reads per set: the rest follow in
+ * the next batches (a lead's own event raises its alert anyway). */
+#define FD_DUE_READ_MAX 1000
+
+/* Queues ZRANGEBYSCORE of a deadline set: the entries before `before`. */
+static int queue_scan(fd_processor *proc, int wall, int32_t p, int64_t before,
+                      int64_t *reply)
+{
+        fd_resp *r = &proc->reads;
+        *reply = (int64_t)r->cmd_cnt;
+        return fd_resp_cmd(r, 8) || fd_resp_str(r, "ZRANGEBYSCORE") ||
+               fd_resp_fmt(r, "%s:due:%s%s:%d", proc->prefix,
+                           wall ? "wall:" : "", fd_store_group(proc->store),
+                           (int)p) ||
+               fd_resp_str(r, "-inf") ||
+               fd_resp_fmt(r, "(%lld", (long long)before) ||
+               fd_resp_str(r, "WITHSCORES") || fd_resp_str(r, "LIMIT") ||
+               fd_resp_str(r, "0") || fd_resp_i64(r, FD_DUE_READ_MAX);
+}
+
+/* Queues the reads of the deadline sets: of each partition with events in
+ * the batch, the entries before its event clock after the batch; with a
+ * wall-clock tenant, of every owned partition the entries before now. */
+static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
+                       const int32_t *parts, size_t cnt)
+{
+        for (size_t i = 0; i < n; i++) {
+                fd_part_clock *pc;
+                if (!clocked(&msgs[i]))
+                        continue;
+                if (!(pc = part_of(proc, msgs[i].partition)))
+                        return -1;
+                if (msgs[i].ts > pc->scan_to)
+                        pc->scan_to = msgs[i].ts;
+        }
+        for (size_t p = 0; p < proc->part_cnt; p++) {
+                fd_part_clock *pc = &proc->parts[p];
+                int64_t to = pc->scan_to > pc->clock ? pc->scan_to : pc->clock;
+                if (pc->scan_to != INT64_MIN &&
+                    queue_scan(proc, 0, (int32_t)p, to, &pc->scan_reply))
+                        return -1;
+        }
+        if (!any_wall(proc->conf))
+                return 0;
+        for (size_t i = 0; i < cnt; i++) {
+                fd_part_clock *pc = part_of(proc, parts[i]);
+                if (!pc || queue_scan(proc, 1, parts[i], proc->wall_now,
+                                      &pc->wall_reply))
+                        return -1;
+        }
+        return 0;
+}
+
+/* Queues the reads of round one: dedupe markers, lead states and deadline
+ * sets. Entries of proc->seen and proc->leads get i64 = index of their
+ * reply. */
+static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
+                       const int32_t *parts, size_t cnt)
 {
         fd_resp *r = &proc->reads;
         for (size_t i = 0; i < n; i++) {
@@ -201,50 +341,120 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n)
                             fd_key_seen(r, proc->prefix, tenant, event_id))
                                 return -1;
                 }
-                if (!lead_id)
-                        continue;
-                k = pair_key(proc, tenant, lead_id, &len);
-                e = fd_strmap_upsert(&proc->leads, k, len, &created);
-                if (!e)
+                if (lead_id && !want_lead(proc, tenant, lead_id))
                         return -1;
-                if (created) {
-                        e->ptr = cache_take(proc, k, len);
-                        e->i64 = -1;
-                        if (e->ptr)
+        }
+        return queue_scans(proc, msgs, n, parts, cnt);
+}
+
+/* Records an entry of the deadline set (wall or not) of partition p:
+ * its lead is loaded in the batch (round two reads the ones not in it). */
+static int add_due(fd_processor *proc, int wall, int32_t p,
+                   const redisReply *member, const redisReply *score)
+{
+        const char *colon;
+        fd_due *d;
+
+        if (member->type != REDIS_REPLY_STRING ||
+            score->type != REDIS_REPLY_STRING)
+                return -1;
+        colon = memchr(member->str, ':', member->len);
+        if (!colon || colon == member->str || !colon[1] ||
+            strlen(member->str) != member->len)
+                return 0; /* not written by funneld: left alone */
+        if (proc->due_cnt == proc->due_cap) {
+                size_t cap = proc->due_cap ? proc->due_cap * 2 : 64;
+                fd_due *grown = realloc(proc->dues, cap * sizeof(*grown));
+                if (!grown)
+                        return -1;
+                proc->dues = grown;
+                proc->due_cap = cap;
+        }
+        d = &proc->dues[proc->due_cnt];
+        *d = (fd_due){.partition = p,
+                      .wall = wall,
+                      .at = strtoll(score->str, NULL, 10)};
+        if (!(d->member = strdup(member->str)))
+                return -1;
+        d->member[colon - member->str] = '\0';
+        d->lead = want_lead(proc, d->member,
+                            d->member + (colon - member->str) + 1);
+        d->member[colon - member->str] = ':';
+        if (!d->lead) {
+                free(d->member);
+                return -1;
+        }
+        proc->due_cnt++;
+        return 0;
+}
+
+/* Wall-clock entries first, then by partition, deadline and member. */
+static int cmp_due(const void *a, const void *b)
+{
+        const fd_due *x = a, *y = b;
+        if (x->wall != y->wall)
+                return y->wall - x->wall;
+        if (x->partition != y->partition)
+                return x->partition < y->partition ? -1 : 1;
+        if (x->at != y->at)
+                return x->at < y->at ? -1 : 1;
+        return strcmp(x->member, y->member);
+}
+
+/* Takes the deadline-set entries out of round one's replies. Leads they
+ * name that the batch does not hold are queued for round two in
+ * proc->reads (which the caller reset). */
+static int take_dues(fd_processor *proc, redisReply **replies)
+{
+        for (size_t p = 0; p < proc->part_cnt; p++) {
+                const fd_part_clock *pc = &proc->parts[p];
+                int64_t idx[2] = {pc->scan_reply, pc->wall_reply};
+                for (int w = 0; w < 2; w++) {
+                        const redisReply *rep;
+                        if (idx[w] < 0)
                                 continue;
-                        e->ptr = fd_lead_new(
-                                tenant, lead_id,
-                                fd_config_tenant(proc->conf, tenant));
-                        if (!e->ptr)
+                        rep = replies[idx[w]];
+                        if (rep->type != REDIS_REPLY_ARRAY)
                                 return -1;
-                        e->i64 = (int64_t)r->cmd_cnt;
-                        if (fd_resp_cmd(r, 2) || fd_resp_str(r, "HGETALL") ||
-                            fd_key_lead(r, proc->prefix, tenant, lead_id))
-                                return -1;
+                        for (size_t i = 0; i + 1 < rep->elements; i += 2)
+                                if (add_due(proc, w, (int32_t)p,
+                                            rep->element[i],
+                                            rep->element[i + 1]))
+                                        return -1;
                 }
+        }
+        if (proc->due_cnt)
+                qsort(proc->dues, proc->due_cnt, sizeof(*proc->dues), cmp_due);
+        for (size_t i = 0; i < proc->due_cnt; i++) {
+                fd_part_clock *pc = &proc->parts[proc->dues[i].partition];
+                if (proc->dues[i].wall)
+                        continue;
+                if (pc->due_lo == pc->due_hi)
+                        pc->due_lo = i;
+                pc->due_hi = i + 1;
         }
         return 0;
 }
 
-/* Runs round one and loads its replies into the maps. */
-static int read_state(fd_processor *proc, fd_msg *msgs, size_t n)
+/* Runs a round of reads; loads the replies into the maps: the leads whose
+ * i64 is a reply index (set to -1 once loaded) and, in the first round,
+ * dedupe markers and deadline-set entries. */
+static int read_round(fd_processor *proc, int first)
 {
         redisReply **replies;
         int rc = FD_STORE_ERR;
+        size_t cnt = proc->reads.cmd_cnt;
 
-        fd_resp_reset(&proc->reads);
-        if (queue_reads(proc, msgs, n) != 0)
-                return FD_STORE_ERR;
-        if (proc->reads.cmd_cnt == 0)
+        if (cnt == 0)
                 return FD_STORE_OK;
-        replies = calloc(proc->reads.cmd_cnt, sizeof(*replies));
+        replies = calloc(cnt, sizeof(*replies));
         if (!replies)
                 return FD_STORE_ERR;
         if (fd_store_pipeline(proc->store, &proc->reads, replies) !=
             FD_STORE_OK)
                 goto out;
         rc = FD_STORE_OK;
-        for (size_t i = 0; i < proc->seen.cnt; i++) {
+        for (size_t i = 0; first && i < proc->seen.cnt; i++) {
                 redisReply *rep = replies[proc->seen.entries[i].i64];
                 proc->seen.entries[i].i64 =
                         rep->type == REDIS_REPLY_INTEGER && rep->integer ? 1
@@ -253,16 +463,37 @@ static int read_state(fd_processor *proc, fd_msg *msgs, size_t n)
                         rc = FD_STORE_ERR;
         }
         for (size_t i = 0; i < proc->leads.cnt; i++) {
-                if (proc->leads.entries[i].i64 < 0)
-                        continue; /* from the cache */
-                redisReply *rep = replies[proc->leads.entries[i].i64];
-                if (fd_lead_load(proc->leads.entries[i].ptr, rep) != 0)
+                fd_strmap_entry *e = &proc->leads.entries[i];
+                if (e->i64 < 0)
+                        continue; /* from the cache, or loaded before */
+                if (fd_lead_load(e->ptr, replies[e->i64]) != 0)
                         rc = FD_STORE_ERR;
+                e->i64 = -1;
         }
-        for (size_t i = 0; i < proc->reads.cmd_cnt; i++)
+        fd_resp_reset(&proc->reads);
+        if (rc == FD_STORE_OK && first && take_dues(proc, replies) != 0)
+                rc = FD_STORE_ERR;
+        for (size_t i = 0; i < cnt; i++)
                 freeReplyObject(replies[i]);
 out:
         free(replies);
+        return rc;
+}
+
+/* Reads what the batch needs: round one (dedupe markers, lead states,
+ * deadline sets) and, when deadline sets name leads the batch does not
+ * hold, round two (those leads). */
+static int read_state(fd_processor *proc, fd_msg *msgs, size_t n,
+                      const int32_t *parts, size_t cnt)
+{
+        int rc;
+
+        fd_resp_reset(&proc->reads);
+        if (queue_reads(proc, msgs, n, parts, cnt) != 0)
+                return FD_STORE_ERR;
+        rc = read_round(proc, 1);
+        if (rc == FD_STORE_OK)
+                rc = read_round(proc, 0);
         if (rc != FD_STORE_OK)
                 FD_WARN("process", "reading lead state from redis failed");
         return rc;
@@ -351,27 +582,84 @@ size_t fd_processor_prefix(const fd_msg *msgs, size_t n)
         return n;
 }
 
+/* Handles a deadline-set entry: re-indexes a stale one, raises the alert
+ * of a due one. */
+static int handle_due(fd_processor *proc, const fd_due *due, int64_t clock)
+{
+        return fd_cold_fix_entry(proc, due) ||
+                               fd_cold_check(proc, due->lead, clock,
+                                             due->partition) < 0
+                       ? -1
+                       : 0;
+}
+
+/* Handles the event-clock entries of partition p before its clock. */
+static int handle_dues(fd_processor *proc, fd_part_clock *pc)
+{
+        while (pc->due_lo < pc->due_hi && proc->dues[pc->due_lo].at < pc->clock)
+                if (handle_due(proc, &proc->dues[pc->due_lo++], pc->clock))
+                        return -1;
+        return 0;
+}
+
+/* Applies msgs[0..k): before each lead or CRM event, the deadlines of its
+ * partition that its time passes raise their alerts (cold.c); wall-clock
+ * deadlines first. */
+static int apply_msgs(fd_processor *proc, fd_msg *msgs, size_t k)
+{
+        for (size_t i = 0; i < proc->due_cnt && proc->dues[i].wall; i++)
+                if (handle_due(proc, &proc->dues[i], INT64_MIN))
+                        return -1;
+        for (size_t i = 0; i < k; i++) {
+                if (clocked(&msgs[i])) {
+                        fd_part_clock *pc = part_of(proc, msgs[i].partition);
+                        if (!pc)
+                                return -1;
+                        if (msgs[i].ts > pc->clock)
+                                pc->clock = msgs[i].ts;
+                        if (handle_dues(proc, pc))
+                                return -1;
+                }
+                if (fd_apply_msg(proc, &msgs[i]) != 0 ||
+                    note_offset(proc, &msgs[i]) != 0)
+                        return -1;
+        }
+        for (size_t p = 0; p < proc->part_cnt; p++)
+                if (handle_dues(proc, &proc->parts[p]))
+                        return -1;
+        return 0;
+}
+
+int fd_processor_has_wall_clock(const fd_processor *proc)
+{
+        return any_wall(proc->conf);
+}
+
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                      const int32_t *parts, const int64_t *epochs, size_t cnt,
                      size_t *consumed)
 {
-        size_t k = fd_processor_prefix(msgs, n);
+        size_t k = n ? fd_processor_prefix(msgs, n) : 0;
         int rc;
 
         *consumed = 0;
-        if (n == 0)
+        if (n == 0 && (!cnt || !any_wall(proc->conf)))
                 return FD_STORE_OK;
         batch_reset(proc);
-        rc = read_state(proc, msgs, k);
-        if (rc == FD_STORE_OK && is_close(&msgs[0]))
+        proc->wall_now = fd_wall_ms();
+        for (size_t p = 0; p < proc->part_cnt; p++)
+                proc->parts[p].clock0 = proc->parts[p].clock;
+        rc = read_state(proc, msgs, k, parts, cnt);
+        if (rc == FD_STORE_OK && k && is_close(&msgs[0]))
                 rc = fd_apply_read_touches(proc, &msgs[0]);
-        for (size_t i = 0; i < k && rc == FD_STORE_OK; i++) {
-                if (fd_apply_msg(proc, &msgs[i]) != 0 ||
-                    note_offset(proc, &msgs[i]) != 0)
-                        rc = FD_STORE_ERR;
-        }
+        if (rc == FD_STORE_OK && apply_msgs(proc, msgs, k) != 0)
+                rc = FD_STORE_ERR;
         if (rc == FD_STORE_OK && finish_writes(proc) != 0)
                 rc = FD_STORE_ERR;
+        if (rc == FD_STORE_OK && n == 0 && proc->writes.cmd_cnt == 0) {
+                batch_reset(proc); /* a wall-clock check with nothing due */
+                return FD_STORE_OK;
+        }
         if (rc == FD_STORE_OK) {
                 struct timespec t0, t1;
                 clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -388,6 +676,7 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                 proc->stats.dlq += b->dlq;
                 proc->stats.duplicates += b->duplicates;
                 proc->stats.late += b->late;
+                proc->stats.alerts += b->alerts;
                 proc->stats.promotions += b->promotions;
                 proc->stats.attributions += b->attributions;
                 proc->stats.batches++;
@@ -397,6 +686,8 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                 /* What Redis holds is unknown now (a failed EXEC may or may
                  * not have run; fenced: another instance writes). */
                 fd_processor_forget_leads(proc);
+                for (size_t p = 0; p < proc->part_cnt; p++)
+                        proc->parts[p].clock = proc->parts[p].clock0;
         }
         batch_reset(proc);
         return rc;

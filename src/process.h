@@ -44,6 +44,7 @@ typedef struct fd_process_stats {
         int64_t promotions;
         int64_t attributions;
         int64_t late;
+        int64_t alerts;
         int64_t batches;
         double last_commit_s; /* the latest batch's MULTI/EXEC round trip */
 } fd_process_stats;
@@ -78,6 +79,12 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                      size_t *consumed);
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc);
+
+/* 1 when a tenant's cold deadlines follow the wall clock (cold.clock =
+ * wall): then fd_processor_run() with n == 0 checks the deadline sets of
+ * the owned partitions and commits the alerts that are due; the pipeline
+ * calls it about every second when idle. */
+int fd_processor_has_wall_clock(const fd_processor *proc);
 
 /* Drops the lead states kept between batches (processing.lead_cache). Call
  * whenever another writer may have changed them: partitions assigned or

@@ -36,7 +36,8 @@ typedef enum fd_decode_err {
 const char *fd_decode_err_name(fd_decode_err err);
 
 /* Creates a codec reading reader schemas lead_event.avsc, crm_stage_event.avsc,
- * promotion_event.avsc and attribution_event.avsc from schema_dir.
+ * promotion_event.avsc, attribution_event.avsc and alert_event.avsc from
+ * schema_dir.
  * Returns NULL and fills errstr on error. */
 fd_codec *fd_codec_new(const char *schema_dir, char *errstr,
                        size_t errstr_size);
@@ -102,6 +103,26 @@ typedef struct fd_promotion {
         int32_t engagement_score;
 } fd_promotion;
 
+/* An AlertEvent: a lead went cold in stage mql or sql. */
+typedef struct fd_alert {
+        const char *event_id; /* deterministic */
+        const char *tenant_id;
+        const char *lead_id;
+        const char *alert; /* "sql_cold" or "mql_sla_missed" */
+        const char *stage;
+        int32_t cycle;
+        int64_t entered_at;
+        int64_t occurred_at; /* the deadline */
+        int64_t window_ms;
+        const char *clock;          /* "event" or "wall" */
+        const char *source_channel; /* NULL when none */
+        const char *opportunity_id; /* NULL when none */
+        int32_t fit_score;
+        int32_t engagement_score;
+        int64_t value_minor;  /* meaningful when currency is set */
+        const char *currency; /* NULL: no value */
+} fd_alert;
+
 typedef struct fd_credit {
         const char *model;
         const char *channel;
@@ -132,6 +153,8 @@ int fd_codec_encode_promotion(fd_codec *codec, int32_t schema_id,
 int fd_codec_encode_attribution(fd_codec *codec, int32_t schema_id,
                                 const fd_attribution_out *a, fd_buf *out,
                                 char *errstr, size_t errstr_size);
+int fd_codec_encode_alert(fd_codec *codec, int32_t schema_id, const fd_alert *a,
+                          fd_buf *out, char *errstr, size_t errstr_size);
 /* Encodes an input event with the reader schema (generator, tests). */
 int fd_codec_encode_event(fd_codec *codec, int32_t schema_id,
                           const fd_event *ev, fd_buf *out, char *errstr,

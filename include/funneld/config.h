@@ -43,6 +43,14 @@ typedef struct fd_goal {
         int32_t lead_to_mql_pct; /* 1..100; INT32_MIN: not set (optional) */
 } fd_goal;
 
+/* When a lead goes cold (cold.* keys): an SQL that stays one longer than
+ * sql_ms, an MQL not followed up within mql_sla_hours. 0: off. */
+typedef struct fd_cold_conf {
+        int64_t sql_ms;        /* cold.sql_days, 30 days */
+        int64_t mql_sla_hours; /* cold.mql_sla_hours, 48 */
+        char *clock;           /* cold.clock: "event" or "wall" */
+} fd_cold_conf;
+
 /* Settings that a tenant may override. */
 typedef struct fd_tenant_conf {
         char *tenant_id;      /* NULL for the defaults */
@@ -56,6 +64,7 @@ typedef struct fd_tenant_conf {
         size_t non_marketing_cnt;
         fd_calendar calendar; /* business days: weekend + holidays */
         fd_goal goal;         /* revenue goal and stage rates */
+        fd_cold_conf cold;    /* cold-lead alerts */
 } fd_tenant_conf;
 
 typedef struct fd_config {
@@ -72,6 +81,7 @@ typedef struct fd_config {
         char *topic_promotions;  /* topics.promotions */
         char *topic_attribution; /* topics.attribution */
         char *topic_dlq;         /* topics.dlq */
+        char *topic_alerts;      /* topics.alerts */
 
         char *redis_host;     /* redis.host, "127.0.0.1" */
         int redis_port;       /* redis.port, 6379 */
@@ -88,6 +98,7 @@ typedef struct fd_config {
         char *plain_writer_spend;          /* schemas.plain.spend, NULL */
         int32_t out_schema_id_promotion;   /* schemas.out.promotion, 3 */
         int32_t out_schema_id_attribution; /* schemas.out.attribution, 4 */
+        int32_t out_schema_id_alert;       /* schemas.out.alert, 6 */
 
         int batch_max_events;        /* processing.batch.max_events, 2000 */
         int batch_max_ms;            /* processing.batch.max_ms, 50 */
