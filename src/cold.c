@@ -100,10 +100,7 @@ static int64_t pct_of(int64_t a, int64_t pct, int64_t scale)
         return a / scale * pct + (a % scale * pct + scale / 2) / scale;
 }
 
-/* The funnel value the cold lead takes away (minor units of the goal's
- * currency): the average deal times the rates from its stage to won; 0
- * when the tenant's goal does not say. */
-static int64_t cold_value(const fd_goal *g, fd_stage stage)
+int64_t fd_cold_value(const fd_goal *g, fd_stage stage)
 {
         if (g->deal_size_minor <= 0 || g->sql_to_won_pct == INT32_MIN)
                 return 0;
@@ -203,7 +200,7 @@ int fd_cold_check(fd_processor *proc, fd_lead *lead, int64_t clock,
 
         if (!due || due >= (wall ? proc->wall_now : clock))
                 return 0;
-        value = cold_value(&lead->tconf->goal, s);
+        value = fd_cold_value(&lead->tconf->goal, s);
         if (emit_alert(proc, lead, s, due, window, value, partition) ||
             count_alert(proc, lead, s, due, value) ||
             cold_list(proc, lead, s, due, 1) ||

@@ -21,6 +21,12 @@
  * it came from. */
 int64_t fd_cold_due(const fd_lead *lead, int64_t *window);
 
+/* The funnel value a lead going cold in stage takes away, in minor units of
+ * the goal's currency: goal.deal_size_minor times goal.sql_to_won_pct (and
+ * goal.mql_to_sql_pct for an MQL), rounded half up; 0 when the goal lacks
+ * one of them. */
+int64_t fd_cold_value(const fd_goal *g, fd_stage stage);
+
 /* 1 when the tenant's deadlines follow the wall clock (cold.clock). */
 int fd_cold_wall(const fd_tenant_conf *tconf);
 
