@@ -384,7 +384,7 @@ static int render_locked(const fd_metrics *m, fd_buf *out)
         }
         rc |= head(out, "funneld_events_out_total", "counter",
                    "Records delivered to an output topic (promotions, "
-                   "attribution, DLQ), confirmed by the broker.");
+                   "attribution, alerts, DLQ), confirmed by the broker.");
         for (size_t i = 0; i < m->out_cnt; i++)
                 rc |= emit(out,
                            "funneld_events_out_total{topic=\"%s\"} %" PRId64
