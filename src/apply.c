@@ -236,8 +236,12 @@ int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
                     size_t hdr_cnt, int32_t partition)
 {
         fd_buf entry = {0};
-        int rc = fd_outbox_encode(&entry, topic, key, key ? strlen(key) : 0,
-                                  value, len, hdrs, hdr_cnt);
+        int rc;
+
+        if (proc->quiet)
+                return 0; /* a replay catching up (replay.h) */
+        rc = fd_outbox_encode(&entry, topic, key, key ? strlen(key) : 0, value,
+                              len, hdrs, hdr_cnt);
         if (rc == 0)
                 rc = fd_store_outbox_push(proc->store, &proc->writes, partition,
                                           entry.data, entry.len);
@@ -668,7 +672,7 @@ static int dead_letter(fd_processor *proc, const fd_msg *msg)
         int rc = fd_outbox_encode(&entry, proc->conf->topic_dlq, msg->key,
                                   msg->key_len, msg->raw ? msg->raw : "", len,
                                   hdrs, len < msg->raw_len ? 6 : 5);
-        if (rc == 0)
+        if (rc == 0 && !proc->quiet)
                 rc = fd_store_outbox_push(proc->store, &proc->writes,
                                           msg->partition, entry.data,
                                           entry.len);

@@ -72,6 +72,7 @@ struct fd_processor {
         fd_part_clock *parts; /* by input partition number */
         size_t part_cnt;
         int64_t wall_now; /* wall-clock ms at the start of the batch */
+        int quiet;        /* a replay catching up: no derived events */
         fd_process_stats stats;
         fd_process_stats batch_stats;
 };

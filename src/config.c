@@ -709,6 +709,23 @@ static void check_goal(loader *ld, const fd_tenant_conf *tc)
                   strchr(missing + 2, ',') ? "them" : "it");
 }
 
+/* A replay writes a namespace of its own. */
+static void check_replay(loader *ld)
+{
+        const fd_config *conf = ld->conf;
+        int line;
+
+        if (!conf->replay_readers_prefix ||
+            strcmp(conf->replay_readers_prefix, conf->redis_prefix) != 0)
+                return;
+        line = key_line(ld, "replay.readers_prefix");
+        add_error(ld, line ? line : 1,
+                  "replay.readers_prefix is redis.prefix ('%s'): a replay "
+                  "builds its state under a prefix of its own; set "
+                  "redis.prefix to a new one (for example '%s.v2')",
+                  conf->redis_prefix, conf->redis_prefix);
+}
+
 /* The custom model and its weights come together: attribution.models may
  * list custom only when [attribution] sets custom_weights (the tenants
  * without their own inherit them), and custom_weights (global or a
@@ -775,6 +792,7 @@ static void parse_file(loader *ld)
         for (size_t i = 0; i < ld->conf->tenant_cnt; i++)
                 check_goal(ld, &ld->conf->tenants[i]);
         check_custom(ld);
+        check_replay(ld);
 }
 
 /* Returns a new config read from path, or NULL with errstr set. */

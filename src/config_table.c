@@ -57,6 +57,17 @@ const fd_cfg_key fd_cfg_keys[] = {
          "Redis logical database number (SELECT)."},
         {"redis.prefix", FD_CFG_STRING, "fd", 0, 0, NULL, G(redis_prefix),
          "Prefix of every Redis key funneld writes (see docs/REDIS.md)."},
+        {"replay.readers_prefix", FD_CFG_STRING, NULL, 0, 0, NULL,
+         G(replay_readers_prefix),
+         "Makes this instance a re-scoring replay for the live namespace "
+         "named here (the live instances' redis.prefix): it needs a "
+         "redis.prefix and a funneld.group.id of its own, builds its state "
+         "from the earliest offsets under the new rules without publishing "
+         "derived events, and once caught up writes P:active of the live "
+         "namespace (`prefix`, `group`, `switched_at`), which funnelctl, the "
+         "JSON API and dashboards follow; from then on it publishes like a "
+         "live instance, and the old instances can be stopped (README, "
+         "\"Re-scoring\")."},
         {"schemas.dir", FD_CFG_STRING, "schemas", 0, 0, NULL, G(schema_dir),
          "Directory of the `*.avsc` reader and output schemas."},
         {"schemas.plain.lead_events", FD_CFG_STRING, NULL, 0, 0, NULL,

@@ -12,6 +12,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "outbox.h"
+#include "replay.h"
 #include "validate.h"
 
 /* How long a message must have been buffered before the merge passes it
@@ -72,7 +73,9 @@ struct fd_pipeline {
         int fatal; /* stopped by an error: fd_pipeline_run returns -1 */
         rd_kafka_topic_partition_list_t *fenced_list; /* set aside by fence() */
         int64_t fenced_since;
-        int64_t wall_checked; /* fd_mono_ms() of the last wall-clock check */
+        int64_t wall_checked;   /* fd_mono_ms() of the last wall-clock check */
+        fd_replay *replay;      /* replay.readers_prefix; NULL: live */
+        int64_t replay_checked; /* fd_mono_ms() of the last catch-up check */
         int drain_due;
         int need_reset;   /* re-read offsets from Redis and re-seek */
         int64_t retry_at; /* ms, monotonic: a refused batch is redone from
@@ -852,6 +855,24 @@ static void check_wall_clock(fd_pipeline *pl)
                 pl->drain_due = 1;
 }
 
+/* A replay checks about once a second whether it has caught up; when it
+ * switched the readers, it publishes derived events from then on. */
+static void check_replay(fd_pipeline *pl)
+{
+        const char *names[FD_IN_TOPICS];
+        int64_t now = fd_mono_ms();
+
+        if (!pl->replay || fd_replay_switched(pl->replay) ||
+            now - pl->replay_checked < 1000)
+                return;
+        pl->replay_checked = now;
+        for (int t = 0; t < pl->ntopics; t++)
+                names[t] = topic_name(pl, t);
+        if (fd_replay_check(pl->replay, pl->consumer, names, pl->ntopics,
+                            pl->nparts) == 1)
+                fd_processor_set_quiet(pl->proc, 0);
+}
+
 /* Commits the batch in processor-sized slices. */
 static void process_batch(fd_pipeline *pl)
 {
@@ -1075,6 +1096,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                      fd_mono_ms() - batch_started >= pl->conf->batch_max_ms))
                         process_batch(pl);
                 check_wall_clock(pl);
+                check_replay(pl);
                 if (pl->drain_due)
                         drain_outboxes(pl);
                 rd_kafka_poll(pl->producer, 0);
@@ -1115,6 +1137,13 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
                                              errstr, errstr_size);
         if (!pl->proc || !pl->consumer)
                 goto fail;
+        int replay_failed;
+        pl->replay =
+                fd_replay_new(conf, store, errstr, errstr_size, &replay_failed);
+        if (replay_failed)
+                goto fail;
+        fd_processor_set_quiet(pl->proc,
+                               pl->replay && !fd_replay_switched(pl->replay));
         pl->producer =
                 fd_kafka_producer_new(conf, &pl->kctx, errstr, errstr_size);
         if (!pl->producer)
@@ -1188,6 +1217,7 @@ void fd_pipeline_destroy(fd_pipeline *pl)
                 rd_kafka_destroy(pl->producer);
         }
         fd_processor_destroy(pl->proc);
+        fd_replay_destroy(pl->replay);
         free(pl->owned);
         free(pl->epochs);
         free(pl->next_store);

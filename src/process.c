@@ -630,6 +630,11 @@ static int apply_msgs(fd_processor *proc, fd_msg *msgs, size_t k)
         return 0;
 }
 
+void fd_processor_set_quiet(fd_processor *proc, int quiet)
+{
+        proc->quiet = quiet;
+}
+
 int fd_processor_has_wall_clock(const fd_processor *proc)
 {
         return any_wall(proc->conf);

@@ -80,6 +80,10 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc);
 
+/* quiet 1: the next batches publish no derived events (a re-scoring replay
+ * that has not caught up yet, replay.h); 0: they do. */
+void fd_processor_set_quiet(fd_processor *proc, int quiet);
+
 /* 1 when a tenant's cold deadlines follow the wall clock (cold.clock =
  * wall): then fd_processor_run() with n == 0 checks the deadline sets of
  * the owned partitions and commits the alerts that are due; the pipeline

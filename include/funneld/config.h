@@ -83,12 +83,13 @@ typedef struct fd_config {
         char *topic_dlq;         /* topics.dlq */
         char *topic_alerts;      /* topics.alerts */
 
-        char *redis_host;     /* redis.host, "127.0.0.1" */
-        int redis_port;       /* redis.port, 6379 */
-        char *redis_user;     /* redis.user, NULL */
-        char *redis_password; /* redis.password, NULL */
-        int redis_db;         /* redis.db, 0 */
-        char *redis_prefix;   /* redis.prefix, "fd" */
+        char *redis_host;            /* redis.host, "127.0.0.1" */
+        int redis_port;              /* redis.port, 6379 */
+        char *redis_user;            /* redis.user, NULL */
+        char *redis_password;        /* redis.password, NULL */
+        int redis_db;                /* redis.db, 0 */
+        char *redis_prefix;          /* redis.prefix, "fd" */
+        char *replay_readers_prefix; /* replay.readers_prefix, NULL */
 
         char *schema_dir;          /* schemas.dir, "schemas" */
         fd_schema_ref *schema_ids; /* schemas.id.N = lead:PATH|crm:PATH */

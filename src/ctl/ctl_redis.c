@@ -63,6 +63,33 @@ static int check_layout(ctl_redis *r, const char *prefix, char *errstr,
         return rc;
 }
 
+/* Sets r->prefix/group to what prefix's P:active names (written by a
+ * re-scoring replay once it caught up), else to prefix. */
+static int follow_active(ctl_redis *r, const char *prefix, char *errstr,
+                         size_t errstr_size)
+{
+        redisReply *reply = ctl_redis_cmd(
+                r, errstr, errstr_size, "HMGET %s:active prefix group", prefix);
+        const redisReply *p, *g;
+
+        if (!reply)
+                return -1;
+        snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
+        r->group[0] = '\0';
+        p = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+                    ? reply->element[0]
+                    : NULL;
+        g = p ? reply->element[1] : NULL;
+        if (p && p->type == REDIS_REPLY_STRING && p->len > 0 &&
+            p->len < sizeof(r->prefix)) {
+                snprintf(r->prefix, sizeof(r->prefix), "%s", p->str);
+                if (g && g->type == REDIS_REPLY_STRING)
+                        snprintf(r->group, sizeof(r->group), "%s", g->str);
+        }
+        freeReplyObject(reply);
+        return 0;
+}
+
 int ctl_redis_connect(ctl_redis *r, const fd_config *conf, const char *prefix,
                       char *errstr, size_t errstr_size)
 {
@@ -103,7 +130,8 @@ int ctl_redis_connect(ctl_redis *r, const fd_config *conf, const char *prefix,
                         goto fail;
                 freeReplyObject(reply);
         }
-        if (check_layout(r, prefix, errstr, errstr_size))
+        if (follow_active(r, prefix, errstr, errstr_size) ||
+            check_layout(r, r->prefix, errstr, errstr_size))
                 goto fail;
         return 0;
 fail:

@@ -17,6 +17,10 @@ typedef struct ctl_redis {
         redisContext *ctx;
         const char *host;
         int port;
+        /* The namespace to read: the prefix given, or the one its P:active
+         * names (a re-scoring replay that switched the readers). */
+        char prefix[256];
+        char group[256]; /* P:active's group; "" when not switched */
 } ctl_redis;
 
 /* A hash as read by HGETALL (or fields of HMGET): field[i] -> value[i],
@@ -27,9 +31,10 @@ typedef struct ctl_hash {
         size_t cnt;
 } ctl_hash;
 
-/* Connects to conf's redis (host, port, user, password, db) and checks
- * P:meta's layout_version (prefix P). 0, or -1 with errstr saying what went
- * wrong and what to do (then r holds no connection). */
+/* Connects to conf's redis (host, port, user, password, db), follows
+ * P:active to the namespace readers of P read (r->prefix, r->group) and
+ * checks its P:meta layout_version (prefix P). 0, or -1 with errstr saying what
+ * went wrong and what to do (then r holds no connection). */
 int ctl_redis_connect(ctl_redis *r, const fd_config *conf, const char *prefix,
                       char *errstr, size_t errstr_size);
 void ctl_redis_close(ctl_redis *r);

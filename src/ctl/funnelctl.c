@@ -541,6 +541,9 @@ static int run(const cli *c, const ctl_command *cmd, ctl_format format)
         if (ctl_redis_connect(&ctx->redis, conf, ctx->prefix, ctx->errstr,
                               sizeof(ctx->errstr)))
                 goto fail;
+        ctx->prefix = ctx->redis.prefix; /* followed P:active */
+        if (ctx->redis.group[0] && !c->group)
+                ctx->group = ctx->redis.group;
         if ((rc = cmd->run(ctx)) != CTL_EXIT_OK)
                 goto fail;
         if (ctl_doc_print(ctx->doc, format, stdout, ctx->errstr,

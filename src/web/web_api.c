@@ -110,6 +110,9 @@ static int run_cmd(const fd_config *conf, const web_cmd *cmd, ctl_opts opt,
                 status = unreachable(body, type, ctx->errstr);
                 goto done;
         }
+        ctx->prefix = ctx->redis.prefix; /* followed P:active */
+        if (ctx->redis.group[0])
+                ctx->group = ctx->redis.group;
         rc = cmd->run(ctx);
         if (rc != CTL_EXIT_OK) {
                 int io = !ctx->redis.ctx || ctx->redis.ctx->err;
@@ -230,7 +233,7 @@ static int api_tenants(void *c, const fd_http_req *req, fd_buf *body,
                               sizeof(errstr)))
                 return unreachable(body, type, errstr);
         reply = ctl_redis_cmd(&r, errstr, sizeof(errstr), "SMEMBERS %s:tenants",
-                              conf->redis_prefix);
+                              r.prefix);
         if (!reply) {
                 status = fail(body, type, 503, errstr);
                 goto done;
