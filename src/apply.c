@@ -257,6 +257,8 @@ static void restart_engagement(fd_lead *lead)
 {
         const fd_score_model *model = &lead->tconf->score;
         lead->engagement = 0;
+        free(lead->awards); /* scoring.decay = expire */
+        lead->awards = NULL;
         for (size_t i = 0; i < model->rule_cnt; i++)
                 if (model->rules[i].kind == FD_SCORE_ENGAGEMENT)
                         lead->awarded[i] = 0;
@@ -497,17 +499,42 @@ static int add_visitor(fd_processor *proc, const fd_lead_event *le,
  * (scoring.decay); 1 when the score changed. */
 static int decay(fd_lead *lead, int64_t at)
 {
+        const fd_score_model *model = &lead->tconf->score;
         int32_t e;
 
         if (lead->lc.stage == FD_STAGE_NONE || at <= lead->updated_at)
                 return 0;
-        e = fd_score_decay(&lead->tconf->score, lead->engagement,
-                           lead->updated_at, at);
+        if (fd_score_expires(model)) {
+                int64_t gone =
+                        fd_score_expire(&lead->awards, at, model->decay_ms);
+                if (gone == INT64_MIN)
+                        return -1;
+                if (gone == 0)
+                        return 0;
+                lead->engagement = (int32_t)(lead->engagement - gone);
+                lead->dirty = 1;
+                return 1;
+        }
+        e = fd_score_decay(model, lead->engagement, lead->updated_at, at);
         if (e == lead->engagement)
                 return 0;
         lead->engagement = e;
         lead->dirty = 1;
         return 1;
+}
+
+/* scoring.decay = expire: keeps the event's engagement points with its
+ * time, to take them off once they are older than scoring.decay_days; an
+ * event already that old at the lead's latest time (before: updated_at
+ * before this event) earns nothing. */
+static int expiring_award(fd_lead *lead, int64_t at, int64_t before,
+                          fd_score_delta *d)
+{
+        if (at <= before - lead->tconf->score.decay_ms) {
+                d->engagement = 0;
+                return 0;
+        }
+        return fd_score_award(&lead->awards, at, d->engagement);
 }
 
 static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
@@ -551,6 +578,9 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         if (persona)
                 fd_str_set(&lead->persona, persona);
         int decayed = decay(lead, le->occurred_at);
+        if (decayed < 0)
+                return -1;
+        int64_t before = lead->updated_at;
         if (le->occurred_at > lead->updated_at)
                 lead->updated_at = le->occurred_at;
         /* Only a new lead enters LEAD by activity: re-opening a closed lead
@@ -559,6 +589,9 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
             advance(proc, lead, FD_STAGE_LEAD, 0, le->occurred_at, msg))
                 return -1;
         fd_score_delta d = fd_score_apply(&tconf->score, le, lead->awarded);
+        if (d.engagement && fd_score_expires(&tconf->score) &&
+            expiring_award(lead, le->occurred_at, before, &d))
+                return -1;
         lead->fit += d.fit;
         lead->engagement += d.engagement;
         if ((d.fit || d.engagement || decayed) &&
@@ -596,7 +629,8 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
                 lead->created_at = ce->occurred_at;
                 fd_str_set(&lead->source_channel, "unknown");
         }
-        decay(lead, ce->occurred_at);
+        if (decay(lead, ce->occurred_at) < 0)
+                return -1;
         if (ce->occurred_at > lead->updated_at) {
                 lead->updated_at = ce->occurred_at;
                 lead->dirty = 1; /* saved even when the stage is a no-op */

@@ -187,17 +187,25 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"mql.min_total", FD_CFG_I32, NULL, -1000000, 1000000, NULL,
          T(score.mql.min_total),
          "MQL condition: fit + engagement at least this."},
-        {"scoring.decay", FD_CFG_ENUM, "none", 0, 0, "none,linear,half_life",
-         T(score.decay),
+        {"scoring.decay", FD_CFG_ENUM, "none", 0, 0,
+         "none,linear,half_life,expire", T(score.decay),
          "Decay of the engagement score in event time, applied at each of "
          "the lead's events from the time of its previous one (events "
          "older than that add their points undecayed): `linear` takes "
          "scoring.decay_points off at every boundary of fixed periods of "
          "scoring.decay_days (counted from 1970-01-01 UTC), never past 0; "
          "`half_life` halves it every scoring.decay_days (rounded to whole "
-         "points); `none` keeps it. The fit score does not decay."},
+         "points); `expire` takes each event's engagement points off again "
+         "once the lead has an event scoring.decay_days or more after it "
+         "(an event already that old when it arrives earns nothing; the "
+         "lead hash keeps the points of its last 256 scoring events: beyond "
+         "that its two oldest merge, counting until the later expires); `none` "
+         "keeps it. The fit score does "
+         "not decay."},
         {"scoring.decay_days", FD_CFG_DAYS, "30", 1, 3650, NULL,
-         T(score.decay_ms), "The period of linear decay, or the half-life."},
+         T(score.decay_ms),
+         "The period of linear decay, the half-life, or how long an "
+         "event's points count (expire)."},
         {"scoring.decay_points", FD_CFG_I32, "10", 0, 1000000, NULL,
          T(score.decay_points),
          "Engagement points linear decay takes off per period."},

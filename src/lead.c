@@ -50,16 +50,17 @@ void fd_lead_destroy(fd_lead *lead)
         free(lead->persona);
         free(lead->opportunity_id);
         free(lead->stored.awarded);
-        for (size_t i = 0; i < 5; i++)
+        free(lead->awards);
+        for (size_t i = 0; i < sizeof(lead->stored.str) / sizeof(char *); i++)
                 free(lead->stored.str[i]);
         free(lead);
 }
 
 /* The lead's string fields in hash order, with their field names. */
-#define LEAD_STR_CNT 5
+#define LEAD_STR_CNT 6
 static const char *const str_names[LEAD_STR_CNT] = {
-        "created_event", "source_channel", "source_campaign", "persona",
-        "opportunity_id"};
+        "created_event", "source_channel", "source_campaign",
+        "persona",       "opportunity_id", "awards"};
 
 static void lead_strs(const fd_lead *lead, const char *out[LEAD_STR_CNT])
 {
@@ -68,6 +69,7 @@ static void lead_strs(const fd_lead *lead, const char *out[LEAD_STR_CNT])
         out[2] = lead->source_campaign;
         out[3] = lead->persona;
         out[4] = lead->opportunity_id;
+        out[5] = lead->awards;
 }
 
 static int str_same(const char *a, const char *b)
@@ -131,6 +133,8 @@ static int load_field(fd_lead *lead, const char *f, const char *v)
                 fd_str_set(&lead->persona, v);
         else if (strcmp(f, "opportunity_id") == 0)
                 fd_str_set(&lead->opportunity_id, v);
+        else if (strcmp(f, "awards") == 0)
+                fd_str_set(&lead->awards, v);
         else if (strncmp(f, "entered:", 8) == 0) {
                 fd_stage s = fd_stage_parse(f + 8);
                 if (s == FD_STAGE_NONE)

@@ -4,7 +4,8 @@
  * Hash fields: stage, cycle, fit, engagement, created_at, created_event,
  * source_channel, source_campaign, persona, opportunity_id, updated_at,
  * entered:<stage> (ms, this cycle), implied:<stage> (1), rule:<name> (points
- * awarded this cycle), cold (the stage, mql or sql, whose cold alert fired;
+ * awarded this cycle), awards (scoring.decay = expire: AT:POINTS,...), cold
+ * (the stage, mql or sql, whose cold alert fired;
  * removed when the lead leaves it). */
 #ifndef FD_LEAD_H
 #define FD_LEAD_H
@@ -29,7 +30,7 @@ typedef struct fd_lead_stored {
         int64_t created_at;
         int64_t updated_at;
         fd_stage cold;
-        char *str[5]; /* created_event .. opportunity_id, as in fd_lead */
+        char *str[6]; /* created_event .. awards, as in fd_lead */
 } fd_lead_stored;
 
 typedef struct fd_lead {
@@ -48,6 +49,8 @@ typedef struct fd_lead {
         char *source_campaign;
         char *persona;
         char *opportunity_id;
+        char *awards; /* scoring.decay = expire: the points of each event
+                       * (fd_score_award()); NULL otherwise */
         int64_t updated_at;
         fd_stage cold; /* its cold alert fired in this stage; NONE: not */
         fd_lead_stored stored;

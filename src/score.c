@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "funneld/score.h"
+#include "fmt.h"
 #include "funneld/timebucket.h"
 
 /* 1 when needle occurs in hay, ignoring ASCII case. */
@@ -140,6 +141,95 @@ int32_t fd_score_decay(const fd_score_model *model, int32_t engagement,
                 return (int32_t)lround((double)engagement * f);
         }
         return engagement;
+}
+
+int fd_score_expires(const fd_score_model *model)
+{
+        return model->decay && strcmp(model->decay, "expire") == 0;
+}
+
+typedef struct award {
+        int64_t at;
+        int64_t points;
+} award;
+
+/* Parses list into out (room for FD_SCORE_AWARDS_MAX + 1 entries); the
+ * count. Entries that do not parse are skipped. */
+static size_t awards_parse(const char *list, award *out)
+{
+        size_t n = 0;
+
+        while (list && *list && n <= FD_SCORE_AWARDS_MAX) {
+                char *end;
+                long long at = strtoll(list, &end, 10);
+                if (*end == ':') {
+                        long long pts = strtoll(end + 1, &end, 10);
+                        out[n++] = (award){at, pts};
+                }
+                list = strchr(end, ',');
+                if (list)
+                        list++;
+        }
+        return n;
+}
+
+/* Writes a[0..n) as a list into *list (NULL when n is 0). 0 or -1. */
+static int awards_write(char **list, const award *a, size_t n)
+{
+        char *out, *o;
+
+        if (n == 0) {
+                free(*list);
+                *list = NULL;
+                return 0;
+        }
+        if (!(out = malloc(n * 42 + 1)))
+                return -1;
+        o = out;
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        *o++ = ',';
+                o += fd_fmt_i64(o, a[i].at);
+                *o++ = ':';
+                o += fd_fmt_i64(o, a[i].points);
+        }
+        *o = '\0';
+        free(*list);
+        *list = out;
+        return 0;
+}
+
+int64_t fd_score_expire(char **list, int64_t now_ms, int64_t ttl_ms)
+{
+        award a[FD_SCORE_AWARDS_MAX + 1];
+        size_t n = awards_parse(*list, a), k = 0;
+        int64_t gone = 0;
+
+        while (k < n && a[k].at <= now_ms - ttl_ms)
+                gone += a[k++].points;
+        if (k == 0)
+                return 0;
+        if (awards_write(list, a + k, n - k) != 0)
+                return INT64_MIN;
+        return gone;
+}
+
+int fd_score_award(char **list, int64_t at_ms, int32_t points)
+{
+        award a[FD_SCORE_AWARDS_MAX + 1];
+        size_t n = awards_parse(*list, a), i = n;
+
+        while (i > 0 && a[i - 1].at > at_ms)
+                i--;
+        memmove(a + i + 1, a + i, (n - i) * sizeof(*a));
+        a[i] = (award){at_ms, points};
+        n++;
+        if (n > FD_SCORE_AWARDS_MAX) {
+                a[1].points += a[0].points;
+                memmove(a, a + 1, (n - 1) * sizeof(*a));
+                n--;
+        }
+        return awards_write(list, a, n);
 }
 
 int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit,

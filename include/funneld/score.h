@@ -54,8 +54,9 @@ typedef struct fd_score_model {
         char **handraise_types; /* event types that promote to SQL */
         size_t handraise_cnt;
         /* Engagement decay in event time (scoring.decay*): */
-        char *decay;          /* "none", "linear" or "half_life" */
-        int64_t decay_ms;     /* linear: the period; half_life: the half-life */
+        char *decay;          /* "none", "linear", "half_life" or "expire" */
+        int64_t decay_ms;     /* linear: the period; half_life: the half-life;
+                               * expire: how long an event's points count */
         int32_t decay_points; /* linear: points lost per period boundary */
 } fd_score_model;
 
@@ -79,6 +80,25 @@ fd_score_delta fd_score_apply(const fd_score_model *model,
  * decay. */
 int32_t fd_score_decay(const fd_score_model *model, int32_t engagement,
                        int64_t from_ms, int64_t to_ms);
+
+/* scoring.decay = expire keeps, per lead, the engagement points of each
+ * event that earned some: a list "AT:POINTS,AT:POINTS,..." (event time in
+ * ms) in time order, at most FD_SCORE_AWARDS_MAX entries. */
+#define FD_SCORE_AWARDS_MAX 256
+
+/* 1 when the model's points expire (scoring.decay = expire). */
+int fd_score_expires(const fd_score_model *model);
+
+/* Takes the entries with AT + ttl_ms <= now_ms out of *list (NULL: empty;
+ * set to NULL when it becomes empty) and returns the sum of their points;
+ * INT64_MIN when out of memory (then *list is unchanged). */
+int64_t fd_score_expire(char **list, int64_t now_ms, int64_t ttl_ms);
+
+/* Adds an entry to *list in time order (after entries of the same time).
+ * A list already holding FD_SCORE_AWARDS_MAX entries merges its two oldest
+ * into one at the later time, so those points count a little longer. 0, or
+ * -1 when out of memory. */
+int fd_score_award(char **list, int64_t at_ms, int32_t points);
 
 /* 1 when fit/engagement meet the MQL condition. */
 int fd_score_is_mql(const fd_mql_condition *mql, int32_t fit,

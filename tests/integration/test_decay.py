@@ -18,6 +18,15 @@ t2, lead L2:
   day 20010 01:00  x 0.5 -> 5, +10  -> 15
   day 20020 01:00  x 0.5 -> 7.5 -> 8 (rounded), +10 -> 18  no MQL
 t3, lead L3: the same views as L1 -> 10, 20, 30, 40; MQL at the 3rd.
+t4 (expire, 10 days: each view's points count until the lead has an event
+10 days or more after it), lead L4:
+  day 20000 01:00  +10             -> 10
+  day 20005 01:00  +10             -> 20
+  day 20010 01:00  day 20000's 10 expire -> 10, +10 -> 20
+  day 20016 01:00  day 20005's expire -> 10, +10 -> 20
+  then, produced last, a view of day 20001 01:00: 15 days older than the
+  lead's latest event, so expired already: earns nothing (score stays 20,
+  no history entry). awards = "<day 20010>:10,<day 20016>:10".
 """
 
 import sys
@@ -51,6 +60,10 @@ scoring.decay_days = 10
 
 [tenant.t3]
 scoring.decay = none
+
+[tenant.t4]
+scoring.decay = expire
+scoring.decay_days = 10
 """
 
 
@@ -77,8 +90,11 @@ def test_engagement_decays_per_tenant():
                                 ("t3", "L3", l1)):
         recs += [view(avro, tenant, lead, i, at)
                  for i, at in enumerate(times)]
+    l4 = [T0, T0 + 5 * DAY, T0 + 10 * DAY, T0 + 16 * DAY]
+    recs += [view(avro, "t4", "L4", i, at) for i, at in enumerate(l4)]
     recs.sort(key=lambda rec: avro.decode("lead_event", rec[1])[1]
               ["occurred_at"])
+    recs.append(view(avro, "t4", "L4", 9, T0 + DAY))
     fdit.produce(s.lead_topic, recs)
     r = fdit.redis_client()
     s.run_to_end(r, timeout=120)
@@ -93,6 +109,13 @@ def test_engagement_decays_per_tenant():
     assert lead("t2", "L2")["stage"] == "lead", lead("t2", "L2")
     assert lead("t3", "L3")["engagement"] == "40", lead("t3", "L3")
     assert lead("t3", "L3")["entered:mql"] == str(l1[2]), lead("t3", "L3")
+    assert lead("t4", "L4")["engagement"] == "20", lead("t4", "L4")
+    assert lead("t4", "L4")["stage"] == "lead", lead("t4", "L4")
+    assert lead("t4", "L4")["awards"] == \
+        f"{T0 + 10 * DAY}:10,{T0 + 16 * DAY}:10", lead("t4", "L4")
+    assert "awards" not in lead("t1", "L1"), lead("t1", "L1")
+    hist = r.zrange(f"{s.prefix}:{{t4}}:scores:L4", 0, -1)
+    assert [m.split("|")[2] for m in hist] == ["10", "20", "20", "20"], hist
     # The score history shows the decayed values after each event.
     hist = r.zrange(f"{s.prefix}:{{t1}}:scores:L1", 0, -1)
     assert [m.split("|")[2] for m in hist] == ["10", "10", "20", "30"], hist

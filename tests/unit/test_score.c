@@ -364,9 +364,46 @@ static void test_decay(void)
         FD_CHECK_INT(fd_score_decay(&m, 1, t0, t0 + 20 * DAY_MS), 0);
 }
 
+/* scoring.decay = expire: the per-event points list. */
+static void test_expire_list(void)
+{
+        char *list = NULL;
+        char big[64];
+
+        FD_CHECK_INT(fd_score_expire(&list, 1000, 100), 0);
+        FD_CHECK(list == NULL);
+        FD_CHECK_INT(fd_score_award(&list, 500, 10), 0);
+        FD_CHECK_INT(fd_score_award(&list, 700, -3), 0);
+        /* Out of order: goes before 700; same time: after the first. */
+        FD_CHECK_INT(fd_score_award(&list, 600, 5), 0);
+        FD_CHECK_INT(fd_score_award(&list, 600, 1), 0);
+        FD_CHECK_STR(list, "500:10,600:5,600:1,700:-3");
+        /* At 599 + 100 nothing is 100 old yet but 500's entry. */
+        FD_CHECK_INT(fd_score_expire(&list, 599, 100), 0);
+        FD_CHECK_INT(fd_score_expire(&list, 600, 100), 10);
+        FD_CHECK_STR(list, "600:5,600:1,700:-3");
+        /* Negative points expire too: the score goes up by them. */
+        FD_CHECK_INT(fd_score_expire(&list, 800, 100), 3);
+        FD_CHECK(list == NULL);
+        /* A full list merges its two oldest entries at the later time. */
+        for (int i = 0; i < FD_SCORE_AWARDS_MAX; i++)
+                FD_CHECK_INT(fd_score_award(&list, 1000 + i, 1), 0);
+        FD_CHECK_INT(fd_score_award(&list, 5000, 7), 0);
+        FD_CHECK(strncmp(list, "1001:2,1002:1,", 14) == 0);
+        snprintf(big, sizeof(big), ",%d:1,5000:7",
+                 1000 + FD_SCORE_AWARDS_MAX - 1);
+        FD_CHECK(strstr(list, big) != NULL);
+        FD_CHECK_INT(fd_score_expire(&list, 1001 + 100, 100), 2);
+        FD_CHECK_INT(fd_score_expire(&list, 10000, 100),
+                     FD_SCORE_AWARDS_MAX - 2 + 7);
+        FD_CHECK(list == NULL);
+        free(list);
+}
+
 int main(void)
 {
         FD_RUN(test_decay);
+        FD_RUN(test_expire_list);
         FD_RUN(test_match_exact);
         FD_RUN(test_match_set);
         FD_RUN(test_match_contains);
