@@ -4,7 +4,7 @@
 #   2. build/ (RelWithDebInfo) + ctest: unit tests and integration tests
 #      against a real Kafka broker and redis-server (started by CTest fixtures)
 #   3. unit tests under valgrind (skip with FUNNELD_SKIP_VALGRIND=1)
-#   4. the hand-made end-to-end and HTTP integration tests with funneld under valgrind
+#   4. the hand-made end-to-end, HTTP and score decay integration tests with funneld under valgrind
 #   5. libFuzzer on the decoder and the config loader, 60 s each (scripts/
 #      fuzz.sh; skip with FUNNELD_SKIP_FUZZ=1)
 #   6. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
@@ -80,11 +80,12 @@ fi
 
 if [ "${FUNNELD_SKIP_VALGRIND:-0}" != 1 ]; then
   step "integration test with funneld under valgrind"
-  # The hand-made end-to-end test, with every funneld process it starts run
-  # under memcheck: definite/indirect leaks or invalid accesses fail it.
+  # The hand-made end-to-end test (cold alerts included), the HTTP test and
+  # the score decay/expiry test, with every funneld process they start run
+  # under memcheck: definite/indirect leaks or invalid accesses fail them.
   FUNNELD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
-    ctest --test-dir build --output-on-failure -R 'it\.test_(e2e_handmade|http)$' ||
-    fail "funneld under valgrind (it.test_e2e_handmade, it.test_http)"
+    ctest --test-dir build --output-on-failure -R 'it\.test_(e2e_handmade|http|decay)$' ||
+    fail "funneld under valgrind (it.test_e2e_handmade, it.test_http, it.test_decay)"
 fi
 
 if [ "${FUNNELD_SKIP_FUZZ:-0}" != 1 ]; then
