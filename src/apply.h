@@ -73,6 +73,7 @@ struct fd_processor {
         size_t part_cnt;
         int64_t wall_now; /* wall-clock ms at the start of the batch */
         int quiet;        /* a replay catching up: no derived events */
+        int has_wall;     /* a tenant's cold.clock is wall */
         fd_process_stats stats;
         fd_process_stats batch_stats;
 };

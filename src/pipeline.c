@@ -839,13 +839,14 @@ static int batch_failed(fd_pipeline *pl, int rc)
  * (a batch checks them too). */
 static void check_wall_clock(fd_pipeline *pl)
 {
-        int64_t now = fd_mono_ms();
-        int64_t alerts = fd_processor_stats(pl->proc)->alerts;
+        int64_t now, alerts = fd_processor_stats(pl->proc)->alerts;
         size_t consumed;
 
         if (pl->batch_cnt || pl->need_reset || !pl->owned_cnt ||
-            now - pl->wall_checked < 1000 ||
             !fd_processor_has_wall_clock(pl->proc))
+                return;
+        now = fd_mono_ms();
+        if (now - pl->wall_checked < 1000)
                 return;
         pl->wall_checked = now;
         if (!batch_failed(pl, fd_processor_run(pl->proc, NULL, 0, pl->owned,
@@ -860,10 +861,12 @@ static void check_wall_clock(fd_pipeline *pl)
 static void check_replay(fd_pipeline *pl)
 {
         const char *names[FD_IN_TOPICS];
-        int64_t now = fd_mono_ms();
+        int64_t now;
 
-        if (!pl->replay || fd_replay_switched(pl->replay) ||
-            now - pl->replay_checked < 1000)
+        if (!pl->replay || fd_replay_switched(pl->replay))
+                return;
+        now = fd_mono_ms();
+        if (now - pl->replay_checked < 1000)
                 return;
         pl->replay_checked = now;
         for (int t = 0; t < pl->ntopics; t++)

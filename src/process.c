@@ -15,6 +15,8 @@
 #include "lead.h"
 #include "log.h"
 
+static int any_wall(const fd_config *conf);
+
 void fd_msg_clear(fd_msg *msg)
 {
         fd_event_clear(&msg->ev);
@@ -32,6 +34,7 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         if (!proc)
                 return NULL;
         proc->conf = conf;
+        proc->has_wall = any_wall(conf);
         proc->codec = codec;
         proc->store = store;
         proc->prefix = fd_store_prefix(store);
@@ -160,6 +163,7 @@ void fd_processor_set_config(fd_processor *proc, const fd_config *conf)
 {
         fd_processor_forget_leads(proc); /* they point at the old rules */
         proc->conf = conf;
+        proc->has_wall = any_wall(conf);
 }
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc)
@@ -303,7 +307,7 @@ static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
                     queue_scan(proc, 0, (int32_t)p, to, &pc->scan_reply))
                         return -1;
         }
-        if (!any_wall(proc->conf))
+        if (!proc->has_wall)
                 return 0;
         for (size_t i = 0; i < cnt; i++) {
                 fd_part_clock *pc = part_of(proc, parts[i]);
@@ -637,7 +641,7 @@ void fd_processor_set_quiet(fd_processor *proc, int quiet)
 
 int fd_processor_has_wall_clock(const fd_processor *proc)
 {
-        return any_wall(proc->conf);
+        return proc->has_wall;
 }
 
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
@@ -648,7 +652,7 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
         int rc;
 
         *consumed = 0;
-        if (n == 0 && (!cnt || !any_wall(proc->conf)))
+        if (n == 0 && (!cnt || !proc->has_wall))
                 return FD_STORE_OK;
         batch_reset(proc);
         proc->wall_now = fd_wall_ms();
