@@ -18,14 +18,17 @@ enum {
 
 typedef struct ctl_opts {
         const char *tenant;
-        /* report, channels, cohorts, markov, sourcing: YYYY-MM; visitors:
-         * from/to as YYYY-MM-DD */
+        /* report, channels, cohorts, markov, sourcing, cold: YYYY-MM;
+         * visitors: from/to as YYYY-MM-DD */
         const char *month, *from, *to;
         const char *model, *currency; /* channels */
         const char *by;               /* channels, cohorts, velocity */
         const char *lead_id;          /* lead */
         const char *days, *until;     /* trend: N days up to YYYY-MM-DD */
         const char *date;             /* pacing: YYYY-MM-DD */
+        const char *limit;            /* cold: leads listed per list */
+        const char *upcoming;         /* cold: "1" (or "true") lists the
+                                         pending deadlines */
 } ctl_opts;
 
 typedef struct ctl_ctx {
@@ -97,6 +100,8 @@ int ctl_sourcing_check(ctl_ctx *ctx);
 int ctl_sourcing_run(ctl_ctx *ctx);
 int ctl_visitors_check(ctl_ctx *ctx);
 int ctl_visitors_run(ctl_ctx *ctx);
+int ctl_cold_check(ctl_ctx *ctx);
+int ctl_cold_run(ctl_ctx *ctx);
 
 /* The time zone "now" is read in for tenant T: NULL (UTC) when
  * ctx->utc_clock or no config is loaded, else T's zone. */

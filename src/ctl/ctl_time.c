@@ -155,3 +155,27 @@ void ctl_iso_ms(int64_t ms, char *buf, size_t buf_size)
                  (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
                  (int)(rem % 1000));
 }
+
+void ctl_iso_ms_tz(const char *tz, int64_t ms, char *buf, size_t buf_size)
+{
+        time_t secs = (time_t)fd_floor_div(ms, 1000);
+        struct tm tm;
+        long off;
+        if (!tz || !*tz || !strcmp(tz, "UTC")) {
+                ctl_iso_ms(ms, buf, buf_size);
+                return;
+        }
+        setenv("TZ", tz, 1);
+        tzset();
+        if (!localtime_r(&secs, &tm)) {
+                ctl_iso_ms(ms, buf, buf_size);
+                return;
+        }
+        off = tm.tm_gmtoff; /* seconds east of UTC */
+        snprintf(buf, buf_size,
+                 "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec,
+                 (int)(ms - fd_floor_div(ms, 1000) * 1000), off < 0 ? '-' : '+',
+                 labs(off) / 3600, labs(off) / 60 % 60);
+}

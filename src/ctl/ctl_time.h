@@ -49,4 +49,10 @@ int ctl_day_format(int64_t day, char *buf, size_t buf_size);
 /* Writes ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void ctl_iso_ms(int64_t ms, char *buf, size_t buf_size);
 
+/* Writes ms since the epoch as local time in IANA zone tz with its UTC
+ * offset, "YYYY-MM-DDTHH:MM:SS.mmm+HH:MM" (buf of at least 40 bytes); tz
+ * NULL, "" or "UTC": ctl_iso_ms. Switches the process's TZ: not for
+ * funneld's HTTP thread (see ctl_ctx.utc_clock). */
+void ctl_iso_ms_tz(const char *tz, int64_t ms, char *buf, size_t buf_size);
+
 #endif

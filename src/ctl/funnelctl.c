@@ -336,6 +336,45 @@ static const ctl_command commands[] = {
          "  --from YYYY-MM-DD   first day (default: 6 days before --to)\n"
          "  --to YYYY-MM-DD     last day (default: today in the tenant's "
          "time zone)\n"},
+        {"cold", ctl_cold_check, ctl_cold_run,
+         "usage: funnelctl cold --tenant T [--month YYYY-MM] [--limit N] "
+         "[--upcoming]\n"
+         "\n"
+         "Leads going cold: an MQL that stays past cold.mql_sla_hours or an "
+         "SQL past\n"
+         "cold.sql_days raises one alert. Table \"cold\": alerts per stage "
+         "(mql, sql) from\n"
+         "P:{T}:cold (all time) or P:{T}:cold:M (deadlines in month M, "
+         "tenant time zone).\n"
+         "Table \"cold_value\": per currency the value lost (minor units; "
+         "only when the\n"
+         "tenant's goal sets deal size and rates). Table \"cold_channels\": "
+         "alerts per stage\n"
+         "and source channel, most first, with their share of the stage's. "
+         "Table\n"
+         "\"cold_now\": per stage the leads cold now (ZCARD of "
+         "P:{T}:cold:leads:<stage>), and\n"
+         "\"cold_leads\" the --limit oldest of them: lead_id, deadline (ISO "
+         "8601 in the\n"
+         "tenant's time zone), deadline_ms, days_cold (whole days since the "
+         "deadline).\n"
+         "With --upcoming, table \"upcoming\": the tenant's pending "
+         "deadlines, soonest\n"
+         "first (lead_id, current stage, deadline, due_in_hours, clock, "
+         "partition), read\n"
+         "from the deadline sets P:due:G:<p> and P:due:wall:G:<p> of the "
+         "partitions in\n"
+         "P:offsets:G (G: --group or funneld.group.id), and "
+         "\"upcoming_total\" their count.\n"
+         "\n"
+         "  --tenant T          tenant id (required)\n"
+         "  --month YYYY-MM     alerts whose deadline fell in that month "
+         "(default: all\n"
+         "                      time; the leads cold now are listed "
+         "whatever the month)\n"
+         "  --limit N           leads listed per list, 0 to 1000 (default "
+         "20)\n"
+         "  --upcoming          also list the pending deadlines\n"},
 };
 #define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -371,6 +410,9 @@ static void usage(FILE *fp)
                 "             month; lead, MQL and SQL entries per persona\n"
                 "  visitors   unique visitors per day and period, "
                 "visitor-to-lead conversion\n"
+                "  cold       cold-lead alerts per stage, value and "
+                "channel; the leads cold\n"
+                "             now and those about to go cold\n"
                 "\n%s",
                 global_help);
 }
@@ -409,6 +451,8 @@ static int parse_cli(int argc, char **argv, cli *c)
                 {"days", required_argument, NULL, 'd'},
                 {"until", required_argument, NULL, 'u'},
                 {"date", required_argument, NULL, 'D'},
+                {"limit", required_argument, NULL, 'l'},
+                {"upcoming", no_argument, NULL, 'U'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -421,13 +465,15 @@ static int parse_cli(int argc, char **argv, cli *c)
                 ['T'] = &c->opt.to,       ['M'] = &c->opt.model,
                 ['C'] = &c->opt.currency, ['b'] = &c->opt.by,
                 ['d'] = &c->opt.days,     ['u'] = &c->opt.until,
-                ['D'] = &c->opt.date,
+                ['D'] = &c->opt.date,     ['l'] = &c->opt.limit,
         };
         int ch;
         opterr = 0;
         while ((ch = getopt_long(argc, argv, ":c:hV", opts, NULL)) != -1) {
                 if (ch == 'h') {
                         c->help = 1;
+                } else if (ch == 'U') {
+                        c->opt.upcoming = "1";
                 } else if (ch == 'V') {
                         c->version = 1;
                 } else if (ch == '?' || ch == ':') {
@@ -521,6 +567,12 @@ static int run(const cli *c, const ctl_command *cmd, ctl_format format)
                                  c->args[c->arg_cnt - 1]);
                 goto done;
         }
+        if ((ctx->opt.limit || ctx->opt.upcoming) &&
+            cmd->check != ctl_cold_check) {
+                rc = ctl_usage(ctx, "--limit and --upcoming are options of "
+                                    "funnelctl cold only");
+                goto fail;
+        }
         if ((rc = cmd->check(ctx)) != CTL_EXIT_OK)
                 goto fail;
         rc = CTL_EXIT_RUNTIME;
@@ -594,7 +646,7 @@ int main(int argc, char **argv)
                 return usage_error(
                         "unknown command '%s' (commands: report, "
                         "channels, lead, status, trend, cohorts, markov, "
-                        "pacing, velocity, sourcing, visitors)",
+                        "pacing, velocity, sourcing, visitors, cold)",
                         c.args[0]);
         if (parse_format(c.format, &format))
                 return usage_error("--format '%s' is not table, json or csv",

@@ -172,6 +172,8 @@ static const web_cmd web_cmds[] = {
          0},
         {"/api/visitors", "visitors", ctl_visitors_check, ctl_visitors_run,
          "/api/visitors?tenant=T[&from=YYYY-MM-DD][&to=YYYY-MM-DD]", 1, 0},
+        {"/api/cold", "cold", ctl_cold_check, ctl_cold_run,
+         "/api/cold?tenant=T[&month=YYYY-MM][&limit=N][&upcoming=1]", 1, 0},
         {"/api/lead", "lead", ctl_lead_check, ctl_lead_run,
          "/api/lead?tenant=T&id=LEAD_ID", 1, 1},
         {"/api/status", "status", ctl_status_check, ctl_status_run,
@@ -206,6 +208,10 @@ static int api_cmd(void *c, const fd_http_req *req, fd_buf *body,
         o.days = arg(req, "days");
         o.until = arg(req, "until");
         o.date = arg(req, "date");
+        if (cmd->check == ctl_cold_check) { /* options of cold only */
+                o.limit = arg(req, "limit");
+                o.upcoming = arg(req, "upcoming");
+        }
         return run_cmd(api->conf, cmd, o, body, type);
 }
 

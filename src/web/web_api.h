@@ -13,6 +13,7 @@
  *   /api/velocity   funnelctl velocity: tenant, by
  *   /api/sourcing   funnelctl sourcing: tenant, month | from, to
  *   /api/visitors   funnelctl visitors: tenant, from, to (YYYY-MM-DD)
+ *   /api/cold       funnelctl cold:     tenant, month, limit, upcoming (1)
  *   /api/lead       funnelctl lead:     tenant, id
  *   /api/status     funnelctl status
  *
@@ -28,8 +29,8 @@
 #include "funneld/config.h"
 #include "http.h"
 
-#define FD_WEB_ROUTE_CNT 14 /* routes */
-#define FD_WEB_API_CNT   11 /* of them funnelctl commands */
+#define FD_WEB_ROUTE_CNT 15 /* routes */
+#define FD_WEB_API_CNT   12 /* of them funnelctl commands */
 
 struct web_cmd;
 
