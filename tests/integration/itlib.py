@@ -172,6 +172,7 @@ class Setup:
         self.own_inputs = inputs is None
         self.promotions = n.topic("promotions")
         self.attribution = n.topic("attribution")
+        self.alerts = n.topic("alerts")
         self.dlq = n.topic("dlq")
         self.prefix = n.redis_prefix
         self.group = n.group()
@@ -188,7 +189,7 @@ class Setup:
     # -------------------------------------------------------------- set-up
 
     def create_topics(self):
-        outs = [self.promotions, self.attribution, self.dlq]
+        outs = [self.promotions, self.attribution, self.alerts, self.dlq]
         ins = [t for t in self.input_topics()] if self.own_inputs else []
         fdit.create_topics(ins + outs, partitions=self.partitions,
                            bootstrap_servers=self.bootstrap)
@@ -213,6 +214,7 @@ crm_events = {self.crm_topic}
 spend = {self.spend_topic or 'off'}
 promotions = {self.promotions}
 attribution = {self.attribution}
+alerts = {self.alerts}
 dlq = {self.dlq}
 
 [redis]
@@ -518,6 +520,54 @@ def journey_partitions(events, partitions):
     return out
 
 
+def murmur2(data):
+    """Kafka's murmur2 hash (the Java client's Utils.murmur2, which
+    librdkafka's murmur2 partitioners follow) of bytes, as an unsigned
+    32-bit int."""
+    m, mask = 0x5bd1e995, 0xffffffff
+    n = len(data)
+    h = (0x9747b28c ^ n) & mask
+    whole = n - n % 4
+    for i in range(0, whole, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    rest = n % 4
+    if rest:
+        tail = int.from_bytes(data[whole:], "little")
+        h = ((h ^ tail) * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return h
+
+
+def murmur2_partition(key, partitions):
+    """The partition librdkafka's murmur2 / murmur2_random partitioner (the
+    Java client's default) picks for a key (str or bytes)."""
+    if isinstance(key, str):
+        key = key.encode()
+    return (murmur2(key) & 0x7fffffff) % partitions
+
+
+def gen_key(e):
+    """The message key funneld-gen gives an event: lead id, else anonymous
+    id (lead events); lead id (CRM events); channel (SpendEvents)."""
+    if "day" in e:
+        return e["channel"]
+    if "stage" in e:
+        return e["lead_id"]
+    return e.get("lead_id") or e.get("anonymous_id")
+
+
+def gen_partitions(events, partitions):
+    """The input partition of each event funneld-gen produced to its topics
+    (partitioner murmur2_random of gen_key)."""
+    return [murmur2_partition(gen_key(e), partitions) for e in events]
+
+
 class Flow(threading.Thread):
     """Produces events (dicts from generated_events) to the input topics in
     a background thread at about rate events/s, each to the partition of
@@ -656,14 +706,15 @@ def assert_same_state(r_a, a, r_b, b):
 
 
 def assert_same_outputs(a, b):
-    """b's PromotionEvent and AttributionEvent topics hold exactly a's event
-    ids; a published each once; b's re-published copies are byte-identical.
-    Returns {topic: (ids, copies b re-published)}."""
+    """b's PromotionEvent, AttributionEvent and AlertEvent topics hold
+    exactly a's event ids; a published each once; b's re-published copies
+    are byte-identical. Returns {topic: (ids, copies b re-published)}."""
     from collections import defaultdict
     avro = fdit.Avro()
     out = {}
     for topic, schema in (("promotions", "promotion_event"),
-                          ("attribution", "attribution_event")):
+                          ("attribution", "attribution_event"),
+                          ("alerts", "alert_event")):
         got = []
         for s in (a, b):
             ids = defaultdict(list)

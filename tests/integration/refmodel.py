@@ -34,7 +34,21 @@ code:
   end in P:{T}:markov[:M];
 - attribution: DESIGN.md's models over the touches in the lookback window,
   largest-remainder rounding with exact rationals, ties to the earlier
-  touch.
+  touch;
+- cold leads (cold.sql_days, cold.mql_sla_hours, cold.clock): a lead in
+  stage mql or sql whose field `cold` is not that stage has the deadline
+  entered:<stage> + window, indexed under P:due:G:<p> (P:due:wall:G:<p> on
+  the wall clock), p = input partition of the event that set it. Event
+  clock: before a lead or CRM event of partition p with time t is applied
+  (a duplicate too), every pending deadline d < t of p fires in (deadline,
+  member) order: an AlertEvent, `cold` = stage, P:{T}:cold:leads:<stage>,
+  the P:{T}:cold* counters, stats.alerts. Leaving the stage removes `cold`
+  and the lead from P:{T}:cold:leads:<stage>. Wall clock: the model takes
+  the wall time `now` of the run (run(now=...)) and fires the pending wall
+  deadlines before it at the end of the stream; a wall-clock lead with
+  another event after its deadline passed in wall time is outside the model
+  (funneld's wall checks run per batch). The deadlines need each event's
+  input partition (run(partitions=...)).
 """
 
 import configparser
@@ -51,6 +65,7 @@ MODELS = ["first_touch", "last_touch", "linear", "position_based",
           "u_shaped", "w_shaped", "full_path", "time_decay", "j_shaped",
           "inverse_j"]
 DAY_MS = 86400000
+HOUR_MS = 3600000
 
 
 # ------------------------------------------------------------------ config
@@ -121,6 +136,32 @@ class TenantConf:
         self.non_marketing = {c.strip() for c in get(
             "attribution.non_marketing_channels", "direct,unknown").split(",")}
         self.rules = rules
+        self.cold_sql_ms = int(get("cold.sql_days", "30")) * DAY_MS
+        self.cold_mql_ms = int(get("cold.mql_sla_hours", "48")) * HOUR_MS
+        self.cold_wall = get("cold.clock", "event").strip() == "wall"
+        if get("cold.clock", "event").strip() not in ("event", "wall"):
+            raise ValueError(f"cold.clock {get('cold.clock')!r}")
+        self.currency = get("goal.currency", "USD")
+        self.deal_minor = _int_or_none(get("goal.deal_size_minor"))
+        self.sql_to_won = _int_or_none(get("goal.sql_to_won_pct"))
+        self.mql_to_sql = _int_or_none(get("goal.mql_to_sql_pct"))
+
+    def cold_window(self, stage):
+        """The cold window of a stage in ms (0: none)."""
+        return {"sql": self.cold_sql_ms,
+                "mql": self.cold_mql_ms}.get(stage, 0)
+
+    def cold_value(self, stage):
+        """The funnel value a lead going cold in stage takes away (minor
+        units of goal.currency), rounded half up; 0 without a goal for it."""
+        deal, won, m2s = self.deal_minor, self.sql_to_won, self.mql_to_sql
+        if deal is None or won is None:
+            return 0
+        if stage == "sql":
+            return (deal * won + 50) // 100
+        if m2s is None:
+            return 0
+        return (deal * m2s * won + 5000) // 10000
 
     def is_mql(self, fit, eng):
         conds = [(self.min_fit, fit), (self.min_eng, eng),
@@ -270,6 +311,16 @@ class Lead:
         self.persona = None
         self.opportunity_id = None
         self.updated_at = 0
+        self.cold = None      # the stage whose cold alert fired
+        self.due = None       # pending deadline entry (d, wall, partition)
+
+    def deadline(self):
+        """(deadline ms, window ms) of the lead, or None."""
+        s = self.stage
+        w = self.tconf.cold_window(s)
+        if w <= 0 or self.cold == s or s not in self.entered:
+            return None
+        return self.entered[s] + w, w
 
     def hash(self):
         h = {"layout": "1", "stage": self.stage or "none",
@@ -278,7 +329,7 @@ class Lead:
              "created_at": str(self.created_at or 0),
              "updated_at": str(self.updated_at)}
         for k in ("created_event", "source_channel", "source_campaign",
-                  "persona", "opportunity_id"):
+                  "persona", "opportunity_id", "cold"):
             if getattr(self, k) is not None:
                 h[k] = getattr(self, k)
         for s, at in self.entered.items():
@@ -309,6 +360,11 @@ class RefModel:
         self.stats = defaultdict(int)
         self.promotions = []
         self.attributions = []
+        self.alerts = []
+        self.clock = {}  # input partition -> its event clock
+        # (wall, partition) -> {"T:L": (deadline, Lead)}: P:due[:wall]:G:<p>
+        self.due = defaultdict(dict)
+        self.now = None
 
     def tconf(self, tenant):
         return self.tenants.get(tenant, self.default)
@@ -325,21 +381,40 @@ class RefModel:
 
     # ------------------------------------------------------------ events
 
-    def run(self, events):
+    def run(self, events, partitions=None, now=None):
+        """Applies events; partitions: the input partition of each event
+        (a list parallel to events), needed as soon as a lead gets a cold
+        deadline; now: the wall time (ms) for tenants with cold.clock =
+        wall, needed when one of them has a deadline pending at the end."""
+        if partitions is not None and len(partitions) != len(events):
+            raise ValueError(f"{len(partitions)} partitions for "
+                             f"{len(events)} events")
+        self.now = now
         order = sorted(range(len(events)),
                        key=lambda i: (events[i]["occurred_at"],
                                       1 if "stage" in events[i] else 0, i))
         for i in order:
-            self.apply(events[i])
+            self.apply(events[i],
+                       None if partitions is None else partitions[i])
+        if now is not None:
+            self.fire_wall(now)
+        elif any(z for (wall, _), z in self.due.items() if wall):
+            raise ValueError("a wall-clock tenant has cold deadlines "
+                             "pending: pass run(now=...)")
         return self
 
-    def apply(self, ev):
+    def apply(self, ev, partition=None):
         t, eid = ev["tenant_id"], ev["event_id"]
+        if "day" not in ev:  # lead and CRM events drive the event clock
+            self.tick(partition, ev["occurred_at"])
         if (t, eid) in self.seen:
             self.stats["duplicates"] += 1
             return
         self.seen.add((t, eid))
         self.sets[":tenants"].add(t)
+        lid = ev.get("lead_id")
+        if lid and "day" not in ev:
+            self.wall_guard(t, lid, ev)
         if "stage" in ev:
             self.stats["in:crm_events"] += 1
             self.apply_crm(ev)
@@ -349,6 +424,96 @@ class RefModel:
         else:
             self.stats["in:lead_events"] += 1
             self.apply_lead(ev)
+        if lid and "day" not in ev and (t, lid) in self.leads:
+            self.cold_changed(self.leads[(t, lid)], partition)
+
+    # ------------------------------------------------------------ cold
+
+    def tick(self, partition, at):
+        """The event clock of partition moves to at (if later); every
+        pending event-clock deadline of the partition before it fires."""
+        if partition is None:
+            return
+        clock = max(self.clock.get(partition, at), at)
+        self.clock[partition] = clock
+        z = self.due.get((False, partition), {})
+        for d, member in sorted((d, m.encode()) for m, (d, _) in z.items()
+                                if d < clock):
+            self.fire(z[member.decode()][1])
+
+    def fire_wall(self, now):
+        """Every pending wall-clock deadline before now fires."""
+        for (wall, _), z in list(self.due.items()):
+            if not wall:
+                continue
+            for d, member in sorted((d, m.encode())
+                                    for m, (d, _) in z.items() if d < now):
+                self.fire(z[member.decode()][1])
+
+    def wall_guard(self, t, lid, ev):
+        ld = self.leads.get((t, lid))
+        if ld and ld.due and ld.due[1] and self.now is not None and \
+                ld.due[0] < self.now:
+            raise ValueError(f"event {ev['event_id']} of wall-clock lead "
+                             f"{lid} comes after its deadline {ld.due[0]} "
+                             "passed in wall time: outside the model")
+
+    def cold_changed(self, ld, partition):
+        """After an event of the lead: off P:{T}:cold:leads:<stage> when it
+        left the stage that went cold; its deadline entry moved when the
+        deadline changed (to the set of the event's partition)."""
+        t = ld.tenant
+        if ld.cold is not None and ld.cold != ld.stage:
+            key = f":{{{t}}}:cold:leads:{ld.cold}"
+            self.zsets[key].pop(ld.lead_id, None)
+            ld.cold = None
+        dl = ld.deadline()
+        new = dl[0] if dl else None
+        if new == (ld.due[0] if ld.due else None):
+            return
+        member = f"{t}:{ld.lead_id}"
+        if ld.due:
+            del self.due[ld.due[1:]][member]
+            ld.due = None
+        if dl:
+            if partition is None:
+                raise ValueError(f"lead {t}:{ld.lead_id} has a cold deadline"
+                                 ": the model needs run(partitions=...)")
+            ld.due = (new, ld.tconf.cold_wall, partition)
+            self.due[ld.due[1:]][member] = (new, ld)
+
+    def fire(self, ld):
+        """The lead's alert: its deadline passed."""
+        t, tc, s = ld.tenant, ld.tconf, ld.stage
+        d, w = ld.deadline()
+        assert ld.due and ld.due[0] == d, (ld.lead_id, ld.due, d)
+        del self.due[ld.due[1:]][f"{t}:{ld.lead_id}"]
+        ld.due = None
+        ld.cold = s
+        self.zsets[f":{{{t}}}:cold:leads:{s}"][ld.lead_id] = d
+        v = tc.cold_value(s)
+        day, month, _ = self.bucket(t, d)
+        ch = ld.source_channel or "unknown"
+        for key in (f":{{{t}}}:cold", f":{{{t}}}:cold:{month}"):
+            self.count(key, s)
+            self.count(key, f"{s}:channel:{ch}")
+            if v > 0:
+                self.count(key, f"{s}:value:{tc.currency}", v)
+                self.count(key, f"value:{tc.currency}", v)
+        self.count(f":{{{t}}}:cold:daily:{s}", day)
+        self.stats["alerts"] += 1
+        self.alerts.append({
+            "event_id": f"{t}:{ld.lead_id}:{ld.cycle}:{s}:cold",
+            "tenant_id": t, "lead_id": ld.lead_id,
+            "alert": "sql_cold" if s == "sql" else "mql_sla_missed",
+            "stage": s, "cycle": ld.cycle, "entered_at": ld.entered[s],
+            "occurred_at": d, "window_ms": w,
+            "clock": "wall" if tc.cold_wall else "event",
+            "source_channel": ld.source_channel,
+            "opportunity_id": ld.opportunity_id,
+            "fit_score": ld.fit, "engagement_score": ld.eng,
+            "value_minor": v if v > 0 else None,
+            "currency": tc.currency if v > 0 else None})
 
     def apply_spend(self, ev):
         """SpendEvent: amounts add up per currency, all time, in the month
@@ -650,7 +815,14 @@ class RefModel:
             out[k] = {f: str(v) for f, v in h.items()}
         for k, s in self.sets.items():
             out[k] = set(s)
+        for (wall, p), z in self.due.items():
+            if z:
+                out[f":due:{'wall:' if wall else ''}{group}:{p}"] = sorted(
+                    ((m, float(d)) for m, (d, _) in z.items()),
+                    key=lambda x: (x[1], x[0].encode()))
         for k, z in self.zsets.items():
+            if not z:
+                continue
             out[k] = sorted(((m, float(s)) for m, s in z.items()),
                             key=lambda x: (x[1], x[0].encode()))
             if ":scores:" in k:  # trimmed to the newest touch_max

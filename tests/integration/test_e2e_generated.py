@@ -4,7 +4,10 @@ SpendEvents included (and writes them as JSON lines), funneld processes
 them, and every documented Redis key (the spend hashes too), every
 PromotionEvent and every AttributionEvent must equal what the independent
 reference model (refmodel.py) computes from the JSON lines and the same
-config.
+config. The model gets each event's input partition (funneld-gen's
+partitioner, itlib.gen_partitions, checked against what the broker holds):
+the cold-lead deadlines fire on the event clock of their partition, and
+every AlertEvent must equal the model's too.
 
 Order: funneld merges the input topics of all its partitions by event time
 (lead events first at equal times) and funneld-gen writes events in
@@ -103,6 +106,63 @@ def check_promotions(setup, model):
     return len(got)
 
 
+def check_alerts(setup, model):
+    """The alerts topic holds each of the model's AlertEvents once (schema
+    id 6, key lead id) and nothing else."""
+    avro = fdit.Avro()
+    want = {a["event_id"]: a for a in model.alerts}
+    assert len(want) == len(model.alerts), "model made duplicate alert ids"
+    # everything on the topic (funneld has stopped): a second copy too
+    recs = fdit.consume_all(setup.alerts, timeout=60 if want else 5,
+                            idle=2.0)
+    got = decode_all(avro, "alert_event", recs)
+    ids = Counter(v["event_id"] for _, _, v in got)
+    dup = [i for i, c in ids.items() if c > 1]
+    assert not dup, f"AlertEvent ids published twice: {dup[:10]}"
+    bad = []
+    for rec, sid, v in got:
+        if sid != 6:
+            bad.append(f"{v['event_id']}: schema id {sid}, expected 6")
+        if rec.key != v["lead_id"].encode():
+            bad.append(f"{v['event_id']}: key {rec.key!r}")
+        if want.get(v["event_id"]) != v:
+            bad.append(f"{v['event_id']}:\n    got      {v}\n    expected "
+                       f"{want.get(v['event_id'])}")
+    missing = set(want) - set(ids)
+    assert not bad and not missing, \
+        "alerts differ from the model:\n  " + "\n  ".join(
+            bad[:15] + [f"missing {m}" for m in sorted(missing)[:15]])
+    return len(got)
+
+
+def input_partitions(setup, events):
+    """{(tenant, event id): partition} of the lead and CRM events on the
+    input topics, read back from the broker."""
+    avro = fdit.Avro()
+    out = {}
+    for topic, schema in ((setup.lead_topic, "lead_event"),
+                          (setup.crm_topic, "crm_stage_event")):
+        n = sum(1 for e in events if "day" not in e and
+                ("stage" in e) == (schema == "crm_stage_event"))
+        for rec in fdit.consume_all(topic, expected=n, timeout=60):
+            v = avro.decode(schema, rec.value)[1]
+            out.setdefault((v["tenant_id"], v["event_id"]), set()).add(
+                rec.partition)
+    return out
+
+
+def check_gen_partitions(setup, events, parts):
+    """itlib.gen_partitions (murmur2 of the key) gives the partition the
+    broker holds each lead and CRM event in."""
+    held = input_partitions(setup, events)
+    wrong = [(e["event_id"], p, held.get((e["tenant_id"], e["event_id"])))
+             for e, p in zip(events, parts) if "day" not in e and
+             held.get((e["tenant_id"], e["event_id"])) != {p}]
+    assert not wrong, f"{len(wrong)} events not in the partition murmur2 " \
+        f"gives (event, computed, held): {wrong[:10]}"
+    assert len(set(parts)) == setup.partitions, set(parts)
+
+
 # The example model plus the custom position weights: global ones, and
 # tenant t2 with its own (attribution.custom_weights per tenant).
 CUSTOM_MODEL = itlib.EXAMPLE_MODEL.replace(
@@ -159,7 +219,9 @@ def test_generated_stream_matches_reference_model():
     setup.wait_caught_up(proc, r, ends, timeout=120)
     setup.stop(proc)
 
-    model = RefModel(config).run(events)
+    parts = itlib.gen_partitions(events, setup.partitions)
+    check_gen_partitions(setup, events, parts)
+    model = RefModel(config).run(events, partitions=parts)
     actual = itlib.dump(r, setup.prefix)
     compare_keys(redis_hll_counts(r, setup, model,
                                   model.redis_keys(setup.group)), actual)
@@ -184,10 +246,21 @@ def test_generated_stream_matches_reference_model():
         assert f":{{{t}}}:spend:{cur}:{spend[0]['day']}" in actual, t
         assert f":{{{t}}}:spend:{cur}:{spend[0]['day'][:7]}" in actual, t
 
+    # Both kinds of cold alert, in every tenant, and leads still pending.
+    kinds = Counter((a["tenant_id"], a["alert"]) for a in model.alerts)
+    for t in ("t1", "t2", "t3"):
+        for kind in ("sql_cold", "mql_sla_missed"):
+            assert kinds[(t, kind)] > 0, (t, kind, kinds)
+    assert any(k.startswith(":due:") for k in actual), "no pending deadline"
+    assert int(actual[f":stats:{setup.group}"]["alerts"]) == \
+        len(model.alerts), actual[f":stats:{setup.group}"]
+
     n_prom = check_promotions(setup, model)
     n_attr = check_attributions(setup, model)
-    print(f"{len(actual)} keys, {n_prom} promotions and {n_attr} "
-          "attributions equal the reference model", flush=True)
+    n_alert = check_alerts(setup, model)
+    print(f"{len(actual)} keys, {n_prom} promotions, {n_attr} "
+          f"attributions and {n_alert} alerts ({dict(kinds)}) equal the "
+          "reference model", flush=True)
 
 
 def test_flow_with_spend_matches_reference_model():
@@ -214,12 +287,14 @@ def test_flow_with_spend_matches_reference_model():
 
     r = fdit.redis_client()
     setup.run_to_end(r, timeout=120)
-    model = RefModel(config).run(events)
+    model = RefModel(config).run(events, partitions=flow.parts)
     actual = itlib.dump(r, setup.prefix)
     compare_keys(redis_hll_counts(r, setup, model,
                                   model.redis_keys(setup.group)), actual)
     n_spend = sum(1 for k in actual if ":spend:" in k)
     assert n_spend > 100, n_spend
+    assert model.alerts, "the flow's stream raises no cold alert"
+    check_alerts(setup, model)
     print(f"{len(actual)} keys ({n_spend} spend) equal the reference model",
           flush=True)
 

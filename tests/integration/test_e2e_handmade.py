@@ -23,6 +23,14 @@ UTC, d = day, h = hour):
          alice's partition) and an unknown CRM stage (crm topic). Good events
          follow them in the same partitions.
 
+Cold leads (defaults: MQL SLA 48 h, SQL 30 days, event clock): alice is an
+MQL from e05 (T0+4d) to e07 (T0+5d), inside her 48 h, and an SQL from T0+5d
+to the opportunity (T0+10d); carol never reaches mql or sql. Bob becomes an
+SQL at b02 (T0+2d3h), deadline T0+32d3h; no lead or CRM event of his
+partition (0; spend events do not count) is that late (the story's last is
+T0+22d), so he raises no alert: his deadline stays pending in P:due:G:0 and
+the alerts topic stays empty.
+
 Scoring model (below): fit = title contains "director" 10 + industry in
 {software, saas} 5; engagement = page_view 2 (cap 4), content_download 8,
 webinar_attended 12, form_submit 5; MQL when fit >= 10 and engagement >= 20.
@@ -553,6 +561,10 @@ def expected_keys(group):
         k[key] = {f: str(c) for f, c in trans.items()}
     # late: s05 (email, day 10-07) comes after s03 (referral, 11-01) in spend
     # partition 0 and is applied after it (allowed lateness is 0 here).
+    # Cold: bob's SQL deadline (b02 + 30 days) pending in the deadline set
+    # of his partition; alice left mql and sql before hers; no alert.
+    k[f":due:{group}:{part(BOB)}"] = [
+        (f"{T}:{BOB}", float(B02["occurred_at"] + 30 * D))]
     k[f":stats:{group}"] = {"in:lead_events": "11", "in:crm_events": "6",
                             "in:spend": "5", "duplicates": "3", "late": "1"}
     k[f":stats:{group}:dlq"] = {"bad-magic-byte": "2",
@@ -576,6 +588,7 @@ def _inc(k, key, field):
 
 def test_handmade_stream():
     assert part(ANON) != part(ALICE), "the anonymous id must live elsewhere"
+    assert part(BOB) == 0, "the docstring's partition of bob"
     work = fdit.work_dir()
     setup = itlib.Setup("e2e_hand", work, model=MODEL, partitions=PARTS)
     setup.create_topics()
@@ -594,8 +607,11 @@ def test_handmade_stream():
         "\n  ".join(lines)
 
     # The reference model of test_e2e_generated agrees on the good events.
-    model = RefModel(config).run(
-        GOOD_LEAD + GOOD_CRM + GOOD_SPEND + [dict(E05), dict(C02), dict(S02)])
+    model_events = GOOD_LEAD + GOOD_CRM + GOOD_SPEND + [dict(E05), dict(C02),
+                                                       dict(S02)]
+    model = RefModel(config).run(model_events, partitions=[
+        part(e["channel"] if "day" in e else
+             e["lead_id"] or e["anonymous_id"]) for e in model_events])
     # The model applies events in event-time order and knows no arrival
     # order: the late count (events applied after a later one of their
     # input partition) comes from the order they were produced in.
@@ -642,6 +658,11 @@ def test_handmade_stream():
         for m in MODELS for ev, c in zip(TOUCHES, CREDITS[m]) if c]
     assert a["credits"] == want_credits, a["credits"]
     assert model.attributions == [a], model.attributions
+
+    # Alerts: none in this story (bob's deadline is still ahead).
+    assert model.alerts == [], model.alerts
+    recs = fdit.consume_all(setup.alerts, timeout=5, idle=1.0)
+    assert recs == [], [avro.decode("alert_event", x.value) for x in recs]
 
     # DLQ: the original bytes and key, with the reason and the source.
     recs = fdit.consume_all(setup.dlq, expected=len(bad), timeout=30)

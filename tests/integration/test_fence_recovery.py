@@ -39,7 +39,8 @@ def test_refused_commit_without_rebalance_recovers():
     setup.wait_caught_up(proc, r, ends, timeout=120)
     setup.stop(proc)
 
-    model = RefModel(config).run(events)
+    model = RefModel(config).run(
+        events, partitions=itlib.gen_partitions(events, setup.partitions))
     compare_keys(model.redis_keys(setup.group), itlib.dump(r, setup.prefix))
 
 

@@ -47,7 +47,7 @@ class TlsSetup(itlib.Setup):
         from confluent_kafka.admin import AdminClient, NewTopic
         admin = AdminClient(self.client())
         names = [self.lead_topic, self.crm_topic, self.promotions,
-                 self.attribution, self.dlq]
+                 self.attribution, self.alerts, self.dlq]
         futures = admin.create_topics(
             [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1)
              for n in names], request_timeout=30)
@@ -135,7 +135,8 @@ def test_funneld_over_sasl_ssl():
     assert setup.offsets(r) == {k: v for k, v in ends.items() if v > 0}, \
         (setup.offsets(r), ends)
 
-    model = RefModel(setup.config).run(events)
+    model = RefModel(setup.config).run(
+        events, partitions=itlib.gen_partitions(events, setup.partitions))
     stats = {k: int(v) for k, v in
              r.hgetall(f"{setup.prefix}:stats:{setup.group}").items()}
     assert stats == dict(model.stats), (stats, dict(model.stats))

@@ -65,7 +65,9 @@ def test_empty_redis_stops_then_rebuilds():
         import json
         second = [json.loads(line) for line in
                   (work / "second.jsonl").read_text().splitlines()]
-        model = RefModel(config).run(first + second)
+        model = RefModel(config).run(
+            first + second,
+            partitions=itlib.gen_partitions(first + second, setup.partitions))
         compare_keys(model.redis_keys(setup.group), itlib.dump(r, setup.prefix))
     finally:
         priv.stop()

@@ -18,6 +18,7 @@ lead_events = {names.topic('lead')}
 crm_events = {names.topic('crm')}
 promotions = {names.topic('promotions')}
 attribution = {names.topic('attribution')}
+alerts = {names.topic('alerts')}
 dlq = {names.topic('dlq')}
 [redis]
 port = {redis_port or fdit.redis_port()}
@@ -44,7 +45,8 @@ def test_topics_not_copartitioned():
     fdit.create_topics([names.topic("lead")], partitions=4)
     fdit.create_topics([names.topic("crm")], partitions=3)
     fdit.create_topics([names.topic(t) for t in ("promotions", "attribution",
-                                                 "dlq")], partitions=1)
+                                                 "alerts", "dlq")],
+                       partitions=1)
     cfg = write_config(fdit.work_dir() / "f.ini", names)
     rc, log = run_to_exit(cfg)
     assert rc == 1, f"exit code {rc}\n{log}"
@@ -65,12 +67,26 @@ def test_missing_input_topic():
 def test_missing_output_topic():
     names = fdit.Names()
     fdit.create_topics([names.topic(t) for t in ("lead", "crm", "promotions",
-                                                 "attribution")],
+                                                 "attribution", "alerts")],
                        partitions=2)
     cfg = write_config(fdit.work_dir() / "f.ini", names)
     rc, log = run_to_exit(cfg)
     assert rc == 1, f"exit code {rc}\n{log}"
     assert f"output topic '{names.topic('dlq')}' is not available" in log, log
+
+
+def test_missing_alerts_topic():
+    """The alerts topic (topics.alerts) is an output topic like the others:
+    without it funneld refuses to start and says how to fix it."""
+    names = fdit.Names()
+    fdit.create_topics([names.topic(t) for t in ("lead", "crm", "promotions",
+                                                 "attribution", "dlq")],
+                       partitions=2)
+    cfg = write_config(fdit.work_dir() / "f.ini", names)
+    rc, log = run_to_exit(cfg)
+    assert rc == 1, f"exit code {rc}\n{log}"
+    assert f"output topic '{names.topic('alerts')}' is not available" in log \
+        and "create it" in log, log
 
 
 def test_redis_unreachable():
