@@ -40,6 +40,8 @@ typedef struct fd_part_clock {
         int64_t wall_reply;    /* the same for its wall-clock set */
         size_t due_lo, due_hi; /* its event-clock entries in proc->dues not
                                 * yet handled */
+        int64_t fresh_min;     /* earliest of its deadlines set in this
+                                * batch not yet handled; INT64_MAX: none */
 } fd_part_clock;
 
 struct fd_processor {
@@ -69,6 +71,9 @@ struct fd_processor {
         fd_touch_list close_touches;
         fd_due *dues; /* round one's deadline-set entries, sorted */
         size_t due_cnt, due_cap;
+        fd_due *fresh; /* event-clock deadlines set in this batch (no
+                        * member; at INT64_MAX once handled) */
+        size_t fresh_cnt, fresh_cap;
         fd_part_clock *parts; /* by input partition number */
         size_t part_cnt;
         int64_t wall_now; /* wall-clock ms at the start of the batch */
@@ -85,6 +90,11 @@ void fd_apply_event_ids(const fd_event *ev, const char **tenant,
 /* The event clock of an input partition: the largest lead or CRM event time
  * it delivered (INT64_MIN: none yet). */
 int64_t fd_apply_clock(const fd_processor *proc, int32_t partition);
+
+/* Notes an event-clock deadline the batch sets for lead in partition: a
+ * later event of the partition in the same batch passes it too. */
+int fd_apply_fresh_due(fd_processor *proc, struct fd_lead *lead,
+                       int32_t partition, int64_t at);
 
 /* Applies one message: DLQ for a bad one, dedupe, then its effects. */
 int fd_apply_msg(fd_processor *proc, fd_msg *msg);

@@ -90,7 +90,9 @@ int fd_cold_changed(fd_processor *proc, fd_lead *lead, int64_t due0,
         if (due == due0)
                 return 0;
         if (due)
-                return due_add(proc, lead, due, partition);
+                return due_add(proc, lead, due, partition) ||
+                       (!fd_cold_wall(lead->tconf) &&
+                        fd_apply_fresh_due(proc, lead, partition, due));
         return due_remove(proc, lead, fd_cold_wall(lead->tconf), partition);
 }
 

@@ -125,8 +125,10 @@ static void batch_reset(fd_processor *proc)
         for (size_t i = 0; i < proc->due_cnt; i++)
                 free(proc->dues[i].member);
         proc->due_cnt = 0;
+        proc->fresh_cnt = 0;
         for (size_t i = 0; i < proc->part_cnt; i++) {
                 proc->parts[i].due_lo = proc->parts[i].due_hi = 0;
+                proc->parts[i].fresh_min = INT64_MAX;
                 proc->parts[i].scan_to = INT64_MIN;
                 proc->parts[i].scan_reply = proc->parts[i].wall_reply = -1;
         }
@@ -155,6 +157,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_buf_free(&proc->member);
         fd_buf_free(&proc->enc);
         free(proc->dues);
+        free(proc->fresh);
         free(proc->parts);
         free(proc);
 }
@@ -240,7 +243,8 @@ static fd_part_clock *part_of(fd_processor *proc, int32_t p)
                                                    .clock0 = INT64_MIN,
                                                    .scan_to = INT64_MIN,
                                                    .scan_reply = -1,
-                                                   .wall_reply = -1};
+                                                   .wall_reply = -1,
+                                                   .fresh_min = INT64_MAX};
                 proc->parts = grown;
                 proc->part_cnt = cnt;
         }
@@ -597,12 +601,53 @@ static int handle_due(fd_processor *proc, const fd_due *due, int64_t clock)
                        : 0;
 }
 
-/* Handles the event-clock entries of partition p before its clock. */
+int fd_apply_fresh_due(fd_processor *proc, struct fd_lead *lead,
+                       int32_t partition, int64_t at)
+{
+        fd_part_clock *pc = part_of(proc, partition);
+
+        if (!pc)
+                return -1;
+        if (proc->fresh_cnt == proc->fresh_cap) {
+                size_t cap = proc->fresh_cap ? proc->fresh_cap * 2 : 64;
+                fd_due *grown = realloc(proc->fresh, cap * sizeof(*grown));
+                if (!grown)
+                        return -1;
+                proc->fresh = grown;
+                proc->fresh_cap = cap;
+        }
+        proc->fresh[proc->fresh_cnt++] =
+                (fd_due){.partition = partition, .at = at, .lead = lead};
+        if (at < pc->fresh_min)
+                pc->fresh_min = at;
+        return 0;
+}
+
+/* Handles the event-clock deadlines of partition p before its clock: the
+ * entries read in round one, then those set earlier in this batch. */
 static int handle_dues(fd_processor *proc, fd_part_clock *pc)
 {
+        int32_t p = (int32_t)(pc - proc->parts);
+
         while (pc->due_lo < pc->due_hi && proc->dues[pc->due_lo].at < pc->clock)
                 if (handle_due(proc, &proc->dues[pc->due_lo++], pc->clock))
                         return -1;
+        if (pc->fresh_min >= pc->clock)
+                return 0;
+        pc->fresh_min = INT64_MAX;
+        for (size_t i = 0; i < proc->fresh_cnt; i++) {
+                fd_due *d = &proc->fresh[i];
+                if (d->partition != p || d->at == INT64_MAX)
+                        continue;
+                if (d->at >= pc->clock) {
+                        if (d->at < pc->fresh_min)
+                                pc->fresh_min = d->at;
+                        continue;
+                }
+                d->at = INT64_MAX;
+                if (fd_cold_check(proc, d->lead, pc->clock, p) < 0)
+                        return -1;
+        }
         return 0;
 }
 

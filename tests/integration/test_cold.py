@@ -443,5 +443,38 @@ def test_cold_alerts():
               "ones and the reference model", flush=True)
 
 
+def test_cold_alerts_in_one_batch():
+    """The same story, all of it in Kafka before funneld starts and applied
+    in as few batches as funneld allows (a close starts its own): a
+    deadline set by an event must be passed by a later event of its
+    partition in the same batch. The end state equals the two-round run's."""
+    work = fdit.work_dir()
+    setup = itlib.Setup("cold1b", work, model=MODEL, partitions=PARTS,
+                        processing="batch.max_ms = 5000\n"
+                                   "batch.max_events = 100000\n")
+    setup.create_topics()
+    config = setup.write_config()
+    avro = fdit.Avro()
+    r = fdit.redis_client()
+    fields = dict.fromkeys(LEADS)
+    fields.update({("ca", "sql-cold"): "sql", ("cv", "cv-sql"): "sql",
+                   ("cv", "cv-mql"): "mql", ("cw", "idle-sql"): "sql",
+                   ("ca", "mql-sla"): "sql", ("ca", "exact"): "sql"})
+    with itlib.Cleanup() as c:
+        c.add(setup)
+        produce(setup, avro, ROUND1 + ROUND2 + DLQ2)
+        ends = setup.end_offsets()
+        proc = setup.start()
+        wait_done(setup, proc, r, ends, "the whole story")
+        setup.stop(proc)
+        check_state(r, setup, ALERTS1 + ALERTS2, {
+            ("ca", "sql"): ["sql-cold", "mql-sla", "exact"],
+            ("cv", "sql"): ["cv-sql"], ("cv", "mql"): ["cv-mql"],
+            ("cw", "sql"): ["idle-sql"]},
+            {0: [("ce:idle-sql", DUE["idle-sql"])]}, fields)
+        read_alerts(setup, avro, ALERTS1 + ALERTS2)
+        compare_model(r, setup, config, ROUND1 + ROUND2, ALERTS1 + ALERTS2)
+
+
 if __name__ == "__main__":
     fdit.main(globals())
