@@ -33,9 +33,8 @@ int64_t fd_cold_due(const fd_lead *lead, int64_t *window)
 /* Appends the deadline set of partition: P:due[:wall]:G:<p>. */
 static int due_key(fd_processor *proc, int wall, int32_t partition)
 {
-        return fd_resp_fmt(&proc->writes, "%s:due:%s%s:%d", proc->prefix,
-                           wall ? "wall:" : "", fd_store_group(proc->store),
-                           (int)partition);
+        return fd_key_due(&proc->writes, proc->prefix,
+                          fd_store_group(proc->store), wall, (int)partition);
 }
 
 static int due_member(fd_processor *proc, const fd_lead *lead)

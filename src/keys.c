@@ -32,3 +32,10 @@ int fd_key_seen(fd_resp *r, const char *p, const char *t, const char *event_id)
 {
         return fd_resp_fmt(r, "%s:{%s}:seen:%s", p, t, event_id);
 }
+
+int fd_key_due(fd_resp *r, const char *p, const char *group, int wall,
+               int partition)
+{
+        return fd_resp_fmt(r, "%s:due:%s%s:%d", p, wall ? "wall:" : "", group,
+                           partition);
+}

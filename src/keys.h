@@ -22,4 +22,9 @@ int fd_key_anons(fd_resp *r, const char *p, const char *t, const char *lead);
 /* P:{T}:seen:<event_id> — string with TTL, event id dedupe. */
 int fd_key_seen(fd_resp *r, const char *p, const char *t, const char *event_id);
 
+/* P:due:G:<partition>, or P:due:wall:G:<partition> with wall — sorted set,
+ * the pending cold deadlines of an input partition (cold.h). */
+int fd_key_due(fd_resp *r, const char *p, const char *group, int wall,
+               int partition);
+
 #endif

@@ -280,9 +280,8 @@ static int queue_scan(fd_processor *proc, int wall, int32_t p, int64_t before,
         fd_resp *r = &proc->reads;
         *reply = (int64_t)r->cmd_cnt;
         return fd_resp_cmd(r, 8) || fd_resp_str(r, "ZRANGEBYSCORE") ||
-               fd_resp_fmt(r, "%s:due:%s%s:%d", proc->prefix,
-                           wall ? "wall:" : "", fd_store_group(proc->store),
-                           (int)p) ||
+               fd_key_due(r, proc->prefix, fd_store_group(proc->store), wall,
+                          (int)p) ||
                fd_resp_str(r, "-inf") ||
                fd_resp_fmt(r, "(%lld", (long long)before) ||
                fd_resp_str(r, "WITHSCORES") || fd_resp_str(r, "LIMIT") ||
