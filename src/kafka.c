@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbox.h"
 
 /* Turns librdkafka's errors into log lines that say what to check. */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -147,8 +148,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         (void)rk;
         if (!m->err && ctx->metrics)
                 fd_metrics_count_out(ctx->metrics, rd_kafka_topic_name(m->rkt));
+        fd_outbox_delivered(ctx->outbox, m->_private, m->err);
         if (m->err) {
-                ctx->failed++;
                 if (ctx->metrics)
                         fd_metrics_count_error(ctx->metrics, FD_COMP_KAFKA);
                 FD_WARN("outbox", "delivery to %s failed: %s",

@@ -9,12 +9,14 @@
 #include "funneld/config.h"
 #include "metrics.h"
 
+struct fd_outbox;
+
 /* The opaque of funneld's consumer and producer: the metrics their callbacks
- * update (may be NULL), the producer's count of failed deliveries, and the
- * object of the consumer's rebalance callback. */
+ * update (may be NULL), the outboxes the producer's delivery reports go to
+ * (may be NULL), and the object of the consumer's rebalance callback. */
 typedef struct fd_kafka_ctx {
         fd_metrics *metrics;
-        long failed;
+        struct fd_outbox *outbox;
         void *owner;
 } fd_kafka_ctx;
 
@@ -30,7 +32,7 @@ rd_kafka_t *fd_kafka_consumer_new(
         fd_kafka_ctx *ctx, char *errstr, size_t errstr_size);
 
 /* An idempotent producer whose opaque is ctx (borrowed): its delivery
- * callback bumps ctx->failed and counts deliveries in ctx->metrics. */
+ * callback reports to ctx->outbox and counts deliveries in ctx->metrics. */
 rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, fd_kafka_ctx *ctx,
                                   char *errstr, size_t errstr_size);
 

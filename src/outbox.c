@@ -62,7 +62,8 @@ static int get_bytes(reader *rd, uint64_t len, const void **data)
 
 /* Produces one entry (copying its bytes). 0, or -1 when it is corrupt or
  * the producer refused it. */
-static int produce_entry(rd_kafka_t *rk, const void *data, size_t len)
+static int produce_entry(rd_kafka_t *rk, const void *data, size_t len,
+                         void *opaque)
 {
         reader rd = {data, (const unsigned char *)data + len};
         uint64_t ver, tl, kl, vl, hc, nl, hl;
@@ -93,6 +94,7 @@ static int produce_entry(rd_kafka_t *rk, const void *data, size_t len)
                                   RD_KAFKA_V_KEY(key, key ? (size_t)kl : 0),
                                   RD_KAFKA_V_VALUE((void *)value, (size_t)vl),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_OPAQUE(opaque),
                                   RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         if (err) {
                 rd_kafka_headers_destroy(hdrs);
@@ -103,54 +105,168 @@ static int produce_entry(rd_kafka_t *rk, const void *data, size_t len)
         return 0;
 }
 
-long fd_outbox_drain(fd_store *store, rd_kafka_t *rk, int32_t partition,
-                     int64_t epoch, int flush_timeout_ms)
-{
-        long total = 0;
-        for (;;) {
-                redisReply *reply;
-                fd_kafka_ctx *kctx = rd_kafka_opaque(rk);
-                long failed_before = kctx->failed;
-                size_t n;
+/* A round: a prefix of one partition's outbox produced and not trimmed. Its
+ * messages carry tag = seq * nparts + partition + 1 (seq counts rounds), so
+ * a delivery report finds its partition and is ignored once the round was
+ * forgotten. */
+typedef struct fd_round {
+        uintptr_t tag; /* 0: none in flight */
+        long sent, acked, failed;
+        int due; /* entries may wait in Redis */
+} fd_round;
 
-                if (fd_store_outbox_peek(store, partition, 1000, &reply) != 0)
-                        return FD_OUTBOX_REDIS_FAILED;
-                n = reply->elements;
-                for (size_t i = 0; i < n; i++) {
-                        redisReply *e = reply->element[i];
-                        if (produce_entry(rk, e->str, e->len)) {
-                                FD_ERROR("outbox",
-                                         "outbox entry %zu of partition %d "
-                                         "cannot be produced; it stays in "
-                                         "redis for the next attempt",
-                                         i, (int)partition);
-                                n = i;
-                                break;
-                        }
-                }
-                freeReplyObject(reply);
-                if (n == 0)
-                        return total;
-                rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, flush_timeout_ms);
-                if (ferr || kctx->failed != failed_before) {
-                        FD_WARN("outbox",
-                                "delivery of %zu outbox events of partition %d "
-                                "not confirmed (%s); they stay in redis and "
-                                "will be produced again",
-                                n, (int)partition,
-                                ferr ? rd_kafka_err2str(ferr)
-                                     : "delivery failed");
-                        return -1;
-                }
-                fd_fault_point(
-                        "outbox"); /* crash tests: delivered, untrimmed */
-                int rc = fd_store_outbox_trim(store, partition, epoch, (long)n);
-                if (rc == FD_STORE_ERR || rc == FD_STORE_PARTIAL)
-                        return FD_OUTBOX_REDIS_FAILED;
-                if (rc != FD_STORE_OK)
-                        return FD_OUTBOX_FENCED; /* the new owner re-produces */
-                total += (long)n;
-                if (n < 1000)
-                        return total;
+struct fd_outbox {
+        int32_t nparts;
+        uintptr_t seq;
+        fd_round *rounds;
+};
+
+#define FD_OUTBOX_ROUND 1000 /* entries per round */
+
+fd_outbox *fd_outbox_new(int32_t nparts)
+{
+        fd_outbox *ob = calloc(1, sizeof(*ob));
+        if (!ob || !(ob->rounds = calloc((size_t)nparts, sizeof(fd_round)))) {
+                free(ob);
+                return NULL;
         }
+        ob->nparts = nparts;
+        fd_outbox_forget(ob);
+        return ob;
+}
+
+void fd_outbox_free(fd_outbox *ob)
+{
+        if (ob)
+                free(ob->rounds);
+        free(ob);
+}
+
+void fd_outbox_due(fd_outbox *ob)
+{
+        for (int32_t p = 0; p < ob->nparts; p++)
+                ob->rounds[p].due = 1;
+}
+
+void fd_outbox_forget(fd_outbox *ob)
+{
+        for (int32_t p = 0; p < ob->nparts; p++)
+                ob->rounds[p] = (fd_round){.due = 1};
+}
+
+int fd_outbox_pending(const fd_outbox *ob, int32_t partition)
+{
+        const fd_round *r = &ob->rounds[partition];
+        return r->tag != 0 || r->due;
+}
+
+void fd_outbox_delivered(fd_outbox *ob, void *msg_opaque,
+                         rd_kafka_resp_err_t err)
+{
+        uintptr_t tag = (uintptr_t)msg_opaque;
+        if (!ob || !tag)
+                return;
+        fd_round *r = &ob->rounds[(tag - 1) % (uintptr_t)ob->nparts];
+        if (r->tag != tag)
+                return; /* a forgotten round */
+        if (err)
+                r->failed++;
+        else
+                r->acked++;
+}
+
+/* Trims partition's round once all its deliveries are in: the count
+ * trimmed, 0 while some are outstanding, or an FD_OUTBOX_ error. */
+static long finish_round(fd_outbox *ob, fd_store *store, int32_t partition,
+                         int64_t epoch)
+{
+        fd_round *r = &ob->rounds[partition];
+        long n = r->sent;
+        if (!r->tag || r->acked + r->failed < n)
+                return 0;
+        r->tag = 0;
+        if (r->failed) {
+                FD_WARN("outbox",
+                        "delivery of %ld of %ld outbox events of partition %d "
+                        "failed; they stay in redis and are produced again",
+                        r->failed, n, (int)partition);
+                r->due = 1;
+                return -1;
+        }
+        fd_fault_point("outbox"); /* crash tests: delivered, untrimmed */
+        int rc = fd_store_outbox_trim(store, partition, epoch, n);
+        if (rc == FD_STORE_ERR || rc == FD_STORE_PARTIAL)
+                return FD_OUTBOX_REDIS_FAILED;
+        if (rc != FD_STORE_OK)
+                return FD_OUTBOX_FENCED; /* the new owner re-produces */
+        if (n == FD_OUTBOX_ROUND)
+                r->due = 1; /* there may be more */
+        return n;
+}
+
+/* Produces the next round of partition's outbox: 0, or an FD_OUTBOX_
+ * error. */
+static long start_round(fd_outbox *ob, fd_store *store, rd_kafka_t *rk,
+                        int32_t partition)
+{
+        fd_round *r = &ob->rounds[partition];
+        redisReply *reply;
+        size_t n;
+
+        if (fd_store_outbox_peek(store, partition, FD_OUTBOX_ROUND, &reply) !=
+            0)
+                return FD_OUTBOX_REDIS_FAILED;
+        ob->seq++;
+        *r = (fd_round){.tag = ob->seq * (uintptr_t)ob->nparts +
+                               (uintptr_t)partition + 1};
+        if (!r->tag)
+                r->tag = (uintptr_t)partition + 1; /* seq wrapped to 0 */
+        n = reply->elements;
+        for (size_t i = 0; i < n; i++) {
+                redisReply *e = reply->element[i];
+                if (produce_entry(rk, e->str, e->len, (void *)r->tag)) {
+                        FD_ERROR("outbox",
+                                 "outbox entry %zu of partition %d cannot be "
+                                 "produced; it stays in redis for the next "
+                                 "attempt",
+                                 i, (int)partition);
+                        r->due = 1;
+                        n = i;
+                        break;
+                }
+        }
+        freeReplyObject(reply);
+        r->sent = (long)n;
+        if (n == 0) {
+                r->tag = 0;
+                return r->due ? -1 : 0;
+        }
+        return 0;
+}
+
+long fd_outbox_pump(fd_outbox *ob, fd_store *store, rd_kafka_t *rk,
+                    int32_t partition, int64_t epoch, int start)
+{
+        fd_round *r = &ob->rounds[partition];
+        long done = finish_round(ob, store, partition, epoch);
+        if (done < 0 || !start || r->tag || !r->due)
+                return done;
+        long rc = start_round(ob, store, rk, partition);
+        return rc < 0 ? rc : done;
+}
+
+void fd_outbox_settle(fd_outbox *ob, fd_store *store, rd_kafka_t *rk,
+                      const int32_t *partitions, const int64_t *epochs,
+                      size_t cnt, int timeout_ms)
+{
+        int busy = 0;
+        for (size_t i = 0; ob && i < cnt; i++)
+                busy |= ob->rounds[partitions[i]].tag != 0;
+        if (!busy)
+                return;
+        rd_kafka_flush(rk, timeout_ms); /* serves the delivery reports */
+        for (size_t i = 0; i < cnt; i++)
+                if (finish_round(ob, store, partitions[i], epochs[i]) < 0)
+                        break; /* warned, or redis is gone: the next owner
+                                * produces what is left */
 }

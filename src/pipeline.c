@@ -25,6 +25,7 @@
 #define FD_EOF_GRACE_MS    50
 #define FD_FENCE_REJOIN_MS 30000 /* fenced, no rebalance: claim again */
 #define FD_STATUS_MS       1000  /* lag, outbox depth, watermarks */
+#define FD_SETTLE_MS       30000 /* outbox deliveries awaited at the end */
 #define FD_PRIME_WAIT_MS                                                       \
         60000 /* longest wait for a partition's first fetch                    \
                */
@@ -56,6 +57,7 @@ struct fd_pipeline {
         rd_kafka_t *producer;
         fd_metrics *metrics;
         fd_kafka_ctx kctx; /* opaque of both clients */
+        fd_outbox *outbox;
         int32_t nparts;
         fd_queue *queues[FD_IN_TOPICS]; /* by kind - 1: lead, crm, spend */
         int ntopics;    /* input topics read: 2, or 3 with the spend topic */
@@ -83,7 +85,7 @@ struct fd_pipeline {
         int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
-        int64_t *next_store; /* set_next_offsets: [topic][partition] */
+        int64_t *next_store;  /* set_next_offsets: [topic][partition] */
 };
 
 static size_t queue_len(const fd_queue *q)
@@ -450,6 +452,8 @@ static int reconnect_store(fd_pipeline *pl)
 static void drop_buffers(fd_pipeline *pl)
 {
         fd_processor_forget_leads(pl->proc);
+        if (pl->outbox)
+                fd_outbox_forget(pl->outbox);
         for (int t = 0; t < pl->ntopics; t++)
                 for (int32_t p = 0; p < pl->nparts; p++) {
                         queue_clear(&pl->queues[t][p]);
@@ -560,6 +564,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
                 FD_WARN("pipeline", "rebalance error: %s; leaving partitions",
                         rd_kafka_err2str(err));
+        else if (!pl->need_reset) /* what is in flight is the new owner's
+                                   * to produce unless confirmed now */
+                fd_outbox_settle(pl->outbox, pl->store, pl->producer, pl->owned,
+                                 pl->epochs, pl->owned_cnt, FD_SETTLE_MS);
         drop_buffers(pl);
         pl->owned_cnt = 0;
         rd_kafka_assign(rk, NULL);
@@ -834,6 +842,13 @@ static int batch_failed(fd_pipeline *pl, int rc)
         return 0;
 }
 
+/* A commit may have added outbox entries: drain them. */
+static void outbox_due(fd_pipeline *pl)
+{
+        pl->drain_due = 1;
+        fd_outbox_due(pl->outbox);
+}
+
 /* With a tenant on the wall clock (cold.clock = wall), checks the owned
  * partitions' cold deadlines about once a second while no events come
  * (a batch checks them too). */
@@ -853,7 +868,7 @@ static void check_wall_clock(fd_pipeline *pl)
                                                pl->epochs, pl->owned_cnt,
                                                &consumed)) &&
             fd_processor_stats(pl->proc)->alerts != alerts)
-                pl->drain_due = 1;
+                outbox_due(pl);
 }
 
 /* A replay checks about once a second whether it has caught up; when it
@@ -897,18 +912,20 @@ static void process_batch(fd_pipeline *pl)
                 for (size_t i = done; i < done + consumed; i++)
                         fd_msg_clear(&pl->batch[i]);
                 done += consumed;
-                pl->drain_due = 1;
+                outbox_due(pl);
         }
         pl->batch_cnt = 0;
 }
 
-/* Produces what waits in the outboxes of the owned partitions. */
+/* Moves the outboxes of the owned partitions on (fd_outbox_pump): trims
+ * the rounds Kafka confirmed and produces the next ones, without waiting
+ * for deliveries. drain_due stays set while any round is in flight. */
 static void drain_outboxes(fd_pipeline *pl)
 {
-        int ok = 1;
+        int pending = 0;
         for (size_t i = 0; i < pl->owned_cnt && !pl->need_reset; i++) {
-                long rc = fd_outbox_drain(pl->store, pl->producer, pl->owned[i],
-                                          pl->epochs[i], 30000);
+                long rc = fd_outbox_pump(pl->outbox, pl->store, pl->producer,
+                                         pl->owned[i], pl->epochs[i], 1);
                 if (rc == FD_OUTBOX_REDIS_FAILED) {
                         fd_metrics_down(pl->metrics, FD_COMP_REDIS,
                                         fd_store_error(pl->store));
@@ -928,10 +945,21 @@ static void drain_outboxes(fd_pipeline *pl)
                         pl->drain_due = 0;
                         return;
                 }
-                if (rc < 0)
-                        ok = 0;
+                pending |= fd_outbox_pending(pl->outbox, pl->owned[i]);
         }
-        pl->drain_due = !ok;
+        pl->drain_due = pending;
+}
+
+/* At the end: drains the outboxes until they are empty and confirmed, for
+ * up to FD_SETTLE_MS. */
+static void drain_outboxes_to_end(fd_pipeline *pl)
+{
+        int64_t until = fd_mono_ms() + FD_SETTLE_MS;
+        while (pl->drain_due && !pl->need_reset && fd_mono_ms() < until) {
+                drain_outboxes(pl);
+                if (pl->drain_due)
+                        rd_kafka_poll(pl->producer, 10);
+        }
 }
 
 /* Polls the consumer for up to max_wait_ms and queues what arrives. */
@@ -1083,7 +1111,8 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
         pl->stop = stop;
         while (!*stop) {
                 fd_metrics_heartbeat(pl->metrics);
-                poll_consumer(pl, pl->batch_cnt ? 5 : 20);
+                /* Short waits while a batch grows or deliveries are due. */
+                poll_consumer(pl, pl->batch_cnt || pl->drain_due ? 5 : 20);
                 if (pl->need_reset) {
                         if (fd_mono_ms() < pl->retry_at)
                                 continue; /* the pause after a failure */
@@ -1113,8 +1142,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
         fd_metrics_stopping(pl->metrics);
         if (pl->batch_cnt && !pl->need_reset)
                 process_batch(pl);
-        if (pl->drain_due)
-                drain_outboxes(pl);
+        drain_outboxes_to_end(pl);
         return pl->fatal ? -1 : 0;
 }
 
@@ -1165,7 +1193,9 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
         pl->epochs = calloc((size_t)pl->nparts, sizeof(int64_t));
         pl->next_store =
                 calloc((size_t)pl->nparts * FD_IN_TOPICS, sizeof(int64_t));
-        if (!pl->owned || !pl->epochs || !pl->next_store)
+        pl->outbox = fd_outbox_new(pl->nparts);
+        pl->kctx.outbox = pl->outbox;
+        if (!pl->owned || !pl->epochs || !pl->next_store || !pl->outbox)
                 goto fail;
         topics = rd_kafka_topic_partition_list_new(pl->ntopics);
         for (int t = 0; t < pl->ntopics; t++) {
@@ -1219,6 +1249,7 @@ void fd_pipeline_destroy(fd_pipeline *pl)
                 rd_kafka_flush(pl->producer, 10000);
                 rd_kafka_destroy(pl->producer);
         }
+        fd_outbox_free(pl->outbox); /* after the producer's last report */
         fd_processor_destroy(pl->proc);
         fd_replay_destroy(pl->replay);
         free(pl->owned);
