@@ -96,7 +96,9 @@ const fd_cfg_key fd_cfg_keys[] = {
          "Most input events applied to Redis in one atomic batch."},
         {"processing.batch.max_ms", FD_CFG_INT, "50", 1, 60000, NULL,
          G(batch_max_ms),
-         "Longest time (ms) a batch collects events before it is applied."},
+         "Longest time (ms) an event waits in funneld's buffers (the "
+         "event-time merge's waits included) before its batch is applied, "
+         "unless the batch fills up first."},
         {"processing.max_task_idle_ms", FD_CFG_INT, "500", 0, 600000, NULL,
          G(max_task_idle_ms),
          "How long (ms) a partition pair waits for its lagging input topic "

@@ -85,6 +85,8 @@ struct fd_pipeline {
         int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
+        int64_t batch_oldest; /* ms, monotonic: arrival of the batch's
+                               * earliest-buffered message */
         int64_t *next_store;  /* set_next_offsets: [topic][partition] */
 };
 
@@ -680,6 +682,9 @@ static int batch_add(fd_pipeline *pl, fd_queue *q)
                 pl->batch = b;
                 pl->batch_cap = cap;
         }
+        int64_t arrived = q->arrived[q->head % q->cap];
+        if (!pl->batch_cnt || arrived < pl->batch_oldest)
+                pl->batch_oldest = arrived;
         queue_pop(q, &pl->batch[pl->batch_cnt++]);
         return 0;
 }
@@ -1107,7 +1112,6 @@ static void reload_config(fd_pipeline *pl)
 
 int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
 {
-        int64_t batch_started = 0;
         pl->stop = stop;
         while (!*stop) {
                 fd_metrics_heartbeat(pl->metrics);
@@ -1119,13 +1123,12 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                         reset_from_store(pl);
                 }
                 unfence_if_due(pl);
-                if (!pl->batch_cnt)
-                        batch_started = fd_mono_ms();
                 fill_batch(pl);
-                /* Let a small batch grow for up to batch.max_ms. */
+                /* Let a small batch grow until its oldest message has been
+                 * buffered batch.max_ms: the merge's waits count too. */
                 if (pl->batch_cnt &&
                     (pl->batch_cnt >= (size_t)pl->conf->batch_max_events ||
-                     fd_mono_ms() - batch_started >= pl->conf->batch_max_ms))
+                     fd_mono_ms() - pl->batch_oldest >= pl->conf->batch_max_ms))
                         process_batch(pl);
                 check_wall_clock(pl);
                 check_replay(pl);
