@@ -321,13 +321,56 @@ static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
         return 0;
 }
 
-/* Queues the reads of round one: dedupe markers, lead states and deadline
- * sets. Entries of proc->seen and proc->leads get i64 = index of their
- * reply. */
+static int cmp_tenant(const void *a, const void *b)
+{
+        const fd_strmap_entry *x = *(const fd_strmap_entry *const *)a;
+        const fd_strmap_entry *y = *(const fd_strmap_entry *const *)b;
+        return strcmp(x->key, y->key); /* the keys start "tenant\0" */
+}
+
+#define FD_SEEN_PER_MGET 512
+
+/* Queues one MGET of the dedupe markers per tenant (every key of a tenant
+ * is in one cluster slot) and FD_SEEN_PER_MGET markers; each entry of
+ * proc->seen gets i64 = reply index << 16 | element index. */
+static int queue_seen(fd_processor *proc)
+{
+        fd_resp *r = &proc->reads;
+        size_t n = proc->seen.cnt;
+        int rc = 0;
+        if (!n)
+                return 0;
+        fd_strmap_entry **by = malloc(n * sizeof(*by));
+        if (!by)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                by[i] = &proc->seen.entries[i];
+        qsort(by, n, sizeof(*by), cmp_tenant);
+        for (size_t i = 0, j; i < n && !rc; i = j) {
+                const char *tenant = by[i]->key;
+                for (j = i + 1; j < n && j - i < FD_SEEN_PER_MGET &&
+                                strcmp(by[j]->key, tenant) == 0;
+                     j++)
+                        ;
+                int64_t reply = (int64_t)r->cmd_cnt;
+                rc |= fd_resp_cmd(r, 1 + (int)(j - i)) ||
+                      fd_resp_str(r, "MGET");
+                for (size_t k = i; k < j && !rc; k++) {
+                        by[k]->i64 = reply << 16 | (int64_t)(k - i);
+                        rc |= fd_key_seen(r, proc->prefix, tenant,
+                                          by[k]->key + strlen(tenant) + 1);
+                }
+        }
+        free(by);
+        return rc ? -1 : 0;
+}
+
+/* Queues the reads of round one: dedupe markers (queue_seen), lead states
+ * (entries of proc->leads get i64 = index of their reply) and deadline
+ * sets. */
 static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                        const int32_t *parts, size_t cnt)
 {
-        fd_resp *r = &proc->reads;
         for (size_t i = 0; i < n; i++) {
                 const fd_event *ev = &msgs[i].ev;
                 const char *tenant, *event_id, *lead_id;
@@ -342,15 +385,11 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 e = fd_strmap_upsert(&proc->seen, k, len, &created);
                 if (!e)
                         return -1;
-                if (created) {
-                        e->i64 = (int64_t)r->cmd_cnt;
-                        if (fd_resp_cmd(r, 2) || fd_resp_str(r, "EXISTS") ||
-                            fd_key_seen(r, proc->prefix, tenant, event_id))
-                                return -1;
-                }
                 if (lead_id && !want_lead(proc, tenant, lead_id))
                         return -1;
         }
+        if (queue_seen(proc) != 0)
+                return -1;
         return queue_scans(proc, msgs, n, parts, cnt);
 }
 
@@ -462,12 +501,15 @@ static int read_round(fd_processor *proc, int first)
                 goto out;
         rc = FD_STORE_OK;
         for (size_t i = 0; first && i < proc->seen.cnt; i++) {
-                redisReply *rep = replies[proc->seen.entries[i].i64];
-                proc->seen.entries[i].i64 =
-                        rep->type == REDIS_REPLY_INTEGER && rep->integer ? 1
-                                                                         : 0;
-                if (rep->type == REDIS_REPLY_ERROR)
+                int64_t at = proc->seen.entries[i].i64;
+                redisReply *rep = replies[at >> 16];
+                size_t el = (size_t)(at & 0xffff);
+                if (rep->type != REDIS_REPLY_ARRAY || el >= rep->elements) {
                         rc = FD_STORE_ERR;
+                        break;
+                }
+                proc->seen.entries[i].i64 =
+                        rep->element[el]->type == REDIS_REPLY_STRING;
         }
         for (size_t i = 0; i < proc->leads.cnt; i++) {
                 fd_strmap_entry *e = &proc->leads.entries[i];
