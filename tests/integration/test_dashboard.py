@@ -76,7 +76,8 @@ class Truth:
     def revenue(self, model, month=None):
         """{(currency, channel): minor} of deals (closed in month)."""
         out = {}
-        for key in self.r.scan_iter(f"{self.p}:revenue:{model}:*"):
+        for key in self.r.scan_iter(f"{self.p}:revenue:{model}:*",
+                                   count=1000):
             parts = key[len(f"{self.p}:revenue:{model}:"):].split(":")
             if (month is None and len(parts) != 1) or \
                     (month is not None and parts[1:] != [month]):
