@@ -171,11 +171,12 @@ class Bench:
 
     # -------------------------------------------------------- helpers
 
-    def setup(self, name, partitions=PARTITIONS):
+    def setup(self, name, partitions=PARTITIONS, processing=""):
         import itlib
         s = itlib.Setup(name, self.work, partitions=partitions,
                         bootstrap=self.svc.bootstrap,
-                        redis_port=self.svc.redis_port)
+                        redis_port=self.svc.redis_port,
+                        processing=processing)
         s.create_topics()
         s.write_config()
         return s
@@ -391,7 +392,9 @@ class Bench:
         import fdit
         dur = self.a.latency_seconds
         n = int(rate * dur)
-        s = self.setup("bench_lat")
+        s = self.setup("bench_lat", processing="".join(
+            f"{kv.strip()}\n" for kv in self.a.latency_settings.split(",")
+            if kv.strip()))
         log(f"latency: funneld running, producing {n} events at {rate}/s")
         p = fdit.start_funneld(s.config, log_path=self.work /
                                f"{s.names.prefix}.log")
@@ -783,7 +786,11 @@ def report(res, args):
                   f"{lat['polls']} offset changes seen" for lat in lats) +
               ". Resolution: CreateTime is in ms; P:offsets:G was polled "
               "about every 1 ms, so Redis latencies are upper bounds by up "
-              "to one poll interval plus the poller's scheduling delay.", ""]
+              "to one poll interval plus the poller's scheduling delay. "
+              "funneld's [processing] settings beyond the benchmark's "
+              "config: " + (f"`{args.latency_settings}`"
+                             if args.latency_settings else "none") + ".",
+              ""]
     mem = res.get("memory")
     if mem:
         L += [f"## Memory: {mem['messages']} events, {mem['leads_created']} "
@@ -854,6 +861,11 @@ def main(argv=None):
                          "separated; auto = half of funneld's measured "
                          "throughput (20000,auto)")
     ap.add_argument("--latency-seconds", type=float, default=15)
+    ap.add_argument("--latency-settings", default="",
+                    help="[processing] settings of funneld in the latency "
+                         "phase, comma-separated, e.g. 'batch.max_ms = 10,"
+                         "max_task_idle_ms = 10' (default: none, the "
+                         "defaults)")
     ap.add_argument("--scale-events", type=int, default=300000,
                     help="events per scaling point (300000)")
     ap.add_argument("--cg-events", type=int, default=20000,

@@ -199,6 +199,9 @@ class Setup:
                 if t]
 
     def write_config(self):
+        # FUNNELD_IT_IDLE_MS, unless the test sets max_task_idle_ms itself
+        idle = "" if "max_task_idle_ms" in self.processing else \
+            f"max_task_idle_ms = {IDLE_MS}\n"
         text = f"""timezone = UTC
 
 [funneld]
@@ -230,8 +233,7 @@ id.5 = spend:{SCHEMAS / 'spend_event.avsc'}
 
 [processing]
 max_future_days = 3650
-max_task_idle_ms = {IDLE_MS}
-{self.processing}
+{idle}{self.processing}
 [log]
 level = {os.environ.get('FUNNELD_IT_LOG_LEVEL', 'info')}
 
