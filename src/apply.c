@@ -409,9 +409,24 @@ static int mark_trim(fd_processor *proc, const char *tenant, char kind,
                        : -1;
 }
 
-/* ZADDs the touch of le under the lead id or the anonymous id. */
-static int add_touch(fd_processor *proc, const fd_lead_event *le, int anon)
+/* Counts a member added to a lead's zset whose size is at most *bound
+ * (-1 unknown); 1 when the zset may now be longer than touch_max (it is
+ * trimmed at flush, to at most touch_max). */
+static int may_overflow(const fd_processor *proc, int32_t *bound)
 {
+        if (*bound < 0)
+                return 1;
+        if (++*bound <= proc->conf->touch_max)
+                return 0;
+        *bound = proc->conf->touch_max;
+        return 1;
+}
+
+/* ZADDs the touch of le under the lead id (lead, whose bound it counts) or
+ * the anonymous id (lead NULL). */
+static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
+{
+        int anon = lead == NULL;
         fd_resp *w = &proc->writes;
         const char *id = anon ? le->anonymous_id : le->lead_id;
         fd_buf *member = &proc->member;
@@ -429,14 +444,17 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, int anon)
              fd_key_touches(w, proc->prefix, le->tenant_id, anon, id) ||
              fd_resp_i64(w, le->occurred_at) ||
              fd_resp_arg(w, member->data, member->len);
-        return rc || mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id) ? -1
-                                                                          : 0;
+        if (rc ||
+            (may_overflow(proc, anon ? &(int32_t){-1} : &lead->touches_max) &&
+             mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id)))
+                return -1;
+        return 0;
 }
 
 /* Score history: ZADD P:{T}:scores:L <event time> "event_id|fit|engagement"
  * (the scores after the event) for an event that changed them. */
 static int add_score_history(fd_processor *proc, const fd_lead_event *le,
-                             const fd_lead *lead)
+                             fd_lead *lead)
 {
         fd_resp *w = &proc->writes;
         fd_buf *member = &proc->member;
@@ -453,7 +471,8 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
              fd_key_scores(w, proc->prefix, le->tenant_id, le->lead_id) ||
              fd_resp_i64(w, le->occurred_at) ||
              fd_resp_arg(w, member->data, member->len);
-        return rc || mark_trim(proc, le->tenant_id, 's', le->lead_id);
+        return rc || (may_overflow(proc, &lead->scores_max) &&
+                      mark_trim(proc, le->tenant_id, 's', le->lead_id));
 }
 
 /* Records that anonymous_id became lead_id (first identify wins). */
@@ -547,15 +566,14 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 
         fd_apply_bucket(tconf, le->occurred_at, &b);
         if (fd_apply_count(proc, le->type, 1, "%s:{%s}:events:%s", proc->prefix,
-                           le->tenant_id, b.day) ||
-            add_touch(proc, le, le->lead_id == NULL))
+                           le->tenant_id, b.day))
                 return -1;
         if (le->anonymous_id && add_visitor(proc, le, b.day))
                 return -1;
         if (!le->lead_id)
-                return 0;
+                return add_touch(proc, le, NULL);
         lead = find_lead(proc, le->tenant_id, le->lead_id);
-        if (!lead)
+        if (!lead || add_touch(proc, le, lead))
                 return -1;
         if (le->anonymous_id && stitch(proc, le))
                 return -1;

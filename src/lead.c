@@ -176,6 +176,8 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply)
                 rules += known == 1;
         }
         lead->exists = reply->elements > 0;
+        if (lead->exists)
+                lead->touches_max = lead->scores_max = -1;
         take_as_stored(lead);
         /* A hash of another shape (stale rule fields after a rule was
          * removed, a missing new rule) is rewritten whole at its save. */

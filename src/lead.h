@@ -53,6 +53,11 @@ typedef struct fd_lead {
                        * (fd_score_award()); NULL otherwise */
         int64_t updated_at;
         fd_stage cold; /* its cold alert fired in this stage; NONE: not */
+        /* Upper bounds of the members of its touches and score-history
+         * zsets, -1 unknown (kept in memory only): a lead new to Redis
+         * starts at 0, so its zsets are trimmed only when they can exceed
+         * processing.touch_max. */
+        int32_t touches_max, scores_max;
         fd_lead_stored stored;
 } fd_lead;
 
