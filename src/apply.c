@@ -787,13 +787,6 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
                                          : apply_lead_event(proc, msg);
 }
 
-static int cmp_entry_key(const void *a, const void *b)
-{
-        const fd_strmap_entry *x = *(const fd_strmap_entry *const *)a;
-        const fd_strmap_entry *y = *(const fd_strmap_entry *const *)b;
-        return strcmp(x->key, y->key);
-}
-
 /* One PFADD per visitors key with all of the batch's ids of that key. */
 static int flush_visitors(fd_processor *proc)
 {
@@ -802,12 +795,9 @@ static int flush_visitors(fd_processor *proc)
         int rc = 0;
         if (!n)
                 return 0;
-        const fd_strmap_entry **by_key = malloc(n * sizeof(*by_key));
+        fd_strmap_entry **by_key = fd_strmap_sorted(&proc->hlls);
         if (!by_key)
                 return -1;
-        for (size_t i = 0; i < n; i++)
-                by_key[i] = &proc->hlls.entries[i];
-        qsort(by_key, n, sizeof(*by_key), cmp_entry_key);
         for (size_t i = 0, j; i < n && !rc; i = j) {
                 size_t kl = strlen(by_key[i]->key);
                 for (j = i + 1;

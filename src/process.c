@@ -321,13 +321,6 @@ static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
         return 0;
 }
 
-static int cmp_tenant(const void *a, const void *b)
-{
-        const fd_strmap_entry *x = *(const fd_strmap_entry *const *)a;
-        const fd_strmap_entry *y = *(const fd_strmap_entry *const *)b;
-        return strcmp(x->key, y->key); /* the keys start "tenant\0" */
-}
-
 #define FD_SEEN_PER_MGET 512
 
 /* Queues one MGET of the dedupe markers per tenant (every key of a tenant
@@ -340,12 +333,11 @@ static int queue_seen(fd_processor *proc)
         int rc = 0;
         if (!n)
                 return 0;
-        fd_strmap_entry **by = malloc(n * sizeof(*by));
+        /* The keys are "tenant\0event_id": sorted, a tenant's are
+         * together. */
+        fd_strmap_entry **by = fd_strmap_sorted(&proc->seen);
         if (!by)
                 return -1;
-        for (size_t i = 0; i < n; i++)
-                by[i] = &proc->seen.entries[i];
-        qsort(by, n, sizeof(*by), cmp_tenant);
         for (size_t i = 0, j; i < n && !rc; i = j) {
                 const char *tenant = by[i]->key;
                 for (j = i + 1; j < n && j - i < FD_SEEN_PER_MGET &&

@@ -187,3 +187,21 @@ fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
         *created = 1;
         return e;
 }
+
+static int cmp_entry_key(const void *a, const void *b)
+{
+        const fd_strmap_entry *x = *(const fd_strmap_entry *const *)a;
+        const fd_strmap_entry *y = *(const fd_strmap_entry *const *)b;
+        return strcmp(x->key, y->key);
+}
+
+fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map)
+{
+        fd_strmap_entry **by = map->cnt ? malloc(map->cnt * sizeof(*by)) : NULL;
+        if (!by)
+                return NULL;
+        for (size_t i = 0; i < map->cnt; i++)
+                by[i] = &map->entries[i];
+        qsort(by, map->cnt, sizeof(*by), cmp_entry_key);
+        return by;
+}
