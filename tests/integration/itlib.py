@@ -478,6 +478,18 @@ def normalise(dump, group):
 
 # ------------------------------------------------------------------ flow
 
+def lead_record(avro, tenant, lead, event_id, at, type="page_view",
+                channel="email"):
+    """(key, value) of a LeadEvent of a known lead with no anonymous id,
+    campaign, UTM fields or attributes, encoded with schema id 1."""
+    return (lead.encode(), avro.encode("lead_event", {
+        "event_id": event_id, "tenant_id": tenant, "occurred_at": at,
+        "lead_id": lead, "anonymous_id": None, "type": type,
+        "channel": channel, "campaign": None, "utm_source": None,
+        "utm_medium": None, "utm_campaign": None, "utm_term": None,
+        "utm_content": None, "attributes": {}}, schema_id=1))
+
+
 def generated_events(jsonl, events, seed, spend=False):
     """The events funneld-gen generates for events/seed (--dry-run, as dicts
     in the order it would produce them: nondecreasing event time). With

@@ -68,13 +68,7 @@ scoring.decay_days = 10
 
 
 def view(avro, tenant, lead, n, at):
-    return (lead.encode(), avro.encode("lead_event", {
-        "event_id": f"{tenant}-{lead}-{n}", "tenant_id": tenant,
-        "occurred_at": at, "lead_id": lead, "anonymous_id": None,
-        "type": "page_view", "channel": "email", "campaign": None,
-        "utm_source": None, "utm_medium": None, "utm_campaign": None,
-        "utm_term": None, "utm_content": None, "attributes": {}},
-        schema_id=1))
+    return itlib.lead_record(avro, tenant, lead, f"{tenant}-{lead}-{n}", at)
 
 
 def test_engagement_decays_per_tenant():

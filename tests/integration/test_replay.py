@@ -39,13 +39,8 @@ def replay_config(setup, readers):
 
 
 def new_lead_event(avro, at):
-    return (b"replay-new", avro.encode("lead_event", {
-        "event_id": "replay-new-demo", "tenant_id": "t1",
-        "occurred_at": at, "lead_id": "replay-new", "anonymous_id": None,
-        "type": "demo_request", "channel": "email", "campaign": None,
-        "utm_source": None, "utm_medium": None, "utm_campaign": None,
-        "utm_term": None, "utm_content": None, "attributes": {}},
-        schema_id=1))
+    return itlib.lead_record(avro, "t1", "replay-new", "replay-new-demo", at,
+                             type="demo_request")
 
 
 def test_replay_rebuilds_and_switches_readers():

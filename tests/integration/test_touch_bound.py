@@ -32,13 +32,7 @@ cap = 1000
 
 
 def view(avro, lead, n):
-    return (lead.encode(), avro.encode("lead_event", {
-        "event_id": f"{lead}-{n}", "tenant_id": T,
-        "occurred_at": T0 + n * 1000, "lead_id": lead, "anonymous_id": None,
-        "type": "page_view", "channel": "email", "campaign": None,
-        "utm_source": None, "utm_medium": None, "utm_campaign": None,
-        "utm_term": None, "utm_content": None, "attributes": {}},
-        schema_id=1))
+    return itlib.lead_record(avro, T, lead, f"{lead}-{n}", T0 + n * 1000)
 
 
 def test_touch_bound_new_cached_and_reloaded_leads():
