@@ -108,6 +108,25 @@ def commands_processed(r):
     return int(r.info("stats")["total_commands_processed"])
 
 
+def command_stats(r):
+    """{command: (calls, usec)} of INFO commandstats."""
+    return {k[len("cmdstat_"):]: (int(v["calls"]), int(v["usec"]))
+            for k, v in r.info("commandstats").items()}
+
+
+def command_deltas(before, after, messages):
+    """Per command of a run: calls per event, µs per call and µs per event
+    (EXEC's µs are its commands' again, so EXEC shows its calls only)."""
+    out = {}
+    for cmd, (calls, usec) in after.items():
+        c0, u0 = before.get(cmd, (0, 0))
+        if calls - c0 > 0:
+            out[cmd] = {"calls_per_event": (calls - c0) / messages,
+                        "usec_per_call": (usec - u0) / (calls - c0),
+                        "usec_per_event": (usec - u0) / messages}
+    return out
+
+
 def redis_cpu_s(r):
     """CPU seconds redis-server has used (user + sys, all its threads)."""
     c = r.info("cpu")
@@ -203,6 +222,7 @@ class Bench:
         r = self.r
         cmds0 = commands_processed(r)
         rcpu0 = redis_cpu_s(r)
+        cstats0 = command_stats(r)
         procs = []
         t_start = time.time()
         for i in range(instances):
@@ -228,6 +248,7 @@ class Bench:
         hwm = [proc_hwm_kb(p.pid) for p in procs]
         cmds = commands_processed(r) - cmds0 - own - 1
         rcpu = redis_cpu_s(r) - rcpu0
+        cstats = command_deltas(cstats0, command_stats(r), messages)
         if on_done:
             on_done(procs)
         for p in procs:
@@ -251,6 +272,7 @@ class Bench:
                 "redis_cmds": cmds, "redis_cmds_per_event": cmds / messages,
                 "redis_cpu_us_per_event": rcpu / messages * 1e6,
                 "redis_busy": rcpu / max(t_done - t_start, 1e-9),
+                "redis_commands": cstats,
                 "peak_rss_kb": max(hwm), "procs": procs}
 
     def _wait_done(self, s, procs, ends, key, deadline, stall_s, poll_s):
@@ -757,6 +779,23 @@ def report(res, args):
               f"`{json.dumps(tp['stage_totals']['naive'], sort_keys=True)}`"
               " (naive does not score, so it has no MQL entries from "
               "scoring).", ""]
+        cs = f.get("redis_commands")
+        if cs:
+            execs = cs.get("exec", {}).get("calls_per_event", 0) * 1000
+            L += ["Redis commands of the funneld run (deltas of `INFO "
+                  "commandstats`, the benchmark's polling included; µs "
+                  "are the commands' execution only, not reading requests "
+                  f"or writing replies). Commits (EXEC): {execs:.1f} per "
+                  "1000 events.", "",
+                  "| command | calls/event | µs/call | µs/event |",
+                  "|---|---:|---:|---:|"]
+            top = sorted(((k, v) for k, v in cs.items() if k != "exec"),
+                         key=lambda kv: -kv[1]["usec_per_event"])[:12]
+            for k, v in top:
+                L.append(f"| {k.upper()} | {v['calls_per_event']:.3f} | "
+                         f"{v['usec_per_call']:.2f} | "
+                         f"{v['usec_per_event']:.2f} |")
+            L.append("")
     lats = res.get("latency")
     if lats:
         def cell(d, k):
