@@ -444,9 +444,8 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
              fd_key_touches(w, proc->prefix, le->tenant_id, anon, id) ||
              fd_resp_i64(w, le->occurred_at) ||
              fd_resp_arg(w, member->data, member->len);
-        if (rc ||
-            (may_overflow(proc, anon ? &(int32_t){-1} : &lead->touches_max) &&
-             mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id)))
+        if (rc || ((anon || may_overflow(proc, &lead->touches_max)) &&
+                   mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id)))
                 return -1;
         return 0;
 }

@@ -245,11 +245,11 @@ static long start_round(fd_outbox *ob, fd_store *store, rd_kafka_t *rk,
 }
 
 long fd_outbox_pump(fd_outbox *ob, fd_store *store, rd_kafka_t *rk,
-                    int32_t partition, int64_t epoch, int start)
+                    int32_t partition, int64_t epoch)
 {
         fd_round *r = &ob->rounds[partition];
         long done = finish_round(ob, store, partition, epoch);
-        if (done < 0 || !start || r->tag || !r->due)
+        if (done < 0 || r->tag || !r->due)
                 return done;
         long rc = start_round(ob, store, rk, partition);
         return rc < 0 ? rc : done;
@@ -260,7 +260,9 @@ void fd_outbox_settle(fd_outbox *ob, fd_store *store, rd_kafka_t *rk,
                       size_t cnt, int timeout_ms)
 {
         int busy = 0;
-        for (size_t i = 0; ob && i < cnt; i++)
+        if (!ob)
+                return;
+        for (size_t i = 0; i < cnt; i++)
                 busy |= ob->rounds[partitions[i]].tag != 0;
         if (!busy)
                 return;

@@ -45,18 +45,18 @@ void fd_outbox_free(fd_outbox *ob);
 void fd_outbox_due(fd_outbox *ob);
 
 /* Moves partition's outbox on, without blocking on Kafka: trims a round
- * whose deliveries are all confirmed, then, with start and entries waiting,
- * produces the next round (up to 1000 entries) with producer rk. Returns the
- * number of entries trimmed (0 when nothing was confirmed yet), or a
- * negative value (nothing lost: the entries stay for the next round):
- * FD_OUTBOX_REDIS_FAILED when the Redis connection failed (the caller must
- * reconnect: the store's connection is unusable), FD_OUTBOX_FENCED when the
- * partition's epoch moved (another instance owns it and re-produces), -1
- * when Kafka refused or failed a delivery. */
+ * whose deliveries are all confirmed, then, with entries waiting, produces the
+ * next round (up to 1000 entries) with producer rk. Returns the number of
+ * entries trimmed (0 when nothing was confirmed yet), or a negative value
+ * (nothing lost: the entries stay for the next round): FD_OUTBOX_REDIS_FAILED
+ * when the Redis connection failed (the caller must reconnect: the store's
+ * connection is unusable), FD_OUTBOX_FENCED when the partition's epoch moved
+ * (another instance owns it and re-produces), -1 when Kafka refused or failed a
+ * delivery. */
 #define FD_OUTBOX_REDIS_FAILED (-2)
 #define FD_OUTBOX_FENCED       (-3)
 long fd_outbox_pump(fd_outbox *ob, fd_store *store, rd_kafka_t *rk,
-                    int32_t partition, int64_t epoch, int start);
+                    int32_t partition, int64_t epoch);
 
 /* 1 while partition has a round in flight or entries may be waiting. */
 int fd_outbox_pending(const fd_outbox *ob, int32_t partition);

@@ -930,7 +930,7 @@ static void drain_outboxes(fd_pipeline *pl)
         int pending = 0;
         for (size_t i = 0; i < pl->owned_cnt && !pl->need_reset; i++) {
                 long rc = fd_outbox_pump(pl->outbox, pl->store, pl->producer,
-                                         pl->owned[i], pl->epochs[i], 1);
+                                         pl->owned[i], pl->epochs[i]);
                 if (rc == FD_OUTBOX_REDIS_FAILED) {
                         fd_metrics_down(pl->metrics, FD_COMP_REDIS,
                                         fd_store_error(pl->store));
