@@ -255,19 +255,30 @@ listen = 127.0.0.1:0
         self.procs.append(p)
         return p
 
-    def end_offsets(self):
-        """{"topic:partition": high watermark} of the input topics."""
+    def end_offsets(self, total=None, timeout=30):
+        """{"topic:partition": high watermark} of the input topics. With
+        total, reads them again until they sum to total or timeout seconds
+        pass (then returns the last read; the caller's assertion reports
+        it): a CI run once read two acknowledged messages short."""
         from confluent_kafka import Consumer, TopicPartition
         c = Consumer({"bootstrap.servers": self.bootstrap or fdit.bootstrap(),
                       "group.id": fdit.unique("it-watermarks")})
+        deadline = time.monotonic() + timeout
         try:
-            out = {}
-            for t in self.input_topics():
-                for p in range(self.partitions):
-                    _, hi = c.get_watermark_offsets(TopicPartition(t, p),
-                                                    timeout=10)
-                    out[f"{t}:{p}"] = hi
-            return out
+            while True:
+                out = {}
+                for t in self.input_topics():
+                    for p in range(self.partitions):
+                        _, hi = c.get_watermark_offsets(
+                            TopicPartition(t, p), timeout=10)
+                        out[f"{t}:{p}"] = hi
+                if total is None or sum(out.values()) == total or \
+                        time.monotonic() > deadline:
+                    return out
+                print(f"itlib: input watermarks sum to "
+                      f"{sum(out.values())}, not {total}; reading again",
+                      flush=True)
+                time.sleep(0.2)
         finally:
             c.close()
 

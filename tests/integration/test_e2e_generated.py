@@ -213,7 +213,7 @@ def test_generated_stream_matches_reference_model():
     assert any(e["amount_minor"] < 0 for e in spend), "no corrections"
 
     r = fdit.redis_client()
-    ends = setup.end_offsets()
+    ends = setup.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
     proc = setup.start()
     setup.wait_caught_up(proc, r, ends, timeout=120)
@@ -280,7 +280,7 @@ def test_flow_with_spend_matches_reference_model():
     flow = itlib.Flow(setup, events, 1000000)
     flow.start()
     flow.wait(120)
-    ends = setup.end_offsets()
+    ends = setup.end_offsets(total=len(events))
     assert sum(v for k, v in ends.items()
                if k.startswith(setup.spend_topic + ":")) == len(spend), ends
     assert sum(ends.values()) == len(events), ends

@@ -125,7 +125,7 @@ def test_funneld_over_sasl_ssl():
                  timeout=60, log_path=work / "gen.log")
     events = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert len(events) == EVENTS, len(events)
-    ends = setup.end_offsets()
+    ends = setup.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
 
     r = fdit.redis_client()

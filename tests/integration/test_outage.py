@@ -230,7 +230,7 @@ def run_redis_outage(cleanup, work, inputs, srv):
     assert up_sent < EVENTS, "the flow ended during the outage; lower RATE"
 
     flow.wait(120)
-    ends = b.end_offsets()
+    ends = b.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
     b.wait_caught_up(p, rb, ends, timeout=120)
     fdit.wait_for(lambda: health(base, "/readyz")[0] == 200, 30,
@@ -345,7 +345,7 @@ def run_broker_restart(cleanup, work, broker):
 
     wait_component(p, base, "kafka", "up", 60)
     flow.wait(180)
-    ends = b.end_offsets()
+    ends = b.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
     b.wait_caught_up(p, r, ends, timeout=120)
     late = p.log_text()[mark:]

@@ -110,7 +110,7 @@ def scale_out_and_in(cleanup):
     flow.wait(120)
     print("run B: " + "; ".join(steps), flush=True)
 
-    ends = b.end_offsets()
+    ends = b.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
     b.wait_caught_up(b3, r, ends, timeout=120)
     b.stop(b3)
@@ -161,7 +161,7 @@ def join_backlog(cleanup):
     flow.wait(120)
     r = fdit.redis_client()
     cleanup.add(a, b)
-    ends = b.end_offsets()
+    ends = b.end_offsets(total=8000)
     assert sum(ends.values()) == 8000, ends
 
     b1 = b.start()

@@ -103,7 +103,7 @@ def test_kill9_restarts_change_nothing():
                   inputs[1], "--schema-dir", itlib.SCHEMAS],
                  log_path=work / "gen.log")
     r = fdit.redis_client()
-    ends = a.end_offsets()
+    ends = a.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
 
     a.run_to_end(r, timeout=120)

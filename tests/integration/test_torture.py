@@ -89,7 +89,7 @@ def test_200k_events_20_kills():
                   inputs[1], "--schema-dir", itlib.SCHEMAS],
                  timeout=300, log_path=work / "gen.log")
     r = fdit.redis_client()
-    ends = a.end_offsets()
+    ends = a.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
     a.run_to_end(r, timeout=600)
 

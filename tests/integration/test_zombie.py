@@ -143,7 +143,7 @@ def zombie_scenario(cleanup, name, proxy):
     late = z.log_text()[mark:]
 
     flow.wait(120)
-    ends = g.end_offsets()
+    ends = g.end_offsets(total=EVENTS)
     assert sum(ends.values()) == EVENTS, ends
     g.wait_caught_up(s, r, ends, timeout=120)
     alive(z)
