@@ -409,6 +409,27 @@ static int mark_trim(fd_processor *proc, const char *tenant, char kind,
                        : -1;
 }
 
+/* Notes a touch the batch adds, for a close later in the batch
+ * (proc->batch_touches). */
+static int note_batch_touch(fd_processor *proc, const char *tenant, int anon,
+                            const char *id, const fd_buf *member, int64_t at)
+{
+        fd_buf *k = &proc->scratch;
+        int created;
+        fd_buf_reset(k);
+        if (fd_buf_append(k, tenant, strlen(tenant) + 1) ||
+            fd_buf_append(k, anon ? "a" : "l", 2) ||
+            fd_buf_append(k, id, strlen(id) + 1) ||
+            fd_buf_append(k, member->data, member->len))
+                return -1;
+        fd_strmap_entry *e = fd_strmap_upsert(&proc->batch_touches, k->data,
+                                              k->len, &created);
+        if (!e)
+                return -1;
+        e->i64 = at;
+        return 0;
+}
+
 /* Counts a member added to a lead's zset whose size is at most *bound
  * (-1 unknown); 1 when the zset may now be longer than touch_max (it is
  * trimmed at flush, to at most touch_max). */
@@ -444,6 +465,8 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
              fd_key_touches(w, proc->prefix, le->tenant_id, anon, id) ||
              fd_resp_i64(w, le->occurred_at) ||
              fd_resp_arg(w, member->data, member->len);
+        rc = rc || note_batch_touch(proc, le->tenant_id, anon, id, member,
+                                    le->occurred_at);
         if (rc || ((anon || may_overflow(proc, &lead->touches_max)) &&
                    mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id)))
                 return -1;
@@ -478,6 +501,14 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
 static int stitch(fd_processor *proc, const fd_lead_event *le)
 {
         fd_resp *w = &proc->writes;
+        fd_buf *k = &proc->scratch;
+        int created;
+        fd_buf_reset(k);
+        if (fd_buf_append(k, le->tenant_id, strlen(le->tenant_id) + 1) ||
+            fd_buf_append(k, le->lead_id, strlen(le->lead_id) + 1) ||
+            fd_buf_append(k, le->anonymous_id, strlen(le->anonymous_id)) ||
+            !fd_strmap_upsert(&proc->batch_anons, k->data, k->len, &created))
+                return -1;
         return fd_resp_cmd(w, 4) || fd_resp_str(w, "SET") ||
                                fd_key_alias(w, proc->prefix, le->tenant_id,
                                             le->anonymous_id) ||
@@ -657,6 +688,9 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
                 fd_str_set(&lead->opportunity_id, ce->opportunity_id);
                 lead->dirty = 1;
         }
+        if ((target == FD_STAGE_CLOSED_WON || target == FD_STAGE_CLOSED_LOST) &&
+            fd_apply_read_touches(proc, msg) != FD_STORE_OK)
+                return -1;
         return advance(proc, lead, target, recycle, ce->occurred_at, msg);
 }
 

@@ -53,17 +53,6 @@ static int add_parsed(fd_touch_list *list, const char *member, int64_t at)
         return t->event_id && t->channel ? 0 : -1;
 }
 
-static int add_reply(fd_touch_list *list, const redisReply *rep)
-{
-        if (rep->type != REDIS_REPLY_ARRAY)
-                return -1;
-        for (size_t i = 0; i + 1 < rep->elements; i += 2)
-                if (add_parsed(list, rep->element[i]->str,
-                               strtoll(rep->element[i + 1]->str, NULL, 10)))
-                        return -1;
-        return 0;
-}
-
 static int cmp_touch(const void *a, const void *b)
 {
         const fd_touch *x = a, *y = b;
@@ -72,35 +61,128 @@ static int cmp_touch(const void *a, const void *b)
         return strcmp(x->event_id, y->event_id);
 }
 
-/* Queues ZRANGEBYSCORE of one touch key over [lo, hi]. */
-static int queue_range(fd_resp *r, const char *p, const char *t, int anon,
-                       const char *id, int64_t lo, int64_t hi)
+/* A member of a touch zset: stored (from a reply) or added by the batch. */
+typedef struct cand {
+        const char *m;
+        size_t len;
+        int64_t at;
+} cand;
+
+static int cmp_cand(const void *a, const void *b)
 {
-        return fd_resp_cmd(r, 5) || fd_resp_str(r, "ZRANGEBYSCORE") ||
-               fd_key_touches(r, p, t, anon, id) || fd_resp_i64(r, lo) ||
-               fd_resp_i64(r, hi) || fd_resp_str(r, "WITHSCORES");
+        const cand *x = a, *y = b;
+        if (x->at != y->at)
+                return x->at < y->at ? -1 : 1;
+        size_t n = x->len < y->len ? x->len : y->len;
+        int c = memcmp(x->m, y->m, n);
+        return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Runs r and adds the touches of its replies from index first on. */
-static int run_ranges(fd_processor *proc, fd_resp *r, size_t first,
-                      redisReply **anons)
+/* Adds the touches in [lo, hi] of one key: the stored members (a
+ * ZRANGE ... WITHSCORES reply, as committed before the batch) and the ones
+ * the batch added before the close. When the batch added any, the key is
+ * cut to its newest touch_max first, as a commit between them would have
+ * trimmed it: where a batch ends does not change the credits. */
+static int add_key(fd_processor *proc, const redisReply *rep,
+                   const char *tenant, int anon, const char *id, int64_t lo,
+                   int64_t hi)
 {
-        redisReply **rep = calloc(r->cmd_cnt, sizeof(*rep));
-        int rc = FD_STORE_ERR;
-        if (!rep)
-                return FD_STORE_ERR;
-        if (fd_store_pipeline(proc->store, r, rep) == FD_STORE_OK) {
-                rc = FD_STORE_OK;
-                for (size_t i = first; i < r->cmd_cnt; i++)
-                        if (add_reply(&proc->close_touches, rep[i]))
-                                rc = FD_STORE_ERR;
-                if (anons)
-                        *anons = rep[0];
-                for (size_t i = anons ? 1 : 0; i < r->cmd_cnt; i++)
-                        freeReplyObject(rep[i]);
+        if (rep->type != REDIS_REPLY_ARRAY)
+                return -1;
+        size_t tl = strlen(tenant), il = strlen(id), pl = tl + 3 + il + 1;
+        size_t n = rep->elements / 2, cap = n + 16, batch = 0;
+        cand *c = malloc(cap * sizeof(*c));
+        char *pre = malloc(pl);
+        int rc = 0;
+        if (!c || !pre) {
+                free(c);
+                free(pre);
+                return -1;
         }
-        free(rep);
-        return rc;
+        memcpy(pre, tenant, tl + 1);
+        pre[tl + 1] = anon ? 'a' : 'l';
+        pre[tl + 2] = '\0';
+        memcpy(pre + tl + 3, id, il + 1);
+        for (size_t i = 0; i < n; i++)
+                c[i] = (cand){rep->element[2 * i]->str,
+                              rep->element[2 * i]->len,
+                              strtoll(rep->element[2 * i + 1]->str, NULL, 10)};
+        for (size_t i = 0; i < proc->batch_touches.cnt && !rc; i++) {
+                const fd_strmap_entry *e = &proc->batch_touches.entries[i];
+                if (e->klen < pl || memcmp(e->key, pre, pl) != 0)
+                        continue;
+                if (n == cap) {
+                        cand *g = realloc(c, (cap *= 2) * sizeof(*c));
+                        if (!g) {
+                                rc = -1;
+                                break;
+                        }
+                        c = g;
+                }
+                c[n++] = (cand){e->key + pl, e->klen - pl, e->i64};
+                batch++;
+        }
+        if (!rc) {
+                qsort(c, n, sizeof(*c), cmp_cand);
+                /* A member the batch added again (a replay after its
+                 * dedupe marker expired) is in the zset once. */
+                size_t u = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (!u || cmp_cand(&c[u - 1], &c[i]) != 0)
+                                c[u++] = c[i];
+                n = u;
+                size_t from = batch && n > (size_t)proc->conf->touch_max
+                                      ? n - (size_t)proc->conf->touch_max
+                                      : 0;
+                char *m = NULL;
+                for (size_t i = from; i < n && !rc; i++) {
+                        if (c[i].at < lo || c[i].at > hi)
+                                continue;
+                        free(m);
+                        m = strndup(c[i].m, c[i].len);
+                        rc = !m || add_parsed(&proc->close_touches, m, c[i].at);
+                }
+                free(m);
+        }
+        free(c);
+        free(pre);
+        return rc ? -1 : 0;
+}
+
+/* Queues ZRANGE of one whole touch key with scores. */
+static int queue_key(fd_resp *r, const char *p, const char *t, int anon,
+                     const char *id)
+{
+        return fd_resp_cmd(r, 5) || fd_resp_str(r, "ZRANGE") ||
+               fd_key_touches(r, p, t, anon, id) || fd_resp_str(r, "0") ||
+               fd_resp_str(r, "-1") || fd_resp_str(r, "WITHSCORES");
+}
+
+/* The anonymous ids stitched to lead_id by the batch and not in the stored
+ * set anons (a SMEMBERS reply), appended to *ids (borrowed from the map). */
+static int batch_anons(fd_processor *proc, const char *tenant,
+                       const char *lead_id, const redisReply *anons,
+                       const char ***ids, size_t *cnt)
+{
+        size_t tl = strlen(tenant), ll = strlen(lead_id), pl = tl + ll + 2;
+        for (size_t i = 0; i < proc->batch_anons.cnt; i++) {
+                const fd_strmap_entry *e = &proc->batch_anons.entries[i];
+                if (e->klen <= pl || memcmp(e->key, tenant, tl + 1) != 0 ||
+                    memcmp(e->key + tl + 1, lead_id, ll + 1) != 0)
+                        continue;
+                const char *a = e->key + pl;
+                int stored = 0;
+                for (size_t j = 0; j < anons->elements && !stored; j++)
+                        stored = strcmp(anons->element[j]->str, a) == 0;
+                if (stored)
+                        continue;
+                const char **g = realloc(*ids, (*cnt + 1) * sizeof(**ids));
+                if (!g)
+                        return -1;
+                *ids = g;
+                (*ids)[(*cnt)++] = a;
+        }
+        return 0;
 }
 
 int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
@@ -109,30 +191,49 @@ int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
         const fd_tenant_conf *tconf =
                 fd_config_tenant(proc->conf, ce->tenant_id);
         int64_t hi = ce->occurred_at, lo = hi - tconf->lookback_ms;
-        redisReply *anons = NULL;
+        const char *t = ce->tenant_id, *p = proc->prefix;
+        redisReply *rep[2] = {NULL, NULL}, **more = NULL;
+        const char **ids = NULL;
+        size_t cnt = 0;
         fd_resp r = {0};
         int rc;
 
         fd_apply_touches_free(&proc->close_touches);
         rc = fd_resp_cmd(&r, 2) || fd_resp_str(&r, "SMEMBERS") ||
-             fd_key_anons(&r, proc->prefix, ce->tenant_id, ce->lead_id) ||
-             queue_range(&r, proc->prefix, ce->tenant_id, 0, ce->lead_id, lo,
-                         hi);
-        if (!rc)
-                rc = run_ranges(proc, &r, 1, &anons);
-        if (rc == FD_STORE_OK && anons && anons->type == REDIS_REPLY_ARRAY &&
-            anons->elements) {
-                fd_resp_reset(&r);
-                for (size_t i = 0; i < anons->elements && !rc; i++)
-                        rc = queue_range(&r, proc->prefix, ce->tenant_id, 1,
-                                         anons->element[i]->str, lo, hi);
-                if (!rc)
-                        rc = run_ranges(proc, &r, 0, NULL);
+             fd_key_anons(&r, p, t, ce->lead_id) ||
+             queue_key(&r, p, t, 0, ce->lead_id);
+        rc = rc || fd_store_pipeline(proc->store, &r, rep) != FD_STORE_OK;
+        rc = rc || rep[0]->type != REDIS_REPLY_ARRAY ||
+             add_key(proc, rep[1], t, 0, ce->lead_id, lo, hi);
+        for (size_t i = 0; !rc && i < rep[0]->elements; i++) {
+                const char **g = realloc(ids, (cnt + 1) * sizeof(*ids));
+                rc = !g;
+                if (g) {
+                        ids = g;
+                        ids[cnt++] = rep[0]->element[i]->str;
+                }
         }
-        if (anons)
-                freeReplyObject(anons);
+        rc = rc || batch_anons(proc, t, ce->lead_id, rep[0], &ids, &cnt);
+        if (!rc && cnt) {
+                fd_resp_reset(&r);
+                for (size_t i = 0; i < cnt && !rc; i++)
+                        rc = queue_key(&r, p, t, 1, ids[i]);
+                more = rc ? NULL : calloc(cnt, sizeof(*more));
+                rc = rc || !more ||
+                     fd_store_pipeline(proc->store, &r, more) != FD_STORE_OK;
+                for (size_t i = 0; i < cnt && !rc; i++)
+                        rc = add_key(proc, more[i], t, 1, ids[i], lo, hi);
+                for (size_t i = 0; more && i < cnt; i++)
+                        if (more[i])
+                                freeReplyObject(more[i]);
+                free(more);
+        }
+        free(ids);
+        for (int i = 0; i < 2; i++)
+                if (rep[i])
+                        freeReplyObject(rep[i]);
         fd_resp_free(&r);
-        if (rc == FD_STORE_OK && proc->close_touches.cnt > 1)
+        if (!rc && proc->close_touches.cnt > 1)
                 qsort(proc->close_touches.touches, proc->close_touches.cnt,
                       sizeof(fd_touch), cmp_touch);
         return rc ? FD_STORE_ERR : FD_STORE_OK;

@@ -769,18 +769,17 @@ static void warn_fenced(const char *what)
 
 /* With processing.allowed_lateness_ms, a partition's next offset to store
  * is not after its last applied message: lower offsets may still wait in
- * the reorder buffer or later in the batch. Sets, for each queue with
- * messages in batch[done, done + k), the lowest offset not applied after
- * them (applied ones above it are replayed after a crash and dropped by
- * their dedupe markers). */
-static void set_next_offsets(fd_pipeline *pl, size_t done, size_t k)
+ * the reorder buffer. Sets, for each queue with messages in the batch, the
+ * lowest offset not applied (applied ones above it are replayed after a
+ * crash and dropped by their dedupe markers). */
+static void set_next_offsets(fd_pipeline *pl)
 {
         int64_t *next = pl->next_store; /* [topic][partition], -2: none */
         size_t n = (size_t)pl->ntopics * (size_t)pl->nparts;
 
         for (size_t i = 0; i < n; i++)
                 next[i] = -2;
-        for (size_t i = done; i < done + k; i++) {
+        for (size_t i = 0; i < pl->batch_cnt; i++) {
                 const fd_msg *m = &pl->batch[i];
                 size_t at = (size_t)(m->topic - 1) * (size_t)pl->nparts +
                             (size_t)m->partition;
@@ -792,14 +791,6 @@ static void set_next_offsets(fd_pipeline *pl, size_t done, size_t k)
                 for (size_t j = q->head; j < q->tail; j++)
                         if (q->items[j % q->cap].offset < next[at])
                                 next[at] = q->items[j % q->cap].offset;
-        }
-        for (size_t j = done + k; j < pl->batch_cnt; j++) {
-                const fd_msg *m = &pl->batch[j];
-                size_t at = (size_t)(m->topic - 1) * (size_t)pl->nparts +
-                            (size_t)m->partition;
-
-                if (next[at] != -2 && m->offset < next[at])
-                        next[at] = m->offset;
         }
         fd_processor_clear_next_offsets(pl->proc);
         for (int t = 0; t < pl->ntopics; t++)
@@ -860,7 +851,6 @@ static void outbox_due(fd_pipeline *pl)
 static void check_wall_clock(fd_pipeline *pl)
 {
         int64_t now, alerts = fd_processor_stats(pl->proc)->alerts;
-        size_t consumed;
 
         if (pl->batch_cnt || pl->need_reset || !pl->owned_cnt ||
             !fd_processor_has_wall_clock(pl->proc))
@@ -870,8 +860,7 @@ static void check_wall_clock(fd_pipeline *pl)
                 return;
         pl->wall_checked = now;
         if (!batch_failed(pl, fd_processor_run(pl->proc, NULL, 0, pl->owned,
-                                               pl->epochs, pl->owned_cnt,
-                                               &consumed)) &&
+                                               pl->epochs, pl->owned_cnt)) &&
             fd_processor_stats(pl->proc)->alerts != alerts)
                 outbox_due(pl);
 }
@@ -896,30 +885,21 @@ static void check_replay(fd_pipeline *pl)
                 fd_processor_set_quiet(pl->proc, 0);
 }
 
-/* Commits the batch in processor-sized slices. */
+/* Commits the batch. */
 static void process_batch(fd_pipeline *pl)
 {
-        size_t done = 0;
-        while (done < pl->batch_cnt) {
-                size_t consumed = 0;
-                if (pl->conf->allowed_lateness_ms > 0)
-                        set_next_offsets(
-                                pl, done,
-                                fd_processor_prefix(pl->batch + done,
-                                                    pl->batch_cnt - done));
-                int rc = fd_processor_run(pl->proc, pl->batch + done,
-                                          pl->batch_cnt - done, pl->owned,
-                                          pl->epochs, pl->owned_cnt, &consumed);
-                if (batch_failed(pl, rc))
-                        return;
-                count_batch(pl, pl->batch + done, consumed);
-                commit_to_kafka(pl, pl->batch + done, consumed);
-                for (size_t i = done; i < done + consumed; i++)
-                        fd_msg_clear(&pl->batch[i]);
-                done += consumed;
-                outbox_due(pl);
-        }
+        if (pl->conf->allowed_lateness_ms > 0)
+                set_next_offsets(pl);
+        if (batch_failed(pl, fd_processor_run(pl->proc, pl->batch,
+                                              pl->batch_cnt, pl->owned,
+                                              pl->epochs, pl->owned_cnt)))
+                return;
+        count_batch(pl, pl->batch, pl->batch_cnt);
+        commit_to_kafka(pl, pl->batch, pl->batch_cnt);
+        for (size_t i = 0; i < pl->batch_cnt; i++)
+                fd_msg_clear(&pl->batch[i]);
         pl->batch_cnt = 0;
+        outbox_due(pl);
 }
 
 /* Moves the outboxes of the owned partitions on (fd_outbox_pump): trims

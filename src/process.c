@@ -46,6 +46,8 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->sets);
         fd_strmap_init(&proc->hlls);
         fd_strmap_init(&proc->trims);
+        fd_strmap_init(&proc->batch_touches);
+        fd_strmap_init(&proc->batch_anons);
         fd_strmap_init(&proc->offsets);
         fd_strmap_init(&proc->next_offsets);
         return proc;
@@ -118,6 +120,8 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->sets);
         fd_strmap_clear(&proc->hlls);
         fd_strmap_clear(&proc->trims);
+        fd_strmap_clear(&proc->batch_touches);
+        fd_strmap_clear(&proc->batch_anons);
         fd_strmap_clear(&proc->offsets);
         fd_resp_reset(&proc->reads);
         fd_resp_reset(&proc->writes);
@@ -149,6 +153,8 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->sets);
         fd_strmap_free(&proc->hlls);
         fd_strmap_free(&proc->trims);
+        fd_strmap_free(&proc->batch_touches);
+        fd_strmap_free(&proc->batch_anons);
         fd_strmap_free(&proc->offsets);
         fd_strmap_free(&proc->next_offsets);
         fd_resp_free(&proc->reads);
@@ -172,16 +178,6 @@ void fd_processor_set_config(fd_processor *proc, const fd_config *conf)
 const fd_process_stats *fd_processor_stats(const fd_processor *proc)
 {
         return &proc->stats;
-}
-
-/* A close reads the lead's journey (its touches) committed before it. */
-static int is_close(const fd_msg *msg)
-{
-        fd_stage st;
-        if (msg->ev.kind != FD_EV_CRM)
-                return 0;
-        st = fd_stage_parse(msg->ev.u.crm.stage);
-        return st == FD_STAGE_CLOSED_WON || st == FD_STAGE_CLOSED_LOST;
 }
 
 /* Builds "a\0b" into proc->scratch and returns it (valid until next use). */
@@ -615,14 +611,6 @@ static int finish_writes(fd_processor *proc)
         return rc ? -1 : 0;
 }
 
-size_t fd_processor_prefix(const fd_msg *msgs, size_t n)
-{
-        for (size_t i = 1; i < n; i++)
-                if (is_close(&msgs[i]))
-                        return i;
-        return n;
-}
-
 /* Handles a deadline-set entry: re-indexes a stale one, raises the alert
  * of a due one. */
 static int handle_due(fd_processor *proc, const fd_due *due, int64_t clock)
@@ -723,23 +711,18 @@ int fd_processor_has_wall_clock(const fd_processor *proc)
 }
 
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
-                     const int32_t *parts, const int64_t *epochs, size_t cnt,
-                     size_t *consumed)
+                     const int32_t *parts, const int64_t *epochs, size_t cnt)
 {
-        size_t k = n ? fd_processor_prefix(msgs, n) : 0;
         int rc;
 
-        *consumed = 0;
         if (n == 0 && (!cnt || !proc->has_wall))
                 return FD_STORE_OK;
         batch_reset(proc);
         proc->wall_now = fd_wall_ms();
         for (size_t p = 0; p < proc->part_cnt; p++)
                 proc->parts[p].clock0 = proc->parts[p].clock;
-        rc = read_state(proc, msgs, k, parts, cnt);
-        if (rc == FD_STORE_OK && k && is_close(&msgs[0]))
-                rc = fd_apply_read_touches(proc, &msgs[0]);
-        if (rc == FD_STORE_OK && apply_msgs(proc, msgs, k) != 0)
+        rc = read_state(proc, msgs, n, parts, cnt);
+        if (rc == FD_STORE_OK && apply_msgs(proc, msgs, n) != 0)
                 rc = FD_STORE_ERR;
         if (rc == FD_STORE_OK && finish_writes(proc) != 0)
                 rc = FD_STORE_ERR;
@@ -759,7 +742,7 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
         }
         if (rc == FD_STORE_OK) {
                 const fd_process_stats *b = &proc->batch_stats;
-                proc->stats.events += (int64_t)k;
+                proc->stats.events += (int64_t)n;
                 proc->stats.dlq += b->dlq;
                 proc->stats.duplicates += b->duplicates;
                 proc->stats.late += b->late;
@@ -767,7 +750,6 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                 proc->stats.promotions += b->promotions;
                 proc->stats.attributions += b->attributions;
                 proc->stats.batches++;
-                *consumed = k;
                 cache_keep(proc);
         } else {
                 /* What Redis holds is unknown now (a failed EXEC may or may

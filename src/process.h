@@ -57,15 +57,6 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
                                fd_store *store);
 void fd_processor_destroy(fd_processor *proc);
 
-/* Applies a prefix of msgs[0..n) as one batch and returns in *consumed how
- * many (at least 1 when n > 0; a close (won or lost) starts a batch of its
- * own so that it reads the touches committed before it). parts/epochs (cnt) are
- * the partitions owned and their epochs. Returns FD_STORE_OK, FD_STORE_FENCED
- * or FD_STORE_ERR; on anything but OK nothing of the batch was written. */
-/* How many of msgs[0..n) fd_processor_run() applies as one batch: up to
- * the next close (which starts a batch of its own). */
-size_t fd_processor_prefix(const fd_msg *msgs, size_t n);
-
 /* The next offset the next batch stores for the input partition (instead
  * of the one after its last message in the batch): with
  * processing.allowed_lateness_ms, lower offsets may not be applied yet.
@@ -74,9 +65,13 @@ void fd_processor_set_next_offset(fd_processor *proc, fd_event_kind topic,
                                   int32_t partition, int64_t next);
 void fd_processor_clear_next_offsets(fd_processor *proc);
 
+/* Applies msgs[0..n) as one batch, committed with one EXEC (a close, won
+ * or lost, reads the lead's stored touches mid-batch and adds the ones the
+ * batch made before it: close.c). parts/epochs (cnt) are the partitions
+ * owned and their epochs. Returns FD_STORE_OK, FD_STORE_FENCED or
+ * FD_STORE_ERR; on anything but OK nothing of the batch was written. */
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
-                     const int32_t *parts, const int64_t *epochs, size_t cnt,
-                     size_t *consumed);
+                     const int32_t *parts, const int64_t *epochs, size_t cnt);
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc);
 

@@ -10,6 +10,10 @@ each view also adds a score-history entry. One funneld runs rounds 1 and 2
 (N read from Redis). Lead O exists in Redis before the first funneld starts
 (hand-written hash and zsets of 5 members, as an older funneld could have
 left them with a larger touch_max): its first new touch trims them.
+
+A closed deal is credited to the touches the bound keeps, whether they were
+committed before it or come earlier in its own batch (a close reads the
+stored touches mid-batch and adds the batch's own, cut to touch_max).
 """
 
 import sys
@@ -81,6 +85,72 @@ def test_touch_bound_new_cached_and_reloaded_leads():
         check("O", ["old-4", "O-0", "O-1"])
         s.stop(proc)
     assert r.hget(f"{p}:{{{T}}}:lead:N", "engagement") == "5"
+
+
+def anon_view(avro, anon, event_id, at, lead=None):
+    """A page view of anonymous id anon; with lead, an identify that
+    stitches anon to lead."""
+    return ((lead or anon).encode(), avro.encode("lead_event", {
+        "event_id": event_id, "tenant_id": T, "occurred_at": at,
+        "lead_id": lead, "anonymous_id": anon,
+        "type": "identify" if lead else "page_view", "channel": "social",
+        "campaign": None, "utm_source": None, "utm_medium": None,
+        "utm_campaign": None, "utm_term": None, "utm_content": None,
+        "attributes": {}}, schema_id=1))
+
+
+def test_close_in_batch_credits_the_touches_the_bound_keeps():
+    work = fdit.work_dir()
+    avro = fdit.Avro()
+    # Long enough waits that the second run applies its five events in one
+    # batch (checked in its log below).
+    s = itlib.Setup("touchc", work, model=MODEL, partitions=1,
+                    processing="touch_max = 3\nmax_task_idle_ms = 5000\n"
+                    "batch.max_ms = 2000\n")
+    s.create_topics()
+    s.write_config()
+    r = fdit.redis_client()
+    won = s.crm_topic
+    with itlib.Cleanup() as c:
+        c.add(s)
+        # Committed before: W-0, W-1 on lead W's touches.
+        proc = s.start()
+        fdit.produce(s.lead_topic, [view(avro, "W", 0), view(avro, "W", 1)])
+        s.wait_caught_up(proc, r, s.end_offsets())
+        s.stop(proc)
+        # Produced while funneld is down, so they come in one batch: an
+        # anonymous view Z-2, an identify W-3 stitching it to W, a view W-4,
+        # the close at +5 s, and a view W-6 after it.
+        fdit.produce(s.lead_topic, [
+            anon_view(avro, "zA", "Z-2", T0 + 2000),
+            anon_view(avro, "zA", "W-3", T0 + 3000, lead="W"),
+            view(avro, "W", 4), view(avro, "W", 6)])
+        fdit.produce(won, [(b"W", avro.encode("crm_stage_event", {
+            "event_id": "won-1", "tenant_id": T, "occurred_at": T0 + 5000,
+            "lead_id": "W", "stage": "closed_won", "opportunity_id": "o-1",
+            "amount_minor": 1000, "currency": "USD", "owner": None},
+            schema_id=2))])
+        proc = s.start()
+        s.wait_caught_up(proc, r, s.end_offsets())
+        s.stop(proc)
+        assert "5 events in 1 batches" in proc.log_text(), proc.log_tail()
+    recs = fdit.consume_all(s.attribution, expected=1, timeout=60)
+    assert len(recs) == 1, recs
+    _, v = avro.decode("attribution_event", recs[0].value)
+    # The lead's zset keeps its newest 3 of W-0, W-1, W-3, W-4 (W-0 goes);
+    # the anonymous one holds Z-2. W-6 is after the close.
+    want = {"W-1", "Z-2", "W-3", "W-4"}
+    assert v["touch_count"] == len(want), v
+    for model in {c["model"] for c in v["credits"]}:
+        got = {c["touch_event_id"] for c in v["credits"]
+               if c["model"] == model}
+        assert got <= want, (model, got)
+        assert sum(c["credit_minor"] for c in v["credits"]
+                   if c["model"] == model) == 1000, (model, v["credits"])
+    linear = {c["touch_event_id"]: c["credit_minor"] for c in v["credits"]
+              if c["model"] == "linear"}
+    assert linear == {"W-1": 250, "Z-2": 250, "W-3": 250, "W-4": 250}, \
+        linear
 
 
 if __name__ == "__main__":
