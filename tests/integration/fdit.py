@@ -175,6 +175,32 @@ def create_topics(names, partitions=4, config=None, timeout=30,
         return True
 
     wait_for(all_led, timeout, f"topics {names} to exist with leaders")
+
+    # The metadata names a leader before that broker has created the
+    # partition's log. An idempotent producer (funneld-gen) writing then
+    # was seen to lose its first messages of a partition while reporting
+    # them delivered (librdkafka resets a partition's sequence numbers when
+    # it briefly looks gone), so wait until every partition answers a
+    # ListOffsets: then its log exists.
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap_servers or bootstrap(),
+                  "group.id": unique("fdit-ready")})
+    pending = [TopicPartition(n, p) for n in names for p in range(partitions)]
+
+    def all_online():
+        while pending:
+            try:
+                c.get_watermark_offsets(pending[-1], timeout=5)
+            except KafkaException:
+                return False
+            pending.pop()
+        return True
+
+    try:
+        wait_for(all_online, timeout, f"the partitions of {names} to be "
+                 "online on their leader")
+    finally:
+        c.close()
     return names
 
 
