@@ -255,19 +255,27 @@ listen = 127.0.0.1:0
         self.procs.append(p)
         return p
 
+    def client(self, **extra):
+        """Configuration of the test's own Kafka clients."""
+        return {"bootstrap.servers": self.bootstrap or fdit.bootstrap(),
+                **extra}
+
+    def watermark_topics(self):
+        """The input topics end_offsets reads."""
+        return self.input_topics()
+
     def end_offsets(self, total=None, timeout=30):
         """{"topic:partition": high watermark} of the input topics. With
         total, reads them again until they sum to total or timeout seconds
         pass (then returns the last read; the caller's assertion reports
         it): a CI run once read two acknowledged messages short."""
         from confluent_kafka import Consumer, TopicPartition
-        c = Consumer({"bootstrap.servers": self.bootstrap or fdit.bootstrap(),
-                      "group.id": fdit.unique("it-watermarks")})
+        c = Consumer(self.client(**{"group.id": fdit.unique("it-watermarks")}))
         deadline = time.monotonic() + timeout
         try:
             while True:
                 out = {}
-                for t in self.input_topics():
+                for t in self.watermark_topics():
                     for p in range(self.partitions):
                         _, hi = c.get_watermark_offsets(
                             TopicPartition(t, p), timeout=10)

@@ -63,16 +63,8 @@ class TlsSetup(itlib.Setup):
                        for n in names)
         fdit.wait_for(all_led, 30, f"topics {names} to have leaders")
 
-    def end_offsets(self):
-        from confluent_kafka import Consumer, TopicPartition
-        c = Consumer(self.client(**{"group.id": fdit.unique("tls-marks")}))
-        try:
-            return {f"{t}:{p}": c.get_watermark_offsets(
-                        TopicPartition(t, p), timeout=10)[1]
-                    for t in (self.lead_topic, self.crm_topic)
-                    for p in range(PARTITIONS)}
-        finally:
-            c.close()
+    def watermark_topics(self):
+        return [self.lead_topic, self.crm_topic]
 
     def consume(self, topic, expected, timeout=30):
         """expected records of topic, read over SASL_SSL (then 1 s more to
