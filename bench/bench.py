@@ -9,8 +9,10 @@ Phases (each on its own topics, Redis prefix and consumer group):
                consumes them from the earliest offset until P:offsets:G
                covers every partition's end and the outboxes are empty; then
                funneld-naive (bench/naive.c) consumes the same topics, and
-               funneld once more with processing.lead_cache = 0 (every lead
-               read back from Redis each batch: what the cache saves).
+               funneld again with processing.lead_cache = 0 (every lead
+               read back from Redis each batch: what the cache saves) and
+               with processing.overlap = false (each batch written before
+               the next is read: what overlapping saves).
   latency      funneld runs; funneld-gen produces at --rate events/s; a
                thread polls P:offsets:G every ~1 ms; latency = first time the
                hash covered a message - its CreateTime, and promotion
@@ -48,6 +50,12 @@ PARTITIONS = 4
 
 def log(msg):
     print(f"bench: {msg}", flush=True)
+
+
+# funneld again on the throughput phase's topics with one setting changed:
+# (results key, [processing] setting).
+VARIANTS = [("nocache", "lead_cache = 0"),
+            ("nooverlap", "overlap = false")]
 
 
 class BenchError(Exception):
@@ -372,29 +380,32 @@ class Bench:
             f"{f['cpu_us_per_event']:.1f} µs CPU/event; running funneld-naive")
         nv = self.run_naive(s)
         log(f"throughput: naive {nv['eps']:.0f} events/s, "
-            f"{nv['cpu_us_per_event']:.1f} µs CPU/event; running funneld "
-            "without the lead cache")
+            f"{nv['cpu_us_per_event']:.1f} µs CPU/event")
         import itlib
-        nc_setup = itlib.Setup("bench_nocache", self.work,
-                               inputs=(s.lead_topic, s.crm_topic),
-                               partitions=PARTITIONS,
-                               processing="lead_cache = 0\n",
-                               bootstrap=self.svc.bootstrap,
-                               redis_port=self.svc.redis_port)
-        nc_setup.create_topics()
-        nc_setup.write_config()
-        nc = self.run_funneld(nc_setup)
-        nc.pop("procs")
-        log(f"throughput: funneld without lead cache {nc['eps']:.0f} "
-            f"events/s, {nc['cpu_us_per_event']:.1f} µs CPU/event")
+        variants = {}
+        for key, setting in VARIANTS:
+            log(f"throughput: running funneld with {setting}")
+            v_setup = itlib.Setup(f"bench_{key}", self.work,
+                                  inputs=(s.lead_topic, s.crm_topic),
+                                  partitions=PARTITIONS,
+                                  processing=f"{setting}\n",
+                                  bootstrap=self.svc.bootstrap,
+                                  redis_port=self.svc.redis_port)
+            v_setup.create_topics()
+            v_setup.write_config()
+            v = self.run_funneld(v_setup)
+            v.pop("procs")
+            log(f"throughput: funneld with {setting} {v['eps']:.0f} "
+                f"events/s, {v['cpu_us_per_event']:.1f} µs CPU/event")
+            variants[key] = v
+            clear_redis(self.svc, self.r, v_setup.prefix)
         parity = {"funneld": self.stage_totals(s.prefix),
                   "naive": self.stage_totals(nv["prefix"])}
         self.results["throughput"] = {"events": n, "produce_s": prod_s,
                                       "funneld": f, "naive": nv,
-                                      "nocache": nc,
+                                      **variants,
                                       "stage_totals": parity}
         clear_redis(self.svc, self.r, s.prefix)
-        clear_redis(self.svc, self.r, nc_setup.prefix)
         clear_redis(self.svc, self.r, nv["prefix"])
 
     def phase_latency(self):
@@ -728,12 +739,13 @@ def report(res, args):
     tp = res.get("throughput")
     if tp:
         f, n = tp["funneld"], tp["naive"]
-        nc = tp.get("nocache") or {}
+        vs = [(setting, tp.get(key) or {}) for key, setting in VARIANTS]
         L += [f"## Throughput: {tp['events']} pre-produced events, earliest "
               "to end, 1 instance, 4 partitions", "",
-              "| metric | funneld | naive | funneld/naive | funneld, "
-              "lead_cache = 0 | funneld/that |",
-              "|---|---:|---:|---:|---:|---:|"]
+              "| metric | funneld | naive | funneld/naive | " +
+              "".join(f"funneld, {setting} | funneld/that | "
+                      for setting, _ in vs),
+              "|---|---:|---:|---:|" + "---:|---:|" * len(vs)]
         rows = [("events/s (first event to done)", "eps", "{:.0f}", False),
                 ("events/s (incl. start-up and join)", "eps_incl_startup",
                  "{:.0f}", False),
@@ -758,19 +770,22 @@ def report(res, args):
                         if key in d else "n/a"
                 cells = [f"{us(d, 'cpu_user_s', d['messages'])} / "
                          f"{us(d, 'cpu_sys_s', d['messages'])}"
-                         if d else "n/a" for d in (f, n, nc)]
-                L.append(f"| {label} | {cells[0]} | {cells[1]} | | "
-                         f"{cells[2]} | |")
+                         if d else "n/a"
+                         for d in (f, n, *(v for _, v in vs))]
+                L.append(f"| {label} | {cells[0]} | {cells[1]} | | " +
+                         "".join(f"{c} | | " for c in cells[2:]).rstrip())
                 continue
-            a, b, c = f[k], n[k], nc.get(k)
+            a, b = f[k], n[k]
             if k == "peak_rss_kb":
                 def show(v):
                     return "n/a" if v is None else f"{v / 1024:.1f}"
             else:
                 def show(v):
                     return "n/a" if v is None else fmt.format(v)
-            L.append(f"| {label} | {show(a)} | {show(b)} | {ratio(a, b)} | "
-                     f"{show(c)} | {ratio(a, c) if c else 'n/a'} |")
+            L.append(f"| {label} | {show(a)} | {show(b)} | {ratio(a, b)} | " +
+                     "".join(f"{show(v.get(k))} | "
+                             f"{ratio(a, v.get(k)) if v.get(k) else 'n/a'} | "
+                             for _, v in vs).rstrip())
         L += ["", f"Pre-producing took {tp['produce_s']:.1f} s. Stage entries "
               "counted (sum over tenants of `P:{T}:total`), a parity check of "
               "the baseline: funneld "

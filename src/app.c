@@ -139,10 +139,12 @@ int fd_app_run(const fd_config *conf, const fd_app_opts *opts)
         rc = fd_pipeline_run(pl, opts->stop) == 0 ? 0 : 1;
         const fd_process_stats *st = fd_pipeline_stats(pl);
         FD_INFO("funneld",
-                "stopped: %lld events in %lld batches, %lld duplicates, "
-                "%lld to the DLQ, %lld promotions, %lld attributions",
+                "stopped: %lld events in %lld batches (%lld written while "
+                "the next was applied), %lld duplicates, %lld to the DLQ, "
+                "%lld promotions, %lld attributions",
                 (long long)st->events, (long long)st->batches,
-                (long long)st->duplicates, (long long)st->dlq,
+                (long long)st->overlapped, (long long)st->duplicates,
+                (long long)st->dlq,
                 (long long)st->promotions, (long long)st->attributions);
         errstr[0] = '\0';
 out:

@@ -4,6 +4,8 @@
 #ifndef FD_APPLY_H
 #define FD_APPLY_H
 
+#include <time.h>
+
 #include "funneld/attribution.h"
 #include "funneld/codec.h"
 #include "funneld/config.h"
@@ -42,6 +44,8 @@ typedef struct fd_part_clock {
                                 * yet handled */
         int64_t fresh_min;     /* earliest of its deadlines set in this
                                 * batch not yet handled; INT64_MAX: none */
+        int64_t scan_before;   /* its event-clock set was read before this */
+        int64_t clock_held;    /* clock before the held batch (process.c) */
 } fd_part_clock;
 
 struct fd_processor {
@@ -69,6 +73,23 @@ struct fd_processor {
         int next_offsets_broken; /* setting one failed: write nothing */
         fd_resp reads;
         fd_resp writes;
+        /* A batch applied but not sent yet (held): the next batch's reads
+         * go out before its MULTI ... EXEC, and Redis runs it while the
+         * next batch is applied (process.c). The next batch's reads see
+         * Redis before it, so they take its leads from the lead cache and
+         * its dedupe markers and deadline-set changes from held_seen and
+         * held_dues. */
+        int held;      /* 1: held_writes is a batch not written */
+        int held_sent; /* its MULTI ... EXEC is out, unanswered */
+        int held_rc;   /* its result once answered (or unsent) */
+        struct timespec held_sent_at; /* CLOCK_MONOTONIC */
+        size_t held_n;                /* its input messages */
+        fd_resp held_writes;          /* its MULTI body */
+        fd_process_stats held_stats;
+        fd_strmap held_seen;  /* its "tenant\0event_id" keys: marked */
+        fd_strmap held_dues;  /* "w\0p\0member" -> i64 = score it set,
+                               * INT64_MIN: removed */
+        fd_strmap due_writes; /* the same, of the batch being applied */
         fd_buf scratch;
         fd_buf member; /* a touch or score-history member being built */
         fd_buf enc;
@@ -99,6 +120,15 @@ int64_t fd_apply_clock(const fd_processor *proc, int32_t partition);
  * later event of the partition in the same batch passes it too. */
 int fd_apply_fresh_due(fd_processor *proc, struct fd_lead *lead,
                        int32_t partition, int64_t at);
+
+/* Notes a change the batch makes to the deadline set (wall or event
+ * clock) of partition: lead's entry scored at, or removed (INT64_MIN). */
+int fd_apply_note_due(fd_processor *proc, int wall, int32_t partition,
+                      const struct fd_lead *lead, int64_t at);
+
+/* Waits for the held batch's answer (process.c), for reads that must see
+ * it written: FD_STORE_OK when it was (or none is held). */
+int fd_processor_settle(fd_processor *proc);
 
 /* Applies one message: DLQ for a bad one, dedupe, then its effects. */
 int fd_apply_msg(fd_processor *proc, fd_msg *msg);

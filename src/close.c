@@ -199,6 +199,9 @@ int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
         int rc;
 
         fd_apply_touches_free(&proc->close_touches);
+        /* The touches stored by the held batch must be in Redis first. */
+        if (fd_processor_settle(proc) != FD_STORE_OK)
+                return FD_STORE_ERR;
         rc = fd_resp_cmd(&r, 2) || fd_resp_str(&r, "SMEMBERS") ||
              fd_key_anons(&r, p, t, ce->lead_id) ||
              queue_key(&r, p, t, 0, ce->lead_id);

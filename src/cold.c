@@ -49,7 +49,8 @@ static int due_remove(fd_processor *proc, const fd_lead *lead, int wall,
 {
         fd_resp *w = &proc->writes;
         return fd_resp_cmd(w, 3) || fd_resp_str(w, "ZREM") ||
-               due_key(proc, wall, partition) || due_member(proc, lead);
+               due_key(proc, wall, partition) || due_member(proc, lead) ||
+               fd_apply_note_due(proc, wall, partition, lead, INT64_MIN);
 }
 
 /* ZADD of the lead's deadline to the set of its tenant's clock. */
@@ -57,9 +58,11 @@ static int due_add(fd_processor *proc, const fd_lead *lead, int64_t due,
                    int32_t partition)
 {
         fd_resp *w = &proc->writes;
+        int wall = fd_cold_wall(lead->tconf);
         return fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
-               due_key(proc, fd_cold_wall(lead->tconf), partition) ||
-               fd_resp_i64(w, due) || due_member(proc, lead);
+               due_key(proc, wall, partition) || fd_resp_i64(w, due) ||
+               due_member(proc, lead) ||
+               fd_apply_note_due(proc, wall, partition, lead, due);
 }
 
 /* The ZREM/ZADD of P:{T}:cold:leads:<stage> (the leads cold now). */

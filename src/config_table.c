@@ -132,6 +132,12 @@ const fd_cfg_key fd_cfg_keys[] = {
          "seen again is not read back from Redis (about 0.5 KiB each); "
          "emptied when partitions move, after a failed write and on "
          "reload; 0: read every lead from Redis."},
+        {"processing.overlap", FD_CFG_BOOL, "true", 0, 0, NULL, G(overlap),
+         "Applies the next batch while Redis runs the previous one's "
+         "transaction (both on one connection, in order); needs "
+         "processing.lead_cache of at least twice processing.batch."
+         "max_events (else each batch is written before the next is read). "
+         "false: each batch is written before the next is read."},
         {"processing.touch_max", FD_CFG_INT, "200", 1, 10000, NULL,
          G(touch_max),
          "Most touches kept per lead for attribution (oldest dropped)."},

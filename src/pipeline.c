@@ -85,6 +85,9 @@ struct fd_pipeline {
         int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
+        fd_msg *held; /* the batch the processor holds (processing.overlap):
+                       * applied, not written yet */
+        size_t held_cnt, held_cap;
         int64_t batch_oldest; /* ms, monotonic: arrival of the batch's
                                * earliest-buffered message */
         int64_t *next_store;  /* set_next_offsets: [topic][partition] */
@@ -94,6 +97,8 @@ static size_t queue_len(const fd_queue *q)
 {
         return q->tail - q->head;
 }
+
+static int flush_held(fd_pipeline *pl);
 
 static void queue_clear(fd_queue *q)
 {
@@ -464,6 +469,10 @@ static void drop_buffers(fd_pipeline *pl)
         for (size_t i = 0; i < pl->batch_cnt; i++)
                 fd_msg_clear(&pl->batch[i]);
         pl->batch_cnt = 0;
+        fd_processor_drop_held(pl->proc); /* redone from Redis's offsets */
+        for (size_t i = 0; i < pl->held_cnt; i++)
+                fd_msg_clear(&pl->held[i]);
+        pl->held_cnt = 0;
 }
 
 /* Marks the queues of list's partitions that start at their end: librdkafka
@@ -850,7 +859,7 @@ static void outbox_due(fd_pipeline *pl)
  * (a batch checks them too). */
 static void check_wall_clock(fd_pipeline *pl)
 {
-        int64_t now, alerts = fd_processor_stats(pl->proc)->alerts;
+        int64_t now, alerts;
 
         if (pl->batch_cnt || pl->need_reset || !pl->owned_cnt ||
             !fd_processor_has_wall_clock(pl->proc))
@@ -859,8 +868,13 @@ static void check_wall_clock(fd_pipeline *pl)
         if (now - pl->wall_checked < 1000)
                 return;
         pl->wall_checked = now;
+        if (flush_held(pl))
+                return;
+        alerts = fd_processor_stats(pl->proc)->alerts;
+        int held_done;
         if (!batch_failed(pl, fd_processor_run(pl->proc, NULL, 0, pl->owned,
-                                               pl->epochs, pl->owned_cnt)) &&
+                                               pl->epochs, pl->owned_cnt,
+                                               &held_done)) &&
             fd_processor_stats(pl->proc)->alerts != alerts)
                 outbox_due(pl);
 }
@@ -878,6 +892,8 @@ static void check_replay(fd_pipeline *pl)
         if (now - pl->replay_checked < 1000)
                 return;
         pl->replay_checked = now;
+        if (flush_held(pl))
+                return;
         for (int t = 0; t < pl->ntopics; t++)
                 names[t] = topic_name(pl, t);
         if (fd_replay_check(pl->replay, pl->consumer, names, pl->ntopics,
@@ -885,21 +901,57 @@ static void check_replay(fd_pipeline *pl)
                 fd_processor_set_quiet(pl->proc, 0);
 }
 
-/* Commits the batch. */
+/* The messages msgs[0..n) are written to Redis: counted, committed to
+ * Kafka (for lag tools) and freed. */
+static void written(fd_pipeline *pl, fd_msg *msgs, size_t *n)
+{
+        count_batch(pl, msgs, *n);
+        commit_to_kafka(pl, msgs, *n);
+        for (size_t i = 0; i < *n; i++)
+                fd_msg_clear(&msgs[i]);
+        *n = 0;
+        outbox_due(pl);
+}
+
+/* Applies the batch; the processor writes it, or holds it to write while
+ * it applies the next one (processing.overlap). */
 static void process_batch(fd_pipeline *pl)
 {
+        int held_done = 0;
         if (pl->conf->allowed_lateness_ms > 0)
                 set_next_offsets(pl);
-        if (batch_failed(pl, fd_processor_run(pl->proc, pl->batch,
-                                              pl->batch_cnt, pl->owned,
-                                              pl->epochs, pl->owned_cnt)))
+        int rc = fd_processor_run(pl->proc, pl->batch, pl->batch_cnt, pl->owned,
+                                  pl->epochs, pl->owned_cnt, &held_done);
+        if (held_done)
+                written(pl, pl->held, &pl->held_cnt);
+        if (batch_failed(pl, rc))
                 return;
-        count_batch(pl, pl->batch, pl->batch_cnt);
-        commit_to_kafka(pl, pl->batch, pl->batch_cnt);
-        for (size_t i = 0; i < pl->batch_cnt; i++)
-                fd_msg_clear(&pl->batch[i]);
+        if (!fd_processor_holding(pl->proc)) {
+                written(pl, pl->batch, &pl->batch_cnt);
+                return;
+        }
+        fd_msg *t = pl->held; /* the held one is empty: swap */
+        size_t cap = pl->held_cap;
+        pl->held = pl->batch;
+        pl->held_cap = pl->batch_cap;
+        pl->held_cnt = pl->batch_cnt;
+        pl->batch = t;
+        pl->batch_cap = cap;
         pl->batch_cnt = 0;
-        outbox_due(pl);
+}
+
+/* Writes the batch the processor holds, if any: before anything else uses
+ * Redis, and when no next batch is ready to go with it. 1 on failure
+ * (handled as a failed batch). */
+static int flush_held(fd_pipeline *pl)
+{
+        if (!fd_processor_holding(pl->proc))
+                return 0;
+        if (batch_failed(pl, fd_processor_flush(pl->proc, pl->owned, pl->epochs,
+                                                pl->owned_cnt)))
+                return 1;
+        written(pl, pl->held, &pl->held_cnt);
+        return 0;
 }
 
 /* Moves the outboxes of the owned partitions on (fd_outbox_pump): trims
@@ -1095,8 +1147,11 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
         pl->stop = stop;
         while (!*stop) {
                 fd_metrics_heartbeat(pl->metrics);
-                /* Short waits while a batch grows or deliveries are due. */
-                poll_consumer(pl, pl->batch_cnt || pl->drain_due ? 5 : 20);
+                /* Short waits while a batch grows or deliveries are due;
+                 * none while a batch is held (it waits to go out). */
+                poll_consumer(pl, fd_processor_holding(pl->proc)   ? 0
+                                  : pl->batch_cnt || pl->drain_due ? 5
+                                                                   : 20);
                 if (pl->need_reset) {
                         if (fd_mono_ms() < pl->retry_at)
                                 continue; /* the pause after a failure */
@@ -1109,7 +1164,9 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                 if (pl->batch_cnt &&
                     (pl->batch_cnt >= (size_t)pl->conf->batch_max_events ||
                      fd_mono_ms() - pl->batch_oldest >= pl->conf->batch_max_ms))
-                        process_batch(pl);
+                        process_batch(pl); /* and writes a held one */
+                else
+                        flush_held(pl); /* nothing to go with it */
                 check_wall_clock(pl);
                 check_replay(pl);
                 if (pl->drain_due)
@@ -1119,12 +1176,14 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                 if (pl->reload && *pl->reload) {
                         if (pl->batch_cnt && !pl->need_reset)
                                 process_batch(pl); /* under the old rules */
-                        reload_config(pl);
+                        if (!flush_held(pl))
+                                reload_config(pl);
                 }
         }
         fd_metrics_stopping(pl->metrics);
         if (pl->batch_cnt && !pl->need_reset)
                 process_batch(pl);
+        flush_held(pl);
         drain_outboxes_to_end(pl);
         return pl->fatal ? -1 : 0;
 }
@@ -1244,5 +1303,6 @@ void fd_pipeline_destroy(fd_pipeline *pl)
                 fd_config_destroy(pl->reloaded[i]);
         free(pl->reloaded);
         free(pl->batch);
+        free(pl->held);
         free(pl);
 }

@@ -50,6 +50,9 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->batch_anons);
         fd_strmap_init(&proc->offsets);
         fd_strmap_init(&proc->next_offsets);
+        fd_strmap_init(&proc->held_seen);
+        fd_strmap_init(&proc->held_dues);
+        fd_strmap_init(&proc->due_writes);
         return proc;
 }
 
@@ -86,8 +89,9 @@ static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len)
 
 /* Keeps the committed states of the batch's leads for the next batches.
  * When the current generation is full, the older one is dropped: what was
- * not used for a whole generation leaves memory. */
-static void cache_keep(fd_processor *proc)
+ * not used for a whole generation leaves memory. 1 when every lead of the
+ * batch is in the cache afterwards. */
+static int cache_keep(fd_processor *proc)
 {
         size_t half = (size_t)proc->conf->lead_cache / 2;
         for (size_t i = 0; half && i < proc->leads.cnt; i++) {
@@ -95,6 +99,8 @@ static void cache_keep(fd_processor *proc)
                 fd_strmap *cur = &proc->cache[proc->cache_cur];
                 fd_lead *lead = b->ptr;
                 int created;
+                if (!lead)
+                        continue; /* kept already */
                 if (cur->cnt >= half) {
                         proc->cache_cur = 1 - proc->cache_cur;
                         cur = &proc->cache[proc->cache_cur];
@@ -103,12 +109,14 @@ static void cache_keep(fd_processor *proc)
                 fd_strmap_entry *e =
                         fd_strmap_upsert(cur, b->key, b->klen, &created);
                 if (!e)
-                        return; /* out of memory: not cached, still fine */
+                        return 0; /* out of memory: not cached, still fine */
                 fd_lead_destroy(e->ptr);
                 lead->dirty = 0;
                 e->ptr = lead;
                 b->ptr = NULL;
         }
+        /* More than half: a second flip dropped some of the batch's own. */
+        return proc->leads.cnt <= half;
 }
 
 static void batch_reset(fd_processor *proc)
@@ -123,6 +131,7 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->batch_touches);
         fd_strmap_clear(&proc->batch_anons);
         fd_strmap_clear(&proc->offsets);
+        fd_strmap_clear(&proc->due_writes);
         fd_resp_reset(&proc->reads);
         fd_resp_reset(&proc->writes);
         fd_apply_touches_free(&proc->close_touches);
@@ -157,8 +166,12 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->batch_anons);
         fd_strmap_free(&proc->offsets);
         fd_strmap_free(&proc->next_offsets);
+        fd_strmap_free(&proc->held_seen);
+        fd_strmap_free(&proc->held_dues);
+        fd_strmap_free(&proc->due_writes);
         fd_resp_free(&proc->reads);
         fd_resp_free(&proc->writes);
+        fd_resp_free(&proc->held_writes);
         fd_buf_free(&proc->scratch);
         fd_buf_free(&proc->member);
         fd_buf_free(&proc->enc);
@@ -240,7 +253,9 @@ static fd_part_clock *part_of(fd_processor *proc, int32_t p)
                                                    .scan_to = INT64_MIN,
                                                    .scan_reply = -1,
                                                    .wall_reply = -1,
-                                                   .fresh_min = INT64_MAX};
+                                                   .fresh_min = INT64_MAX,
+                                                   .scan_before = INT64_MIN,
+                                                   .clock_held = INT64_MIN};
                 proc->parts = grown;
                 proc->part_cnt = cnt;
         }
@@ -302,6 +317,7 @@ static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
         for (size_t p = 0; p < proc->part_cnt; p++) {
                 fd_part_clock *pc = &proc->parts[p];
                 int64_t to = pc->scan_to > pc->clock ? pc->scan_to : pc->clock;
+                pc->scan_before = to;
                 if (pc->scan_to != INT64_MIN &&
                     queue_scan(proc, 0, (int32_t)p, to, &pc->scan_reply))
                         return -1;
@@ -319,6 +335,9 @@ static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
 
 #define FD_SEEN_PER_MGET 512
 
+/* i64 of a proc->seen entry whose marker the held batch writes: not read. */
+#define FD_SEEN_HELD INT64_MIN
+
 /* Queues one MGET of the dedupe markers per tenant (every key of a tenant
  * is in one cluster slot) and FD_SEEN_PER_MGET markers; each entry of
  * proc->seen gets i64 = reply index << 16 | element index. */
@@ -334,6 +353,11 @@ static int queue_seen(fd_processor *proc)
         fd_strmap_entry **by = fd_strmap_sorted(&proc->seen);
         if (!by)
                 return -1;
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+                if (by[i]->i64 != FD_SEEN_HELD)
+                        by[kept++] = by[i];
+        n = kept;
         for (size_t i = 0, j; i < n && !rc; i = j) {
                 const char *tenant = by[i]->key;
                 for (j = i + 1; j < n && j - i < FD_SEEN_PER_MGET &&
@@ -373,6 +397,9 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 e = fd_strmap_upsert(&proc->seen, k, len, &created);
                 if (!e)
                         return -1;
+                if (created && proc->held_seen.cnt &&
+                    fd_strmap_get(&proc->held_seen, k, len))
+                        e->i64 = FD_SEEN_HELD;
                 if (lead_id && !want_lead(proc, tenant, lead_id))
                         return -1;
         }
@@ -381,20 +408,54 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
         return queue_scans(proc, msgs, n, parts, cnt);
 }
 
+/* The key of a deadline-set entry in proc->due_writes / held_dues:
+ * "w\0p\0member" in proc->scratch; its length. */
+static size_t due_write_key(fd_processor *proc, int wall, int32_t p,
+                            const char *member, size_t len)
+{
+        char num[24];
+        size_t n = 2;
+        num[0] = wall ? 'w' : 'e';
+        num[1] = '\0';
+        n += (size_t)fd_fmt_i64(num + 2, p);
+        fd_buf_reset(&proc->scratch);
+        if (fd_buf_append(&proc->scratch, num, n) ||
+            fd_buf_append(&proc->scratch, "", 1) ||
+            fd_buf_append(&proc->scratch, member, len))
+                return 0;
+        return proc->scratch.len;
+}
+
+int fd_apply_note_due(fd_processor *proc, int wall, int32_t partition,
+                      const struct fd_lead *lead, int64_t at)
+{
+        char member[512];
+        int created;
+        int n = fd_fmt(member, sizeof(member), "%s:%s", lead->tenant_id,
+                       lead->lead_id);
+        if (n < 0 || (size_t)n >= sizeof(member))
+                return -1;
+        size_t len = due_write_key(proc, wall, partition, member, (size_t)n);
+        fd_strmap_entry *e =
+                len ? fd_strmap_upsert(&proc->due_writes, proc->scratch.data,
+                                       len, &created)
+                    : NULL;
+        if (!e)
+                return -1;
+        e->i64 = at;
+        return 0;
+}
+
 /* Records an entry of the deadline set (wall or not) of partition p:
  * its lead is loaded in the batch (round two reads the ones not in it). */
-static int add_due(fd_processor *proc, int wall, int32_t p,
-                   const redisReply *member, const redisReply *score)
+static int add_due(fd_processor *proc, int wall, int32_t p, const char *mstr,
+                   size_t mlen, int64_t at)
 {
         const char *colon;
         fd_due *d;
 
-        if (member->type != REDIS_REPLY_STRING ||
-            score->type != REDIS_REPLY_STRING)
-                return -1;
-        colon = memchr(member->str, ':', member->len);
-        if (!colon || colon == member->str || !colon[1] ||
-            strlen(member->str) != member->len)
+        colon = memchr(mstr, ':', mlen);
+        if (!colon || colon == mstr || !colon[1] || strlen(mstr) != mlen)
                 return 0; /* not written by funneld: left alone */
         if (proc->due_cnt == proc->due_cap) {
                 size_t cap = proc->due_cap ? proc->due_cap * 2 : 64;
@@ -405,15 +466,12 @@ static int add_due(fd_processor *proc, int wall, int32_t p,
                 proc->due_cap = cap;
         }
         d = &proc->dues[proc->due_cnt];
-        *d = (fd_due){.partition = p,
-                      .wall = wall,
-                      .at = strtoll(score->str, NULL, 10)};
-        if (!(d->member = strdup(member->str)))
+        *d = (fd_due){.partition = p, .wall = wall, .at = at};
+        if (!(d->member = strndup(mstr, mlen)))
                 return -1;
-        d->member[colon - member->str] = '\0';
-        d->lead = want_lead(proc, d->member,
-                            d->member + (colon - member->str) + 1);
-        d->member[colon - member->str] = ':';
+        d->member[colon - mstr] = '\0';
+        d->lead = want_lead(proc, d->member, d->member + (colon - mstr) + 1);
+        d->member[colon - mstr] = ':';
         if (!d->lead) {
                 free(d->member);
                 return -1;
@@ -435,6 +493,41 @@ static int cmp_due(const void *a, const void *b)
         return strcmp(x->member, y->member);
 }
 
+/* 1 when the held batch changed the entry of member (it is taken from
+ * held_dues, not from what Redis returned before that batch). */
+static int held_changed(fd_processor *proc, int wall, int32_t p,
+                        const redisReply *member)
+{
+        size_t len;
+        if (!proc->held_dues.cnt)
+                return 0;
+        len = due_write_key(proc, wall, p, member->str, member->len);
+        return len && fd_strmap_get(&proc->held_dues, proc->scratch.data, len);
+}
+
+/* The deadline-set entries the held batch set that this batch's reads (of
+ * Redis before the held batch) would have returned after it. */
+static int take_held_dues(fd_processor *proc)
+{
+        for (size_t i = 0; i < proc->held_dues.cnt; i++) {
+                const fd_strmap_entry *e = &proc->held_dues.entries[i];
+                int wall = e->key[0] == 'w';
+                int32_t p = (int32_t)strtol(e->key + 2, NULL, 10);
+                size_t skip = 2 + strlen(e->key + 2) + 1;
+                const fd_part_clock *pc;
+                if (e->i64 == INT64_MIN || p < 0 || (size_t)p >= proc->part_cnt)
+                        continue;
+                pc = &proc->parts[p];
+                if (wall ? pc->wall_reply < 0 || e->i64 >= proc->wall_now
+                         : pc->scan_reply < 0 || e->i64 >= pc->scan_before)
+                        continue;
+                if (add_due(proc, wall, p, e->key + skip, e->klen - skip,
+                            e->i64))
+                        return -1;
+        }
+        return 0;
+}
+
 /* Takes the deadline-set entries out of round one's replies. Leads they
  * name that the batch does not hold are queued for round two in
  * proc->reads (which the caller reset). */
@@ -450,13 +543,22 @@ static int take_dues(fd_processor *proc, redisReply **replies)
                         rep = replies[idx[w]];
                         if (rep->type != REDIS_REPLY_ARRAY)
                                 return -1;
-                        for (size_t i = 0; i + 1 < rep->elements; i += 2)
-                                if (add_due(proc, w, (int32_t)p,
-                                            rep->element[i],
-                                            rep->element[i + 1]))
+                        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+                                const redisReply *m = rep->element[i];
+                                const redisReply *sc = rep->element[i + 1];
+                                if (m->type != REDIS_REPLY_STRING ||
+                                    sc->type != REDIS_REPLY_STRING)
                                         return -1;
+                                if (held_changed(proc, w, (int32_t)p, m))
+                                        continue;
+                                if (add_due(proc, w, (int32_t)p, m->str, m->len,
+                                            strtoll(sc->str, NULL, 10)))
+                                        return -1;
+                        }
                 }
         }
+        if (take_held_dues(proc))
+                return -1;
         if (proc->due_cnt)
                 qsort(proc->dues, proc->due_cnt, sizeof(*proc->dues), cmp_due);
         for (size_t i = 0; i < proc->due_cnt; i++) {
@@ -473,23 +575,28 @@ static int take_dues(fd_processor *proc, redisReply **replies)
 /* Runs a round of reads; loads the replies into the maps: the leads whose
  * i64 is a reply index (set to -1 once loaded) and, in the first round,
  * dedupe markers and deadline-set entries. */
-static int read_round(fd_processor *proc, int first)
+static int read_round(fd_processor *proc, int first, const fd_owned *own)
 {
         redisReply **replies;
         int rc = FD_STORE_ERR;
         size_t cnt = proc->reads.cmd_cnt;
 
-        if (cnt == 0)
+        if (cnt == 0 && !own)
                 return FD_STORE_OK;
-        replies = calloc(cnt, sizeof(*replies));
+        replies = calloc(cnt + 1, sizeof(*replies));
         if (!replies)
                 return FD_STORE_ERR;
-        if (fd_store_pipeline(proc->store, &proc->reads, replies) !=
-            FD_STORE_OK)
+        rc = own ? fd_store_watch_read(proc->store, own->parts, own->epochs,
+                                       own->cnt, &proc->reads, replies)
+                 : fd_store_pipeline(proc->store, &proc->reads, replies);
+        if (rc != FD_STORE_OK)
                 goto out;
-        rc = FD_STORE_OK;
         for (size_t i = 0; first && i < proc->seen.cnt; i++) {
                 int64_t at = proc->seen.entries[i].i64;
+                if (at == FD_SEEN_HELD) {
+                        proc->seen.entries[i].i64 = 1;
+                        continue;
+                }
                 redisReply *rep = replies[at >> 16];
                 size_t el = (size_t)(at & 0xffff);
                 if (rep->type != REDIS_REPLY_ARRAY || el >= rep->elements) {
@@ -519,19 +626,29 @@ out:
 
 /* Reads what the batch needs: round one (dedupe markers, lead states,
  * deadline sets) and, when deadline sets name leads the batch does not
- * hold, round two (those leads). */
+ * hold, round two (those leads). With a held batch, round one carries its
+ * epoch check and, after round two, its MULTI ... EXEC goes out: Redis runs
+ * it while this batch is applied. */
 static int read_state(fd_processor *proc, fd_msg *msgs, size_t n,
-                      const int32_t *parts, size_t cnt)
+                      const fd_owned *own)
 {
         int rc;
 
         fd_resp_reset(&proc->reads);
-        if (queue_reads(proc, msgs, n, parts, cnt) != 0)
+        if (queue_reads(proc, msgs, n, own->parts, own->cnt) != 0)
                 return FD_STORE_ERR;
-        rc = read_round(proc, 1);
+        rc = read_round(proc, 1, proc->held ? own : NULL);
         if (rc == FD_STORE_OK)
-                rc = read_round(proc, 0);
-        if (rc != FD_STORE_OK)
+                rc = read_round(proc, 0, NULL);
+        if (proc->held) {
+                if (rc == FD_STORE_OK)
+                        rc = fd_store_exec_send(proc->store,
+                                                &proc->held_writes);
+                proc->held_rc = rc;
+                proc->held_sent = rc == FD_STORE_OK;
+                clock_gettime(CLOCK_MONOTONIC, &proc->held_sent_at);
+        }
+        if (rc == FD_STORE_ERR)
                 FD_WARN("process", "reading lead state from redis failed");
         return rc;
 }
@@ -710,53 +827,195 @@ int fd_processor_has_wall_clock(const fd_processor *proc)
         return proc->has_wall;
 }
 
-int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
-                     const int32_t *parts, const int64_t *epochs, size_t cnt)
+static double seconds_between(const struct timespec *t0,
+                              const struct timespec *t1)
 {
+        return (double)(t1->tv_sec - t0->tv_sec) +
+               (double)(t1->tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Commits r (the current batch, or the held one) and times it. */
+static int commit_writes(fd_processor *proc, const fd_owned *own,
+                         const fd_resp *r)
+{
+        struct timespec t0, t1;
+        int rc;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = fd_store_commit(proc->store, own->parts, own->epochs, own->cnt, r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        proc->stats.last_commit_s = seconds_between(&t0, &t1);
+        return rc;
+}
+
+/* Adds a written batch's counts to the totals. */
+static void count_written(fd_processor *proc, const fd_process_stats *b,
+                          size_t n)
+{
+        proc->stats.events += (int64_t)n;
+        proc->stats.dlq += b->dlq;
+        proc->stats.duplicates += b->duplicates;
+        proc->stats.late += b->late;
+        proc->stats.alerts += b->alerts;
+        proc->stats.promotions += b->promotions;
+        proc->stats.attributions += b->attributions;
+        proc->stats.batches++;
+}
+
+/* What Redis holds is unknown after a failed write (a failed EXEC may or
+ * may not have run; fenced: another instance writes): the cached leads go
+ * and the event clocks return to before the oldest batch not written. */
+static void held_clear(fd_processor *proc)
+{
+        proc->held = proc->held_sent = 0;
+        proc->held_n = 0;
+        fd_resp_reset(&proc->held_writes);
+        fd_strmap_clear(&proc->held_seen);
+        fd_strmap_clear(&proc->held_dues);
+}
+
+static void unwritten(fd_processor *proc)
+{
+        fd_processor_forget_leads(proc);
+        for (size_t p = 0; p < proc->part_cnt; p++)
+                proc->parts[p].clock = proc->held ? proc->parts[p].clock_held
+                                                  : proc->parts[p].clock0;
+        held_clear(proc);
+}
+
+void fd_processor_drop_held(fd_processor *proc)
+{
+        if (proc->held)
+                unwritten(proc);
+}
+
+int fd_processor_holding(const fd_processor *proc)
+{
+        return proc->held;
+}
+
+/* Reads the held batch's answer if it is out: its result (also when it
+ * could not be sent), kept in held_rc. */
+static int settle_held(fd_processor *proc)
+{
+        if (proc->held_sent) {
+                struct timespec t1;
+                proc->held_rc =
+                        fd_store_exec_finish(proc->store, &proc->held_writes);
+                proc->held_sent = 0;
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                proc->stats.last_commit_s =
+                        seconds_between(&proc->held_sent_at, &t1);
+        }
+        return proc->held_rc;
+}
+
+int fd_processor_settle(fd_processor *proc)
+{
+        return proc->held ? settle_held(proc) : FD_STORE_OK;
+}
+
+/* The held batch is written: its counts go to the totals. */
+static void held_written(fd_processor *proc)
+{
+        count_written(proc, &proc->held_stats, proc->held_n);
+        held_clear(proc);
+}
+
+/* Holds the applied batch (its leads are in the cache, its writes ready)
+ * for the next batch to send; 0 when it cannot be held. */
+static int hold(fd_processor *proc, size_t n)
+{
+        fd_resp tw;
+        fd_strmap tm;
+
+        if (!proc->conf->overlap || n == 0 || !cache_keep(proc))
+                return 0;
+        tw = proc->held_writes;
+        proc->held_writes = proc->writes;
+        proc->writes = tw;
+        tm = proc->held_seen;
+        proc->held_seen = proc->seen;
+        proc->seen = tm;
+        tm = proc->held_dues;
+        proc->held_dues = proc->due_writes;
+        proc->due_writes = tm;
+        proc->held_stats = proc->batch_stats;
+        proc->held_n = n;
+        proc->held = 1;
+        proc->held_sent = 0;
+        proc->held_rc = FD_STORE_ERR; /* not sent */
+        for (size_t p = 0; p < proc->part_cnt; p++)
+                proc->parts[p].clock_held = proc->parts[p].clock0;
+        return 1;
+}
+
+int fd_processor_flush(fd_processor *proc, const int32_t *parts,
+                       const int64_t *epochs, size_t cnt)
+{
+        fd_owned own = {parts, epochs, cnt};
+        int rc;
+        if (!proc->held)
+                return FD_STORE_OK;
+        rc = proc->held_sent ? settle_held(proc)
+                             : commit_writes(proc, &own, &proc->held_writes);
+        if (rc == FD_STORE_OK)
+                held_written(proc);
+        else
+                unwritten(proc);
+        return rc;
+}
+
+int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
+                     const int32_t *parts, const int64_t *epochs, size_t cnt,
+                     int *held_done)
+{
+        fd_owned own = {parts, epochs, cnt};
         int rc;
 
+        *held_done = 0;
+        if (n == 0 && proc->held) { /* a wall-clock check: write it first */
+                rc = fd_processor_flush(proc, parts, epochs, cnt);
+                if (rc != FD_STORE_OK)
+                        return rc;
+                *held_done = 1;
+        }
         if (n == 0 && (!cnt || !proc->has_wall))
                 return FD_STORE_OK;
         batch_reset(proc);
         proc->wall_now = fd_wall_ms();
         for (size_t p = 0; p < proc->part_cnt; p++)
                 proc->parts[p].clock0 = proc->parts[p].clock;
-        rc = read_state(proc, msgs, n, parts, cnt);
+        rc = read_state(proc, msgs, n, &own);
         if (rc == FD_STORE_OK && apply_msgs(proc, msgs, n) != 0)
                 rc = FD_STORE_ERR;
         if (rc == FD_STORE_OK && finish_writes(proc) != 0)
                 rc = FD_STORE_ERR;
+        if (proc->held) {
+                int hrc = settle_held(proc);
+                if (hrc != FD_STORE_OK) {
+                        unwritten(proc);
+                        batch_reset(proc);
+                        return hrc;
+                }
+                held_written(proc);
+                proc->stats.overlapped++;
+                *held_done = 1;
+        }
         if (rc == FD_STORE_OK && n == 0 && proc->writes.cmd_cnt == 0) {
                 batch_reset(proc); /* a wall-clock check with nothing due */
                 return FD_STORE_OK;
         }
-        if (rc == FD_STORE_OK) {
-                struct timespec t0, t1;
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                rc = fd_store_commit(proc->store, parts, epochs, cnt,
-                                     &proc->writes);
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                proc->stats.last_commit_s =
-                        (double)(t1.tv_sec - t0.tv_sec) +
-                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (rc == FD_STORE_OK && hold(proc, n)) {
+                batch_reset(proc);
+                return FD_STORE_OK;
         }
+        if (rc == FD_STORE_OK)
+                rc = commit_writes(proc, &own, &proc->writes);
         if (rc == FD_STORE_OK) {
-                const fd_process_stats *b = &proc->batch_stats;
-                proc->stats.events += (int64_t)n;
-                proc->stats.dlq += b->dlq;
-                proc->stats.duplicates += b->duplicates;
-                proc->stats.late += b->late;
-                proc->stats.alerts += b->alerts;
-                proc->stats.promotions += b->promotions;
-                proc->stats.attributions += b->attributions;
-                proc->stats.batches++;
+                count_written(proc, &proc->batch_stats, n);
                 cache_keep(proc);
         } else {
-                /* What Redis holds is unknown now (a failed EXEC may or may
-                 * not have run; fenced: another instance writes). */
-                fd_processor_forget_leads(proc);
-                for (size_t p = 0; p < proc->part_cnt; p++)
-                        proc->parts[p].clock = proc->parts[p].clock0;
+                unwritten(proc);
         }
         batch_reset(proc);
         return rc;

@@ -46,6 +46,7 @@ typedef struct fd_process_stats {
         int64_t late;
         int64_t alerts;
         int64_t batches;
+        int64_t overlapped; /* batches Redis ran while the next was applied */
         double last_commit_s; /* the latest batch's MULTI/EXEC round trip */
 } fd_process_stats;
 
@@ -65,13 +66,44 @@ void fd_processor_set_next_offset(fd_processor *proc, fd_event_kind topic,
                                   int32_t partition, int64_t next);
 void fd_processor_clear_next_offsets(fd_processor *proc);
 
-/* Applies msgs[0..n) as one batch, committed with one EXEC (a close, won
- * or lost, reads the lead's stored touches mid-batch and adds the ones the
- * batch made before it: close.c). parts/epochs (cnt) are the partitions
- * owned and their epochs. Returns FD_STORE_OK, FD_STORE_FENCED or
- * FD_STORE_ERR; on anything but OK nothing of the batch was written. */
+/* The partitions owned and their epochs. */
+typedef struct fd_owned {
+        const int32_t *parts;
+        const int64_t *epochs;
+        size_t cnt;
+} fd_owned;
+
+/* Applies msgs[0..n) as one batch, written with one MULTI/EXEC (a close,
+ * won or lost, reads the lead's stored touches mid-batch and adds the ones
+ * the batch made before it: close.c). parts/epochs (cnt) are the
+ * partitions owned and their epochs.
+ *
+ * With processing.overlap the batch is not written at once but held
+ * (fd_processor_holding): the next call sends its reads, then the held
+ * batch's MULTI ... EXEC, and applies its own batch while Redis runs the
+ * held one; *held_done is then 1 once the held batch is written. The caller
+ * keeps a held batch's messages until then, and calls fd_processor_flush
+ * before anything else uses the store or when no next batch is ready.
+ *
+ * Returns FD_STORE_OK, FD_STORE_FENCED, FD_STORE_PARTIAL or FD_STORE_ERR;
+ * on anything but OK neither this batch nor a held one not done was
+ * written (a held batch that failed is dropped: redo from the offsets in
+ * Redis). */
 int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
-                     const int32_t *parts, const int64_t *epochs, size_t cnt);
+                     const int32_t *parts, const int64_t *epochs, size_t cnt,
+                     int *held_done);
+
+/* 1 while a batch is held (applied, not written yet). */
+int fd_processor_holding(const fd_processor *proc);
+
+/* Writes the held batch, if any, and waits for it. FD_STORE_OK (written,
+ * or none held) or the failure of fd_processor_run (the batch is dropped). */
+int fd_processor_flush(fd_processor *proc, const int32_t *parts,
+                       const int64_t *epochs, size_t cnt);
+
+/* Drops the held batch unwritten (its input is redone from the offsets in
+ * Redis), with the lead states it left in the cache. */
+void fd_processor_drop_held(fd_processor *proc);
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc);
 

@@ -218,15 +218,25 @@ int fd_store_offsets(fd_store *store, const char *topic, const int32_t *parts,
         return FD_STORE_OK;
 }
 
-/* WATCHes the epoch keys of parts and checks they still hold epochs.
- * FD_STORE_OK (watching), FD_STORE_FENCED (unwatched) or FD_STORE_ERR. */
+/* Sends pre's commands (may be NULL), then WATCHes the epoch keys of parts
+ * and checks they still hold epochs, in one round trip; pre's replies go
+ * to pre_replies (the caller frees them; none are left allocated on
+ * FD_STORE_ERR). FD_STORE_OK (watching), FD_STORE_FENCED (unwatched) or
+ * FD_STORE_ERR. */
 static int watch_epochs(fd_store *store, const int32_t *parts,
-                        const int64_t *epochs, size_t cnt)
+                        const int64_t *epochs, size_t cnt, const fd_resp *pre,
+                        redisReply **pre_replies)
 {
+        size_t k = pre ? pre->cmd_cnt : 0;
+        redisReply **replies = calloc(k + 2, sizeof(*replies));
         fd_resp r = {0};
         redisReply *reply;
         int rc = FD_STORE_ERR;
 
+        if (!replies)
+                return FD_STORE_ERR;
+        if (k && fd_resp_append(&r, pre) != 0)
+                goto out;
         fd_resp_cmd(&r, 1 + (int)cnt);
         fd_resp_str(&r, "WATCH");
         for (size_t i = 0; i < cnt; i++)
@@ -237,11 +247,12 @@ static int watch_epochs(fd_store *store, const int32_t *parts,
         for (size_t i = 0; i < cnt; i++)
                 fd_resp_fmt(&r, "%s:epoch:%s:%d", store->prefix, store->group,
                             (int)parts[i]);
-        redisReply *replies[2];
         if (fd_store_pipeline(store, &r, replies) != FD_STORE_OK)
                 goto out;
-        freeReplyObject(replies[0]);
-        reply = replies[1];
+        for (size_t i = 0; i < k; i++)
+                pre_replies[i] = replies[i];
+        freeReplyObject(replies[k]);
+        reply = replies[k + 1];
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements == cnt) {
                 rc = FD_STORE_OK;
                 for (size_t i = 0; i < cnt; i++) {
@@ -257,8 +268,14 @@ static int watch_epochs(fd_store *store, const int32_t *parts,
                 if (reply)
                         freeReplyObject(reply);
         }
+        if (rc == FD_STORE_ERR)
+                for (size_t i = 0; i < k; i++) {
+                        freeReplyObject(pre_replies[i]);
+                        pre_replies[i] = NULL;
+                }
 out:
         fd_resp_free(&r);
+        free(replies);
         return rc;
 }
 
@@ -379,19 +396,22 @@ static int read_exec(fd_store *store, size_t n)
         return a.top_type == REDIS_REPLY_NIL ? FD_STORE_FENCED : FD_STORE_OK;
 }
 
-int fd_store_commit(fd_store *store, const int32_t *parts,
-                    const int64_t *epochs, size_t cnt, const fd_resp *r)
+int fd_store_watch_read(fd_store *store, const int32_t *parts,
+                        const int64_t *epochs, size_t cnt, const fd_resp *r,
+                        redisReply **replies)
 {
-        int rc = watch_epochs(store, parts, epochs, cnt);
-        if (rc != FD_STORE_OK)
-                return rc;
+        return watch_epochs(store, parts, epochs, cnt, r, replies);
+}
+
+int fd_store_exec_send(fd_store *store, const fd_resp *r)
+{
+        int done = 0;
         if (redisAppendCommand(store->ctx, "MULTI") != REDIS_OK ||
             (r->cmd_cnt && redisAppendFormattedCommand(store->ctx, r->buf.data,
                                                        r->buf.len) != REDIS_OK))
                 return FD_STORE_ERR;
         if (fd_fault_armed("commit")) {
                 /* Crash tests: MULTI and the batch reach Redis, EXEC never. */
-                int done = 0;
                 while (!done)
                         if (redisBufferWrite(store->ctx, &done) != REDIS_OK)
                                 return FD_STORE_ERR;
@@ -399,7 +419,25 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
         }
         if (redisAppendCommand(store->ctx, "EXEC") != REDIS_OK)
                 return FD_STORE_ERR;
+        /* Out now: Redis runs the transaction while the caller goes on. */
+        for (done = 0; !done;)
+                if (redisBufferWrite(store->ctx, &done) != REDIS_OK)
+                        return FD_STORE_ERR;
+        return FD_STORE_OK;
+}
+
+int fd_store_exec_finish(fd_store *store, const fd_resp *r)
+{
         return read_exec(store, r->cmd_cnt);
+}
+
+int fd_store_commit(fd_store *store, const int32_t *parts,
+                    const int64_t *epochs, size_t cnt, const fd_resp *r)
+{
+        int rc = watch_epochs(store, parts, epochs, cnt, NULL, NULL);
+        if (rc == FD_STORE_OK)
+                rc = fd_store_exec_send(store, r);
+        return rc == FD_STORE_OK ? fd_store_exec_finish(store, r) : rc;
 }
 
 int fd_store_outbox_push(fd_store *store, fd_resp *r, int32_t partition,

@@ -70,6 +70,20 @@ int fd_store_offsets(fd_store *store, const char *topic, const int32_t *parts,
 int fd_store_commit(fd_store *store, const int32_t *parts,
                     const int64_t *epochs, size_t cnt, const fd_resp *r);
 
+/* fd_store_commit in steps, for a batch applied while Redis runs the one
+ * before (process.c):
+ * fd_store_watch_read sends r's commands (reads) and the epoch check of
+ * fd_store_commit in one round trip: r's replies in replies (the caller
+ * frees them) and FD_STORE_OK (the epochs are WATCHed), _FENCED or _ERR.
+ * fd_store_exec_send then sends MULTI, r's commands and EXEC without
+ * waiting; fd_store_exec_finish reads the answer (as fd_store_commit).
+ * Nothing else may use the connection between the last two. */
+int fd_store_watch_read(fd_store *store, const int32_t *parts,
+                        const int64_t *epochs, size_t cnt, const fd_resp *r,
+                        redisReply **replies);
+int fd_store_exec_send(fd_store *store, const fd_resp *r);
+int fd_store_exec_finish(fd_store *store, const fd_resp *r);
+
 /* Appends "RPUSH P:outbox:G:<partition> <entry>" to r. */
 int fd_store_outbox_push(fd_store *store, fd_resp *r, int32_t partition,
                          const void *entry, size_t len);

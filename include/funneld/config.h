@@ -108,6 +108,7 @@ typedef struct fd_config {
         int64_t allowed_lateness_ms; /* processing.allowed_lateness_ms, 0 */
         int lateness_idle_ms;        /* processing.lateness_idle_ms, 1000 */
         int lead_cache;              /* processing.lead_cache, 200000 */
+        int overlap;                 /* processing.overlap, true */
         int touch_max;               /* processing.touch_max, 200 */
         int64_t dedupe_window_ms;    /* processing.dedupe_window_days, 7 d */
         int64_t max_message_bytes;   /* processing.max_message_bytes, 1 MiB */

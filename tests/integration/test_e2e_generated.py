@@ -20,6 +20,7 @@ the test relies on that.
 """
 
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -202,8 +203,30 @@ def check_attributions(setup, model):
 
 
 def test_generated_stream_matches_reference_model():
+    check_generated_stream("e2e_gen")
+
+
+def test_small_overlapped_batches_match_reference_model():
+    """Batches of 40 events, each applied while Redis runs the one before
+    (processing.overlap): duplicates, deadlines and leads cross hundreds of
+    batch boundaries, and the next batch's reads see Redis before the held
+    one."""
+    proc = check_generated_stream("e2e_small",
+                                  "batch.max_events = 40\noverlap = true\n")
+    m = re.search(r"stopped: (\d+) events in (\d+) batches \((\d+) written "
+                  r"while the next", proc.log_text())
+    assert m, proc.log_tail()
+    events, batches, overlapped = map(int, m.groups())
+    assert events == EVENTS and batches >= EVENTS // 40, m.groups()
+    assert overlapped >= batches * 9 // 10, m.groups()
+
+
+def check_generated_stream(name, processing=""):
+    """Runs funneld over the generated stream and compares Redis and the
+    output topics with the reference model; returns the stopped funneld."""
     work = fdit.work_dir()
-    setup = itlib.Setup("e2e_gen", work, model=CUSTOM_MODEL)
+    setup = itlib.Setup(name, work, model=CUSTOM_MODEL,
+                        processing=processing)
     setup.create_topics()
     config = setup.write_config()
     events = generate(setup, work / "events.jsonl")
@@ -261,6 +284,7 @@ def test_generated_stream_matches_reference_model():
     print(f"{len(actual)} keys, {n_prom} promotions, {n_attr} "
           f"attributions and {n_alert} alerts ({dict(kinds)}) equal the "
           "reference model", flush=True)
+    return proc
 
 
 def test_flow_with_spend_matches_reference_model():
