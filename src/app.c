@@ -144,8 +144,8 @@ int fd_app_run(const fd_config *conf, const fd_app_opts *opts)
                 "%lld promotions, %lld attributions",
                 (long long)st->events, (long long)st->batches,
                 (long long)st->overlapped, (long long)st->duplicates,
-                (long long)st->dlq,
-                (long long)st->promotions, (long long)st->attributions);
+                (long long)st->dlq, (long long)st->promotions,
+                (long long)st->attributions);
         errstr[0] = '\0';
 out:
         if (rc != 0 && errstr[0])
