@@ -86,10 +86,13 @@ struct fd_processor {
         size_t held_n;                /* its input messages */
         fd_resp held_writes;          /* its MULTI body */
         fd_process_stats held_stats;
-        fd_strmap held_seen;  /* its "tenant\0event_id" keys: marked */
-        fd_strmap held_dues;  /* "w\0p\0member" -> i64 = score it set,
-                               * INT64_MIN: removed */
-        fd_strmap due_writes; /* the same, of the batch being applied */
+        fd_strmap held_seen;    /* its "tenant\0event_id" keys: marked */
+        fd_strmap held_dues;    /* "w\0p\0member" -> i64 = score it set,
+                                 * INT64_MIN: removed */
+        fd_strmap held_touches; /* its batch_touches and batch_anons */
+        fd_strmap held_anons;
+        fd_strmap close_reads; /* what the batch's closes read (close.c) */
+        fd_strmap due_writes;  /* the same, of the batch being applied */
         fd_buf scratch;
         fd_buf member; /* a touch or score-history member being built */
         fd_buf enc;

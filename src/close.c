@@ -79,10 +79,13 @@ static int cmp_cand(const void *a, const void *b)
 }
 
 /* Adds the touches in [lo, hi] of one key: the stored members (a
- * ZRANGE ... WITHSCORES reply, as committed before the batch) and the ones
- * the batch added before the close. When the batch added any, the key is
- * cut to its newest touch_max first, as a commit between them would have
- * trimmed it: where a batch ends does not change the credits. */
+ * ZRANGE ... WITHSCORES reply, as read before the batch and before a held
+ * one) and the ones the held batch and this batch added before the close.
+ * When they added any, the key is cut to its newest touch_max first, as a
+ * commit between them would have trimmed it: where batches end does not
+ * change the credits. (Members read after the held batch was written are
+ * in the overlay too: equal ones are counted once, and the cut gives the
+ * same newest touch_max.) */
 static int add_key(fd_processor *proc, const redisReply *rep,
                    const char *tenant, int anon, const char *id, int64_t lo,
                    int64_t hi)
@@ -107,21 +110,23 @@ static int add_key(fd_processor *proc, const redisReply *rep,
                 c[i] = (cand){rep->element[2 * i]->str,
                               rep->element[2 * i]->len,
                               strtoll(rep->element[2 * i + 1]->str, NULL, 10)};
-        for (size_t i = 0; i < proc->batch_touches.cnt && !rc; i++) {
-                const fd_strmap_entry *e = &proc->batch_touches.entries[i];
-                if (e->klen < pl || memcmp(e->key, pre, pl) != 0)
-                        continue;
-                if (n == cap) {
-                        cand *g = realloc(c, (cap *= 2) * sizeof(*c));
-                        if (!g) {
-                                rc = -1;
-                                break;
+        const fd_strmap *over[2] = {&proc->held_touches, &proc->batch_touches};
+        for (int o = 0; o < 2 && !rc; o++)
+                for (size_t i = 0; i < over[o]->cnt && !rc; i++) {
+                        const fd_strmap_entry *e = &over[o]->entries[i];
+                        if (e->klen < pl || memcmp(e->key, pre, pl) != 0)
+                                continue;
+                        if (n == cap) {
+                                cand *g = realloc(c, (cap *= 2) * sizeof(*c));
+                                if (!g) {
+                                        rc = -1;
+                                        break;
+                                }
+                                c = g;
                         }
-                        c = g;
+                        c[n++] = (cand){e->key + pl, e->klen - pl, e->i64};
+                        batch++;
                 }
-                c[n++] = (cand){e->key + pl, e->klen - pl, e->i64};
-                batch++;
-        }
         if (!rc) {
                 qsort(c, n, sizeof(*c), cmp_cand);
                 /* A member the batch added again (a replay after its
@@ -158,31 +163,206 @@ static int queue_key(fd_resp *r, const char *p, const char *t, int anon,
                fd_resp_str(r, "-1") || fd_resp_str(r, "WITHSCORES");
 }
 
-/* The anonymous ids stitched to lead_id by the batch and not in the stored
- * set anons (a SMEMBERS reply), appended to *ids (borrowed from the map). */
-static int batch_anons(fd_processor *proc, const char *tenant,
-                       const char *lead_id, const redisReply *anons,
-                       const char ***ids, size_t *cnt)
+/* What a close reads from Redis is read before the batch is applied, in
+ * process.c's rounds one and two (before a held batch goes out: what they
+ * see is Redis before it; the held batch's touches and stitches come from
+ * memory, as the batch's own). proc->close_reads: "kind\0T\0id" -> ptr
+ * the reply (owned), i64 its index in the round while queued. Kinds:
+ * 's' SMEMBERS of the lead's anonymous ids, 'l' the lead's touches,
+ * 'a' an anonymous id's touches. */
+
+static const char *reads_key(fd_buf *k, char kind, const char *t,
+                             const char *id, size_t *len)
 {
-        size_t tl = strlen(tenant), ll = strlen(lead_id), pl = tl + ll + 2;
-        for (size_t i = 0; i < proc->batch_anons.cnt; i++) {
-                const fd_strmap_entry *e = &proc->batch_anons.entries[i];
-                if (e->klen <= pl || memcmp(e->key, tenant, tl + 1) != 0 ||
-                    memcmp(e->key + tl + 1, lead_id, ll + 1) != 0)
-                        continue;
-                const char *a = e->key + pl;
-                int stored = 0;
-                for (size_t j = 0; j < anons->elements && !stored; j++)
-                        stored = strcmp(anons->element[j]->str, a) == 0;
-                if (stored)
-                        continue;
-                const char **g = realloc(*ids, (*cnt + 1) * sizeof(**ids));
-                if (!g)
+        char pre[2] = {kind, '\0'};
+        fd_buf_reset(k);
+        if (fd_buf_append(k, pre, 2) || fd_buf_append(k, t, strlen(t) + 1) ||
+            fd_buf_append(k, id, strlen(id)))
+                return NULL;
+        *len = k->len;
+        return k->data;
+}
+
+/* Appends kind's read of id to r. */
+static int read_cmd(fd_processor *proc, fd_resp *r, char kind, const char *t,
+                    const char *id)
+{
+        if (kind != 's')
+                return queue_key(r, proc->prefix, t, kind == 'a', id);
+        return fd_resp_cmd(r, 2) || fd_resp_str(r, "SMEMBERS") ||
+               fd_key_anons(r, proc->prefix, t, id);
+}
+
+/* Queues kind's read of id in r unless it is read already. */
+static int queue_read(fd_processor *proc, fd_resp *r, char kind, const char *t,
+                      const char *id)
+{
+        fd_buf k = {0};
+        size_t len;
+        int created, rc = -1;
+        const char *key = reads_key(&k, kind, t, id, &len);
+        fd_strmap_entry *e =
+                key ? fd_strmap_upsert(&proc->close_reads, key, len, &created)
+                    : NULL;
+        if (e && !created)
+                rc = 0;
+        else if (e) {
+                e->ptr = NULL;
+                e->i64 = (int64_t)r->cmd_cnt;
+                rc = read_cmd(proc, r, kind, t, id);
+        }
+        fd_buf_free(&k);
+        return rc ? -1 : 0;
+}
+
+static int is_close(const fd_msg *msg)
+{
+        fd_stage st;
+        if (msg->ev.kind != FD_EV_CRM)
+                return 0;
+        st = fd_stage_parse(msg->ev.u.crm.stage);
+        return st == FD_STAGE_CLOSED_WON || st == FD_STAGE_CLOSED_LOST;
+}
+
+int fd_close_queue_reads(fd_processor *proc, const fd_msg *msgs, size_t n,
+                         fd_resp *r)
+{
+        for (size_t i = 0; i < n; i++) {
+                const fd_crm_event *ce = &msgs[i].ev.u.crm;
+                if (is_close(&msgs[i]) &&
+                    (queue_read(proc, r, 's', ce->tenant_id, ce->lead_id) ||
+                     queue_read(proc, r, 'l', ce->tenant_id, ce->lead_id)))
                         return -1;
-                *ids = g;
-                (*ids)[(*cnt)++] = a;
         }
         return 0;
+}
+
+void fd_close_take_replies(fd_processor *proc, redisReply **replies)
+{
+        for (size_t i = 0; i < proc->close_reads.cnt; i++) {
+                fd_strmap_entry *e = &proc->close_reads.entries[i];
+                if (e->i64 < 0)
+                        continue;
+                e->ptr = replies[e->i64];
+                replies[e->i64] = NULL;
+                e->i64 = -1;
+        }
+}
+
+/* The ids in map (held_anons or batch_anons: "T\0lead\0anon") stitched to
+ * tenant t's lead_id, appended to *ids unless there (borrowed). */
+static int anons_of(const fd_strmap *map, const char *t, const char *lead_id,
+                    const char ***ids, size_t *cnt)
+{
+        size_t tl = strlen(t), ll = strlen(lead_id), pl = tl + ll + 2;
+        for (size_t i = 0; i < map->cnt; i++) {
+                const fd_strmap_entry *e = &map->entries[i];
+                if (e->klen <= pl || memcmp(e->key, t, tl + 1) != 0 ||
+                    memcmp(e->key + tl + 1, lead_id, ll + 1) != 0)
+                        continue;
+                if (fd_close_add_id(ids, cnt, e->key + pl) != 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int fd_close_add_id(const char ***ids, size_t *cnt, const char *id)
+{
+        for (size_t j = 0; j < *cnt; j++)
+                if (strcmp((*ids)[j], id) == 0)
+                        return 0;
+        const char **g = realloc(*ids, (*cnt + 1) * sizeof(**ids));
+        if (!g)
+                return -1;
+        *ids = g;
+        (*ids)[(*cnt)++] = id;
+        return 0;
+}
+
+/* The anonymous ids whose touches a close of tenant t's lead_id reads:
+ * the stored ones (anons, a SMEMBERS reply) and those the held batch and
+ * this batch stitched (borrowed). */
+static int close_anons(fd_processor *proc, const char *t, const char *lead_id,
+                       const redisReply *anons, const char ***ids, size_t *cnt)
+{
+        if (anons->type != REDIS_REPLY_ARRAY)
+                return -1;
+        for (size_t i = 0; i < anons->elements; i++)
+                if (fd_close_add_id(ids, cnt, anons->element[i]->str) != 0)
+                        return -1;
+        return anons_of(&proc->held_anons, t, lead_id, ids, cnt) ||
+                               anons_of(&proc->batch_anons, t, lead_id, ids,
+                                        cnt)
+                       ? -1
+                       : 0;
+}
+
+int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
+                         fd_resp *r)
+{
+        int rc = 0;
+        for (size_t i = 0; i < proc->close_reads.cnt && !rc; i++) {
+                const fd_strmap_entry *e = &proc->close_reads.entries[i];
+                if (e->key[0] != 's' || !e->ptr)
+                        continue;
+                const char *t = e->key + 2, *lead_id = t + strlen(t) + 1;
+                const char **ids = NULL;
+                size_t cnt = 0;
+                rc = close_anons(proc, t, lead_id, e->ptr, &ids, &cnt);
+                /* and the ones this batch stitches to the lead */
+                for (size_t j = 0; j < n && !rc; j++) {
+                        const fd_lead_event *le = &msgs[j].ev.u.lead;
+                        if (msgs[j].ev.kind == FD_EV_LEAD && le->lead_id &&
+                            le->anonymous_id && strcmp(le->tenant_id, t) == 0 &&
+                            strcmp(le->lead_id, lead_id) == 0)
+                                rc = fd_close_add_id(&ids, &cnt,
+                                                     le->anonymous_id);
+                }
+                for (size_t j = 0; j < cnt && !rc; j++)
+                        rc = queue_read(proc, r, 'a', t, ids[j]);
+                free(ids);
+        }
+        return rc ? -1 : 0;
+}
+
+void fd_close_reads_clear(fd_processor *proc)
+{
+        for (size_t i = 0; i < proc->close_reads.cnt; i++)
+                if (proc->close_reads.entries[i].ptr)
+                        freeReplyObject(proc->close_reads.entries[i].ptr);
+        fd_strmap_clear(&proc->close_reads);
+}
+
+/* The stored reply of kind/id read before the batch, or, when it was not
+ * (a close the rounds did not foresee), read now, after the held batch is
+ * written (its members are then in the reply and in the overlay: add_key
+ * counts them once). NULL on failure. */
+static const redisReply *stored(fd_processor *proc, char kind, const char *t,
+                                const char *id)
+{
+        fd_buf k = {0};
+        fd_resp r = {0};
+        size_t len;
+        int created;
+        const char *key = reads_key(&k, kind, t, id, &len);
+        fd_strmap_entry *e =
+                key ? fd_strmap_upsert(&proc->close_reads, key, len, &created)
+                    : NULL;
+        redisReply *rep = NULL;
+        if (e && !created && e->ptr)
+                rep = e->ptr;
+        else if (e && fd_processor_settle(proc) == FD_STORE_OK &&
+                 read_cmd(proc, &r, kind, t, id) == 0 &&
+                 fd_store_pipeline(proc->store, &r, &rep) == FD_STORE_OK) {
+                e->ptr = rep;
+                e->i64 = -1;
+        } else if (e && created) {
+                e->ptr = NULL;
+                e->i64 = -1;
+        }
+        fd_buf_free(&k);
+        fd_resp_free(&r);
+        return rep;
 }
 
 int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
@@ -191,51 +371,22 @@ int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
         const fd_tenant_conf *tconf =
                 fd_config_tenant(proc->conf, ce->tenant_id);
         int64_t hi = ce->occurred_at, lo = hi - tconf->lookback_ms;
-        const char *t = ce->tenant_id, *p = proc->prefix;
-        redisReply *rep[2] = {NULL, NULL}, **more = NULL;
+        const char *t = ce->tenant_id;
+        const redisReply *anons, *rep;
         const char **ids = NULL;
         size_t cnt = 0;
-        fd_resp r = {0};
         int rc;
 
         fd_apply_touches_free(&proc->close_touches);
-        /* The touches stored by the held batch must be in Redis first. */
-        if (fd_processor_settle(proc) != FD_STORE_OK)
-                return FD_STORE_ERR;
-        rc = fd_resp_cmd(&r, 2) || fd_resp_str(&r, "SMEMBERS") ||
-             fd_key_anons(&r, p, t, ce->lead_id) ||
-             queue_key(&r, p, t, 0, ce->lead_id);
-        rc = rc || fd_store_pipeline(proc->store, &r, rep) != FD_STORE_OK;
-        rc = rc || rep[0]->type != REDIS_REPLY_ARRAY ||
-             add_key(proc, rep[1], t, 0, ce->lead_id, lo, hi);
-        for (size_t i = 0; !rc && i < rep[0]->elements; i++) {
-                const char **g = realloc(ids, (cnt + 1) * sizeof(*ids));
-                rc = !g;
-                if (g) {
-                        ids = g;
-                        ids[cnt++] = rep[0]->element[i]->str;
-                }
-        }
-        rc = rc || batch_anons(proc, t, ce->lead_id, rep[0], &ids, &cnt);
-        if (!rc && cnt) {
-                fd_resp_reset(&r);
-                for (size_t i = 0; i < cnt && !rc; i++)
-                        rc = queue_key(&r, p, t, 1, ids[i]);
-                more = rc ? NULL : calloc(cnt, sizeof(*more));
-                rc = rc || !more ||
-                     fd_store_pipeline(proc->store, &r, more) != FD_STORE_OK;
-                for (size_t i = 0; i < cnt && !rc; i++)
-                        rc = add_key(proc, more[i], t, 1, ids[i], lo, hi);
-                for (size_t i = 0; more && i < cnt; i++)
-                        if (more[i])
-                                freeReplyObject(more[i]);
-                free(more);
+        rep = stored(proc, 'l', t, ce->lead_id);
+        anons = rep ? stored(proc, 's', t, ce->lead_id) : NULL;
+        rc = !anons || add_key(proc, rep, t, 0, ce->lead_id, lo, hi) ||
+             close_anons(proc, t, ce->lead_id, anons, &ids, &cnt);
+        for (size_t i = 0; i < cnt && !rc; i++) {
+                rep = stored(proc, 'a', t, ids[i]);
+                rc = !rep || add_key(proc, rep, t, 1, ids[i], lo, hi);
         }
         free(ids);
-        for (int i = 0; i < 2; i++)
-                if (rep[i])
-                        freeReplyObject(rep[i]);
-        fd_resp_free(&r);
         if (!rc && proc->close_touches.cnt > 1)
                 qsort(proc->close_touches.touches, proc->close_touches.cnt,
                       sizeof(fd_touch), cmp_touch);

@@ -24,6 +24,22 @@ const char *fd_close_currency(const fd_crm_event *ce);
 int fd_close_journey(fd_processor *proc, const fd_lead *lead, int64_t closed_at,
                      int converted);
 
+/* Reads for the closes of a batch, made before it is applied (see
+ * close.c): fd_close_queue_reads queues round one's (for each close: the
+ * lead's anonymous ids and touches) in r; fd_close_take_replies takes the
+ * replies of a round (setting them NULL in replies);
+ * fd_close_queue_anons queues round two's (the touches of the anonymous
+ * ids stitched to a closing lead); fd_close_reads_clear frees them. */
+int fd_close_queue_reads(fd_processor *proc, const fd_msg *msgs, size_t n,
+                         fd_resp *r);
+void fd_close_take_replies(fd_processor *proc, redisReply **replies);
+int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
+                         fd_resp *r);
+void fd_close_reads_clear(fd_processor *proc);
+
+/* Appends id to ids[0..*cnt) unless there. 0 or -1 (out of memory). */
+int fd_close_add_id(const char ***ids, size_t *cnt, const char *id);
+
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition);

@@ -9,6 +9,7 @@
 
 #include "apply.h"
 #include "clock.h"
+#include "close.h"
 #include "cold.h"
 #include "fmt.h"
 #include "keys.h"
@@ -53,6 +54,9 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->held_seen);
         fd_strmap_init(&proc->held_dues);
         fd_strmap_init(&proc->due_writes);
+        fd_strmap_init(&proc->held_touches);
+        fd_strmap_init(&proc->held_anons);
+        fd_strmap_init(&proc->close_reads);
         return proc;
 }
 
@@ -132,6 +136,7 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->batch_anons);
         fd_strmap_clear(&proc->offsets);
         fd_strmap_clear(&proc->due_writes);
+        fd_close_reads_clear(proc);
         fd_resp_reset(&proc->reads);
         fd_resp_reset(&proc->writes);
         fd_apply_touches_free(&proc->close_touches);
@@ -169,6 +174,9 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->held_seen);
         fd_strmap_free(&proc->held_dues);
         fd_strmap_free(&proc->due_writes);
+        fd_strmap_free(&proc->held_touches);
+        fd_strmap_free(&proc->held_anons);
+        fd_strmap_free(&proc->close_reads);
         fd_resp_free(&proc->reads);
         fd_resp_free(&proc->writes);
         fd_resp_free(&proc->held_writes);
@@ -615,6 +623,7 @@ static int read_round(fd_processor *proc, int first, const fd_owned *own)
                 e->i64 = -1;
         }
         fd_resp_reset(&proc->reads);
+        fd_close_take_replies(proc, replies);
         if (rc == FD_STORE_OK && first && take_dues(proc, replies) != 0)
                 rc = FD_STORE_ERR;
         for (size_t i = 0; i < cnt; i++)
@@ -635,9 +644,13 @@ static int read_state(fd_processor *proc, fd_msg *msgs, size_t n,
         int rc;
 
         fd_resp_reset(&proc->reads);
-        if (queue_reads(proc, msgs, n, own->parts, own->cnt) != 0)
+        if (queue_reads(proc, msgs, n, own->parts, own->cnt) != 0 ||
+            fd_close_queue_reads(proc, msgs, n, &proc->reads) != 0)
                 return FD_STORE_ERR;
         rc = read_round(proc, 1, proc->held ? own : NULL);
+        if (rc == FD_STORE_OK &&
+            fd_close_queue_anons(proc, msgs, n, &proc->reads) != 0)
+                rc = FD_STORE_ERR;
         if (rc == FD_STORE_OK)
                 rc = read_round(proc, 0, NULL);
         if (proc->held) {
@@ -871,6 +884,8 @@ static void held_clear(fd_processor *proc)
         fd_resp_reset(&proc->held_writes);
         fd_strmap_clear(&proc->held_seen);
         fd_strmap_clear(&proc->held_dues);
+        fd_strmap_clear(&proc->held_touches);
+        fd_strmap_clear(&proc->held_anons);
 }
 
 static void unwritten(fd_processor *proc)
@@ -939,6 +954,12 @@ static int hold(fd_processor *proc, size_t n)
         tm = proc->held_dues;
         proc->held_dues = proc->due_writes;
         proc->due_writes = tm;
+        tm = proc->held_touches;
+        proc->held_touches = proc->batch_touches;
+        proc->batch_touches = tm;
+        tm = proc->held_anons;
+        proc->held_anons = proc->batch_anons;
+        proc->batch_anons = tm;
         proc->held_stats = proc->batch_stats;
         proc->held_n = n;
         proc->held = 1;
