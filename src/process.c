@@ -936,30 +936,29 @@ static void held_written(fd_processor *proc)
         held_clear(proc);
 }
 
+static void swap_maps(fd_strmap *a, fd_strmap *b)
+{
+        fd_strmap t = *a;
+        *a = *b;
+        *b = t;
+}
+
 /* Holds the applied batch (its leads are in the cache, its writes ready)
  * for the next batch to send; 0 when it cannot be held. */
 static int hold(fd_processor *proc, size_t n)
 {
         fd_resp tw;
-        fd_strmap tm;
 
         if (!proc->conf->overlap || n == 0 || !cache_keep(proc))
                 return 0;
         tw = proc->held_writes;
         proc->held_writes = proc->writes;
         proc->writes = tw;
-        tm = proc->held_seen;
-        proc->held_seen = proc->seen;
-        proc->seen = tm;
-        tm = proc->held_dues;
-        proc->held_dues = proc->due_writes;
-        proc->due_writes = tm;
-        tm = proc->held_touches;
-        proc->held_touches = proc->batch_touches;
-        proc->batch_touches = tm;
-        tm = proc->held_anons;
-        proc->held_anons = proc->batch_anons;
-        proc->batch_anons = tm;
+        /* The held batch's maps; the batch's get the emptied ones. */
+        swap_maps(&proc->held_seen, &proc->seen);
+        swap_maps(&proc->held_dues, &proc->due_writes);
+        swap_maps(&proc->held_touches, &proc->batch_touches);
+        swap_maps(&proc->held_anons, &proc->batch_anons);
         proc->held_stats = proc->batch_stats;
         proc->held_n = n;
         proc->held = 1;
