@@ -46,7 +46,7 @@ typedef struct fd_process_stats {
         int64_t late;
         int64_t alerts;
         int64_t batches;
-        int64_t overlapped; /* batches Redis ran while the next was applied */
+        int64_t overlapped;   /* batches Redis ran while the next was applied */
         double last_commit_s; /* the latest batch's MULTI/EXEC round trip */
 } fd_process_stats;
 
