@@ -220,8 +220,8 @@ int fd_store_offsets(fd_store *store, const char *topic, const int32_t *parts,
 
 /* Sends pre's commands (may be NULL), then WATCHes the epoch keys of parts
  * and checks they still hold epochs, in one round trip; pre's replies go
- * to pre_replies (the caller frees them; none are left allocated on
- * FD_STORE_ERR). FD_STORE_OK (watching), FD_STORE_FENCED (unwatched) or
+ * to pre_replies (the caller frees them; none are left allocated unless
+ * FD_STORE_OK). FD_STORE_OK (watching), FD_STORE_FENCED (unwatched) or
  * FD_STORE_ERR. */
 static int watch_epochs(fd_store *store, const int32_t *parts,
                         const int64_t *epochs, size_t cnt, const fd_resp *pre,
@@ -268,7 +268,7 @@ static int watch_epochs(fd_store *store, const int32_t *parts,
                 if (reply)
                         freeReplyObject(reply);
         }
-        if (rc == FD_STORE_ERR)
+        if (rc != FD_STORE_OK) /* the caller takes replies only then */
                 for (size_t i = 0; i < k; i++) {
                         freeReplyObject(pre_replies[i]);
                         pre_replies[i] = NULL;

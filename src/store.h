@@ -74,7 +74,8 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
  * before (process.c):
  * fd_store_watch_read sends r's commands (reads) and the epoch check of
  * fd_store_commit in one round trip: r's replies in replies (the caller
- * frees them) and FD_STORE_OK (the epochs are WATCHed), _FENCED or _ERR.
+ * frees them; only with FD_STORE_OK) and FD_STORE_OK (the epochs are
+ * WATCHed), _FENCED or _ERR.
  * fd_store_exec_send then sends MULTI, r's commands and EXEC without
  * waiting; fd_store_exec_finish reads the answer (as fd_store_commit).
  * Nothing else may use the connection between the last two. */
