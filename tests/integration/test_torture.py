@@ -33,14 +33,23 @@ def start(setup, fault=None):
     return setup.start(env={"FUNNELD_FAULT": fault} if fault else None)
 
 
-def one_kill(setup, r, ends, rng, kinds):
-    """Starts B once and kills it one way; returns (kind, progress) or None
-    when it caught up first."""
-    kind = rng.choice(["commit", "outbox", "outside"])
+# Events one unit of a fault's count is expected to cover, raised to the
+# most a kill has shown: a commit is at most one batch; the first outbox
+# round of a start comes only once the producer is up.
+UNIT = {"commit": 500, "outbox": 3000}
+
+
+def one_kill(setup, r, ends, rng, kinds, left):
+    """Starts B once and kills it one way, spending about half of the events
+    still left per kill still wanted (left), so that the stream lasts for all
+    of them; returns (kind, progress) or None when B caught up first."""
     total = sum(ends.values())
     done = progress(setup, r)
+    budget = (total - done) / max(left, 1)
+    kind = rng.choice([k for k in ("commit", "outbox", "outside")
+                       if UNIT.get(k, 0) <= budget])
     if kind == "outside":
-        target = done + rng.uniform(0.01, 0.08) * (total - done)
+        target = done + rng.uniform(0.05, 0.5) * budget
         p = start(setup)
 
         def reached():
@@ -51,7 +60,9 @@ def one_kill(setup, r, ends, rng, kinds):
                       interval=0.005)
         p.stop(signal.SIGKILL)
     else:
-        p = start(setup, f"{kind}:{rng.randint(1, 12)}")
+        most = max(1, min(12, int(0.5 * budget / UNIT[kind])))
+        count = rng.randint(1, most)
+        p = start(setup, f"{kind}:{count}")
 
         def gone():
             return not p.alive() or setup.caught_up(r, ends)
@@ -64,6 +75,8 @@ def one_kill(setup, r, ends, rng, kinds):
     at = progress(setup, r)
     if at >= total and setup.caught_up(r, ends):
         return None
+    if kind != "outside":
+        UNIT[kind] = max(UNIT[kind], (at - done) / count)
     kinds[kind] = kinds.get(kind, 0) + 1
     return kind, at
 
@@ -98,7 +111,7 @@ def test_200k_events_20_kills():
     while len(kills) < KILLS:
         attempts += 1
         assert attempts <= 4 * KILLS, f"only {len(kills)} mid-stream kills"
-        k = one_kill(b, r, ends, rng, kinds)
+        k = one_kill(b, r, ends, rng, kinds, KILLS - len(kills))
         if k is None:
             break
         kills.append(k)
