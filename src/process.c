@@ -591,7 +591,7 @@ static int read_round(fd_processor *proc, int first, const fd_owned *own)
 
         if (cnt == 0 && !own)
                 return FD_STORE_OK;
-        replies = calloc(cnt + 1, sizeof(*replies));
+        replies = calloc(cnt + 2, sizeof(*replies)); /* + the epoch check */
         if (!replies)
                 return FD_STORE_ERR;
         rc = own ? fd_store_watch_read(proc->store, own->parts, own->epochs,

@@ -20,14 +20,6 @@ void fd_resp_free(fd_resp *r)
         r->cmd_cnt = 0;
 }
 
-int fd_resp_append(fd_resp *r, const fd_resp *src)
-{
-        if (fd_buf_append(&r->buf, src->buf.data, src->buf.len) != 0)
-                return -1;
-        r->cmd_cnt += src->cmd_cnt;
-        return 0;
-}
-
 int fd_resp_cmd(fd_resp *r, int argc)
 {
         char hdr[32];

@@ -27,9 +27,6 @@ int fd_resp_i64(fd_resp *r, int64_t v);
 int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
-/* Appends the whole commands of src to r. 0 or -1 on OOM. */
-int fd_resp_append(fd_resp *r, const fd_resp *src);
-
 /* Whole commands of string arguments: fd_resp_strs(r, 3, "HSET", k, v). */
 int fd_resp_strs(fd_resp *r, int argc, ...);
 

@@ -218,39 +218,31 @@ int fd_store_offsets(fd_store *store, const char *topic, const int32_t *parts,
         return FD_STORE_OK;
 }
 
-/* Sends pre's commands (may be NULL), then WATCHes the epoch keys of parts
- * and checks they still hold epochs, in one round trip; pre's replies go
- * to pre_replies (the caller frees them; none are left allocated unless
+/* Sends r's commands (none for a plain commit) followed by a WATCH of the
+ * epoch keys of parts and a check that they still hold epochs, in one round
+ * trip; r is as it was on return. r's replies go to replies, which has room
+ * for two more (the caller frees them; none are left allocated unless
  * FD_STORE_OK). FD_STORE_OK (watching), FD_STORE_FENCED (unwatched) or
  * FD_STORE_ERR. */
 static int watch_epochs(fd_store *store, const int32_t *parts,
-                        const int64_t *epochs, size_t cnt, const fd_resp *pre,
-                        redisReply **pre_replies)
+                        const int64_t *epochs, size_t cnt, fd_resp *r,
+                        redisReply **replies)
 {
-        size_t k = pre ? pre->cmd_cnt : 0;
-        redisReply **replies = calloc(k + 2, sizeof(*replies));
-        fd_resp r = {0};
+        size_t k = r->cmd_cnt, len = r->buf.len;
         redisReply *reply;
-        int rc = FD_STORE_ERR;
+        int rc = FD_STORE_ERR, oom = 0;
 
-        if (!replies)
-                return FD_STORE_ERR;
-        if (k && fd_resp_append(&r, pre) != 0)
+        for (int c = 0; c < 2; c++) {
+                oom |= fd_resp_cmd(r, 1 + (int)cnt) |
+                       fd_resp_str(r, c ? "MGET" : "WATCH");
+                for (size_t i = 0; i < cnt; i++)
+                        oom |= fd_resp_fmt(r, "%s:epoch:%s:%d", store->prefix,
+                                           store->group, (int)parts[i]);
+        }
+        if (oom)
                 goto out;
-        fd_resp_cmd(&r, 1 + (int)cnt);
-        fd_resp_str(&r, "WATCH");
-        for (size_t i = 0; i < cnt; i++)
-                fd_resp_fmt(&r, "%s:epoch:%s:%d", store->prefix, store->group,
-                            (int)parts[i]);
-        fd_resp_cmd(&r, 1 + (int)cnt);
-        fd_resp_str(&r, "MGET");
-        for (size_t i = 0; i < cnt; i++)
-                fd_resp_fmt(&r, "%s:epoch:%s:%d", store->prefix, store->group,
-                            (int)parts[i]);
-        if (fd_store_pipeline(store, &r, replies) != FD_STORE_OK)
+        if (fd_store_pipeline(store, r, replies) != FD_STORE_OK)
                 goto out;
-        for (size_t i = 0; i < k; i++)
-                pre_replies[i] = replies[i];
         freeReplyObject(replies[k]);
         reply = replies[k + 1];
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements == cnt) {
@@ -263,6 +255,7 @@ static int watch_epochs(fd_store *store, const int32_t *parts,
                 }
         }
         freeReplyObject(reply);
+        replies[k] = replies[k + 1] = NULL;
         if (rc == FD_STORE_FENCED) {
                 reply = redisCommand(store->ctx, "UNWATCH");
                 if (reply)
@@ -270,12 +263,12 @@ static int watch_epochs(fd_store *store, const int32_t *parts,
         }
         if (rc != FD_STORE_OK) /* the caller takes replies only then */
                 for (size_t i = 0; i < k; i++) {
-                        freeReplyObject(pre_replies[i]);
-                        pre_replies[i] = NULL;
+                        freeReplyObject(replies[i]);
+                        replies[i] = NULL;
                 }
 out:
-        fd_resp_free(&r);
-        free(replies);
+        r->cmd_cnt = k;
+        r->buf.len = len;
         return rc;
 }
 
@@ -397,7 +390,7 @@ static int read_exec(fd_store *store, size_t n)
 }
 
 int fd_store_watch_read(fd_store *store, const int32_t *parts,
-                        const int64_t *epochs, size_t cnt, const fd_resp *r,
+                        const int64_t *epochs, size_t cnt, fd_resp *r,
                         redisReply **replies)
 {
         return watch_epochs(store, parts, epochs, cnt, r, replies);
@@ -434,7 +427,10 @@ int fd_store_exec_finish(fd_store *store, const fd_resp *r)
 int fd_store_commit(fd_store *store, const int32_t *parts,
                     const int64_t *epochs, size_t cnt, const fd_resp *r)
 {
-        int rc = watch_epochs(store, parts, epochs, cnt, NULL, NULL);
+        fd_resp none = {0};
+        redisReply *replies[2];
+        int rc = watch_epochs(store, parts, epochs, cnt, &none, replies);
+        fd_resp_free(&none);
         if (rc == FD_STORE_OK)
                 rc = fd_store_exec_send(store, r);
         return rc == FD_STORE_OK ? fd_store_exec_finish(store, r) : rc;

@@ -73,14 +73,14 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
 /* fd_store_commit in steps, for a batch applied while Redis runs the one
  * before (process.c):
  * fd_store_watch_read sends r's commands (reads) and the epoch check of
- * fd_store_commit in one round trip: r's replies in replies (the caller
- * frees them; only with FD_STORE_OK) and FD_STORE_OK (the epochs are
- * WATCHed), _FENCED or _ERR.
+ * fd_store_commit in one round trip: r's replies in replies, which has
+ * room for two more (the caller frees them; only with FD_STORE_OK), r as it
+ * was, and FD_STORE_OK (the epochs are WATCHed), _FENCED or _ERR.
  * fd_store_exec_send then sends MULTI, r's commands and EXEC without
  * waiting; fd_store_exec_finish reads the answer (as fd_store_commit).
  * Nothing else may use the connection between the last two. */
 int fd_store_watch_read(fd_store *store, const int32_t *parts,
-                        const int64_t *epochs, size_t cnt, const fd_resp *r,
+                        const int64_t *epochs, size_t cnt, fd_resp *r,
                         redisReply **replies);
 int fd_store_exec_send(fd_store *store, const fd_resp *r);
 int fd_store_exec_finish(fd_store *store, const fd_resp *r);
