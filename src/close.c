@@ -249,24 +249,8 @@ void fd_close_take_replies(fd_processor *proc, redisReply **replies)
         }
 }
 
-/* The ids in map (held_anons or batch_anons: "T\0lead\0anon") stitched to
- * tenant t's lead_id, appended to *ids unless there (borrowed). */
-static int anons_of(const fd_strmap *map, const char *t, const char *lead_id,
-                    const char ***ids, size_t *cnt)
-{
-        size_t tl = strlen(t), ll = strlen(lead_id), pl = tl + ll + 2;
-        for (size_t i = 0; i < map->cnt; i++) {
-                const fd_strmap_entry *e = &map->entries[i];
-                if (e->klen <= pl || memcmp(e->key, t, tl + 1) != 0 ||
-                    memcmp(e->key + tl + 1, lead_id, ll + 1) != 0)
-                        continue;
-                if (fd_close_add_id(ids, cnt, e->key + pl) != 0)
-                        return -1;
-        }
-        return 0;
-}
-
-int fd_close_add_id(const char ***ids, size_t *cnt, const char *id)
+/* Appends id to ids[0..*cnt) unless there. 0 or -1 (out of memory). */
+static int add_id(const char ***ids, size_t *cnt, const char *id)
 {
         for (size_t j = 0; j < *cnt; j++)
                 if (strcmp((*ids)[j], id) == 0)
@@ -279,6 +263,23 @@ int fd_close_add_id(const char ***ids, size_t *cnt, const char *id)
         return 0;
 }
 
+/* The ids in map (held_anons or batch_anons: "T\0lead\0anon") stitched to
+ * tenant t's lead_id, appended to *ids unless there (borrowed). */
+static int anons_of(const fd_strmap *map, const char *t, const char *lead_id,
+                    const char ***ids, size_t *cnt)
+{
+        size_t tl = strlen(t), ll = strlen(lead_id), pl = tl + ll + 2;
+        for (size_t i = 0; i < map->cnt; i++) {
+                const fd_strmap_entry *e = &map->entries[i];
+                if (e->klen <= pl || memcmp(e->key, t, tl + 1) != 0 ||
+                    memcmp(e->key + tl + 1, lead_id, ll + 1) != 0)
+                        continue;
+                if (add_id(ids, cnt, e->key + pl) != 0)
+                        return -1;
+        }
+        return 0;
+}
+
 /* The anonymous ids whose touches a close of tenant t's lead_id reads:
  * the stored ones (anons, a SMEMBERS reply) and those the held batch and
  * this batch stitched (borrowed). */
@@ -288,7 +289,7 @@ static int close_anons(fd_processor *proc, const char *t, const char *lead_id,
         if (anons->type != REDIS_REPLY_ARRAY)
                 return -1;
         for (size_t i = 0; i < anons->elements; i++)
-                if (fd_close_add_id(ids, cnt, anons->element[i]->str) != 0)
+                if (add_id(ids, cnt, anons->element[i]->str) != 0)
                         return -1;
         return anons_of(&proc->held_anons, t, lead_id, ids, cnt) ||
                                anons_of(&proc->batch_anons, t, lead_id, ids,
@@ -315,8 +316,7 @@ int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
                         if (msgs[j].ev.kind == FD_EV_LEAD && le->lead_id &&
                             le->anonymous_id && strcmp(le->tenant_id, t) == 0 &&
                             strcmp(le->lead_id, lead_id) == 0)
-                                rc = fd_close_add_id(&ids, &cnt,
-                                                     le->anonymous_id);
+                                rc = add_id(&ids, &cnt, le->anonymous_id);
                 }
                 for (size_t j = 0; j < cnt && !rc; j++)
                         rc = queue_read(proc, r, 'a', t, ids[j]);

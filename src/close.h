@@ -37,9 +37,6 @@ int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
                          fd_resp *r);
 void fd_close_reads_clear(fd_processor *proc);
 
-/* Appends id to ids[0..*cnt) unless there. 0 or -1 (out of memory). */
-int fd_close_add_id(const char ***ids, size_t *cnt, const char *id);
-
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition);
