@@ -85,9 +85,7 @@ int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
 static int add_member(fd_processor *proc, const char *key, const char *member)
 {
         int created;
-        fd_buf_reset(&proc->scratch);
-        if (fd_buf_append(&proc->scratch, key, strlen(key) + 1) ||
-            fd_buf_append(&proc->scratch, member, strlen(member)))
+        if (fd_strmap_key(&proc->scratch, key, member, NULL))
                 return -1;
         return fd_strmap_upsert(&proc->sets, proc->scratch.data,
                                 proc->scratch.len, &created)
@@ -366,9 +364,7 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
 static fd_lead *find_lead(fd_processor *proc, const char *tenant,
                           const char *lead_id)
 {
-        fd_buf_reset(&proc->scratch);
-        if (fd_buf_append(&proc->scratch, tenant, strlen(tenant) + 1) ||
-            fd_buf_append(&proc->scratch, lead_id, strlen(lead_id)))
+        if (fd_strmap_key(&proc->scratch, tenant, lead_id, NULL))
                 return NULL;
         fd_strmap_entry *e = fd_strmap_get(&proc->leads, proc->scratch.data,
                                            proc->scratch.len);
@@ -398,10 +394,7 @@ static int mark_trim(fd_processor *proc, const char *tenant, char kind,
 {
         char k[2] = {kind, '\0'};
         int created;
-        fd_buf_reset(&proc->scratch);
-        if (fd_buf_append(&proc->scratch, tenant, strlen(tenant) + 1) ||
-            fd_buf_append(&proc->scratch, k, 2) ||
-            fd_buf_append(&proc->scratch, id, strlen(id)))
+        if (fd_strmap_key(&proc->scratch, tenant, k, id, NULL))
                 return -1;
         return fd_strmap_upsert(&proc->trims, proc->scratch.data,
                                 proc->scratch.len, &created)
@@ -416,10 +409,7 @@ static int note_batch_touch(fd_processor *proc, const char *tenant, int anon,
 {
         fd_buf *k = &proc->scratch;
         int created;
-        fd_buf_reset(k);
-        if (fd_buf_append(k, tenant, strlen(tenant) + 1) ||
-            fd_buf_append(k, anon ? "a" : "l", 2) ||
-            fd_buf_append(k, id, strlen(id) + 1) ||
+        if (fd_strmap_key(k, tenant, anon ? "a" : "l", id, "", NULL) ||
             fd_buf_append(k, member->data, member->len))
                 return -1;
         fd_strmap_entry *e = fd_strmap_upsert(&proc->batch_touches, k->data,
@@ -503,10 +493,8 @@ static int stitch(fd_processor *proc, const fd_lead_event *le)
         fd_resp *w = &proc->writes;
         fd_buf *k = &proc->scratch;
         int created;
-        fd_buf_reset(k);
-        if (fd_buf_append(k, le->tenant_id, strlen(le->tenant_id) + 1) ||
-            fd_buf_append(k, le->lead_id, strlen(le->lead_id) + 1) ||
-            fd_buf_append(k, le->anonymous_id, strlen(le->anonymous_id)) ||
+        if (fd_strmap_key(k, le->tenant_id, le->lead_id, le->anonymous_id,
+                          NULL) ||
             !fd_strmap_upsert(&proc->batch_anons, k->data, k->len, &created))
                 return -1;
         return fd_resp_cmd(w, 4) || fd_resp_str(w, "SET") ||
@@ -533,10 +521,7 @@ static int add_visitor(fd_processor *proc, const fd_lead_event *le,
                        le->tenant_id, day);
         if (n < 0 || (size_t)n >= sizeof(key))
                 return -1;
-        fd_buf_reset(&proc->scratch);
-        if (fd_buf_append(&proc->scratch, key, (size_t)n + 1) ||
-            fd_buf_append(&proc->scratch, le->anonymous_id,
-                          strlen(le->anonymous_id)))
+        if (fd_strmap_key(&proc->scratch, key, le->anonymous_id, NULL))
                 return -1;
         return fd_strmap_upsert(&proc->hlls, proc->scratch.data,
                                 proc->scratch.len, &created)
@@ -776,9 +761,7 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
         if (msg->ev.kind == FD_EV_NONE)
                 return dead_letter(proc, msg);
         fd_apply_event_ids(&msg->ev, &tenant, &event_id, &lead_id);
-        fd_buf_reset(&proc->scratch);
-        if (fd_buf_append(&proc->scratch, tenant, strlen(tenant) + 1) ||
-            fd_buf_append(&proc->scratch, event_id, strlen(event_id)))
+        if (fd_strmap_key(&proc->scratch, tenant, event_id, NULL))
                 return -1;
         fd_strmap_entry *e = fd_strmap_get(&proc->seen, proc->scratch.data,
                                            proc->scratch.len);

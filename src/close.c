@@ -175,9 +175,7 @@ static const char *reads_key(fd_buf *k, char kind, const char *t,
                              const char *id, size_t *len)
 {
         char pre[2] = {kind, '\0'};
-        fd_buf_reset(k);
-        if (fd_buf_append(k, pre, 2) || fd_buf_append(k, t, strlen(t) + 1) ||
-            fd_buf_append(k, id, strlen(id)))
+        if (fd_strmap_key(k, pre, t, id, NULL))
                 return NULL;
         *len = k->len;
         return k->data;

@@ -205,9 +205,7 @@ const fd_process_stats *fd_processor_stats(const fd_processor *proc)
 static const char *pair_key(fd_processor *proc, const char *a, const char *b,
                             size_t *len)
 {
-        fd_buf_reset(&proc->scratch);
-        fd_buf_append(&proc->scratch, a, strlen(a) + 1);
-        fd_buf_append(&proc->scratch, b, strlen(b));
+        fd_strmap_key(&proc->scratch, a, b, NULL);
         *len = proc->scratch.len;
         return proc->scratch.data;
 }
@@ -422,13 +420,8 @@ static size_t due_write_key(fd_processor *proc, int wall, int32_t p,
                             const char *member, size_t len)
 {
         char num[24];
-        size_t n = 2;
-        num[0] = wall ? 'w' : 'e';
-        num[1] = '\0';
-        n += (size_t)fd_fmt_i64(num + 2, p);
-        fd_buf_reset(&proc->scratch);
-        if (fd_buf_append(&proc->scratch, num, n) ||
-            fd_buf_append(&proc->scratch, "", 1) ||
+        num[fd_fmt_i64(num, p)] = '\0';
+        if (fd_strmap_key(&proc->scratch, wall ? "w" : "e", num, "", NULL) ||
             fd_buf_append(&proc->scratch, member, len))
                 return 0;
         return proc->scratch.len;

@@ -1,6 +1,7 @@
 /* funneld — open-addressing string hash map. */
 #include "strmap.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,4 +205,20 @@ fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map)
                 by[i] = &map->entries[i];
         qsort(by, map->cnt, sizeof(*by), cmp_entry_key);
         return by;
+}
+
+int fd_strmap_key(fd_buf *k, ...)
+{
+        const char *part, *next;
+        va_list ap;
+        int rc = 0;
+
+        fd_buf_reset(k);
+        va_start(ap, k);
+        for (part = va_arg(ap, const char *); part && !rc; part = next) {
+                next = va_arg(ap, const char *);
+                rc = fd_buf_append(k, part, strlen(part) + (next != NULL));
+        }
+        va_end(ap);
+        return rc;
 }

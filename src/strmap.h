@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "funneld/codec.h"
+
 typedef struct fd_strmap_entry {
         char *key; /* NUL-terminated copy, owned by the map (its arena) */
         size_t klen;
@@ -42,6 +44,11 @@ fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
 /* The map's entries ordered by key up to its first NUL (strcmp): an array
  * of cnt pointers the caller frees; NULL when out of memory or empty. */
 fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map);
+
+/* Sets k to a key made of the strings given up to a NULL, each but the last
+ * followed by a NUL ("a\0b\0c"); a last "" leaves k ending in a NUL, for
+ * a binary part the caller appends. 0, or -1 when memory runs out. */
+int fd_strmap_key(fd_buf *k, ...);
 
 uint64_t fd_hash64(const void *data, size_t len);
 
