@@ -32,20 +32,21 @@ typedef struct fd_due {
 
 /* What the batch knows of an input partition's deadlines (cold.c). */
 typedef struct fd_part_clock {
-        int64_t clock;         /* largest lead/CRM event time applied;
-                                * INT64_MIN: none yet */
-        int64_t clock0;        /* clock before the batch: restored when
-                                * the batch is not written */
-        int64_t scan_to;       /* largest event time in the batch */
-        int64_t scan_reply;    /* round one's reply index of its event-clock
-                                * deadline set; -1: not read */
-        int64_t wall_reply;    /* the same for its wall-clock set */
-        size_t due_lo, due_hi; /* its event-clock entries in proc->dues not
-                                * yet handled */
-        int64_t fresh_min;     /* earliest of its deadlines set in this
-                                * batch not yet handled; INT64_MAX: none */
-        int64_t scan_before;   /* its event-clock set was read before this */
-        int64_t clock_held;    /* clock before the held batch (process.c) */
+        int64_t clock;          /* largest lead/CRM event time applied;
+                                 * INT64_MIN: none yet */
+        int64_t clock0;         /* clock before the batch: restored when
+                                 * the batch is not written */
+        int64_t scan_to;        /* largest event time in the batch */
+        int64_t scan_reply;     /* round one's reply index of its event-clock
+                                 * deadline set; -1: not read */
+        int64_t wall_reply;     /* the same for its wall-clock set */
+        size_t due_lo, due_hi;  /* its event-clock entries in proc->dues not
+                                 * yet handled */
+        int64_t fresh_min;      /* earliest of its deadlines set in this
+                                 * batch not yet handled; INT64_MAX: none */
+        int64_t scan_before;    /* its event-clock set was read before this */
+        int64_t clock_held;     /* clock before the held batch (process.c) */
+        int64_t clock_inflight; /* before the batch in flight */
 } fd_part_clock;
 
 struct fd_processor {
@@ -91,6 +92,15 @@ struct fd_processor {
                                  * INT64_MIN: removed */
         fd_strmap held_touches; /* its batch_touches and batch_anons */
         fd_strmap held_anons;
+        /* A batch whose MULTI ... EXEC is out, unanswered, while the batch
+         * after it is held: its answer is read only when the next batch is
+         * due or something else needs Redis (fd_processor_settle), so
+         * polling and decoding the next input overlap it too. */
+        int inflight;
+        size_t inflight_cmds; /* its MULTI body's commands */
+        size_t inflight_n;    /* its input messages */
+        struct timespec inflight_sent_at;
+        fd_process_stats inflight_stats;
         fd_strmap close_reads; /* what the batch's closes read (close.c) */
         fd_strmap due_writes;  /* the same, of the batch being applied */
         fd_buf scratch;

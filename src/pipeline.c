@@ -88,6 +88,8 @@ struct fd_pipeline {
         fd_msg *held; /* the batch the processor holds (processing.overlap):
                        * applied, not written yet */
         size_t held_cnt, held_cap;
+        fd_msg *inflight; /* the batch before it, sent, unanswered */
+        size_t inflight_cnt, inflight_cap;
         int64_t batch_oldest; /* ms, monotonic: arrival of the batch's
                                * earliest-buffered message */
         int64_t *next_store;  /* set_next_offsets: [topic][partition] */
@@ -99,6 +101,9 @@ static size_t queue_len(const fd_queue *q)
 }
 
 static int flush_held(fd_pipeline *pl);
+static int settle(fd_pipeline *pl);
+static void written(fd_pipeline *pl, fd_msg *msgs, size_t *n);
+static void drain_outboxes(fd_pipeline *pl);
 
 static void queue_clear(fd_queue *q)
 {
@@ -473,6 +478,9 @@ static void drop_buffers(fd_pipeline *pl)
         for (size_t i = 0; i < pl->held_cnt; i++)
                 fd_msg_clear(&pl->held[i]);
         pl->held_cnt = 0;
+        for (size_t i = 0; i < pl->inflight_cnt; i++)
+                fd_msg_clear(&pl->inflight[i]);
+        pl->inflight_cnt = 0;
 }
 
 /* Marks the queues of list's partitions that start at their end: librdkafka
@@ -564,6 +572,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *list, void *opaque)
 {
         fd_pipeline *pl = ((fd_kafka_ctx *)opaque)->owner;
+        /* Redis answers the batch in flight first; what follows drops the
+         * rest unwritten. */
+        if (fd_processor_inflight(pl->proc) &&
+            fd_processor_finish(pl->proc) == FD_STORE_OK)
+                written(pl, pl->inflight, &pl->inflight_cnt);
         if (pl->fenced_list) {
                 rd_kafka_topic_partition_list_destroy(pl->fenced_list);
                 pl->fenced_list = NULL;
@@ -913,11 +926,32 @@ static void written(fd_pipeline *pl, fd_msg *msgs, size_t *n)
         outbox_due(pl);
 }
 
+/* Moves *b's messages to *a, which is empty; *b keeps *a's memory. */
+static void rotate(fd_msg **a, size_t *a_cnt, size_t *a_cap, fd_msg **b,
+                   size_t *b_cnt, size_t *b_cap)
+{
+        fd_msg *t = *a;
+        size_t cap = *a_cap;
+        *a = *b;
+        *a_cap = *b_cap;
+        *a_cnt = *b_cnt;
+        *b = t;
+        *b_cap = cap;
+        *b_cnt = 0;
+}
+
 /* Applies the batch; the processor writes it, or holds it to write while
  * it applies the next one (processing.overlap). */
 static void process_batch(fd_pipeline *pl)
 {
         int held_done = 0;
+        if (settle(pl))
+                return;
+        if (pl->drain_due) {
+                drain_outboxes(pl); /* Redis is free until the reads go out */
+                if (pl->need_reset || !pl->batch_cnt)
+                        return;
+        }
         if (pl->conf->allowed_lateness_ms > 0)
                 set_next_offsets(pl);
         int rc = fd_processor_run(pl->proc, pl->batch, pl->batch_cnt, pl->owned,
@@ -926,18 +960,27 @@ static void process_batch(fd_pipeline *pl)
                 written(pl, pl->held, &pl->held_cnt);
         if (batch_failed(pl, rc))
                 return;
+        if (fd_processor_inflight(pl->proc)) /* the held one went out */
+                rotate(&pl->inflight, &pl->inflight_cnt, &pl->inflight_cap,
+                       &pl->held, &pl->held_cnt, &pl->held_cap);
         if (!fd_processor_holding(pl->proc)) {
                 written(pl, pl->batch, &pl->batch_cnt);
                 return;
         }
-        fd_msg *t = pl->held; /* the held one is empty: swap */
-        size_t cap = pl->held_cap;
-        pl->held = pl->batch;
-        pl->held_cap = pl->batch_cap;
-        pl->held_cnt = pl->batch_cnt;
-        pl->batch = t;
-        pl->batch_cap = cap;
-        pl->batch_cnt = 0;
+        rotate(&pl->held, &pl->held_cnt, &pl->held_cap, &pl->batch,
+               &pl->batch_cnt, &pl->batch_cap);
+}
+
+/* Reads the answer of the batch in flight, if any. 1 on failure (handled
+ * as a failed batch: the held batch is dropped with it). */
+static int settle(fd_pipeline *pl)
+{
+        if (!fd_processor_inflight(pl->proc))
+                return 0;
+        if (batch_failed(pl, fd_processor_finish(pl->proc)))
+                return 1;
+        written(pl, pl->inflight, &pl->inflight_cnt);
+        return 0;
 }
 
 /* Writes the batch the processor holds, if any: before anything else uses
@@ -945,6 +988,8 @@ static void process_batch(fd_pipeline *pl)
  * (handled as a failed batch). */
 static int flush_held(fd_pipeline *pl)
 {
+        if (settle(pl))
+                return 1;
         if (!fd_processor_holding(pl->proc))
                 return 0;
         if (batch_failed(pl, fd_processor_flush(pl->proc, pl->owned, pl->epochs,
@@ -960,6 +1005,8 @@ static int flush_held(fd_pipeline *pl)
 static void drain_outboxes(fd_pipeline *pl)
 {
         int pending = 0;
+        if (fd_processor_inflight(pl->proc))
+                return; /* due still: after its answer (process_batch) */
         for (size_t i = 0; i < pl->owned_cnt && !pl->need_reset; i++) {
                 long rc = fd_outbox_pump(pl->outbox, pl->store, pl->producer,
                                          pl->owned[i], pl->epochs[i]);
@@ -1026,7 +1073,7 @@ static void report_status(fd_pipeline *pl)
         if (now - pl->status_at < FD_STATUS_MS)
                 return;
         pl->status_at = now;
-        if (!pl->owned_cnt || pl->need_reset)
+        if (!pl->owned_cnt || pl->need_reset || settle(pl))
                 return;
         const char *prefix = fd_store_prefix(pl->store);
         const char *group = fd_store_group(pl->store);
@@ -1304,5 +1351,6 @@ void fd_pipeline_destroy(fd_pipeline *pl)
         free(pl->reloaded);
         free(pl->batch);
         free(pl->held);
+        free(pl->inflight);
         free(pl);
 }

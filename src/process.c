@@ -261,7 +261,8 @@ static fd_part_clock *part_of(fd_processor *proc, int32_t p)
                                                    .wall_reply = -1,
                                                    .fresh_min = INT64_MAX,
                                                    .scan_before = INT64_MIN,
-                                                   .clock_held = INT64_MIN};
+                                                   .clock_held = INT64_MIN,
+                                                   .clock_inflight = INT64_MIN};
                 proc->parts = grown;
                 proc->part_cnt = cnt;
         }
@@ -884,16 +885,28 @@ static void held_clear(fd_processor *proc)
 static void unwritten(fd_processor *proc)
 {
         fd_processor_forget_leads(proc);
-        for (size_t p = 0; p < proc->part_cnt; p++)
-                proc->parts[p].clock = proc->held ? proc->parts[p].clock_held
-                                                  : proc->parts[p].clock0;
+        for (size_t p = 0; p < proc->part_cnt; p++) {
+                fd_part_clock *pc = &proc->parts[p];
+                pc->clock = proc->inflight ? pc->clock_inflight
+                            : proc->held   ? pc->clock_held
+                                           : pc->clock0;
+        }
         held_clear(proc);
+        proc->inflight = 0;
 }
 
 void fd_processor_drop_held(fd_processor *proc)
 {
-        if (proc->held)
+        if (proc->inflight) /* keep the connection in step; the answer
+                             * does not matter, all is redone */
+                fd_store_exec_finish(proc->store, proc->inflight_cmds);
+        if (proc->held || proc->inflight)
                 unwritten(proc);
+}
+
+int fd_processor_inflight(const fd_processor *proc)
+{
+        return proc->inflight;
 }
 
 int fd_processor_holding(const fd_processor *proc)
@@ -907,8 +920,8 @@ static int settle_held(fd_processor *proc)
 {
         if (proc->held_sent) {
                 struct timespec t1;
-                proc->held_rc =
-                        fd_store_exec_finish(proc->store, &proc->held_writes);
+                proc->held_rc = fd_store_exec_finish(proc->store,
+                                                     proc->held_writes.cmd_cnt);
                 proc->held_sent = 0;
                 clock_gettime(CLOCK_MONOTONIC, &t1);
                 proc->stats.last_commit_s =
@@ -920,6 +933,40 @@ static int settle_held(fd_processor *proc)
 int fd_processor_settle(fd_processor *proc)
 {
         return proc->held ? settle_held(proc) : FD_STORE_OK;
+}
+
+int fd_processor_finish(fd_processor *proc)
+{
+        struct timespec t1;
+        int rc;
+        if (!proc->inflight)
+                return FD_STORE_OK;
+        rc = fd_store_exec_finish(proc->store, proc->inflight_cmds);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        proc->stats.last_commit_s =
+                seconds_between(&proc->inflight_sent_at, &t1);
+        if (rc != FD_STORE_OK) {
+                unwritten(proc); /* and the held batch applied after it */
+                return rc;
+        }
+        proc->inflight = 0;
+        count_written(proc, &proc->inflight_stats, proc->inflight_n);
+        proc->stats.overlapped++;
+        return FD_STORE_OK;
+}
+
+/* The held batch, sent, stays out unanswered (fd_processor_finish reads
+ * its answer) and stops being held. */
+static void send_off_held(fd_processor *proc)
+{
+        proc->inflight = 1;
+        proc->inflight_cmds = proc->held_writes.cmd_cnt;
+        proc->inflight_n = proc->held_n;
+        proc->inflight_stats = proc->held_stats;
+        proc->inflight_sent_at = proc->held_sent_at;
+        for (size_t p = 0; p < proc->part_cnt; p++)
+                proc->parts[p].clock_inflight = proc->parts[p].clock_held;
+        held_clear(proc);
 }
 
 /* The held batch is written: its counts go to the totals. */
@@ -962,11 +1009,22 @@ static int hold(fd_processor *proc, size_t n)
         return 1;
 }
 
+/* A caller that did not read the answer of the batch in flight first. */
+static int no_finish(void)
+{
+        FD_ERROR("process", "internal error: a batch was run or flushed "
+                            "before the one in flight was answered; "
+                            "redoing both from the offsets in redis");
+        return FD_STORE_ERR;
+}
+
 int fd_processor_flush(fd_processor *proc, const int32_t *parts,
                        const int64_t *epochs, size_t cnt)
 {
         fd_owned own = {parts, epochs, cnt};
         int rc;
+        if (proc->inflight)
+                return no_finish();
         if (!proc->held)
                 return FD_STORE_OK;
         rc = proc->held_sent ? settle_held(proc)
@@ -986,6 +1044,8 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
         int rc;
 
         *held_done = 0;
+        if (proc->inflight)
+                return no_finish();
         if (n == 0 && proc->held) { /* a wall-clock check: write it first */
                 rc = fd_processor_flush(proc, parts, epochs, cnt);
                 if (rc != FD_STORE_OK)
@@ -1003,7 +1063,12 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                 rc = FD_STORE_ERR;
         if (rc == FD_STORE_OK && finish_writes(proc) != 0)
                 rc = FD_STORE_ERR;
-        if (proc->held) {
+        if (proc->held && rc == FD_STORE_OK && proc->held_sent && n &&
+            proc->conf->overlap && cache_keep(proc)) {
+                /* This batch will be held: its answer can wait until the
+                 * next batch is due. */
+                send_off_held(proc);
+        } else if (proc->held) {
                 int hrc = settle_held(proc);
                 if (hrc != FD_STORE_OK) {
                         unwritten(proc);

@@ -81,9 +81,13 @@ typedef struct fd_owned {
  * With processing.overlap the batch is not written at once but held
  * (fd_processor_holding): the next call sends its reads, then the held
  * batch's MULTI ... EXEC, and applies its own batch while Redis runs the
- * held one; *held_done is then 1 once the held batch is written. The caller
- * keeps a held batch's messages until then, and calls fd_processor_flush
- * before anything else uses the store or when no next batch is ready.
+ * held one; *held_done is then 1 once the held batch is written. Or, when
+ * this batch is held in turn, the held one stays in flight, unanswered
+ * (fd_processor_inflight), so that the caller's polling overlaps it too.
+ * The caller keeps a held or in-flight batch's messages until written;
+ * before anything else uses the store, or when no next batch is ready, it
+ * calls fd_processor_finish, then fd_processor_flush. A batch may be run
+ * only with none in flight.
  *
  * Returns FD_STORE_OK, FD_STORE_FENCED, FD_STORE_PARTIAL or FD_STORE_ERR;
  * on anything but OK neither this batch nor a held one not done was
@@ -96,13 +100,24 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
 /* 1 while a batch is held (applied, not written yet). */
 int fd_processor_holding(const fd_processor *proc);
 
-/* Writes the held batch, if any, and waits for it. FD_STORE_OK (written,
- * or none held) or the failure of fd_processor_run (the batch is dropped). */
+/* 1 while a batch's MULTI ... EXEC is out, unanswered (a batch is held
+ * then too). */
+int fd_processor_inflight(const fd_processor *proc);
+
+/* Reads the answer of the batch in flight, if any. FD_STORE_OK (written,
+ * or none in flight) or a failure: it and the held batch are dropped, as by
+ * fd_processor_drop_held. */
+int fd_processor_finish(fd_processor *proc);
+
+/* Writes the held batch, if any, and waits for it (none may be in
+ * flight). FD_STORE_OK (written, or none held) or the failure of
+ * fd_processor_run (the batch is dropped). */
 int fd_processor_flush(fd_processor *proc, const int32_t *parts,
                        const int64_t *epochs, size_t cnt);
 
-/* Drops the held batch unwritten (its input is redone from the offsets in
- * Redis), with the lead states it left in the cache. */
+/* Drops the held batch and the one in flight unwritten (their input is
+ * redone from the offsets in Redis), with the lead states they left in the
+ * cache. */
 void fd_processor_drop_held(fd_processor *proc);
 
 const fd_process_stats *fd_processor_stats(const fd_processor *proc);

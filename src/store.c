@@ -419,9 +419,9 @@ int fd_store_exec_send(fd_store *store, const fd_resp *r)
         return FD_STORE_OK;
 }
 
-int fd_store_exec_finish(fd_store *store, const fd_resp *r)
+int fd_store_exec_finish(fd_store *store, size_t cmds)
 {
-        return read_exec(store, r->cmd_cnt);
+        return read_exec(store, cmds);
 }
 
 int fd_store_commit(fd_store *store, const int32_t *parts,
@@ -433,7 +433,7 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
         fd_resp_free(&none);
         if (rc == FD_STORE_OK)
                 rc = fd_store_exec_send(store, r);
-        return rc == FD_STORE_OK ? fd_store_exec_finish(store, r) : rc;
+        return rc == FD_STORE_OK ? fd_store_exec_finish(store, r->cmd_cnt) : rc;
 }
 
 int fd_store_outbox_push(fd_store *store, fd_resp *r, int32_t partition,

@@ -77,13 +77,14 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
  * room for two more (the caller frees them; only with FD_STORE_OK), r as it
  * was, and FD_STORE_OK (the epochs are WATCHed), _FENCED or _ERR.
  * fd_store_exec_send then sends MULTI, r's commands and EXEC without
- * waiting; fd_store_exec_finish reads the answer (as fd_store_commit).
+ * waiting; fd_store_exec_finish reads the answer of its cmds commands (as
+ * fd_store_commit).
  * Nothing else may use the connection between the last two. */
 int fd_store_watch_read(fd_store *store, const int32_t *parts,
                         const int64_t *epochs, size_t cnt, fd_resp *r,
                         redisReply **replies);
 int fd_store_exec_send(fd_store *store, const fd_resp *r);
-int fd_store_exec_finish(fd_store *store, const fd_resp *r);
+int fd_store_exec_finish(fd_store *store, size_t cmds);
 
 /* Appends "RPUSH P:outbox:G:<partition> <entry>" to r. */
 int fd_store_outbox_push(fd_store *store, fd_resp *r, int32_t partition,
