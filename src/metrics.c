@@ -393,8 +393,10 @@ static int render_locked(const fd_metrics *m, fd_buf *out)
         rc |= render_histogram(out, "funneld_batch_events",
                                "Input events per committed batch.", &m->batch);
         rc |= render_histogram(out, "funneld_commit_seconds",
-                               "Time of a batch's atomic write to Redis "
-                               "(MULTI/EXEC round trip).",
+                               "From a batch's MULTI/EXEC going out to its "
+                               "answer being read (with processing.overlap "
+                               "this includes applying and polling for the "
+                               "next batch).",
                                &m->commit);
         rc |= head(out, "funneld_commits_fenced_total", "counter",
                    "Batches refused because another instance took over the "

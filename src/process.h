@@ -47,7 +47,8 @@ typedef struct fd_process_stats {
         int64_t alerts;
         int64_t batches;
         int64_t overlapped;   /* batches Redis ran while the next was applied */
-        double last_commit_s; /* the latest batch's MULTI/EXEC round trip */
+        double last_commit_s; /* the latest batch's MULTI/EXEC: sent to
+                               * answer read */
 } fd_process_stats;
 
 typedef struct fd_processor fd_processor;
