@@ -49,6 +49,15 @@ typedef struct fd_part_clock {
         int64_t clock_inflight; /* before the batch in flight */
 } fd_part_clock;
 
+/* A batch whose MULTI ... EXEC goes out (or is out) before its answer is
+ * read: what counting it once written needs. */
+typedef struct fd_sent_batch {
+        size_t cmds;             /* its MULTI body's commands */
+        size_t n;                /* its input messages */
+        struct timespec sent_at; /* CLOCK_MONOTONIC */
+        fd_process_stats stats;
+} fd_sent_batch;
+
 struct fd_processor {
         const fd_config *conf;
         fd_codec *codec;
@@ -80,27 +89,22 @@ struct fd_processor {
          * Redis before it, so they take its leads from the lead cache and
          * its dedupe markers and deadline-set changes from held_seen and
          * held_dues. */
-        int held;      /* 1: held_writes is a batch not written */
-        int held_sent; /* its MULTI ... EXEC is out, unanswered */
-        int held_rc;   /* its result once answered (or unsent) */
-        struct timespec held_sent_at; /* CLOCK_MONOTONIC */
-        size_t held_n;                /* its input messages */
-        fd_resp held_writes;          /* its MULTI body */
-        fd_process_stats held_stats;
-        fd_strmap held_seen;    /* its "tenant\0event_id" keys: marked */
-        fd_strmap held_dues;    /* "w\0p\0member" -> i64 = score it set,
-                                 * INT64_MIN: removed */
-        fd_strmap held_touches; /* its batch_touches and batch_anons */
+        int held;                 /* 1: held_writes is a batch not written */
+        int held_sent;            /* its MULTI ... EXEC is out, unanswered */
+        int held_rc;              /* its result once answered (or unsent) */
+        fd_sent_batch held_batch; /* cmds set when it is sent */
+        fd_resp held_writes;      /* its MULTI body */
+        fd_strmap held_seen;      /* its "tenant\0event_id" keys: marked */
+        fd_strmap held_dues;      /* "w\0p\0member" -> i64 = score it set,
+                                   * INT64_MIN: removed */
+        fd_strmap held_touches;   /* its batch_touches and batch_anons */
         fd_strmap held_anons;
         /* A batch whose MULTI ... EXEC is out, unanswered, while the batch
          * after it is held: its answer is read only when the next batch is
-         * due or something else needs Redis (fd_processor_settle), so
+         * due or something else needs Redis (fd_processor_finish), so
          * polling and decoding the next input overlap it too. */
         int inflight;
-        size_t inflight_cmds; /* its MULTI body's commands */
-        size_t inflight_n;    /* its input messages */
-        struct timespec inflight_sent_at;
-        fd_process_stats inflight_stats;
+        fd_sent_batch inflight_batch;
         fd_strmap close_reads; /* what the batch's closes read (close.c) */
         fd_strmap due_writes;  /* the same, of the batch being applied */
         fd_buf scratch;

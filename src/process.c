@@ -653,7 +653,8 @@ static int read_state(fd_processor *proc, fd_msg *msgs, size_t n,
                                                 &proc->held_writes);
                 proc->held_rc = rc;
                 proc->held_sent = rc == FD_STORE_OK;
-                clock_gettime(CLOCK_MONOTONIC, &proc->held_sent_at);
+                proc->held_batch.cmds = proc->held_writes.cmd_cnt;
+                clock_gettime(CLOCK_MONOTONIC, &proc->held_batch.sent_at);
         }
         if (rc == FD_STORE_ERR)
                 FD_WARN("process", "reading lead state from redis failed");
@@ -874,7 +875,7 @@ static void count_written(fd_processor *proc, const fd_process_stats *b,
 static void held_clear(fd_processor *proc)
 {
         proc->held = proc->held_sent = 0;
-        proc->held_n = 0;
+        proc->held_batch.n = 0;
         fd_resp_reset(&proc->held_writes);
         fd_strmap_clear(&proc->held_seen);
         fd_strmap_clear(&proc->held_dues);
@@ -899,7 +900,7 @@ void fd_processor_drop_held(fd_processor *proc)
 {
         if (proc->inflight) /* keep the connection in step; the answer
                              * does not matter, all is redone */
-                fd_store_exec_finish(proc->store, proc->inflight_cmds);
+                fd_store_exec_finish(proc->store, proc->inflight_batch.cmds);
         if (proc->held || proc->inflight)
                 unwritten(proc);
 }
@@ -914,18 +915,24 @@ int fd_processor_holding(const fd_processor *proc)
         return proc->held;
 }
 
+/* Reads the answer of a sent batch; the time since it went out is the
+ * last commit's. */
+static int read_answer(fd_processor *proc, const fd_sent_batch *sb)
+{
+        struct timespec t1;
+        int rc = fd_store_exec_finish(proc->store, sb->cmds);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        proc->stats.last_commit_s = seconds_between(&sb->sent_at, &t1);
+        return rc;
+}
+
 /* Reads the held batch's answer if it is out: its result (also when it
  * could not be sent), kept in held_rc. */
 static int settle_held(fd_processor *proc)
 {
         if (proc->held_sent) {
-                struct timespec t1;
-                proc->held_rc = fd_store_exec_finish(proc->store,
-                                                     proc->held_writes.cmd_cnt);
+                proc->held_rc = read_answer(proc, &proc->held_batch);
                 proc->held_sent = 0;
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                proc->stats.last_commit_s =
-                        seconds_between(&proc->held_sent_at, &t1);
         }
         return proc->held_rc;
 }
@@ -937,20 +944,17 @@ int fd_processor_settle(fd_processor *proc)
 
 int fd_processor_finish(fd_processor *proc)
 {
-        struct timespec t1;
         int rc;
         if (!proc->inflight)
                 return FD_STORE_OK;
-        rc = fd_store_exec_finish(proc->store, proc->inflight_cmds);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        proc->stats.last_commit_s =
-                seconds_between(&proc->inflight_sent_at, &t1);
+        rc = read_answer(proc, &proc->inflight_batch);
         if (rc != FD_STORE_OK) {
                 unwritten(proc); /* and the held batch applied after it */
                 return rc;
         }
         proc->inflight = 0;
-        count_written(proc, &proc->inflight_stats, proc->inflight_n);
+        count_written(proc, &proc->inflight_batch.stats,
+                      proc->inflight_batch.n);
         proc->stats.overlapped++;
         return FD_STORE_OK;
 }
@@ -960,10 +964,7 @@ int fd_processor_finish(fd_processor *proc)
 static void send_off_held(fd_processor *proc)
 {
         proc->inflight = 1;
-        proc->inflight_cmds = proc->held_writes.cmd_cnt;
-        proc->inflight_n = proc->held_n;
-        proc->inflight_stats = proc->held_stats;
-        proc->inflight_sent_at = proc->held_sent_at;
+        proc->inflight_batch = proc->held_batch;
         for (size_t p = 0; p < proc->part_cnt; p++)
                 proc->parts[p].clock_inflight = proc->parts[p].clock_held;
         held_clear(proc);
@@ -972,7 +973,7 @@ static void send_off_held(fd_processor *proc)
 /* The held batch is written: its counts go to the totals. */
 static void held_written(fd_processor *proc)
 {
-        count_written(proc, &proc->held_stats, proc->held_n);
+        count_written(proc, &proc->held_batch.stats, proc->held_batch.n);
         held_clear(proc);
 }
 
@@ -999,8 +1000,8 @@ static int hold(fd_processor *proc, size_t n)
         swap_maps(&proc->held_dues, &proc->due_writes);
         swap_maps(&proc->held_touches, &proc->batch_touches);
         swap_maps(&proc->held_anons, &proc->batch_anons);
-        proc->held_stats = proc->batch_stats;
-        proc->held_n = n;
+        proc->held_batch.stats = proc->batch_stats;
+        proc->held_batch.n = n;
         proc->held = 1;
         proc->held_sent = 0;
         proc->held_rc = FD_STORE_ERR; /* not sent */

@@ -13,6 +13,7 @@ struct fd_store {
         redisContext *ctx;
         char prefix[128];
         char group[256];
+        fd_resp watch; /* fd_store_commit's epoch check, kept between */
 };
 
 const char *fd_store_prefix(const fd_store *store)
@@ -146,6 +147,7 @@ void fd_store_destroy(fd_store *store)
                 return;
         if (store->ctx)
                 redisFree(store->ctx);
+        fd_resp_free(&store->watch);
         free(store);
 }
 
@@ -427,10 +429,10 @@ int fd_store_exec_finish(fd_store *store, size_t cmds)
 int fd_store_commit(fd_store *store, const int32_t *parts,
                     const int64_t *epochs, size_t cnt, const fd_resp *r)
 {
-        fd_resp none = {0};
         redisReply *replies[2];
-        int rc = watch_epochs(store, parts, epochs, cnt, &none, replies);
-        fd_resp_free(&none);
+        int rc;
+        fd_resp_reset(&store->watch);
+        rc = watch_epochs(store, parts, epochs, cnt, &store->watch, replies);
         if (rc == FD_STORE_OK)
                 rc = fd_store_exec_send(store, r);
         return rc == FD_STORE_OK ? fd_store_exec_finish(store, r->cmd_cnt) : rc;
