@@ -756,7 +756,6 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
 {
         const char *tenant, *event_id, *lead_id;
         const char *group = fd_store_group(proc->store);
-        fd_resp *w = &proc->writes;
 
         if (msg->ev.kind == FD_EV_NONE)
                 return dead_letter(proc, msg);
@@ -773,16 +772,11 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
                 return fd_apply_count(proc, "duplicates", 1, "%s:stats:%s",
                                       proc->prefix, group);
         }
-        e->i64 = 2;
+        e->i64 = 2; /* its id is written with the batch (process.c) */
         fd_buf_reset(&proc->enc);
         if (fd_buf_append(&proc->enc, proc->prefix, strlen(proc->prefix)) ||
             fd_buf_append(&proc->enc, ":tenants", 9) ||
             add_member(proc, proc->enc.data, tenant))
-                return -1;
-        if (fd_resp_cmd(w, 5) || fd_resp_str(w, "SET") ||
-            fd_key_seen(w, proc->prefix, tenant, event_id) ||
-            fd_resp_str(w, "1") || fd_resp_str(w, "PX") ||
-            fd_resp_i64(w, proc->conf->dedupe_window_ms))
                 return -1;
         static const char *const in_field[FD_EV__COUNT] = {
                 [FD_EV_LEAD] = "in:lead_events",

@@ -9,6 +9,7 @@
 #include "funneld/attribution.h"
 #include "funneld/codec.h"
 #include "funneld/config.h"
+#include "dedupe.h"
 #include "outbox.h"
 #include "process.h"
 #include "resp.h"
@@ -63,17 +64,18 @@ struct fd_processor {
         fd_codec *codec;
         fd_store *store;
         const char *prefix;
-        fd_strmap leads;    /* "tenant\0lead" -> fd_lead*, i64 reply index
-                             * (-1: taken from the cache) */
-        fd_strmap cache[2]; /* lead states of earlier batches, as committed:
-                             * two generations of processing.lead_cache / 2,
-                             * ptr NULL once taken into a batch */
-        int cache_cur;      /* the generation new entries go to */
-        fd_strmap seen;     /* "tenant\0event_id" -> 1 stored, 2 in batch */
-        fd_strmap counters; /* "key\0field" -> increment */
-        fd_strmap sets;     /* "key\0member" */
-        fd_strmap hlls;     /* "key\0member": PFADD */
-        fd_strmap trims;    /* touch zset keys written in the batch */
+        fd_strmap leads;       /* "tenant\0lead" -> fd_lead*, i64 reply index
+                                * (-1: taken from the cache) */
+        fd_strmap cache[2];    /* lead states of earlier batches, as committed:
+                                * two generations of processing.lead_cache / 2,
+                                * ptr NULL once taken into a batch */
+        int cache_cur;         /* the generation new entries go to */
+        fd_strmap seen;        /* "tenant\0event_id" -> 1 stored, 2 in batch */
+        fd_dedupe_plan dedupe; /* the dedupe sets the batch reads, writes */
+        fd_strmap counters;    /* "key\0field" -> increment */
+        fd_strmap sets;        /* "key\0member" */
+        fd_strmap hlls;        /* "key\0member": PFADD */
+        fd_strmap trims;       /* touch zset keys written in the batch */
         fd_strmap batch_touches; /* "T\0kind\0id\0member" -> i64 = score:
                                   * the touches the batch added so far (a
                                   * close reads them with the stored ones) */

@@ -19,7 +19,8 @@ int fd_key_scores(fd_resp *r, const char *p, const char *t, const char *lead);
 int fd_key_alias(fd_resp *r, const char *p, const char *t, const char *anon);
 /* P:{T}:anons:<lead_id> — set of the anonymous ids stitched to a lead. */
 int fd_key_anons(fd_resp *r, const char *p, const char *t, const char *lead);
-/* P:{T}:seen:<event_id> — string with TTL, event id dedupe. */
+/* P:{T}:seen:<event_id> — string with TTL, event id dedupe of layout 1,
+ * read after an upgrade until they expire (dedupe.h). */
 int fd_key_seen(fd_resp *r, const char *p, const char *t, const char *event_id);
 
 /* P:due:G:<partition>, or P:due:wall:G:<partition> with wall — sorted set,

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "close.h"
 #include "cold.h"
+#include "dedupe.h"
 #include "fmt.h"
 #include "keys.h"
 #include "lead.h"
@@ -340,45 +341,144 @@ static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
         return 0;
 }
 
-#define FD_SEEN_PER_MGET 512
+/* Most event ids in one SMISMEMBER, MGET or SADD (the reply index of an
+ * id leaves 16 bits for its place). */
+#define FD_SEEN_PER_CMD 512
 
-/* i64 of a proc->seen entry whose marker the held batch writes: not read. */
+/* i64 of a proc->seen entry whose id the held batch writes: not read. */
 #define FD_SEEN_HELD INT64_MIN
 
-/* Queues one MGET of the dedupe markers per tenant (every key of a tenant
- * is in one cluster slot) and FD_SEEN_PER_MGET markers; each entry of
- * proc->seen gets i64 = reply index << 16 | element index. */
+/* The event ids of the tenant's group of proc->seen entries by[i..j) as
+ * arguments, after the command name and key. */
+static int seen_ids(fd_resp *r, fd_strmap_entry **by, size_t i, size_t j,
+                    size_t tlen)
+{
+        int rc = 0;
+        for (size_t k = i; k < j && !rc; k++)
+                rc = fd_resp_arg(r, by[k]->key + tlen + 1,
+                                 by[k]->klen - tlen - 1);
+        return rc;
+}
+
+/* The entries of proc->seen sorted (the keys are "tenant\0event_id": a
+ * tenant's are together), *n of them: to read, those the held batch does
+ * not write; else those applied in this batch. */
+static fd_strmap_entry **seen_sorted(fd_processor *proc, int to_read, size_t *n)
+{
+        fd_strmap_entry **by = fd_strmap_sorted(&proc->seen);
+        size_t kept = 0;
+        if (!by)
+                return NULL;
+        for (size_t i = 0; i < proc->seen.cnt; i++)
+                if (to_read ? by[i]->i64 != FD_SEEN_HELD : by[i]->i64 == 2)
+                        by[kept++] = by[i];
+        *n = kept;
+        return by;
+}
+
+/* The end of the group of by[i]'s tenant (at most FD_SEEN_PER_CMD). */
+static size_t seen_group(fd_strmap_entry **by, size_t i, size_t n)
+{
+        size_t j = i + 1;
+        while (j < n && j - i < FD_SEEN_PER_CMD &&
+               strcmp(by[j]->key, by[i]->key) == 0)
+                j++;
+        return j;
+}
+
+/* Queues, per tenant and FD_SEEN_PER_CMD event ids, one SMISMEMBER of
+ * every dedupe generation the batch reads (and an MGET of the layout-1
+ * markers while they may exist); each entry of proc->seen gets i64 = index
+ * of the group's first reply << 16 | its index in the group. */
 static int queue_seen(fd_processor *proc)
 {
+        const fd_dedupe_plan *plan = &proc->dedupe;
         fd_resp *r = &proc->reads;
-        size_t n = proc->seen.cnt;
+        size_t n;
         int rc = 0;
-        if (!n)
+
+        if (!proc->seen.cnt)
                 return 0;
-        /* The keys are "tenant\0event_id": sorted, a tenant's are
-         * together. */
-        fd_strmap_entry **by = fd_strmap_sorted(&proc->seen);
+        fd_strmap_entry **by = seen_sorted(proc, 1, &n);
         if (!by)
                 return -1;
-        size_t kept = 0;
-        for (size_t i = 0; i < n; i++)
-                if (by[i]->i64 != FD_SEEN_HELD)
-                        by[kept++] = by[i];
-        n = kept;
         for (size_t i = 0, j; i < n && !rc; i = j) {
                 const char *tenant = by[i]->key;
-                for (j = i + 1; j < n && j - i < FD_SEEN_PER_MGET &&
-                                strcmp(by[j]->key, tenant) == 0;
-                     j++)
-                        ;
+                size_t tlen = strlen(tenant);
+                int args = (int)((j = seen_group(by, i, n)) - i);
                 int64_t reply = (int64_t)r->cmd_cnt;
-                rc |= fd_resp_cmd(r, 1 + (int)(j - i)) ||
-                      fd_resp_str(r, "MGET");
-                for (size_t k = i; k < j && !rc; k++) {
-                        by[k]->i64 = reply << 16 | (int64_t)(k - i);
-                        rc |= fd_key_seen(r, proc->prefix, tenant,
-                                          by[k]->key + strlen(tenant) + 1);
+                for (int64_t g = plan->read_lo; g <= plan->read_hi && !rc; g++)
+                        rc = fd_resp_cmd(r, 2 + args) ||
+                             fd_resp_str(r, "SMISMEMBER") ||
+                             fd_key_dedupe(r, proc->prefix, tenant, g) ||
+                             seen_ids(r, by, i, j, tlen);
+                if (plan->v1) {
+                        rc |= fd_resp_cmd(r, 1 + args) ||
+                              fd_resp_str(r, "MGET");
+                        for (size_t k = i; k < j && !rc; k++)
+                                rc = fd_key_seen(r, proc->prefix, tenant,
+                                                 by[k]->key + tlen + 1);
                 }
+                for (size_t k = i; k < j; k++)
+                        by[k]->i64 = reply << 16 | (int64_t)(k - i);
+        }
+        free(by);
+        return rc ? -1 : 0;
+}
+
+/* Whether the replies of an entry's group say its event id was applied
+ * before: 1, 0, or -1 when they are not what was asked for. */
+static int seen_before(const fd_processor *proc, redisReply **replies,
+                       int64_t at)
+{
+        int reads = fd_dedupe_reads(&proc->dedupe);
+        size_t el = (size_t)(at & 0xffff);
+        int seen = 0;
+        for (int k = 0; k < reads; k++) {
+                redisReply *rep = replies[(at >> 16) + k];
+                if (rep->type != REDIS_REPLY_ARRAY || el >= rep->elements)
+                        return -1;
+                redisReply *e = rep->element[el];
+                if (proc->dedupe.v1 && k == reads - 1)
+                        seen |= e->type == REDIS_REPLY_STRING; /* MGET */
+                else
+                        seen |= e->type == REDIS_REPLY_INTEGER &&
+                                e->integer == 1;
+        }
+        return seen;
+}
+
+/* Queues the batch's new event ids: per tenant SADD to the generation
+ * written, its expiry, and UNLINK of the generation no batch reads any
+ * more (a big set freed by expiry would block Redis; UNLINK frees it in
+ * the background). */
+static int write_seen(fd_processor *proc)
+{
+        const fd_dedupe_plan *plan = &proc->dedupe;
+        fd_resp *w = &proc->writes;
+        size_t kept;
+        int rc = 0;
+
+        if (!proc->seen.cnt)
+                return 0;
+        fd_strmap_entry **by = seen_sorted(proc, 0, &kept);
+        if (!by)
+                return -1;
+        for (size_t i = 0, j; i < kept && !rc; i = j) {
+                const char *tenant = by[i]->key;
+                size_t tlen = strlen(tenant);
+                j = seen_group(by, i, kept);
+                rc = fd_resp_cmd(w, 2 + (int)(j - i)) ||
+                     fd_resp_str(w, "SADD") ||
+                     fd_key_dedupe(w, proc->prefix, tenant, plan->write_gen) ||
+                     seen_ids(w, by, i, j, tlen);
+                if (rc || (j < kept && strcmp(by[j]->key, tenant) == 0))
+                        continue; /* the tenant's last group follows */
+                rc = fd_resp_cmd(w, 3) || fd_resp_str(w, "PEXPIREAT") ||
+                     fd_key_dedupe(w, proc->prefix, tenant, plan->write_gen) ||
+                     fd_resp_i64(w, plan->expire_at_ms) || fd_resp_cmd(w, 2) ||
+                     fd_resp_str(w, "UNLINK") ||
+                     fd_key_dedupe(w, proc->prefix, tenant, plan->unlink_gen);
         }
         free(by);
         return rc ? -1 : 0;
@@ -595,18 +695,13 @@ static int read_round(fd_processor *proc, int first, const fd_owned *own)
                 goto out;
         for (size_t i = 0; first && i < proc->seen.cnt; i++) {
                 int64_t at = proc->seen.entries[i].i64;
-                if (at == FD_SEEN_HELD) {
-                        proc->seen.entries[i].i64 = 1;
-                        continue;
-                }
-                redisReply *rep = replies[at >> 16];
-                size_t el = (size_t)(at & 0xffff);
-                if (rep->type != REDIS_REPLY_ARRAY || el >= rep->elements) {
+                int seen =
+                        at == FD_SEEN_HELD ? 1 : seen_before(proc, replies, at);
+                if (seen < 0) {
                         rc = FD_STORE_ERR;
                         break;
                 }
-                proc->seen.entries[i].i64 =
-                        rep->element[el]->type == REDIS_REPLY_STRING;
+                proc->seen.entries[i].i64 = seen;
         }
         for (size_t i = 0; i < proc->leads.cnt; i++) {
                 fd_strmap_entry *e = &proc->leads.entries[i];
@@ -722,7 +817,7 @@ static int finish_writes(fd_processor *proc)
                 if (lead->dirty)
                         rc |= fd_lead_save(lead, proc->prefix, w);
         }
-        rc |= fd_apply_flush_aggregates(proc);
+        rc |= fd_apply_flush_aggregates(proc) | write_seen(proc);
         if (proc->offsets.cnt) {
                 rc |= fd_resp_cmd(w, 2 + 2 * (int)proc->offsets.cnt) ||
                       fd_resp_str(w, "HSET") ||
@@ -1057,6 +1152,8 @@ int fd_processor_run(fd_processor *proc, fd_msg *msgs, size_t n,
                 return FD_STORE_OK;
         batch_reset(proc);
         proc->wall_now = fd_wall_ms();
+        fd_dedupe_plan_at(proc->wall_now, proc->conf->dedupe_window_ms,
+                          fd_store_dedupe_v1_until(proc->store), &proc->dedupe);
         for (size_t p = 0; p < proc->part_cnt; p++)
                 proc->parts[p].clock0 = proc->parts[p].clock;
         rc = read_state(proc, msgs, n, &own);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "fault.h"
 #include "log.h"
 
@@ -14,7 +15,13 @@ struct fd_store {
         char prefix[128];
         char group[256];
         fd_resp watch; /* fd_store_commit's epoch check, kept between */
+        int64_t dedupe_v1_until; /* P:meta dedupe_v1_until; 0: none */
 };
+
+int64_t fd_store_dedupe_v1_until(const fd_store *store)
+{
+        return store->dedupe_v1_until;
+}
 
 const char *fd_store_prefix(const fd_store *store)
 {
@@ -58,28 +65,61 @@ static int check_reply(fd_store *store, redisReply *reply, const char *what,
         return FD_STORE_OK;
 }
 
-/* Checks or writes the layout marker P:meta layout_version. */
+/* Checks or writes the layout marker P:meta layout_version. Layout 1 kept
+ * one dedupe marker string per event id (dedupe.h); it is upgraded in
+ * place, and P:meta dedupe_v1_until says until when its markers (written
+ * with a TTL of the dedupe window) are read too. */
 static int check_layout(fd_store *store, char *errstr, size_t errstr_size)
 {
-        redisReply *reply = redisCommand(
-                store->ctx, "HGET %s:meta layout_version", store->prefix);
+        redisReply *reply, *ver, *until;
+        int version = FD_LAYOUT_VERSION;
+
+        reply = redisCommand(store->ctx,
+                             "HMGET %s:meta layout_version dedupe_v1_until",
+                             store->prefix);
         if (!reply || reply->type == REDIS_REPLY_ERROR)
                 return check_reply(store, reply, "reading the layout marker",
                                    errstr, errstr_size);
-        if (reply->type == REDIS_REPLY_STRING &&
-            atoi(reply->str) != FD_LAYOUT_VERSION) {
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+                snprintf(errstr, errstr_size,
+                         "redis %s:%d: reading the layout marker: unexpected "
+                         "reply; check that redis.host/redis.port is a Redis "
+                         "server",
+                         store->conf->redis_host, store->conf->redis_port);
+                freeReplyObject(reply);
+                return FD_STORE_ERR;
+        }
+        ver = reply->element[0];
+        until = reply->element[1];
+        if (ver->type == REDIS_REPLY_STRING)
+                version = atoi(ver->str);
+        if (version != 1 && version != FD_LAYOUT_VERSION) {
                 snprintf(errstr, errstr_size,
                          "redis key %s:meta says layout_version %s but this "
                          "funneld writes layout %d; use another redis.prefix "
                          "or migrate the data",
-                         store->prefix, reply->str, FD_LAYOUT_VERSION);
+                         store->prefix, ver->str, FD_LAYOUT_VERSION);
                 freeReplyObject(reply);
                 return FD_STORE_ERR;
         }
+        store->dedupe_v1_until =
+                until->type == REDIS_REPLY_STRING ? atoll(until->str) : 0;
         freeReplyObject(reply);
-        reply = redisCommand(store->ctx,
-                             "HSET %s:meta layout_version %d writer funneld/%s",
-                             store->prefix, FD_LAYOUT_VERSION, FUNNELD_VERSION);
+        if (version == 1 && store->dedupe_v1_until == 0)
+                store->dedupe_v1_until =
+                        fd_wall_ms() + store->conf->dedupe_window_ms;
+        if (store->dedupe_v1_until)
+                reply = redisCommand(
+                        store->ctx,
+                        "HSET %s:meta layout_version %d writer funneld/%s "
+                        "dedupe_v1_until %lld",
+                        store->prefix, FD_LAYOUT_VERSION, FUNNELD_VERSION,
+                        (long long)store->dedupe_v1_until);
+        else
+                reply = redisCommand(
+                        store->ctx,
+                        "HSET %s:meta layout_version %d writer funneld/%s",
+                        store->prefix, FD_LAYOUT_VERSION, FUNNELD_VERSION);
         return check_reply(store, reply, "writing the layout marker", errstr,
                            errstr_size);
 }

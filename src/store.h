@@ -3,7 +3,8 @@
  *
  * Key names are a public API (docs/REDIS.md). Keys here are the ones that
  * belong to a consumer group, not to a tenant:
- *   P:meta                       hash  layout_version, writer
+ *   P:meta                       hash  layout_version, writer,
+ *                                      dedupe_v1_until (upgraded from 1)
  *   P:offsets:G                  hash  "<topic>:<partition>" -> next offset
  *   P:epoch:G:<partition>        string owner epoch of a partition pair
  *   P:outbox:G:<partition>       list  derived events waiting to be produced
@@ -18,7 +19,7 @@
 #include "funneld/config.h"
 #include "resp.h"
 
-#define FD_LAYOUT_VERSION 1
+#define FD_LAYOUT_VERSION 2
 
 typedef struct fd_store fd_store;
 
@@ -34,6 +35,10 @@ enum {
  * fills errstr when Redis is unreachable or holds an unknown layout. */
 fd_store *fd_store_new(const fd_config *conf, char *errstr, size_t errstr_size);
 void fd_store_destroy(fd_store *store);
+
+/* Until when (wall-clock ms) layout-1 dedupe markers may exist: data
+ * upgraded from layout 1 (dedupe.h); 0 when there are none. */
+int64_t fd_store_dedupe_v1_until(const fd_store *store);
 
 /* Drops the connection and connects again. 0 or FD_STORE_ERR. */
 int fd_store_reconnect(fd_store *store, char *errstr, size_t errstr_size);

@@ -50,12 +50,15 @@ static int check_layout(ctl_redis *r, const char *prefix, char *errstr,
                          "'%s' (no %s:meta layout_version); check --prefix / "
                          "redis.prefix and redis.db, or start funneld first",
                          r->host, r->port, prefix, prefix);
-        } else if (atoi(reply->str) != CTL_LAYOUT_VERSION) {
+        } else if (atoi(reply->str) < CTL_LAYOUT_OLDEST ||
+                   atoi(reply->str) > CTL_LAYOUT_VERSION) {
                 snprintf(errstr, errstr_size,
                          "%s:meta says layout_version %s but this funnelctl "
-                         "reads layout %d; use the funnelctl of the funneld "
-                         "release that wrote this data (see docs/REDIS.md)",
-                         prefix, reply->str, CTL_LAYOUT_VERSION);
+                         "reads layouts %d to %d; use the funnelctl of the "
+                         "funneld release that wrote this data (see "
+                         "docs/REDIS.md)",
+                         prefix, reply->str, CTL_LAYOUT_OLDEST,
+                         CTL_LAYOUT_VERSION);
         } else {
                 rc = 0;
         }

@@ -11,7 +11,10 @@
 
 #include "funneld/config.h"
 
-#define CTL_LAYOUT_VERSION 1
+/* The layouts funnelctl reads: 2, and 1 (they differ only in the event-id
+ * dedupe keys, which funnelctl does not read). */
+#define CTL_LAYOUT_VERSION 2
+#define CTL_LAYOUT_OLDEST  1
 
 typedef struct ctl_redis {
         redisContext *ctx;

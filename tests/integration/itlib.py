@@ -402,7 +402,9 @@ def dump(r, prefix):
     """Every key under prefix as {key without the prefix: value}: strings as
     str, hashes as dict, sets as set, sorted sets as list of (member, score),
     lists as list, HyperLogLogs (P:{T}:visitors:D) as ("hll", PFCOUNT).
-    Pipelined: tens of thousands of keys take a second. P:watermarks:G is
+    The event-id dedupe sets of a tenant (P:{T}:dedupe:<first day>, one per
+    generation of processing days) come as one set P:{T}:dedupe: which
+    generation an id went to depends on the wall clock. Pipelined: tens of thousands of keys take a second. P:watermarks:G is
     left out: a status report (high watermarks as last seen, refreshed every
     second), not state."""
     status = f"{prefix}:watermarks:"
@@ -435,8 +437,16 @@ def dump(r, prefix):
             if t == "hll":
                 v = ("hll", v)
             if v is not None and v != {} and v != [] and v != set():
-                out[k[len(prefix):]] = v
+                name = k[len(prefix):]
+                gen = DEDUPE_KEY.fullmatch(name)
+                if gen and t == "set":
+                    out.setdefault(gen.group(1), set()).update(v)
+                else:
+                    out[name] = v
     return out
+
+
+DEDUPE_KEY = re.compile(r"(:\{[^}]*\}:dedupe):\d{4}-\d{2}-\d{2}")
 
 
 def diff(expected, actual, limit=25):

@@ -808,8 +808,8 @@ class RefModel:
     # ------------------------------------------------------------ output
 
     def redis_keys(self, group):
-        """The expected keys (without the prefix), as itlib.dump gives them;
-        seen markers map to "1"."""
+        """The expected keys (without the prefix), as itlib.dump gives them
+        (a tenant's dedupe sets as one set of event ids)."""
         out = {}
         for k, h in self.counters.items():
             out[k] = {f: str(v) for f, v in h.items()}
@@ -833,6 +833,6 @@ class RefModel:
         for (t, _), ld in self.leads.items():
             out[f":{{{t}}}:lead:{ld.lead_id}"] = ld.hash()
         for t, eid in self.seen:
-            out[f":{{{t}}}:seen:{eid}"] = "1"
+            out.setdefault(f":{{{t}}}:dedupe", set()).add(eid)
         out[f":stats:{group}"] = {k: str(v) for k, v in self.stats.items()}
         return out

@@ -424,8 +424,8 @@ def expected_keys(group):
     k[f"{p}:alias:{ANON}"] = ALICE
     k[f"{p}:anons:{ALICE}"] = {ANON}
     k[":tenants"] = {T}
-    for ev in GOOD_LEAD + GOOD_CRM + GOOD_SPEND:
-        k[f"{p}:seen:{ev['event_id']}"] = "1"
+    k[f"{p}:dedupe"] = {ev["event_id"]
+                        for ev in GOOD_LEAD + GOOD_CRM + GOOD_SPEND}
     rules = ("title", "industry", "page_view", "download", "webinar", "form")
 
     def lead_hash(stage, fit, eng, created, updated, entered, rule_pts,

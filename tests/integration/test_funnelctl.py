@@ -537,7 +537,7 @@ def test_status(ctl, r, setup, running):
         "bad-magic-byte": 2, "unknown-schema-id": 1, "undecodable": 1,
         "invalid-field": 2}, doc["dlq"]
     meta = {x["key"]: x["value"] for x in doc["meta"]}
-    assert meta["layout_version"] == "1" and meta["prefix"] == p and \
+    assert meta["layout_version"] == "2" and meta["prefix"] == p and \
         meta["group"] == g and meta["writer"].startswith("funneld/"), meta
 
 
