@@ -66,10 +66,13 @@ struct fd_processor {
         const char *prefix;
         fd_strmap leads;       /* "tenant\0lead" -> fd_lead*, i64 reply index
                                 * (-1: taken from the cache) */
-        fd_strmap cache[2];    /* lead states of earlier batches, as committed:
-                                * two generations of processing.lead_cache / 2,
-                                * ptr NULL once taken into a batch */
+        fd_strmap cache[3];    /* lead states of earlier batches, as committed:
+                                * generations of processing.lead_cache / 2
+                                * (ptr NULL once taken into a batch): the
+                                * current one, the one before, and the one
+                                * being freed (process.c cache_keep) */
         int cache_cur;         /* the generation new entries go to */
+        size_t retire_pos;     /* entries of the one being freed so far */
         fd_strmap seen;        /* "tenant\0event_id" -> 1 stored, 2 in batch */
         fd_dedupe_plan dedupe; /* the dedupe sets the batch reads, writes */
         fd_strmap counters;    /* "key\0field" -> increment */

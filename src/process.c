@@ -41,8 +41,8 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         proc->store = store;
         proc->prefix = fd_store_prefix(store);
         fd_strmap_init(&proc->leads);
-        fd_strmap_init(&proc->cache[0]);
-        fd_strmap_init(&proc->cache[1]);
+        for (int g = 0; g < 3; g++)
+                fd_strmap_init(&proc->cache[g]);
         fd_strmap_init(&proc->seen);
         fd_strmap_init(&proc->counters);
         fd_strmap_init(&proc->sets);
@@ -73,16 +73,21 @@ void fd_processor_forget_leads(fd_processor *proc)
 {
         if (!proc)
                 return;
-        leads_clear(&proc->cache[0]);
-        leads_clear(&proc->cache[1]);
+        for (int g = 0; g < 3; g++)
+                leads_clear(&proc->cache[g]);
+        proc->retire_pos = 0;
 }
+
+/* The lead cache's generations (cache_cur: the current one). */
+#define CACHE_PREV(proc) (&(proc)->cache[((proc)->cache_cur + 2) % 3])
+#define CACHE_OLD(proc)  (&(proc)->cache[((proc)->cache_cur + 1) % 3])
 
 /* The cached state of key, taken out of the cache, or NULL. */
 static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len)
 {
+        fd_strmap *gens[2] = {&proc->cache[proc->cache_cur], CACHE_PREV(proc)};
         for (int g = 0; g < 2; g++) {
-                fd_strmap_entry *e = fd_strmap_get(
-                        &proc->cache[(proc->cache_cur + g) % 2], key, len);
+                fd_strmap_entry *e = fd_strmap_get(gens[g], key, len);
                 if (e && e->ptr) {
                         fd_lead *lead = e->ptr;
                         e->ptr = NULL;
@@ -92,10 +97,29 @@ static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len)
         return NULL;
 }
 
+/* Frees up to n leads of the generation being dropped; empties its map
+ * once they are all gone. */
+static void retire_some(fd_processor *proc, size_t n)
+{
+        fd_strmap *old = CACHE_OLD(proc);
+        for (; n && proc->retire_pos < old->cnt; n--, proc->retire_pos++) {
+                fd_strmap_entry *e = &old->entries[proc->retire_pos];
+                fd_lead_destroy(e->ptr);
+                e->ptr = NULL;
+        }
+        if (old->cnt && proc->retire_pos == old->cnt) {
+                fd_strmap_clear(old);
+                proc->retire_pos = 0;
+        }
+}
+
 /* Keeps the committed states of the batch's leads for the next batches.
- * When the current generation is full, the older one is dropped: what was
- * not used for a whole generation leaves memory. 1 when every lead of the
- * batch is in the cache afterwards. */
+ * When the current generation is full, the one before it is dropped: what
+ * was not used for a whole generation leaves memory. It is freed two leads
+ * for each lead kept, not at once (100k leads took tens of ms, a stall of
+ * the stream), so the three generations never hold more than
+ * processing.lead_cache. 1 when every lead of the batch is in the cache
+ * afterwards. */
 static int cache_keep(fd_processor *proc)
 {
         size_t half = (size_t)proc->conf->lead_cache / 2;
@@ -106,10 +130,14 @@ static int cache_keep(fd_processor *proc)
                 int created;
                 if (!lead)
                         continue; /* kept already */
+                retire_some(proc, 2);
                 if (cur->cnt >= half) {
-                        proc->cache_cur = 1 - proc->cache_cur;
+                        /* A generation of half inserts freed the old one
+                         * already; with lead_cache changed by a reload,
+                         * what is left goes now. */
+                        retire_some(proc, SIZE_MAX);
+                        proc->cache_cur = (proc->cache_cur + 1) % 3;
                         cur = &proc->cache[proc->cache_cur];
-                        leads_clear(cur);
                 }
                 fd_strmap_entry *e =
                         fd_strmap_upsert(cur, b->key, b->klen, &created);
@@ -160,8 +188,8 @@ void fd_processor_destroy(fd_processor *proc)
                 return;
         batch_reset(proc);
         fd_processor_forget_leads(proc);
-        fd_strmap_free(&proc->cache[0]);
-        fd_strmap_free(&proc->cache[1]);
+        for (int g = 0; g < 3; g++)
+                fd_strmap_free(&proc->cache[g]);
         fd_strmap_free(&proc->leads);
         fd_strmap_free(&proc->seen);
         fd_strmap_free(&proc->counters);

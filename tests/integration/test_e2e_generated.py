@@ -210,9 +210,11 @@ def test_small_overlapped_batches_match_reference_model():
     """Batches of 40 events, each applied while Redis runs the one before
     (processing.overlap): duplicates, deadlines and leads cross hundreds of
     batch boundaries, and the next batch's reads see Redis before the held
-    one."""
+    one. A lead cache of 200 turns its generations over every few batches,
+    and the dropped one is freed a few leads at a time."""
     proc = check_generated_stream("e2e_small",
-                                  "batch.max_events = 40\noverlap = true\n")
+                                  "batch.max_events = 40\noverlap = true\n"
+                                  "lead_cache = 200\n")
     m = re.search(r"stopped: (\d+) events in (\d+) batches \((\d+) written "
                   r"while the next", proc.log_text())
     assert m, proc.log_tail()
