@@ -376,82 +376,83 @@ static int queue_scans(fd_processor *proc, const fd_msg *msgs, size_t n,
 /* i64 of a proc->seen entry whose id the held batch writes: not read. */
 #define FD_SEEN_HELD INT64_MIN
 
-/* The event ids of the tenant's group of proc->seen entries by[i..j) as
- * arguments, after the command name and key. */
-static int seen_ids(fd_resp *r, fd_strmap_entry **by, size_t i, size_t j,
-                    size_t tlen)
-{
-        int rc = 0;
-        for (size_t k = i; k < j && !rc; k++)
-                rc = fd_resp_arg(r, by[k]->key + tlen + 1,
-                                 by[k]->klen - tlen - 1);
-        return rc;
-}
+/* A group of up to FD_SEEN_PER_CMD entries of proc->seen of one tenant
+ * (their keys are "tenant\0event_id"). */
+typedef struct seen_group {
+        const char *tenant;
+        size_t tlen;
+        fd_strmap_entry **by;
+        size_t cnt;
+        int last; /* the tenant's last group */
+} seen_group;
 
-/* The entries of proc->seen sorted (the keys are "tenant\0event_id": a
- * tenant's are together), *n of them: to read, those the held batch does
- * not write; else those applied in this batch. */
-static fd_strmap_entry **seen_sorted(fd_processor *proc, int to_read, size_t *n)
-{
-        fd_strmap_entry **by = fd_strmap_sorted(&proc->seen);
-        size_t kept = 0;
-        if (!by)
-                return NULL;
-        for (size_t i = 0; i < proc->seen.cnt; i++)
-                if (to_read ? by[i]->i64 != FD_SEEN_HELD : by[i]->i64 == 2)
-                        by[kept++] = by[i];
-        *n = kept;
-        return by;
-}
+typedef int (*seen_group_fn)(fd_processor *proc, const seen_group *g);
 
-/* The end of the group of by[i]'s tenant (at most FD_SEEN_PER_CMD). */
-static size_t seen_group(fd_strmap_entry **by, size_t i, size_t n)
+/* Calls fn for the groups of proc->seen's entries, sorted (a tenant's are
+ * together): to read, those the held batch does not write; else those
+ * applied in this batch. */
+static int each_seen_group(fd_processor *proc, int to_read, seen_group_fn fn)
 {
-        size_t j = i + 1;
-        while (j < n && j - i < FD_SEEN_PER_CMD &&
-               strcmp(by[j]->key, by[i]->key) == 0)
-                j++;
-        return j;
-}
-
-/* Queues, per tenant and FD_SEEN_PER_CMD event ids, one SMISMEMBER of
- * every dedupe generation the batch reads (and an MGET of the layout-1
- * markers while they may exist); each entry of proc->seen gets i64 = index
- * of the group's first reply << 16 | its index in the group. */
-static int queue_seen(fd_processor *proc)
-{
-        const fd_dedupe_plan *plan = &proc->dedupe;
-        fd_resp *r = &proc->reads;
-        size_t n;
+        size_t n = 0;
         int rc = 0;
 
         if (!proc->seen.cnt)
                 return 0;
-        fd_strmap_entry **by = seen_sorted(proc, 1, &n);
+        fd_strmap_entry **by = fd_strmap_sorted(&proc->seen);
         if (!by)
                 return -1;
+        for (size_t i = 0; i < proc->seen.cnt; i++)
+                if (to_read ? by[i]->i64 != FD_SEEN_HELD : by[i]->i64 == 2)
+                        by[n++] = by[i];
         for (size_t i = 0, j; i < n && !rc; i = j) {
-                const char *tenant = by[i]->key;
-                size_t tlen = strlen(tenant);
-                int args = (int)((j = seen_group(by, i, n)) - i);
-                int64_t reply = (int64_t)r->cmd_cnt;
-                for (int64_t g = plan->read_lo; g <= plan->read_hi && !rc; g++)
-                        rc = fd_resp_cmd(r, 2 + args) ||
-                             fd_resp_str(r, "SMISMEMBER") ||
-                             fd_key_dedupe(r, proc->prefix, tenant, g) ||
-                             seen_ids(r, by, i, j, tlen);
-                if (plan->v1) {
-                        rc |= fd_resp_cmd(r, 1 + args) ||
-                              fd_resp_str(r, "MGET");
-                        for (size_t k = i; k < j && !rc; k++)
-                                rc = fd_key_seen(r, proc->prefix, tenant,
-                                                 by[k]->key + tlen + 1);
-                }
-                for (size_t k = i; k < j; k++)
-                        by[k]->i64 = reply << 16 | (int64_t)(k - i);
+                seen_group g = {by[i]->key, strlen(by[i]->key), by + i, 0, 0};
+                for (j = i + 1; j < n && j - i < FD_SEEN_PER_CMD &&
+                                strcmp(by[j]->key, g.tenant) == 0;
+                     j++)
+                        ;
+                g.cnt = j - i;
+                g.last = j == n || strcmp(by[j]->key, g.tenant) != 0;
+                rc = fn(proc, &g);
         }
         free(by);
         return rc ? -1 : 0;
+}
+
+/* The event ids of a group as arguments, after the command name and key. */
+static int seen_ids(fd_resp *r, const seen_group *g)
+{
+        int rc = 0;
+        for (size_t k = 0; k < g->cnt && !rc; k++)
+                rc = fd_resp_arg(r, g->by[k]->key + g->tlen + 1,
+                                 g->by[k]->klen - g->tlen - 1);
+        return rc;
+}
+
+/* Queues one SMISMEMBER of the group's ids per dedupe generation the batch
+ * reads (and an MGET of the layout-1 markers while they may exist); each
+ * entry gets i64 = index of the group's first reply << 16 | its index in
+ * the group. */
+static int queue_seen_group(fd_processor *proc, const seen_group *g)
+{
+        const fd_dedupe_plan *plan = &proc->dedupe;
+        fd_resp *r = &proc->reads;
+        int64_t reply = (int64_t)r->cmd_cnt;
+        int rc = 0;
+
+        for (int64_t gen = plan->read_lo; gen <= plan->read_hi && !rc; gen++)
+                rc = fd_resp_cmd(r, 2 + (int)g->cnt) ||
+                     fd_resp_str(r, "SMISMEMBER") ||
+                     fd_key_dedupe(r, proc->prefix, g->tenant, gen) ||
+                     seen_ids(r, g);
+        if (plan->v1) {
+                rc |= fd_resp_cmd(r, 1 + (int)g->cnt) || fd_resp_str(r, "MGET");
+                for (size_t k = 0; k < g->cnt && !rc; k++)
+                        rc = fd_key_seen(r, proc->prefix, g->tenant,
+                                         g->by[k]->key + g->tlen + 1);
+        }
+        for (size_t k = 0; k < g->cnt; k++)
+                g->by[k]->i64 = reply << 16 | (int64_t)k;
+        return rc;
 }
 
 /* Whether the replies of an entry's group say its event id was applied
@@ -476,43 +477,31 @@ static int seen_before(const fd_processor *proc, redisReply **replies,
         return seen;
 }
 
-/* Queues the batch's new event ids: per tenant SADD to the generation
- * written, its expiry, and UNLINK of the generation no batch reads any
- * more (a big set freed by expiry would block Redis; UNLINK frees it in
- * the background). */
-static int write_seen(fd_processor *proc)
+/* Queues the group's new event ids: SADD to the generation written and,
+ * after the tenant's last group, its expiry and UNLINK of the generation
+ * no batch reads any more (a big set freed by expiry would block Redis;
+ * UNLINK frees it in the background). */
+static int write_seen_group(fd_processor *proc, const seen_group *g)
 {
         const fd_dedupe_plan *plan = &proc->dedupe;
         fd_resp *w = &proc->writes;
-        size_t kept;
-        int rc = 0;
+        const char *t = g->tenant;
 
-        if (!proc->seen.cnt)
-                return 0;
-        fd_strmap_entry **by = seen_sorted(proc, 0, &kept);
-        if (!by)
+        if (fd_resp_cmd(w, 2 + (int)g->cnt) || fd_resp_str(w, "SADD") ||
+            fd_key_dedupe(w, proc->prefix, t, plan->write_gen) ||
+            seen_ids(w, g))
                 return -1;
-        for (size_t i = 0, j; i < kept && !rc; i = j) {
-                const char *tenant = by[i]->key;
-                size_t tlen = strlen(tenant);
-                j = seen_group(by, i, kept);
-                rc = fd_resp_cmd(w, 2 + (int)(j - i)) ||
-                     fd_resp_str(w, "SADD") ||
-                     fd_key_dedupe(w, proc->prefix, tenant, plan->write_gen) ||
-                     seen_ids(w, by, i, j, tlen);
-                if (rc || (j < kept && strcmp(by[j]->key, tenant) == 0))
-                        continue; /* the tenant's last group follows */
-                rc = fd_resp_cmd(w, 3) || fd_resp_str(w, "PEXPIREAT") ||
-                     fd_key_dedupe(w, proc->prefix, tenant, plan->write_gen) ||
-                     fd_resp_i64(w, plan->expire_at_ms) || fd_resp_cmd(w, 2) ||
-                     fd_resp_str(w, "UNLINK") ||
-                     fd_key_dedupe(w, proc->prefix, tenant, plan->unlink_gen);
-        }
-        free(by);
+        if (!g->last)
+                return 0;
+        int rc = fd_resp_cmd(w, 3) || fd_resp_str(w, "PEXPIREAT") ||
+                 fd_key_dedupe(w, proc->prefix, t, plan->write_gen) ||
+                 fd_resp_i64(w, plan->expire_at_ms) || fd_resp_cmd(w, 2) ||
+                 fd_resp_str(w, "UNLINK") ||
+                 fd_key_dedupe(w, proc->prefix, t, plan->unlink_gen);
         return rc ? -1 : 0;
 }
 
-/* Queues the reads of round one: dedupe markers (queue_seen), lead states
+/* Queues the reads of round one: dedupe sets (queue_seen_group), lead states
  * (entries of proc->leads get i64 = index of their reply) and deadline
  * sets. */
 static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
@@ -538,7 +527,7 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 if (lead_id && !want_lead(proc, tenant, lead_id))
                         return -1;
         }
-        if (queue_seen(proc) != 0)
+        if (each_seen_group(proc, 1, queue_seen_group) != 0)
                 return -1;
         return queue_scans(proc, msgs, n, parts, cnt);
 }
@@ -845,7 +834,8 @@ static int finish_writes(fd_processor *proc)
                 if (lead->dirty)
                         rc |= fd_lead_save(lead, proc->prefix, w);
         }
-        rc |= fd_apply_flush_aggregates(proc) | write_seen(proc);
+        rc |= fd_apply_flush_aggregates(proc) |
+              each_seen_group(proc, 0, write_seen_group);
         if (proc->offsets.cnt) {
                 rc |= fd_resp_cmd(w, 2 + 2 * (int)proc->offsets.cnt) ||
                       fd_resp_str(w, "HSET") ||
