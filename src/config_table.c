@@ -143,8 +143,10 @@ const fd_cfg_key fd_cfg_keys[] = {
          "Most touches kept per lead for attribution (oldest dropped)."},
         {"processing.dedupe_window_days", FD_CFG_DAYS, "7", 7, 3650, NULL,
          G(dedupe_window_ms),
-         "How long an event_id is remembered: a duplicate inside the window "
-         "changes nothing."},
+         "How long an event_id is remembered at least: a duplicate inside "
+         "the window changes nothing (ids are kept in sets per 4 days of "
+         "processing time, so one is remembered less than the window plus "
+         "4 days)."},
         {"processing.max_message_bytes", FD_CFG_I64, "1048576", 1024,
          INT64_C(1073741824), NULL, G(max_message_bytes),
          "Larger input messages go to the DLQ as oversized."},
