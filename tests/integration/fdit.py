@@ -221,6 +221,19 @@ def producer(**conf):
     return Producer(base)
 
 
+def send(p, topic, **kwargs):
+    """p.produce(topic, **kwargs), waiting while the producer's local queue
+    is full (a broker slow to acknowledge, e.g. while the producer waits
+    for its id, must not fail a test that produces 100k messages)."""
+    while True:
+        try:
+            p.produce(topic, **kwargs)
+            break
+        except BufferError:
+            p.poll(0.1)
+    p.poll(0)
+
+
 def produce(topic, records, timeout=30, **conf):
     """Produces records [(key, value) or (key, value, headers)] in order and
     waits until all are acknowledged; raises on any delivery error."""
@@ -234,9 +247,8 @@ def produce(topic, records, timeout=30, **conf):
     for rec in records:
         key, value = rec[0], rec[1]
         headers = rec[2] if len(rec) > 2 else None
-        p.produce(topic, key=key, value=value, headers=headers,
-                  on_delivery=on_delivery)
-        p.poll(0)
+        send(p, topic, key=key, value=value, headers=headers,
+             on_delivery=on_delivery)
     left = p.flush(timeout)
     if left or errors:
         raise ITError(f"producing to {topic} failed: {left} undelivered, "

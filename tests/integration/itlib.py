@@ -685,15 +685,9 @@ class Flow(threading.Thread):
                     self._flush(p)
                 last_topic[part] = topic
                 value = self._avro.encode(schema, e, sid)
-                while True:
-                    try:
-                        p.produce(topic, key=key, value=value, partition=part,
-                                  on_delivery=self._on_delivery)
-                        break
-                    except BufferError:
-                        p.poll(0.1)
+                fdit.send(p, topic, key=key, value=value, partition=part,
+                          on_delivery=self._on_delivery)
                 self.sent += 1
-                p.poll(0)
             self._flush(p)
         except Exception as e:  # noqa: BLE001 - reported by wait()
             self.errors.append(repr(e))

@@ -148,9 +148,8 @@ def produce(setup, s):
 
     def send(kind, key, value, partition=0):
         topic = setup.lead_topic if kind == "lead" else setup.crm_topic
-        p.produce(topic, key=key, value=value, partition=partition,
+        fdit.send(p, topic, key=key, value=value, partition=partition,
                   on_delivery=lambda err, m: err and errors.append(err))
-        p.poll(0)
 
     for kind, key, value, _ in s.dlq.values():
         send(kind, key, value)

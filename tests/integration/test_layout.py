@@ -9,6 +9,7 @@ window) to P:meta and, until then, reads the layout-1 markers too: an event
 applied by the old funneld and delivered again counts as a duplicate, not a
 second time. Data of a layout it does not know it refuses to touch."""
 
+import calendar
 import sys
 import time
 from pathlib import Path
@@ -89,8 +90,7 @@ def test_layout_1_is_upgraded_in_place():
         assert set().union(*sets.values()) == {"u3"}, sets
         for k in sets:
             day = k.rsplit(":", 1)[1]
-            start = int(time.mktime(time.strptime(day, "%Y-%m-%d"))
-                        - time.timezone) * 1000
+            start = calendar.timegm(time.strptime(day, "%Y-%m-%d")) * 1000
             assert start % GEN_MS == 0 and \
                 start <= after and before < start + GEN_MS + 600000, k
             expire = r.pexpiretime(k)
