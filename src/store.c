@@ -124,6 +124,26 @@ static int check_layout(fd_store *store, char *errstr, size_t errstr_size)
                            errstr_size);
 }
 
+/* funneld reads its dedupe sets with SMISMEMBER (Redis 6.2): a Redis that
+ * does not run it for us is refused at start, not in every batch. */
+static int check_smismember(fd_store *store, char *errstr, size_t errstr_size)
+{
+        redisReply *reply = redisCommand(
+                store->ctx, "SMISMEMBER %s:dedupe-probe x", store->prefix);
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errstr_size,
+                         "redis %s:%d refused SMISMEMBER: %s; funneld reads "
+                         "its event-id dedupe sets with it: use Redis 6.2 or "
+                         "later and let redis.user run it (+smismember or "
+                         "+@read)",
+                         store->conf->redis_host, store->conf->redis_port,
+                         reply->str);
+                freeReplyObject(reply);
+                return FD_STORE_ERR;
+        }
+        return check_reply(store, reply, "SMISMEMBER", errstr, errstr_size);
+}
+
 static int connect_store(fd_store *store, char *errstr, size_t errstr_size)
 {
         struct timeval tv = {5, 0};
@@ -159,7 +179,9 @@ static int connect_store(fd_store *store, char *errstr, size_t errstr_size)
                 if (check_reply(store, reply, "SELECT", errstr, errstr_size))
                         return FD_STORE_ERR;
         }
-        return check_layout(store, errstr, errstr_size);
+        if (check_layout(store, errstr, errstr_size) != FD_STORE_OK)
+                return FD_STORE_ERR;
+        return check_smismember(store, errstr, errstr_size);
 }
 
 /* Returns a connected store owned by the caller (fd_store_destroy). */

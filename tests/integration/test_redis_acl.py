@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Redis AUTH with an ACL user that may touch only funneld's key prefix:
 funneld works with it (every key it writes is under redis.prefix), and a user
-whose keys do not cover the prefix is refused at start with a message that
+whose keys do not cover the prefix, or who may not run SMISMEMBER (the
+dedupe sets' read, Redis 6.2), is refused at start with a message that
 says what to fix."""
 
 import sys
@@ -13,11 +14,11 @@ import fdit  # noqa: E402
 import itlib  # noqa: E402
 
 
-def acl_user(r, key_pattern):
+def acl_user(r, key_pattern, *rules):
     name, password = f"fd-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     r.execute_command("ACL", "SETUSER", name, "on", f">{password}",
                       "resetkeys", f"~{key_pattern}", "resetchannels",
-                      "+@all", "-@admin", "-@dangerous")
+                      "+@all", "-@admin", "-@dangerous", *rules)
     return name, password
 
 
@@ -58,6 +59,21 @@ def test_acl_user_outside_prefix_is_refused():
     log = p.log_text()
     assert rc == 1, f"exit code {rc}\n{log}"
     assert "NOPERM" in log and "check redis.user, redis.password" in log, log
+
+
+def test_acl_user_without_smismember_is_refused():
+    work = fdit.work_dir()
+    setup = itlib.Setup("acl_smis", work, partitions=2)
+    setup.create_topics()
+    r = fdit.redis_client()
+    name, password = acl_user(r, f"{setup.prefix}:*", "-smismember")
+    cfg = with_user(setup, name, password)
+    p = fdit.start_funneld(cfg)
+    rc = p.wait(timeout=60)
+    log = p.log_text()
+    assert rc == 1, f"exit code {rc}\n{log}"
+    assert "refused SMISMEMBER: NOPERM" in log and \
+        "use Redis 6.2 or later and let redis.user run it" in log, log
 
 
 if __name__ == "__main__":
