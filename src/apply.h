@@ -64,21 +64,25 @@ struct fd_processor {
         fd_codec *codec;
         fd_store *store;
         const char *prefix;
-        fd_strmap leads;       /* "tenant\0lead" -> fd_lead*, i64 reply index
-                                * (-1: taken from the cache) */
-        fd_strmap cache[3];    /* lead states of earlier batches, as committed:
-                                * generations of processing.lead_cache / 2
-                                * (ptr NULL once taken into a batch): the
-                                * current one, the one before, and the one
-                                * being freed (process.c cache_keep) */
-        int cache_cur;         /* the generation new entries go to */
-        size_t retire_pos;     /* entries of the one being freed so far */
-        fd_strmap seen;        /* "tenant\0event_id" -> 1 stored, 2 in batch */
-        fd_dedupe_plan dedupe; /* the dedupe sets the batch reads, writes */
-        fd_strmap counters;    /* "key\0field" -> increment */
-        fd_strmap sets;        /* "key\0member" */
-        fd_strmap hlls;        /* "key\0member": PFADD */
-        fd_strmap trims;       /* touch zset keys written in the batch */
+        fd_strmap leads;    /* "tenant\0lead" -> fd_lead*, i64 reply index
+                             * (-1: taken from the cache) */
+        fd_strmap cache[3]; /* lead states of earlier batches, as committed:
+                             * generations of processing.lead_cache / 2
+                             * (ptr NULL once taken into a batch): the
+                             * current one, the one before, and the one
+                             * being freed (process.c cache_keep) */
+        int cache_cur;      /* the generation new entries go to */
+        size_t retire_pos;  /* entries of the one being freed so far */
+        fd_strmap seen;     /* "tenant\0event_id" -> 1 stored, 2 in batch */
+        fd_strmap_entry **seen_by; /* seen's entries sorted (seen_sorted),
+                                    * then room for as many picked */
+        size_t seen_by_cap;
+        int seen_sorted; /* seen_by holds seen's entries: none added since */
+        fd_dedupe_plan dedupe;   /* the dedupe sets the batch reads, writes */
+        fd_strmap counters;      /* "key\0field" -> increment */
+        fd_strmap sets;          /* "key\0member" */
+        fd_strmap hlls;          /* "key\0member": PFADD */
+        fd_strmap trims;         /* touch zset keys written in the batch */
         fd_strmap batch_touches; /* "T\0kind\0id\0member" -> i64 = score:
                                   * the touches the batch added so far (a
                                   * close reads them with the stored ones) */

@@ -157,6 +157,7 @@ static void batch_reset(fd_processor *proc)
         leads_clear(&proc->leads);
         fd_strmap_clear(&proc->leads);
         fd_strmap_clear(&proc->seen);
+        proc->seen_sorted = 0;
         fd_strmap_clear(&proc->counters);
         fd_strmap_clear(&proc->sets);
         fd_strmap_clear(&proc->hlls);
@@ -192,6 +193,7 @@ void fd_processor_destroy(fd_processor *proc)
                 fd_strmap_free(&proc->cache[g]);
         fd_strmap_free(&proc->leads);
         fd_strmap_free(&proc->seen);
+        free(proc->seen_by);
         fd_strmap_free(&proc->counters);
         fd_strmap_free(&proc->sets);
         fd_strmap_free(&proc->hlls);
@@ -389,21 +391,26 @@ typedef struct seen_group {
 typedef int (*seen_group_fn)(fd_processor *proc, const seen_group *g);
 
 /* Calls fn for the groups of proc->seen's entries, sorted (a tenant's are
- * together): to read, those the held batch does not write; else those
- * applied in this batch. */
+ * together; sorted once for the batch's reads and writes): to read, those
+ * the held batch does not write; else those applied in this batch. */
 static int each_seen_group(fd_processor *proc, int to_read, seen_group_fn fn)
 {
-        size_t n = 0;
+        size_t cnt = proc->seen.cnt, n = 0;
         int rc = 0;
 
-        if (!proc->seen.cnt)
+        if (!cnt)
                 return 0;
-        fd_strmap_entry **by = fd_strmap_sorted(&proc->seen);
-        if (!by)
-                return -1;
-        for (size_t i = 0; i < proc->seen.cnt; i++)
-                if (to_read ? by[i]->i64 != FD_SEEN_HELD : by[i]->i64 == 2)
-                        by[n++] = by[i];
+        if (!proc->seen_sorted) {
+                if (fd_strmap_sort_into(&proc->seen, cnt, &proc->seen_by,
+                                        &proc->seen_by_cap) != 0)
+                        return -1;
+                proc->seen_sorted = 1;
+        }
+        fd_strmap_entry **sorted = proc->seen_by, **by = sorted + cnt;
+        for (size_t i = 0; i < cnt; i++)
+                if (to_read ? sorted[i]->i64 != FD_SEEN_HELD
+                            : sorted[i]->i64 == 2)
+                        by[n++] = sorted[i];
         for (size_t i = 0, j; i < n && !rc; i = j) {
                 seen_group g = {by[i]->key, strlen(by[i]->key), by + i, 0, 0};
                 for (j = i + 1; j < n && j - i < FD_SEEN_PER_CMD &&
@@ -414,7 +421,6 @@ static int each_seen_group(fd_processor *proc, int to_read, seen_group_fn fn)
                 g.last = j == n || strcmp(by[j]->key, g.tenant) != 0;
                 rc = fn(proc, &g);
         }
-        free(by);
         return rc ? -1 : 0;
 }
 
@@ -521,6 +527,8 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 e = fd_strmap_upsert(&proc->seen, k, len, &created);
                 if (!e)
                         return -1;
+                if (created)
+                        proc->seen_sorted = 0;
                 if (created && proc->held_seen.cnt &&
                     fd_strmap_get(&proc->held_seen, k, len))
                         e->i64 = FD_SEEN_HELD;
@@ -1110,6 +1118,7 @@ static int hold(fd_processor *proc, size_t n)
         proc->writes = tw;
         /* The held batch's maps; the batch's get the emptied ones. */
         swap_maps(&proc->held_seen, &proc->seen);
+        proc->seen_sorted = 0;
         swap_maps(&proc->held_dues, &proc->due_writes);
         swap_maps(&proc->held_touches, &proc->batch_touches);
         swap_maps(&proc->held_anons, &proc->batch_anons);

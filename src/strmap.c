@@ -196,14 +196,31 @@ static int cmp_entry_key(const void *a, const void *b)
         return strcmp(x->key, y->key);
 }
 
+int fd_strmap_sort_into(const fd_strmap *map, size_t extra,
+                        fd_strmap_entry ***by, size_t *cap)
+{
+        size_t need = map->cnt + extra;
+
+        if (need > *cap) {
+                fd_strmap_entry **grown = realloc(*by, need * sizeof(*grown));
+                if (!grown)
+                        return -1;
+                *by = grown;
+                *cap = need;
+        }
+        for (size_t i = 0; i < map->cnt; i++)
+                (*by)[i] = &map->entries[i];
+        qsort(*by, map->cnt, sizeof(**by), cmp_entry_key);
+        return 0;
+}
+
 fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map)
 {
-        fd_strmap_entry **by = map->cnt ? malloc(map->cnt * sizeof(*by)) : NULL;
-        if (!by)
+        fd_strmap_entry **by = NULL;
+        size_t cap = 0;
+
+        if (!map->cnt || fd_strmap_sort_into(map, 0, &by, &cap) != 0)
                 return NULL;
-        for (size_t i = 0; i < map->cnt; i++)
-                by[i] = &map->entries[i];
-        qsort(by, map->cnt, sizeof(*by), cmp_entry_key);
         return by;
 }
 

@@ -45,6 +45,12 @@ fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
  * of cnt pointers the caller frees; NULL when out of memory or empty. */
 fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map);
 
+/* The same into *by, an array of *cap pointers the caller keeps (and
+ * frees), grown to at least extra + cnt: the extra slots follow the cnt
+ * sorted ones. 0, or -1 when memory runs out. */
+int fd_strmap_sort_into(const fd_strmap *map, size_t extra,
+                        fd_strmap_entry ***by, size_t *cap);
+
 /* Sets k to a key made of the strings given up to a NULL, each but the last
  * followed by a NUL ("a\0b\0c"); a last "" leaves k ending in a NUL, for
  * a binary part the caller appends. 0, or -1 when memory runs out. */
