@@ -262,18 +262,6 @@ static void restart_engagement(fd_lead *lead)
                         lead->awarded[i] = 0;
 }
 
-/* Time-in-stage histogram buckets (upper bounds, inclusive). */
-static const struct {
-        int64_t ms;
-        const char *field;
-} velocity_buckets[] = {
-        {3600000LL, "le:1h"},        {86400000LL, "le:1d"},
-        {3 * 86400000LL, "le:3d"},   {7 * 86400000LL, "le:7d"},
-        {14 * 86400000LL, "le:14d"}, {30 * 86400000LL, "le:30d"},
-        {60 * 86400000LL, "le:60d"}, {90 * 86400000LL, "le:90d"},
-        {INT64_MAX, "le:inf"},
-};
-
 /* The lead left stage `left` (entered, not implied, in this cycle) at `at`:
  * counts the time it spent there in P:{T}:velocity:<left> and per source
  * channel. A negative time (an event older than the entry) counts as 0. */
@@ -285,14 +273,13 @@ static int count_velocity(fd_processor *proc, const fd_lead *lead,
         const char *ch =
                 lead->source_channel ? lead->source_channel : "unknown";
         int64_t d = at - lead->lc.entered_at[left];
-        size_t b = 0;
         int rc = 0;
 
         if (d < 0)
                 d = 0;
-        while (d > velocity_buckets[b].ms)
-                b++;
-        const char *fields[3] = {"sum_ms", "count", velocity_buckets[b].field};
+        const char *fields[3] = {
+                "sum_ms", "count",
+                fd_velocity_bucket_field[fd_velocity_bucket(d)]};
         const int64_t deltas[3] = {d, 1, 1};
         for (int i = 0; i < 3; i++) {
                 rc |= fd_apply_count(proc, fields[i], deltas[i],

@@ -5,10 +5,9 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "funneld/timebucket.h"
 #include "keys.h"
 #include "log.h"
-
-#define HOUR_MS INT64_C(3600000)
 
 int fd_cold_wall(const fd_tenant_conf *tconf)
 {
@@ -20,7 +19,7 @@ int64_t fd_cold_due(const fd_lead *lead, int64_t *window)
         const fd_cold_conf *c = &lead->tconf->cold;
         fd_stage s = lead->lc.stage;
         int64_t w = s == FD_STAGE_SQL   ? c->sql_ms
-                    : s == FD_STAGE_MQL ? c->mql_sla_hours * HOUR_MS
+                    : s == FD_STAGE_MQL ? c->mql_sla_hours * FD_HOUR_MS
                                         : 0;
 
         if (w <= 0 || lead->cold == s || lead->lc.entered_at[s] == 0)

@@ -10,8 +10,6 @@
 #include "funneld/attribution.h"
 #include "funneld/timebucket.h"
 
-#define DAY_MS INT64_C(86400000)
-
 #define G(field)       0, offsetof(fd_config, field), 0
 #define GL(field, cnt) 0, offsetof(fd_config, field), offsetof(fd_config, cnt)
 #define T(field)       1, offsetof(fd_tenant_conf, field), 0
@@ -417,7 +415,7 @@ static int parse_date(const char *s, int64_t *ms)
 
         if (fd_day_parse(s, &day, NULL, NULL) < 0)
                 return -1;
-        *ms = day * DAY_MS;
+        *ms = day * FD_DAY_MS;
         return 0;
 }
 
@@ -779,7 +777,7 @@ static int parse_dates(const fd_cfg_key *key, void *base, const char *value,
                                  key->name, names[i]);
                         goto out;
                 }
-                days[i] = ms / DAY_MS;
+                days[i] = ms / FD_DAY_MS;
                 for (size_t j = 0; j < i; j++) {
                         if (days[j] == days[i]) {
                                 snprintf(err, err_size,
@@ -865,7 +863,7 @@ static int apply_number(const fd_cfg_key *key, void *base, const char *value,
                 *FIELD(base, key->off, int32_t) = (int32_t)v;
                 break;
         case FD_CFG_DAYS:
-                *FIELD(base, key->off, int64_t) = v * DAY_MS;
+                *FIELD(base, key->off, int64_t) = v * FD_DAY_MS;
                 break;
         default:
                 *FIELD(base, key->off, int64_t) = v;

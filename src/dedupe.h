@@ -16,7 +16,6 @@
 #include "resp.h"
 
 #define FD_DEDUPE_GEN_DAYS 4
-#define FD_DAY_MS          86400000LL
 /* How far instances' clocks may disagree: near the start of a generation
  * the next one is read too, in case an instance whose clock is ahead
  * already wrote to it. */

@@ -17,10 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "funneld/timebucket.h"
 #include "gen.h"
 #include "gen_plan.h"
-
-#define MS_DAY INT64_C(86400000)
 
 /* ---- the generator ---------------------------------------------------- */
 
@@ -156,7 +155,7 @@ static int calibrate(fd_gen *gen)
                                           gen->conf.start_ms);
         }
         per = events / n * (1.0 + gen->conf.dup_rate);
-        window = (double)gen->conf.days * (double)MS_DAY;
+        window = (double)gen->conf.days * (double)FD_DAY_MS;
         span = window - delay / events;
         if (span < window / 2)
                 span = window / 2;
@@ -417,7 +416,7 @@ fd_gen *fd_gen_new(const fd_gen_conf *conf)
                 if (tn->spend_scale < 0.15)
                         tn->spend_scale = 0.15;
         }
-        gen->spend_first_day = (int32_t)(conf->start_ms / MS_DAY);
+        gen->spend_first_day = (int32_t)(conf->start_ms / FD_DAY_MS);
         gen->spend_day = gen->spend_first_day;
         fd_gen_rng_seed(&gen->rng, conf->seed, 0, 0);
         if (calibrate(gen) < 0)

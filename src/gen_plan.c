@@ -11,10 +11,6 @@
 #include "funneld/timebucket.h"
 #include "gen_plan.h"
 
-#define MS_MIN  INT64_C(60000)
-#define MS_HOUR (60 * MS_MIN)
-#define MS_DAY  (24 * MS_HOUR)
-
 /* ---- PRNG: xoshiro256** seeded through splitmix64 ---------------------- */
 
 static uint64_t splitmix64(uint64_t *x)
@@ -310,19 +306,19 @@ static fd_gen_step *plan_add(fd_gen_plan *p, int64_t at, int flags, int what)
  * move to the next morning, most weekend events to Monday or Tuesday. */
 static int64_t daytime(fd_gen_rng *r, int64_t t)
 {
-        int64_t hour = (t % MS_DAY) / MS_HOUR;
-        int64_t dow = (t / MS_DAY + 4) % 7; /* 0 = Sunday; 1970-01-01 Thu */
+        int64_t hour = (t % FD_DAY_MS) / FD_HOUR_MS;
+        int64_t dow = fd_weekday_of(t / FD_DAY_MS); /* 0 = Sunday */
 
         if ((hour < 7 || hour >= 21) && rng_chance(r, 0.8)) {
-                t = (t / MS_DAY + (hour >= 21)) * MS_DAY + 8 * MS_HOUR;
-                t += fd_gen_rng_range(r, 0, 10 * MS_HOUR);
-                dow = (t / MS_DAY + 4) % 7;
+                t = (t / FD_DAY_MS + (hour >= 21)) * FD_DAY_MS + 8 * FD_HOUR_MS;
+                t += fd_gen_rng_range(r, 0, 10 * FD_HOUR_MS);
+                dow = fd_weekday_of(t / FD_DAY_MS);
         }
         if ((dow == 0 || dow == 6) && rng_chance(r, 0.6)) {
                 int64_t to = (dow == 6 ? 2 : 1) + rng_below(r, 2); /* Mon/Tue */
 
-                t = (t / MS_DAY + to) * MS_DAY + 8 * MS_HOUR;
-                t += fd_gen_rng_range(r, 0, 10 * MS_HOUR);
+                t = (t / FD_DAY_MS + to) * FD_DAY_MS + 8 * FD_HOUR_MS;
+                t += fd_gen_rng_range(r, 0, 10 * FD_HOUR_MS);
         }
         return t;
 }
@@ -370,7 +366,7 @@ static int64_t plan_visits(fd_gen_rng *r, int64_t t, fd_gen_plan *p)
                 fd_gen_step *s;
 
                 if (i > 0)
-                        t = later(r, t, 2.0 * MS_DAY, MS_MIN);
+                        t = later(r, t, 2.0 * FD_DAY_MS, FD_MINUTE_MS);
                 s = plan_add(p, t, ID_ANON | F_UTM, what);
                 set_channel(r, s, ch);
         }
@@ -417,7 +413,7 @@ static int64_t plan_activities(fd_gen_rng *r, int64_t t, int n, int handraise,
         int i;
 
         for (i = 0; i < n; i++) {
-                t = later(r, t, 2.0 * MS_DAY, 5 * MS_MIN);
+                t = later(r, t, 2.0 * FD_DAY_MS, 5 * FD_MINUTE_MS);
                 if (may_unsub && rng_chance(r, 0.015)) {
                         plan_activity(r, t, T_UNSUBSCRIBE, p);
                         *unsub = 1;
@@ -427,7 +423,7 @@ static int64_t plan_activities(fd_gen_rng *r, int64_t t, int n, int handraise,
                               p);
         }
         if (handraise && rng_chance(r, 0.85)) {
-                t = later(r, t, 1.0 * MS_DAY, 5 * MS_MIN);
+                t = later(r, t, 1.0 * FD_DAY_MS, 5 * FD_MINUTE_MS);
                 plan_activity(r, t, rng_chance(r, 0.7) ? T_DEMO : T_CONTACT, p);
         }
         return t;
@@ -449,20 +445,21 @@ static int64_t plan_deal(fd_gen_rng *r, int64_t t, fd_gen_plan *p)
         int32_t amount;
         double u;
 
-        t = daytime(r, t + fd_gen_rng_range(r, MS_HOUR, 3 * MS_DAY));
+        t = daytime(r, t + fd_gen_rng_range(r, FD_HOUR_MS, 3 * FD_DAY_MS));
         plan_add(p, t, F_CRM | ID_LEAD, S_SQL);
         t_sql = t;
         if (!rng_chance(r, 0.5)) {
                 if (rng_chance(r, 0.1))
-                        plan_add(p, later(r, t, 20.0 * MS_DAY, 14 * MS_DAY),
+                        plan_add(p,
+                                 later(r, t, 20.0 * FD_DAY_MS, 14 * FD_DAY_MS),
                                  F_CRM | ID_LEAD, S_RECYCLED);
                 return t_sql;
         }
-        t = daytime(r, t + fd_gen_rng_range(r, 2 * MS_DAY, 14 * MS_DAY));
+        t = daytime(r, t + fd_gen_rng_range(r, 2 * FD_DAY_MS, 14 * FD_DAY_MS));
         amount = deal_amount(r);
         plan_add(p, t, F_CRM | ID_LEAD, S_OPP)->detail = amount;
         p->uses_opp = 1;
-        t = daytime(r, t + fd_gen_rng_range(r, 5 * MS_DAY, 35 * MS_DAY));
+        t = daytime(r, t + fd_gen_rng_range(r, 5 * FD_DAY_MS, 35 * FD_DAY_MS));
         u = fd_gen_rng_unit(r);
         if (u < 0.25) {
                 double f = 0.7 + 0.4 * fd_gen_rng_unit(r);
@@ -473,7 +470,8 @@ static int64_t plan_deal(fd_gen_rng *r, int64_t t, fd_gen_plan *p)
         } else if (u < 0.8) {
                 plan_add(p, t, F_CRM | ID_LEAD, S_LOST);
                 if (rng_chance(r, 0.3))
-                        plan_add(p, later(r, t, 20.0 * MS_DAY, 14 * MS_DAY),
+                        plan_add(p,
+                                 later(r, t, 20.0 * FD_DAY_MS, 14 * FD_DAY_MS),
                                  F_CRM | ID_LEAD, S_RECYCLED);
         }
         return t_sql;
@@ -486,7 +484,9 @@ static void plan_lead_life(fd_gen_rng *r, int64_t t, fd_gen_plan *p)
         int64_t last;
 
         if (rng_chance(r, 0.25))
-                plan_add(p, t + fd_gen_rng_range(r, 2 * MS_MIN, 2 * MS_HOUR),
+                plan_add(p,
+                         t + fd_gen_rng_range(r, 2 * FD_MINUTE_MS,
+                                              2 * FD_HOUR_MS),
                          F_CRM | ID_LEAD, S_LEAD);
         if (rng_chance(r, 0.8)) {
                 n = 1;
@@ -501,7 +501,7 @@ static void plan_lead_life(fd_gen_rng *r, int64_t t, fd_gen_plan *p)
 
                 plan_activities(r, t_sql, more, 0, 0, &unsub, p);
         } else if (n > 0 && !unsub && rng_chance(r, 0.04)) {
-                plan_add(p, later(r, last, 20.0 * MS_DAY, 7 * MS_DAY),
+                plan_add(p, later(r, last, 20.0 * FD_DAY_MS, 7 * FD_DAY_MS),
                          F_CRM | ID_LEAD, S_RECYCLED);
         }
 }
@@ -516,13 +516,13 @@ static int64_t plan_identify(fd_gen_rng *r, int64_t t, fd_gen_plan *p)
         if (p->oom)
                 return t;
         if (rng_chance(r, 0.6)) {
-                t += fd_gen_rng_range(r, MS_MIN, 30 * MS_MIN);
+                t += fd_gen_rng_range(r, FD_MINUTE_MS, 30 * FD_MINUTE_MS);
                 s = plan_add(p, t, ID_LEAD | ID_ANON | F_UTM, what);
                 s->channel = last.channel;
                 s->campaign = last.campaign;
                 s->detail = last.detail; /* same landing URL */
         } else {
-                t = later(r, t, 2.0 * MS_DAY, 10 * MS_MIN);
+                t = later(r, t, 2.0 * FD_DAY_MS, 10 * FD_MINUTE_MS);
                 s = plan_add(p, t, ID_LEAD | ID_ANON | F_UTM, what);
                 set_channel(r, s, pick_channel(r));
         }
@@ -807,7 +807,7 @@ static int64_t spend_reported(uint64_t seed, int tenant, int32_t day, int slot)
         fd_gen_rng r;
 
         spend_rng(&r, seed, tenant, day, slot, 2);
-        return ((int64_t)day + 1) * MS_DAY + 30 * MS_MIN +
+        return ((int64_t)day + 1) * FD_DAY_MS + 30 * FD_MINUTE_MS +
                fd_gen_rng_range(&r, 0, 45 * 60) * 1000;
 }
 
@@ -817,7 +817,7 @@ static void spend_day(uint64_t seed, int tenant, double scale, int slot,
 {
         const channel_def *cd = &channel_defs[spend_defs[slot].channel];
         int ncamp = count_strs(cd->campaigns, NELEM(cd->campaigns));
-        int dow = (int)(((int64_t)day + 4) % 7); /* 0 = Sunday */
+        int dow = fd_weekday_of(day); /* 0 = Sunday */
         int active[MAX_CAMPAIGNS], nact = 0, i;
         double lo = log(spend_defs[slot].lo), hi = log(spend_defs[slot].hi);
         double w[MAX_CAMPAIGNS], wsum = 0, whole;
@@ -919,7 +919,7 @@ int fd_gen_spend_event(uint64_t seed, const char *tenant_id,
         memset(out, 0, sizeof(*out));
         out->kind = FD_EV_SPEND;
         fd_day_format(s->day, day, sizeof(day));
-        fd_day_format(s->at / MS_DAY - 1, reported, sizeof(reported));
+        fd_day_format(s->at / FD_DAY_MS - 1, reported, sizeof(reported));
         snprintf(id, sizeof(id), "%s-s%" PRIu64 "-spend-%s-%s%s%s%s%s",
                  tenant_id, seed, day, channel_mix[s->channel].name,
                  campaign ? "-" : "", campaign ? campaign : "",

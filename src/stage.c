@@ -7,6 +7,8 @@
 #include <ctype.h>
 #include <stddef.h>
 
+#include "funneld/timebucket.h"
+
 static const char *const stage_names[FD_STAGE__COUNT] = {
         [FD_STAGE_NONE] = "none",
         [FD_STAGE_LEAD] = "lead",
@@ -57,4 +59,24 @@ int fd_stage_is_recycle(const char *name)
         if (!name)
                 return 0;
         return name_eq(name, "recycled") || name_eq(name, "nurture");
+}
+
+const int64_t fd_velocity_bucket_ms[FD_VELOCITY_BUCKET_CNT] = {
+        FD_HOUR_MS,     FD_DAY_MS,      3 * FD_DAY_MS,
+        7 * FD_DAY_MS,  14 * FD_DAY_MS, 30 * FD_DAY_MS,
+        60 * FD_DAY_MS, 90 * FD_DAY_MS, INT64_MAX,
+};
+
+const char *const fd_velocity_bucket_field[FD_VELOCITY_BUCKET_CNT] = {
+        "le:1h",  "le:1d",  "le:3d",  "le:7d",  "le:14d",
+        "le:30d", "le:60d", "le:90d", "le:inf",
+};
+
+int fd_velocity_bucket(int64_t ms)
+{
+        int b = 0;
+
+        while (ms > fd_velocity_bucket_ms[b])
+                b++;
+        return b;
 }

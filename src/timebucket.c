@@ -23,7 +23,6 @@
 #define ZONEINFO_DIR "/usr/share/zoneinfo/"
 #define TZ_NAME_MAX  128
 #define DAY_CACHE_SZ 4096
-#define MS_PER_DAY   86400000LL
 
 typedef struct day_slot {
         char zone[TZ_NAME_MAX];
@@ -230,7 +229,7 @@ static size_t slot_index(const char *tz, int64_t day)
  * looked up per event. */
 static int zone_offset(const char *tz, int64_t ms, long *offset)
 {
-        int64_t day = fd_floor_div(ms, MS_PER_DAY);
+        int64_t day = fd_floor_div(ms, FD_DAY_MS);
         day_slot *slot = &day_cache[slot_index(tz, day)];
         long start, end;
 
@@ -251,30 +250,37 @@ static int zone_offset(const char *tz, int64_t ms, long *offset)
         return 0;
 }
 
+void fd_civil_from_days(int64_t day, int64_t *y, int *m, int *d)
+{
+        /* Howard Hinnant's civil_from_days: eras of 400 years from
+         * 0000-03-01, so the leap day ends a year. */
+        int64_t z = day + 719468;
+        int64_t era = fd_floor_div(z, 146097);
+        int64_t doe = z - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        int64_t mp = (5 * doy + 2) / 153;
+
+        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+        *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+        *y = yoe + era * 400 + (*m <= 2);
+}
+
 int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
 {
         long offset = 0;
-        int64_t local, days, doe, yoe, doy, mp;
+        int64_t local, days, year;
 
         if (!tz || !tz[0] || strlen(tz) >= TZ_NAME_MAX)
                 return -1;
         if (strcmp(tz, "UTC") != 0 && zone_offset(tz, ms, &offset) != 0)
                 return -1;
-        /* Local wall time = the civil fields of the shifted instant
-         * (Howard Hinnant's civil_from_days, the inverse of
-         * fd_days_from_civil). */
+        /* Local wall time = the civil fields of the shifted instant. */
         local = fd_floor_div(ms, 1000) + offset;
         days = fd_floor_div(local, 86400);
         out->hour = (int)((local - days * 86400) / 3600);
-        out->wday = (int)((days % 7 + 11) % 7); /* 1970-01-01: Thursday */
-        days += 719468;
-        int64_t era = fd_floor_div(days, 146097);
-        doe = days - era * 146097;
-        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        mp = (5 * doy + 2) / 153;
-        out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
-        out->month = (int)(mp < 10 ? mp + 3 : mp - 9);
-        out->year = (int)(yoe + era * 400 + (out->month <= 2));
+        out->wday = fd_weekday_of(days);
+        fd_civil_from_days(days, &year, &out->month, &out->day);
+        out->year = (int)year;
         return 0;
 }

@@ -30,4 +30,15 @@ fd_stage fd_stage_parse(const char *name);
  */
 int fd_stage_is_recycle(const char *name);
 
+/* The time-in-stage histogram of P:{T}:velocity:<stage> (docs/REDIS.md):
+ * bucket b counts the stays of at most fd_velocity_bucket_ms[b] ms in field
+ * fd_velocity_bucket_field[b] ("le:1h" .. "le:90d"); the last, "le:inf",
+ * has no bound (INT64_MAX). */
+#define FD_VELOCITY_BUCKET_CNT 9
+extern const int64_t fd_velocity_bucket_ms[FD_VELOCITY_BUCKET_CNT];
+extern const char *const fd_velocity_bucket_field[FD_VELOCITY_BUCKET_CNT];
+
+/* The bucket of a stay of ms (negative counts as 0). */
+int fd_velocity_bucket(int64_t ms);
+
 #endif

@@ -10,6 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Milliseconds in a minute, an hour and a UTC day (event times and all
+ * durations in funneld are epoch milliseconds). */
+#define FD_MINUTE_MS INT64_C(60000)
+#define FD_HOUR_MS   INT64_C(3600000)
+#define FD_DAY_MS    INT64_C(86400000)
+
 typedef struct fd_local_time {
         int year;  /* e.g. 2026 */
         int month; /* 1..12 */
@@ -28,6 +34,10 @@ int fd_timezone_valid(const char *tz);
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (negative before 1970); m 1..12, d 1..31. */
 int64_t fd_days_from_civil(int64_t y, int m, int d);
+
+/* The proleptic Gregorian date of day (days since 1970-01-01, negative
+ * before): *y, *m 1..12 and *d 1..31. The inverse of fd_days_from_civil. */
+void fd_civil_from_days(int64_t day, int64_t *y, int *m, int *d);
 
 /* a / b rounded toward minus infinity (b > 0). */
 int64_t fd_floor_div(int64_t a, int64_t b);

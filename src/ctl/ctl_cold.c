@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DAY_MS             86400000LL
-#define HOUR_MS            3600000LL
+#include "funneld/timebucket.h"
+
 #define COLD_DEFAULT_LIMIT 20
 #define COLD_MAX_LIMIT     1000
 #define COLD_MAX_CURS      64
@@ -405,7 +405,8 @@ static int add_cold_now(ctl_ctx *ctx, int limit, int64_t now, int64_t *total)
                         ctl_set_str(t, L_LEAD, m->str);
                         ctl_set_str(t, L_DEADLINE, iso);
                         ctl_set_int(t, L_DEADLINE_MS, at);
-                        ctl_set_int(t, L_DAYS, fd_floor_div(now - at, DAY_MS));
+                        ctl_set_int(t, L_DAYS,
+                                    fd_floor_div(now - at, FD_DAY_MS));
                         shown++;
                 }
                 if (range)
@@ -614,7 +615,8 @@ static int add_upcoming(ctl_ctx *ctx, int limit, int64_t now)
                         ctl_set_str(t, U_STAGE, stage);
                 ctl_set_str(t, U_DEADLINE, iso);
                 ctl_set_int(t, U_DEADLINE_MS, d->at);
-                ctl_set_real(t, U_DUE_IN, (double)(d->at - now) / HOUR_MS, 1);
+                ctl_set_real(t, U_DUE_IN, (double)(d->at - now) / FD_HOUR_MS,
+                             1);
                 ctl_set_str(t, U_CLOCK, d->wall ? "wall" : "event");
                 ctl_set_int(t, U_PART, d->partition);
         }

@@ -8,20 +8,6 @@
 
 #include "funneld/timebucket.h"
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-        int64_t era, doe, yoe, doy, mp;
-        z += 719468;
-        era = (z >= 0 ? z : z - 146096) / 146097;
-        doe = z - era * 146097;
-        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        mp = (5 * doy + 2) / 153;
-        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-        *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-        *y = yoe + era * 400 + (*m <= 2);
-}
-
 int ctl_month_parse(const char *s, ctl_month *m)
 {
         if (!s || strlen(s) != 7 || s[4] != '-')
@@ -146,13 +132,13 @@ int ctl_day_parse(const char *s, int64_t *day)
 
 void ctl_iso_ms(int64_t ms, char *buf, size_t buf_size)
 {
-        int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-        int64_t rem = ms - days * 86400000, y;
+        int64_t days = fd_floor_div(ms, FD_DAY_MS);
+        int64_t rem = ms - days * FD_DAY_MS, y;
         int m, d;
-        civil_from_days(days, &y, &m, &d);
+        fd_civil_from_days(days, &y, &m, &d);
         snprintf(buf, buf_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                 (long long)y, m, d, (int)(rem / 3600000),
-                 (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
+                 (long long)y, m, d, (int)(rem / FD_HOUR_MS),
+                 (int)(rem / FD_MINUTE_MS % 60), (int)(rem / 1000 % 60),
                  (int)(rem % 1000));
 }
 

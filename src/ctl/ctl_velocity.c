@@ -10,24 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY_MS 86400000LL
+#include "funneld/stage.h"
+#include "funneld/timebucket.h"
 
 /* The stages a lead can leave (terminal stages are never left). */
 static const char *const vel_stages[] = {"lead", "mql", "sql", "opportunity"};
 #define VEL_STAGE_CNT 4
 
-/* The histogram of docs/REDIS.md: bucket fields and their upper bounds
- * (inclusive; -1 for le:inf, which has none). */
-#define VEL_BUCKET_CNT 9
-static const int64_t bucket_ms[VEL_BUCKET_CNT] = {
-        3600000LL,   DAY_MS,      3 * DAY_MS,  7 * DAY_MS, 14 * DAY_MS,
-        30 * DAY_MS, 60 * DAY_MS, 90 * DAY_MS, -1};
+/* The histogram of docs/REDIS.md (funneld/stage.h). */
+#define VEL_BUCKET_CNT FD_VELOCITY_BUCKET_CNT
 
 /* The fields read from each velocity hash, in this order. */
 enum { F_SUM, F_COUNT, F_BUCKET0, F__CNT = F_BUCKET0 + VEL_BUCKET_CNT };
-static const char *const vel_fields[F__CNT] = {
-        "sum_ms", "count",  "le:1h",  "le:1d",  "le:3d", "le:7d",
-        "le:14d", "le:30d", "le:60d", "le:90d", "le:inf"};
 
 /* Columns of table "velocity" with --by channel; without it the channel
  * column is left out (col() maps the indexes). */
@@ -134,9 +128,9 @@ static void set_quantile(ctl_table *t, int by, int label_col, int ms_col,
         int b = quantile_bucket(buckets, pct);
         if (b < 0)
                 return;
-        ctl_set_str(t, col(by, label_col), vel_fields[F_BUCKET0 + b]);
-        if (bucket_ms[b] >= 0)
-                ctl_set_int(t, col(by, ms_col), bucket_ms[b]);
+        ctl_set_str(t, col(by, label_col), fd_velocity_bucket_field[b]);
+        if (b < VEL_BUCKET_CNT - 1) /* le:inf has no bound */
+                ctl_set_int(t, col(by, ms_col), fd_velocity_bucket_ms[b]);
 }
 
 /* Reads P:{T}:<suffix> and adds its row. *mismatch is set when the bucket
@@ -144,8 +138,13 @@ static void set_quantile(ctl_table *t, int by, int label_col, int ms_col,
 static int add_row(ctl_ctx *ctx, ctl_table *t, int by, const char *stage,
                    const char *channel, const char *suffix, int *mismatch)
 {
+        const char *fields[F__CNT] = {"sum_ms", "count"};
         int64_t v[F__CNT], buckets = 0;
-        int rc = ctl_read_counts(ctx, suffix, vel_fields, F__CNT, v);
+        int rc;
+
+        for (int b = 0; b < VEL_BUCKET_CNT; b++)
+                fields[F_BUCKET0 + b] = fd_velocity_bucket_field[b];
+        rc = ctl_read_counts(ctx, suffix, fields, F__CNT, v);
         if (rc != CTL_EXIT_OK)
                 return rc;
         ctl_row(t);
@@ -160,7 +159,7 @@ static int add_row(ctl_ctx *ctx, ctl_table *t, int by, const char *stage,
                             (v[F_SUM] + v[F_COUNT] / 2) / v[F_COUNT]);
                 ctl_set_real(t, col(by, V_MEAN_DAYS),
                              (double)v[F_SUM] / (double)v[F_COUNT] /
-                                     (double)DAY_MS,
+                                     (double)FD_DAY_MS,
                              4);
         }
         set_quantile(t, by, V_MEDIAN, V_MEDIAN_MS, v + F_BUCKET0, 50);
