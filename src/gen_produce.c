@@ -11,6 +11,7 @@
 
 #include "funneld/codec.h"
 #include "gen.h"
+#include "kafka.h"
 #include "log.h"
 
 /* Delivery accounting, updated by the delivery report callback (which runs
@@ -293,19 +294,10 @@ static void warm_up(rd_kafka_t *rk, const fd_gen_produce_conf *conf)
 {
         const char *topics[] = {conf->lead_topic, conf->crm_topic,
                                 conf->gen.spend ? conf->spend_topic : NULL};
-        for (size_t i = 0; i < 3; i++) {
-                const struct rd_kafka_metadata *md = NULL;
-                rd_kafka_topic_t *rkt;
-                if (!topics[i] || !*topics[i])
-                        continue;
-                rkt = rd_kafka_topic_new(rk, topics[i], NULL);
-                if (!rkt)
-                        continue;
-                if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) ==
-                    RD_KAFKA_RESP_ERR_NO_ERROR)
-                        rd_kafka_metadata_destroy(md);
-                rd_kafka_topic_destroy(rkt);
-        }
+        rd_kafka_topic_t *rkts[3];
+
+        fd_kafka_topics_warm(rk, topics, 3, rkts);
+        fd_kafka_topics_release(rkts, 3);
 }
 
 int fd_gen_produce(const fd_gen_produce_conf *conf, fd_gen_stats *stats,

@@ -302,3 +302,28 @@ int fd_kafka_check_copartitioned(rd_kafka_t *rk, const fd_config *conf,
         }
         return cnt[0];
 }
+
+void fd_kafka_topics_warm(rd_kafka_t *rk, const char *const *topics, size_t cnt,
+                          rd_kafka_topic_t **rkts)
+{
+        for (size_t i = 0; i < cnt; i++) {
+                const struct rd_kafka_metadata *md = NULL;
+
+                rkts[i] = NULL;
+                if (!topics[i] || !*topics[i])
+                        continue;
+                rkts[i] = rd_kafka_topic_new(rk, topics[i], NULL);
+                if (rkts[i] && rd_kafka_metadata(rk, 0, rkts[i], &md, 10000) ==
+                                       RD_KAFKA_RESP_ERR_NO_ERROR)
+                        rd_kafka_metadata_destroy(md);
+        }
+}
+
+void fd_kafka_topics_release(rd_kafka_topic_t **rkts, size_t cnt)
+{
+        for (size_t i = 0; i < cnt; i++) {
+                if (rkts[i])
+                        rd_kafka_topic_destroy(rkts[i]);
+                rkts[i] = NULL;
+        }
+}

@@ -36,6 +36,17 @@ rd_kafka_t *fd_kafka_consumer_new(
 rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, fd_kafka_ctx *ctx,
                                   char *errstr, size_t errstr_size);
 
+/* Looks up the cnt topics (NULL or "" entries skipped) in rk's metadata
+ * before its first message to them, and keeps a handle of each in rkts[i]
+ * (NULL when none was made), which the caller gives back with
+ * fd_kafka_topics_release. Otherwise librdkafka looks a topic up only when
+ * its first message comes, on a timer, and holds the topic's messages up
+ * to a second meanwhile. Failures are left to the producing that follows,
+ * which reports them. */
+void fd_kafka_topics_warm(rd_kafka_t *rk, const char *const *topics, size_t cnt,
+                          rd_kafka_topic_t **rkts);
+void fd_kafka_topics_release(rd_kafka_topic_t **rkts, size_t cnt);
+
 /* Returns the common partition count of the input topics, or -1 with a
  * message saying which topic is missing or how the counts differ. The spend
  * topic is optional: *spend is set to 1 when it is configured and exists

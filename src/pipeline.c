@@ -17,12 +17,13 @@
 
 /* How long a message must have been buffered before the merge passes it
  * over an empty partition that is at its end (at most max_task_idle_ms).
- * librdkafka hands over one fetch response partition by partition, so the
- * poll can wake up with the messages of one partition while those of
- * another, earlier in event time, are still being enqueued (or come with
- * the very next fetch): without this grace the merge would apply them out
- * of event-time order in live flow, where replaying would not. */
-#define FD_EOF_GRACE_MS    50
+ * Whether it is at its end is what the last fetch said (queue_ended): the
+ * high watermark librdkafka stored from it. But librdkafka handles a fetch
+ * response partition by partition (it stores one's high watermark,
+ * enqueues its messages, then goes on to the next), so the poll can wake
+ * up with one partition's messages before the next one's watermark is
+ * stored: this grace covers that. */
+#define FD_EOF_GRACE_MS    5
 #define FD_FENCE_REJOIN_MS 30000 /* fenced, no rebalance: claim again */
 #define FD_STATUS_MS       1000  /* lag, outbox depth, watermarks */
 #define FD_SETTLE_MS       30000 /* outbox deliveries awaited at the end */
@@ -36,7 +37,10 @@ typedef struct fd_queue {
         int64_t *arrived; /* ms, monotonic: when items[i] was queued */
         size_t head, tail, cap;
         int at_eof; /* consumer reached the end and nothing since */
-        int primed; /* a message or the end arrived since assignment */
+        int ended;  /* empty and known to be at its end (queue_ended) */
+        uint32_t ended_fill; /* the fill_batch that set ended */
+        int64_t next; /* the offset after the last message or end seen, -1 */
+        int primed;   /* a message or the end arrived since assignment */
         int paused;
         int64_t wait_since; /* ms, monotonic; since when the merge waits
                              * for this empty queue, 0 = not waiting */
@@ -55,6 +59,7 @@ struct fd_pipeline {
         fd_processor *proc;
         rd_kafka_t *consumer;
         rd_kafka_t *producer;
+        rd_kafka_topic_t *out_topics[4]; /* kept known (fd_kafka_topics_warm) */
         fd_metrics *metrics;
         fd_kafka_ctx kctx; /* opaque of both clients */
         fd_outbox *outbox;
@@ -85,6 +90,7 @@ struct fd_pipeline {
         int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
+        uint32_t fill_cnt; /* fill_batch calls (queue_ended) */
         fd_msg *held; /* the batch the processor holds (processing.overlap):
                        * applied, not written yet */
         size_t held_cnt, held_cap;
@@ -111,6 +117,8 @@ static void queue_clear(fd_queue *q)
                 fd_msg_clear(&q->items[i % q->cap]);
         q->head = q->tail = 0;
         q->at_eof = 0;
+        q->ended_fill = 0;
+        q->next = -1;
         q->primed = 0;
         q->wait_since = 0;
         q->max_ts = q->popped_ts = INT64_MIN;
@@ -184,6 +192,7 @@ static int queue_push(fd_queue *q, fd_msg *msg, int sorted)
         q->items[at % q->cap] = *msg;
         q->tail++;
         q->last_push = now;
+        q->next = msg->offset + 1;
         memset(msg, 0, sizeof(*msg));
         q->at_eof = 0;
         q->primed = 1;
@@ -307,6 +316,7 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m)
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 if (q) {
                         q->at_eof = 1;
+                        q->next = m->offset;
                         q->primed = 1;
                         q->wait_since = 0;
                 }
@@ -483,15 +493,19 @@ static void drop_buffers(fd_pipeline *pl)
         pl->inflight_cnt = 0;
 }
 
-/* Marks the queues of list's partitions that start at their end: librdkafka
- * does not report the end of a partition again when it is re-assigned at
- * the offset where it already was, and the merge would wait
- * FD_PRIME_WAIT_MS for a partition that has nothing to send. */
-static void mark_ends(fd_pipeline *pl,
-                      const rd_kafka_topic_partition_list_t *list)
+/* Before list is assigned, from each partition's watermarks asked of the
+ * broker: a partition Redis holds no offset for (BEGINNING) starts at its
+ * low watermark, so librdkafka fetches it at once (it looks BEGINNING up
+ * on a timer, half a second later); and the queues of partitions that
+ * start at their end are marked so: librdkafka does not report the end of
+ * a partition again when it is re-assigned at the offset where it already
+ * was, and the merge would wait FD_PRIME_WAIT_MS for a partition that has
+ * nothing to send. */
+static void resolve_starts(fd_pipeline *pl,
+                           rd_kafka_topic_partition_list_t *list)
 {
         for (int i = 0; i < list->cnt; i++) {
-                const rd_kafka_topic_partition_t *tp = &list->elems[i];
+                rd_kafka_topic_partition_t *tp = &list->elems[i];
                 int t = topic_index(pl, tp->topic);
                 fd_queue *q = t >= 0 ? queue_of(pl, t, tp->partition) : NULL;
                 int64_t lo, hi;
@@ -499,10 +513,11 @@ static void mark_ends(fd_pipeline *pl,
                                   pl->consumer, tp->topic, tp->partition, &lo,
                                   &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
                         continue;
-                if (tp->offset == RD_KAFKA_OFFSET_BEGINNING
-                            ? lo >= hi
-                            : tp->offset >= hi) {
+                if (tp->offset == RD_KAFKA_OFFSET_BEGINNING && lo >= 0)
+                        tp->offset = lo;
+                if (tp->offset >= hi) {
                         q->at_eof = 1;
+                        q->next = hi;
                         q->primed = 1;
                 }
         }
@@ -517,6 +532,7 @@ static void assign_from_store(fd_pipeline *pl,
         while ((rc = claim_and_position(pl, list)) != 0)
                 if (rc == -2 || reconnect_store(pl) != 0)
                         return; /* stopping: leave it unassigned */
+        resolve_starts(pl, list);
         rd_kafka_resp_err_t rerr = rd_kafka_assign(pl->consumer, list);
         if (rerr)
                 FD_ERROR("pipeline", "assign failed: %s",
@@ -525,7 +541,6 @@ static void assign_from_store(fd_pipeline *pl,
          * one we paused (full queue) before a rebalance and get again
          * would never fetch, while our queue state says it is running. */
         rd_kafka_resume_partitions(pl->consumer, list);
-        mark_ends(pl, list);
         pl->drain_due = 1;
         pl->status_at = 0; /* report the new partitions at once */
         fd_metrics_up(pl->metrics, FD_COMP_KAFKA); /* the group answered */
@@ -614,6 +629,30 @@ static void reset_from_store(fd_pipeline *pl)
         rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Sets q->ended, once per fill_batch, for empty queue q of topic index t
+ * and partition p: whether it is known to be at its end. That is what the
+ * high watermark librdkafka stored from the last fetch response says (no
+ * request to the broker): the lag is known to be 0 when q received up to
+ * it, and messages are on their way when it is past what q received (a
+ * partition-end event seen before them does not count). Without a stored
+ * watermark, the end-of-partition event decides. */
+static void queue_ended(fd_pipeline *pl, fd_queue *q, int t, int32_t p)
+{
+        int64_t lo, hi;
+
+        if (q->ended_fill == pl->fill_cnt)
+                return;
+        q->ended_fill = pl->fill_cnt;
+        if (q->primed && q->next >= 0 &&
+            rd_kafka_get_watermark_offsets(pl->consumer, topic_name(pl, t), p,
+                                           &lo,
+                                           &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0)
+                q->ended = q->next >= hi;
+        else
+                q->ended = q->at_eof;
+}
+
 /* Whether the merge must wait for empty queue q: until its first message or
  * end-of-partition after assignment (its position is unknown: Kafka Streams
  * waits while lag is unknown), bounded by FD_PRIME_WAIT_MS; then, while it is
@@ -621,7 +660,7 @@ static void reset_from_store(fd_pipeline *pl)
  * the merge started waiting for it. */
 static int must_wait(fd_pipeline *pl, fd_queue *q, int64_t now)
 {
-        if (q->at_eof)
+        if (q->ended)
                 return 0;
         if (!q->wait_since)
                 q->wait_since = now;
@@ -669,9 +708,10 @@ static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
                         fd_queue *q = &pl->queues[t][pl->owned[i]];
                         fd_msg *head = queue_peek(q);
                         if (!head) {
+                                queue_ended(pl, q, t, pl->owned[i]);
                                 if (must_wait(pl, q, now))
                                         *wait = 1;
-                                passes_end |= q->at_eof;
+                                passes_end |= q->ended;
                                 continue;
                         }
                         if (!releasable(pl, q, head, now)) {
@@ -717,6 +757,8 @@ static void fill_batch(fd_pipeline *pl)
         int64_t now = fd_mono_ms();
         int wait;
         fd_queue *q;
+
+        pl->fill_cnt++;
         while (pl->batch_cnt < (size_t)pl->conf->batch_max_events &&
                (q = next_queue(pl, now, &wait)) != NULL) {
                 if (batch_add(pl, q) != 0)
@@ -1273,6 +1315,10 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
                                                   &spend, errstr, errstr_size);
         if (pl->nparts <= 0)
                 goto fail;
+        /* the broker answered: now look the output topics up */
+        const char *outs[4] = {conf->topic_promotions, conf->topic_attribution,
+                               conf->topic_alerts, conf->topic_dlq};
+        fd_kafka_topics_warm(pl->producer, outs, 4, pl->out_topics);
         pl->ntopics = spend ? 3 : 2;
         const char *names[FD_IN_TOPICS] = {NULL};
         for (int t = 0; t < pl->ntopics; t++)
@@ -1335,6 +1381,7 @@ void fd_pipeline_destroy(fd_pipeline *pl)
                 free(pl->queues[t]);
         }
         if (pl->producer) {
+                fd_kafka_topics_release(pl->out_topics, 4);
                 rd_kafka_flush(pl->producer, 10000);
                 rd_kafka_destroy(pl->producer);
         }
