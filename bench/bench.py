@@ -198,12 +198,12 @@ class Bench:
 
     # -------------------------------------------------------- helpers
 
-    def setup(self, name, partitions=PARTITIONS, processing=""):
+    def setup(self, name, partitions=PARTITIONS, processing="", kafka=""):
         import itlib
         s = itlib.Setup(name, self.work, partitions=partitions,
                         bootstrap=self.svc.bootstrap,
                         redis_port=self.svc.redis_port,
-                        processing=processing)
+                        processing=processing, kafka=kafka)
         s.create_topics()
         s.write_config()
         return s
@@ -425,9 +425,14 @@ class Bench:
         import fdit
         dur = self.a.latency_seconds
         n = int(rate * dur)
+        # "kafka.X = v" goes to [kafka] as X (librdkafka's), the rest to
+        # [processing]
+        kvs = [kv.strip() for kv in self.a.latency_settings.split(",")
+               if kv.strip()]
         s = self.setup("bench_lat", processing="".join(
-            f"{kv.strip()}\n" for kv in self.a.latency_settings.split(",")
-            if kv.strip()))
+            f"{kv}\n" for kv in kvs if not kv.startswith("kafka.")),
+            kafka="".join(f"{kv[len('kafka.'):]}\n" for kv in kvs
+                          if kv.startswith("kafka.")))
         log(f"latency: funneld running, producing {n} events at {rate}/s")
         p = fdit.start_funneld(s.config, log_path=self.work /
                                f"{s.names.prefix}.log")
@@ -461,6 +466,7 @@ class Bench:
                              [s.lead_topic, s.crm_topic], want_event_id=True)
         redis_lat, steady, created = [], [], {}
         warm_until = min(m["ts"] for m in inputs) + WARMUP_MS
+        per_s = {}  # second of the run (by CreateTime) -> Redis latencies
         for m in inputs:
             if m["event_id"] not in created:
                 created[m["event_id"]] = m["ts"]
@@ -468,17 +474,21 @@ class Bench:
             i = bisect.bisect_right(ch, (m["offset"], float("inf")))
             if i < len(ch):
                 redis_lat.append(ch[i][1] * 1000 - m["ts"])
+                per_s.setdefault(int((m["ts"] - warm_until + WARMUP_MS)
+                                     // 1000), []).append(redis_lat[-1])
                 if m["ts"] >= warm_until:
                     steady.append(redis_lat[-1])
         promos = read_topics(self.svc.bootstrap, [s.promotions],
                              decode="promotion_event")
-        promo_lat, unmatched = [], 0
+        promo_lat, unmatched, promo_s = [], 0, {}
         for m in promos:
             t0 = created.get(m["value"]["cause_event_id"])
             if t0 is None:
                 unmatched += 1
             else:
                 promo_lat.append(m["ts"] - t0)
+                promo_s.setdefault(int((t0 - warm_until + WARMUP_MS) // 1000),
+                                   []).append(promo_lat[-1])
         first = min(m["ts"] for m in inputs)
         last = max(m["ts"] for m in inputs)
         clear_redis(self.svc, self.r, s.prefix)
@@ -490,7 +500,11 @@ class Bench:
             "redis": pct(redis_lat), "redis_steady": pct(steady),
             "promotion": pct(promo_lat),
             "promotions": len(promos), "unmatched_promotions": unmatched,
-            "polls": sum(len(v) for v in changes.values())}
+            "polls": sum(len(v) for v in changes.values()),
+            "per_second": [dict(second=k, **pct(v))
+                           for k, v in sorted(per_s.items())],
+            "promotion_per_second": [dict(second=k, **pct(v))
+                                     for k, v in sorted(promo_s.items())]}
 
     def phase_scaling(self):
         n = self.a.scale_events
@@ -841,7 +855,7 @@ def report(res, args):
               ". Resolution: CreateTime is in ms; P:offsets:G was polled "
               "about every 1 ms, so Redis latencies are upper bounds by up "
               "to one poll interval plus the poller's scheduling delay. "
-              "funneld's [processing] settings beyond the benchmark's "
+              "funneld's [processing] (and kafka.*) settings beyond the benchmark's "
               "config: " + (f"`{args.latency_settings}`"
                              if args.latency_settings else "none") + ".",
               ""]
@@ -918,7 +932,8 @@ def main(argv=None):
     ap.add_argument("--latency-settings", default="",
                     help="[processing] settings of funneld in the latency "
                          "phase, comma-separated, e.g. 'batch.max_ms = 10,"
-                         "max_task_idle_ms = 10' (default: none, the "
+                         "max_task_idle_ms = 10'; 'kafka.X = v' sets "
+                         "librdkafka's X in [kafka] (default: none, the "
                          "defaults)")
     ap.add_argument("--scale-events", type=int, default=300000,
                     help="events per scaling point (300000)")
