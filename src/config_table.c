@@ -92,11 +92,13 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"processing.batch.max_events", FD_CFG_INT, "2000", 1, 100000, NULL,
          G(batch_max_events),
          "Most input events applied to Redis in one atomic batch."},
-        {"processing.batch.max_ms", FD_CFG_INT, "50", 1, 60000, NULL,
+        {"processing.batch.max_ms", FD_CFG_INT, "10", 1, 60000, NULL,
          G(batch_max_ms),
          "Longest time (ms) an event waits in funneld's buffers (the "
          "event-time merge's waits included) before its batch is applied, "
-         "unless the batch fills up first."},
+         "unless the batch fills up first. Larger batches merge more "
+         "counter updates per Redis command at moderate rates; under a "
+         "backlog batches fill up before it, whatever it is."},
         {"processing.max_task_idle_ms", FD_CFG_INT, "500", 0, 600000, NULL,
          G(max_task_idle_ms),
          "How long (ms) a partition pair waits for its lagging input topic "
