@@ -17,12 +17,19 @@ static const char digit_pairs[201] = "00010203040506070809"
 
 size_t fd_fmt_i64(char *out, int64_t v)
 {
-        char tmp[24];
-        char *p = tmp + sizeof(tmp);
-        size_t len = 0;
         /* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
         uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+        size_t digits = 1, len;
+        char *p;
 
+        /* Count the digits, then write them in place from the right (a
+         * copy from a scratch buffer became a memcpy call per number). */
+        for (uint64_t bound = 10; digits < 20 && u >= bound; bound *= 10)
+                digits++;
+        len = digits + (v < 0);
+        if (v < 0)
+                out[0] = '-';
+        p = out + len;
         /* Two digits per division, from the right. */
         while (u >= 100) {
                 unsigned d = (unsigned)(u % 100) * 2;
@@ -37,10 +44,6 @@ size_t fd_fmt_i64(char *out, int64_t v)
         } else {
                 *--p = (char)('0' + u);
         }
-        if (v < 0)
-                out[len++] = '-';
-        while (p < tmp + sizeof(tmp)) /* short: no memcpy call */
-                out[len++] = *p++;
         return len;
 }
 
@@ -54,11 +57,21 @@ static void put(char *out, size_t size, size_t *pos, const char *s, size_t len)
         *pos += len;
 }
 
+/* Appends v in decimal at *pos: in place when there is room for any. */
+static void put_i64(char *out, size_t size, size_t *pos, int64_t v)
+{
+        char num[24];
+
+        if (*pos < size && size - *pos > 21)
+                *pos += fd_fmt_i64(out + *pos, v);
+        else
+                put(out, size, pos, num, fd_fmt_i64(num, v));
+}
+
 int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap)
 {
         va_list copy;
         size_t pos = 0;
-        char num[24];
         int rc;
 
         va_copy(copy, ap);
@@ -74,15 +87,12 @@ int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap)
                         const char *s = va_arg(ap, const char *);
                         put(out, size, &pos, s, strlen(s));
                 } else if (*p == 'd') {
-                        put(out, size, &pos, num,
-                            fd_fmt_i64(num, va_arg(ap, int)));
+                        put_i64(out, size, &pos, va_arg(ap, int));
                 } else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'd') {
-                        put(out, size, &pos, num,
-                            fd_fmt_i64(num, va_arg(ap, long long)));
+                        put_i64(out, size, &pos, va_arg(ap, long long));
                         p += 2;
                 } else if (p[0] == 'z' && p[1] == 'u') {
-                        size_t z = va_arg(ap, size_t);
-                        put(out, size, &pos, num, fd_fmt_i64(num, (int64_t)z));
+                        put_i64(out, size, &pos, (int64_t)va_arg(ap, size_t));
                         p += 1;
                 } else if (*p == '%') {
                         put(out, size, &pos, "%", 1);

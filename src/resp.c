@@ -35,19 +35,21 @@ int fd_resp_cmd(fd_resp *r, int argc)
 /* "$<len>\r\n<data>\r\n", written with one capacity check. */
 int fd_resp_arg(fd_resp *r, const void *data, size_t len)
 {
-        char hdr[32];
-        size_t n = 1;
-        hdr[0] = '$';
-        n += fd_fmt_i64(hdr + n, (int64_t)len);
-        hdr[n++] = '\r';
-        hdr[n++] = '\n';
-        if (fd_buf_reserve(&r->buf, n + len + 2) != 0)
+        /* "$<len>\r\n<data>\r\n", the header written in place: room for
+         * the longest length (1 + 20 digits + 2) is reserved with the
+         * rest. */
+        if (len > SIZE_MAX - 32 || fd_buf_reserve(&r->buf, 25 + len) != 0)
                 return -1;
         char *end = r->buf.data + r->buf.len;
-        memcpy(end, hdr, n);
+        size_t n = 1;
+        end[0] = '$';
+        n += fd_fmt_i64(end + n, (int64_t)len);
+        end[n++] = '\r';
+        end[n++] = '\n';
         if (len)
                 memcpy(end + n, data, len);
-        memcpy(end + n + len, "\r\n", 2);
+        end[n + len] = '\r';
+        end[n + len + 1] = '\n';
         r->buf.len += n + len + 2;
         r->buf.data[r->buf.len] = '\0';
         return 0;

@@ -6,6 +6,7 @@
 
 #include "fdtest.h"
 #include "fmt.h"
+#include "resp.h"
 
 /* fd_vfmt and vsnprintf into buffers of size, must agree exactly. */
 static int same(size_t size, const char *fmt, ...)
@@ -31,8 +32,21 @@ static int same(size_t size, const char *fmt, ...)
 
 static void test_i64(void)
 {
-        const int64_t v[] = {0,         7,        -7, 10, 99, 1234567890123LL,
-                             INT64_MAX, INT64_MIN};
+        const int64_t v[] = {0,
+                             7,
+                             -7,
+                             9,
+                             10,
+                             -10,
+                             99,
+                             100,
+                             -101,
+                             1234567890123LL,
+                             999999999999999999LL,
+                             1000000000000000000LL,
+                             -1000000000000000000LL,
+                             INT64_MAX,
+                             INT64_MIN};
         for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
                 char got[32], want[32];
                 size_t n = fd_fmt_i64(got, v[i]);
@@ -40,6 +54,45 @@ static void test_i64(void)
                 snprintf(want, sizeof(want), "%" PRId64, v[i]);
                 FD_CHECK_STR(got, want);
         }
+}
+
+/* Every power of ten, its neighbours and their negatives. */
+static void test_i64_digits(void)
+{
+        for (uint64_t p = 1; p <= UINT64_C(1000000000000000000); p *= 10) {
+                const int64_t v[] = {(int64_t)p - 1, (int64_t)p, (int64_t)p + 1,
+                                     -(int64_t)p};
+                for (size_t i = 0; i < 4; i++) {
+                        char got[32], want[32];
+                        size_t n = fd_fmt_i64(got, v[i]);
+                        got[n] = '\0';
+                        snprintf(want, sizeof(want), "%" PRId64, v[i]);
+                        FD_CHECK_STR(got, want);
+                }
+        }
+}
+
+/* RESP bulk strings, with their lengths written in place. */
+static void test_resp_args(void)
+{
+        fd_resp r = {0};
+        char big[1000];
+
+        memset(big, 'b', sizeof(big));
+        FD_CHECK(fd_resp_cmd(&r, 4) == 0);
+        FD_CHECK(fd_resp_str(&r, "HSET") == 0);
+        FD_CHECK(fd_resp_arg(&r, "", 0) == 0);
+        FD_CHECK(fd_resp_i64(&r, -1234567890123LL) == 0);
+        FD_CHECK(fd_resp_arg(&r, big, sizeof(big)) == 0);
+        const char *want = "*4\r\n$4\r\nHSET\r\n$0\r\n\r\n$14\r\n"
+                           "-1234567890123\r\n$1000\r\n";
+        size_t wl = strlen(want);
+        FD_CHECK(r.buf.len == wl + sizeof(big) + 2);
+        FD_CHECK(memcmp(r.buf.data, want, wl) == 0);
+        FD_CHECK(memcmp(r.buf.data + wl, big, sizeof(big)) == 0);
+        FD_CHECK(memcmp(r.buf.data + wl + sizeof(big), "\r\n", 3) == 0);
+        FD_CHECK(r.cmd_cnt == 1);
+        fd_resp_free(&r);
 }
 
 static void test_vfmt(void)
@@ -60,6 +113,8 @@ static void test_vfmt(void)
 int main(void)
 {
         FD_RUN(test_i64);
+        FD_RUN(test_i64_digits);
+        FD_RUN(test_resp_args);
         FD_RUN(test_vfmt);
         return FD_DONE();
 }
