@@ -193,7 +193,9 @@ static int cmp_entry_key(const void *a, const void *b)
 {
         const fd_strmap_entry *x = *(const fd_strmap_entry *const *)a;
         const fd_strmap_entry *y = *(const fd_strmap_entry *const *)b;
-        return strcmp(x->key, y->key);
+        int c = strcmp(x->key, y->key);
+        /* equal first parts: insertion order (entries is in that order) */
+        return c ? c : (x > y) - (x < y);
 }
 
 int fd_strmap_sort_into(const fd_strmap *map, size_t extra,

@@ -41,8 +41,9 @@ fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
 fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
                                   int *created);
 
-/* The map's entries ordered by key up to its first NUL (strcmp): an array
- * of cnt pointers the caller frees; NULL when out of memory or empty. */
+/* The map's entries ordered by key up to its first NUL (strcmp), entries
+ * of equal first parts in insertion order: an array of cnt pointers the
+ * caller frees; NULL when out of memory or empty. */
 fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map);
 
 /* The same into *by, an array of *cap pointers the caller keeps (and

@@ -79,10 +79,48 @@ static void test_many_keys_keep_insertion_order(void)
         fd_strmap_free(&map);
 }
 
+/* Keys "t<i % parts>\0id-<i>": sorted by first part, and in insertion order
+ * within one, for few and for many distinct first parts. */
+static void check_grouped(int parts)
+{
+        fd_strmap map;
+        fd_buf k = {0};
+        char t[16], id[16];
+        int created, bad = 0;
+
+        fd_strmap_init(&map);
+        for (int i = 0; i < 5000; i++) {
+                snprintf(t, sizeof(t), "t%d", (i * 7) % parts);
+                snprintf(id, sizeof(id), "id-%d", i);
+                fd_strmap_key(&k, t, id, NULL);
+                fd_strmap_upsert(&map, k.data, k.len, &created)->i64 = i;
+        }
+        fd_strmap_entry **by = fd_strmap_sorted(&map);
+        FD_CHECK(by != NULL);
+        for (size_t i = 1; by && i < map.cnt; i++) {
+                int c = strcmp(by[i - 1]->key, by[i]->key);
+                bad += c > 0 || (c == 0 && by[i - 1]->i64 >= by[i]->i64);
+        }
+        FD_CHECK_INT(bad, 0);
+        free(by);
+        fd_buf_free(&k);
+        fd_strmap_free(&map);
+}
+
+static void test_sorted_groups_first_parts_stably(void)
+{
+        check_grouped(1);
+        check_grouped(3);
+        check_grouped(32);
+        check_grouped(33);
+        check_grouped(500);
+}
+
 int main(void)
 {
         FD_RUN(test_key_joins_parts_with_nuls);
         FD_RUN(test_keys_differing_after_a_nul_are_distinct);
         FD_RUN(test_many_keys_keep_insertion_order);
+        FD_RUN(test_sorted_groups_first_parts_stably);
         return FD_DONE();
 }
