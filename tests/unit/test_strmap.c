@@ -79,7 +79,7 @@ static void test_many_keys_keep_insertion_order(void)
         fd_strmap_free(&map);
 }
 
-/* Keys "t<i % parts>\0id-<i>": sorted by first part, and in insertion order
+/* Keys "t<7i mod parts>\0id-<i>": sorted by first part, and in insertion order
  * within one, for few and for many distinct first parts. */
 static void check_grouped(int parts)
 {
