@@ -30,45 +30,31 @@ static int same(size_t size, const char *fmt, ...)
         return 1;
 }
 
+/* fd_fmt_i64 writes what printf's %lld does. */
+static void check_i64(int64_t v)
+{
+        char got[32], want[32];
+        size_t n = fd_fmt_i64(got, v);
+        got[n] = '\0';
+        snprintf(want, sizeof(want), "%" PRId64, v);
+        FD_CHECK_STR(got, want);
+}
+
 static void test_i64(void)
 {
-        const int64_t v[] = {0,
-                             7,
-                             -7,
-                             9,
-                             10,
-                             -10,
-                             99,
-                             100,
-                             -101,
-                             1234567890123LL,
-                             999999999999999999LL,
-                             1000000000000000000LL,
-                             -1000000000000000000LL,
-                             INT64_MAX,
-                             INT64_MIN};
-        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-                char got[32], want[32];
-                size_t n = fd_fmt_i64(got, v[i]);
-                got[n] = '\0';
-                snprintf(want, sizeof(want), "%" PRId64, v[i]);
-                FD_CHECK_STR(got, want);
-        }
+        const int64_t v[] = {0, 7, -7, 1234567890123LL, INT64_MAX, INT64_MIN};
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                check_i64(v[i]);
 }
 
 /* Every power of ten, its neighbours and their negatives. */
 static void test_i64_digits(void)
 {
         for (uint64_t p = 1; p <= UINT64_C(1000000000000000000); p *= 10) {
-                const int64_t v[] = {(int64_t)p - 1, (int64_t)p, (int64_t)p + 1,
-                                     -(int64_t)p};
-                for (size_t i = 0; i < 4; i++) {
-                        char got[32], want[32];
-                        size_t n = fd_fmt_i64(got, v[i]);
-                        got[n] = '\0';
-                        snprintf(want, sizeof(want), "%" PRId64, v[i]);
-                        FD_CHECK_STR(got, want);
-                }
+                check_i64((int64_t)p - 1);
+                check_i64((int64_t)p);
+                check_i64((int64_t)p + 1);
+                check_i64(-(int64_t)p);
         }
 }
 
