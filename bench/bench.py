@@ -465,7 +465,8 @@ class Bench:
         inputs = read_topics(self.svc.bootstrap,
                              [s.lead_topic, s.crm_topic], want_event_id=True)
         redis_lat, steady, created = [], [], {}
-        warm_until = min(m["ts"] for m in inputs) + WARMUP_MS
+        first = min(m["ts"] for m in inputs)
+        warm_until = first + WARMUP_MS
         per_s = {}  # second of the run (by CreateTime) -> Redis latencies
         for m in inputs:
             if m["event_id"] not in created:
@@ -474,8 +475,8 @@ class Bench:
             i = bisect.bisect_right(ch, (m["offset"], float("inf")))
             if i < len(ch):
                 redis_lat.append(ch[i][1] * 1000 - m["ts"])
-                per_s.setdefault(int((m["ts"] - warm_until + WARMUP_MS)
-                                     // 1000), []).append(redis_lat[-1])
+                per_s.setdefault(int((m["ts"] - first) // 1000),
+                                 []).append(redis_lat[-1])
                 if m["ts"] >= warm_until:
                     steady.append(redis_lat[-1])
         promos = read_topics(self.svc.bootstrap, [s.promotions],
@@ -487,9 +488,8 @@ class Bench:
                 unmatched += 1
             else:
                 promo_lat.append(m["ts"] - t0)
-                promo_s.setdefault(int((t0 - warm_until + WARMUP_MS) // 1000),
+                promo_s.setdefault(int((t0 - first) // 1000),
                                    []).append(promo_lat[-1])
-        first = min(m["ts"] for m in inputs)
         last = max(m["ts"] for m in inputs)
         clear_redis(self.svc, self.r, s.prefix)
         log(f"latency at {rate:.0f}/s: Redis p50 "

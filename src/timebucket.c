@@ -103,11 +103,12 @@ int fd_day_parse(const char *s, int64_t *day, int *y, int *m)
 
 int fd_day_format(int64_t day, char *buf, size_t buf_size)
 {
-        time_t t = (time_t)(day * 86400);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, buf_size, "%Y-%m-%d", &tm);
-        return tm.tm_wday;
+        int64_t y;
+        int m, d;
+
+        fd_civil_from_days(day, &y, &m, &d);
+        snprintf(buf, buf_size, "%04lld-%02d-%02d", (long long)y, m, d);
+        return fd_weekday_of(day);
 }
 
 int fd_weekday_of(int64_t day)
