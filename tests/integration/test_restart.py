@@ -58,8 +58,12 @@ def run_with_kills(setup, r, ends, rng):
         assert attempts <= 3 * KILLS, f"only {len(kills)} mid-stream kills"
         done = progress(setup, r)
         left = KILLS - len(kills)
-        # the next kill point: somewhere in the first share of what is left
+        # the next kill point: somewhere in the first share of what is left,
+        # and never in the last 15 %: a kill that comes after the end leaves
+        # nothing for the next attempts, and funneld does the last few
+        # batches faster than this loop polls and kills on a busy machine
         target = done + rng.uniform(0.02, 0.9 / left) * (total - done)
+        target = min(target, 0.85 * total)
         p = setup.start()
 
         def reached():
