@@ -319,15 +319,18 @@ fail:
         return -1;
 }
 
-/* Compiles r->values[0] into r->re (freed by regfree when match is REGEX). */
+/* Compiles r->values[0] into r->re and gives it a memo (both freed by
+ * fd_score_model_clear when match is REGEX). */
 static int compile_regex(fd_score_rule *r, char *err, size_t err_size)
 {
         char msg[160];
         int rc = regcomp(&r->re, r->values[0],
                          REG_EXTENDED | REG_ICASE | REG_NOSUB);
 
-        if (rc == 0)
+        if (rc == 0) {
+                r->memo = fd_regex_memo_new();
                 return 0;
+        }
         regerror(rc, &r->re, msg, sizeof(msg));
         snprintf(err, err_size,
                  "rule '%s': regex '%s' does not compile (%s); fix the POSIX "

@@ -8,6 +8,50 @@
 #include "funneld/score.h"
 #include "fmt.h"
 #include "funneld/timebucket.h"
+#include "strmap.h"
+
+#define MEMO_SLOTS     256
+#define MEMO_VALUE_MAX 110
+
+typedef struct memo_slot {
+        uint64_t hash;
+        uint8_t len;   /* of value */
+        uint8_t state; /* 0 empty, 1 no match, 2 match */
+        char value[MEMO_VALUE_MAX];
+} memo_slot;
+
+struct fd_regex_memo {
+        memo_slot slot[MEMO_SLOTS];
+};
+
+struct fd_regex_memo *fd_regex_memo_new(void)
+{
+        return calloc(1, sizeof(struct fd_regex_memo));
+}
+
+void fd_regex_memo_free(struct fd_regex_memo *memo)
+{
+        free(memo);
+}
+
+int fd_regex_memo_match(struct fd_regex_memo *memo, const regex_t *re,
+                        const char *v)
+{
+        size_t len = strlen(v);
+        if (!memo || len > MEMO_VALUE_MAX)
+                return regexec(re, v, 0, NULL, 0) == 0;
+        uint64_t h = fd_hash64(v, len);
+        memo_slot *s = &memo->slot[h % MEMO_SLOTS];
+        if (s->state && s->hash == h && s->len == len &&
+            memcmp(s->value, v, len) == 0)
+                return s->state == 2;
+        int match = regexec(re, v, 0, NULL, 0) == 0;
+        s->hash = h;
+        s->len = (uint8_t)len;
+        s->state = match ? 2 : 1;
+        memcpy(s->value, v, len);
+        return match;
+}
 
 /* 1 when needle occurs in hay, ignoring ASCII case. */
 static int contains_nocase(const char *hay, const char *needle)
@@ -42,7 +86,7 @@ static int attr_matches(const fd_score_rule *rule, const fd_lead_event *le)
         case FD_MATCH_CONTAINS:
                 return contains_nocase(v, rule->values[0]);
         case FD_MATCH_REGEX:
-                return regexec(&rule->re, v, 0, NULL, 0) == 0;
+                return fd_regex_memo_match(rule->memo, &rule->re, v);
         default:
                 return 0;
         }
@@ -280,8 +324,10 @@ void fd_score_model_clear(fd_score_model *model)
                 for (size_t j = 0; j < rule->value_cnt; j++)
                         free(rule->values[j]);
                 free(rule->values);
-                if (rule->match == FD_MATCH_REGEX)
+                if (rule->match == FD_MATCH_REGEX) {
                         regfree(&rule->re);
+                        fd_regex_memo_free(rule->memo);
+                }
         }
         free(model->rules);
         model->rules = NULL;

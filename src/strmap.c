@@ -37,8 +37,10 @@ uint64_t fd_hash64(const void *data, size_t len)
                 h = (h ^ w) * 0xff51afd7ed558ccdULL;
                 h = (h << 29) | (h >> 35);
         }
+        /* The last 0-7 bytes, little-endian, without a memcpy call. */
         w = 0;
-        memcpy(&w, p, len);
+        for (size_t i = 0; i < len; i++)
+                w |= (uint64_t)p[i] << (8 * i);
         h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
         return mix(h);
 }

@@ -34,10 +34,12 @@ typedef struct fd_score_rule {
         fd_match_kind match;
         char **values; /* match operands */
         size_t value_cnt;
-        regex_t re;     /* compiled when match == FD_MATCH_REGEX */
-        int32_t points; /* may be negative */
-        int32_t cap;    /* max |total| awarded per lead per cycle;
-                         * 0 = unlimited */
+        regex_t re;                 /* compiled when match == FD_MATCH_REGEX */
+        struct fd_regex_memo *memo; /* re's answers for recent values, or
+                                     * NULL (fd_regex_memo_new) */
+        int32_t points;             /* may be negative */
+        int32_t cap;                /* max |total| awarded per lead per cycle;
+                                     * 0 = unlimited */
 } fd_score_rule;
 
 typedef struct fd_mql_condition {
@@ -59,6 +61,18 @@ typedef struct fd_score_model {
                                * expire: how long an event's points count */
         int32_t decay_points; /* linear: points lost per period boundary */
 } fd_score_model;
+
+/* A regex rule's memo: regexec costs thousands of instructions and
+ * attribute values repeat (job titles, pages), so a rule remembers its
+ * answers for the values it saw last, in 256 slots chosen by the value's
+ * hash. Values over 110 bytes are not remembered. NULL when out of memory:
+ * the rule then runs regexec every time. */
+struct fd_regex_memo *fd_regex_memo_new(void);
+void fd_regex_memo_free(struct fd_regex_memo *memo);
+
+/* regexec(re, v) == 0, through memo when not NULL. */
+int fd_regex_memo_match(struct fd_regex_memo *memo, const regex_t *re,
+                        const char *v);
 
 /* What one event did to a lead's score. */
 typedef struct fd_score_delta {

@@ -1,6 +1,7 @@
 /* Unit tests of rule-based scoring: match kinds, negative points, caps,
  * per-cycle award counters, the MQL condition and hand-raises. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,6 +122,43 @@ static void test_match_regex(void)
         FD_CHECK_INT(fit_once(&m, "job_title", "Chief Marketing Officer"), 20);
         FD_CHECK_INT(fit_once(&m, "job_title", "Assistant to the CEO"), 0);
         regfree(&r.re);
+}
+
+/* The memo answers as regexec does: for repeated values, for more values
+ * than it has slots (evictions), for the empty value and for values too
+ * long to remember. */
+static void test_regex_memo(void)
+{
+        regex_t re;
+        char v[300];
+        struct fd_regex_memo *memo = fd_regex_memo_new();
+
+        FD_CHECK(memo != NULL);
+        FD_CHECK_INT(regcomp(&re, "(^|[^a-z])(vp|director)([^a-z]|$)",
+                             REG_EXTENDED | REG_ICASE | REG_NOSUB),
+                     0);
+        for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 1000; i++) {
+                        int len = snprintf(v, sizeof(v), "%s %d of sales",
+                                           i % 3 ? "Manager" : "VP", i);
+                        if (i % 7 == 0) /* past what the memo keeps */
+                                while (len < 200)
+                                        v[len++] = i % 2 ? 'x' : ' ';
+                        if (i % 11 == 0)
+                                len = 0;
+                        v[len] = '\0';
+                        FD_CHECK_INT(fd_regex_memo_match(memo, &re, v),
+                                     regexec(&re, v, 0, NULL, 0) == 0);
+                        FD_CHECK_INT(fd_regex_memo_match(NULL, &re, v),
+                                     regexec(&re, v, 0, NULL, 0) == 0);
+                }
+        }
+        /* Same hash slot, different text: the text decides. */
+        FD_CHECK_INT(fd_regex_memo_match(memo, &re, "Director"), 1);
+        FD_CHECK_INT(fd_regex_memo_match(memo, &re, "Directo"), 0);
+        FD_CHECK_INT(fd_regex_memo_match(memo, &re, "Director"), 1);
+        fd_regex_memo_free(memo);
+        regfree(&re);
 }
 
 static void test_event_type_filter(void)
@@ -408,6 +446,7 @@ int main(void)
         FD_RUN(test_match_set);
         FD_RUN(test_match_contains);
         FD_RUN(test_match_regex);
+        FD_RUN(test_regex_memo);
         FD_RUN(test_event_type_filter);
         FD_RUN(test_event_and_attribute);
         FD_RUN(test_cap_partial_remainder);
