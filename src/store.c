@@ -408,6 +408,22 @@ static redisReplyObjectFunctions answer_fns = {
         .freeObject = answer_free,
 };
 
+/* Takes one "+QUEUED" answer from the reader's buffer when it starts
+ * there, between top-level replies: a transaction has one per command, and
+ * counting them off the buffer costs less than a parse each through
+ * redisGetReply. buf, pos, len and ridx are public fields of redisReader;
+ * hiredis reads and trims its buffer on the next redisGetReply as usual. */
+static int take_queued(redisReader *rd)
+{
+        static const char q[] = "+QUEUED\r\n";
+        const size_t n = sizeof(q) - 1;
+        if (rd->ridx != -1 || rd->err || rd->len - rd->pos < n ||
+            memcmp(rd->buf + rd->pos, q, n) != 0)
+                return 0;
+        rd->pos += n;
+        return 1;
+}
+
 static int read_exec(fd_store *store, size_t n)
 {
         redisReader *reader = store->ctx->reader;
@@ -419,6 +435,8 @@ static int read_exec(fd_store *store, size_t n)
         reader->fn = &answer_fns;
         for (size_t i = 0; i < n + 2 && rc == FD_STORE_OK; i++) {
                 void *reply = NULL;
+                if (i >= 1 && i <= n && take_queued(reader))
+                        continue;
                 if (redisGetReply(store->ctx, &reply) != REDIS_OK || !reply)
                         rc = FD_STORE_ERR;
         }
