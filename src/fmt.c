@@ -76,13 +76,16 @@ int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap)
 
         va_copy(copy, ap);
         for (const char *p = fmt; *p; p++) {
-                const char *pct = strchr(p, '%');
-                if (!pct) {
-                        put(out, size, &pos, p, strlen(p));
-                        break;
+                /* The text between conversions is short (":{", "}:daily:"):
+                 * copied a byte at a time, not with a strchr and a memcpy
+                 * call per run. */
+                if (*p != '%') {
+                        if (pos < size)
+                                out[pos] = *p;
+                        pos++;
+                        continue;
                 }
-                put(out, size, &pos, p, (size_t)(pct - p));
-                p = pct + 1;
+                p++;
                 if (*p == 's') {
                         const char *s = va_arg(ap, const char *);
                         put(out, size, &pos, s, strlen(s));
