@@ -186,6 +186,32 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply)
         return 0;
 }
 
+/* The per-stage field names, "entered:<stage>" and "implied:<stage>"
+ * (test_lead checks them against fd_stage_name). */
+static const char *const entered_field[FD_STAGE__COUNT] = {
+        [FD_STAGE_LEAD] = "entered:lead",
+        [FD_STAGE_MQL] = "entered:mql",
+        [FD_STAGE_SQL] = "entered:sql",
+        [FD_STAGE_OPPORTUNITY] = "entered:opportunity",
+        [FD_STAGE_CLOSED_WON] = "entered:closed_won",
+        [FD_STAGE_CLOSED_LOST] = "entered:closed_lost",
+};
+static const char *const implied_field[FD_STAGE__COUNT] = {
+        [FD_STAGE_LEAD] = "implied:lead",
+        [FD_STAGE_MQL] = "implied:mql",
+        [FD_STAGE_SQL] = "implied:sql",
+        [FD_STAGE_OPPORTUNITY] = "implied:opportunity",
+        [FD_STAGE_CLOSED_WON] = "implied:closed_won",
+        [FD_STAGE_CLOSED_LOST] = "implied:closed_lost",
+};
+
+const char *fd_lead_stage_field(int implied, fd_stage stage)
+{
+        if ((int)stage <= FD_STAGE_NONE || stage >= FD_STAGE__COUNT)
+                return NULL;
+        return implied ? implied_field[stage] : entered_field[stage];
+}
+
 /* One pass over the hash fields: with st NULL every present field is
  * changed (a full write). Counts (r NULL) or appends (r) the field/value
  * pairs to set (op 's') or the names of the fields to delete (op 'd'). */
@@ -238,11 +264,9 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
                 int64_t at = lead->lc.entered_at[s];
                 uint32_t bit = 1u << s;
 
-                FIELD(FNAME("entered:%s", fd_stage_name(s)), at != 0,
-                      st->lc.entered_at[s] != at, st->lc.entered_at[s] != 0,
-                      NUM(at));
-                FIELD(FNAME("implied:%s", fd_stage_name(s)),
-                      (lead->lc.implied_mask & bit) != 0,
+                FIELD(entered_field[s], at != 0, st->lc.entered_at[s] != at,
+                      st->lc.entered_at[s] != 0, NUM(at));
+                FIELD(implied_field[s], (lead->lc.implied_mask & bit) != 0,
                       !(st->lc.implied_mask & bit),
                       (st->lc.implied_mask & bit) != 0, "1");
         }

@@ -76,6 +76,10 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply);
  * lead (fd_processor forgets every lead then). */
 int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r);
 
+/* The lead hash's field "entered:<stage>" (implied 0) or
+ * "implied:<stage>" (implied 1); NULL for FD_STAGE_NONE or no stage. */
+const char *fd_lead_stage_field(int implied, fd_stage stage);
+
 /* Replaces *dst by a copy of src (NULL allowed). */
 void fd_str_set(char **dst, const char *src);
 

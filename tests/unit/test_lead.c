@@ -104,6 +104,21 @@ static void test_save_writes_what_changed(void)
         fd_lead_destroy(lead);
 }
 
+/* The stage field names are "entered:" / "implied:" and the stage name. */
+static void test_stage_fields(void)
+{
+        char want[64];
+
+        for (int s = FD_STAGE_LEAD; s < FD_STAGE__COUNT; s++) {
+                snprintf(want, sizeof(want), "entered:%s", fd_stage_name(s));
+                FD_CHECK_STR(fd_lead_stage_field(0, s), want);
+                snprintf(want, sizeof(want), "implied:%s", fd_stage_name(s));
+                FD_CHECK_STR(fd_lead_stage_field(1, s), want);
+        }
+        FD_CHECK(fd_lead_stage_field(0, FD_STAGE_NONE) == NULL);
+        FD_CHECK(fd_lead_stage_field(1, FD_STAGE__COUNT) == NULL);
+}
+
 /* An HGETALL reply of n/2 field-value pairs. */
 static redisReply *hash_reply(const char **kv, size_t n)
 {
@@ -172,6 +187,7 @@ static void test_loaded_lead(void)
 int main(void)
 {
         FD_RUN(test_save_writes_what_changed);
+        FD_RUN(test_stage_fields);
         FD_RUN(test_loaded_lead);
         return FD_DONE();
 }
