@@ -167,7 +167,8 @@ static int queue_key(fd_resp *r, const char *p, const char *t, int anon,
  * process.c's rounds one and two (before a held batch goes out: what they
  * see is Redis before it; the held batch's touches and stitches come from
  * memory, as the batch's own). proc->close_reads: "kind\0T\0id" -> ptr
- * the reply (owned), i64 its index in the round while queued. Kinds:
+ * the reply (in the store's reply arena until the batch resets), i64 its
+ * index in the round while queued. Kinds:
  * 's' SMEMBERS of the lead's anonymous ids, 'l' the lead's touches,
  * 'a' an anonymous id's touches. */
 
@@ -325,10 +326,18 @@ int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
 
 void fd_close_reads_clear(fd_processor *proc)
 {
-        for (size_t i = 0; i < proc->close_reads.cnt; i++)
-                if (proc->close_reads.entries[i].ptr)
-                        freeReplyObject(proc->close_reads.entries[i].ptr);
+        /* the replies go with the store's reply arena (batch_reset) */
         fd_strmap_clear(&proc->close_reads);
+}
+
+/* Reads r's one command now, its reply in the store's reply arena as the
+ * rounds' replies are. */
+static int read_now(fd_processor *proc, const fd_resp *r, redisReply **rep)
+{
+        fd_store_replies_begin(proc->store);
+        int rc = fd_store_pipeline(proc->store, r, rep);
+        fd_store_replies_end(proc->store);
+        return rc;
 }
 
 /* The stored reply of kind/id read before the batch, or, when it was not
@@ -351,7 +360,7 @@ static const redisReply *stored(fd_processor *proc, char kind, const char *t,
                 rep = e->ptr;
         else if (e && fd_processor_settle(proc) == FD_STORE_OK &&
                  read_cmd(proc, &r, kind, t, id) == 0 &&
-                 fd_store_pipeline(proc->store, &r, &rep) == FD_STORE_OK) {
+                 read_now(proc, &r, &rep) == FD_STORE_OK) {
                 e->ptr = rep;
                 e->i64 = -1;
         } else if (e && created) {

@@ -167,6 +167,7 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->offsets);
         fd_strmap_clear(&proc->due_writes);
         fd_close_reads_clear(proc);
+        fd_store_replies_release(proc->store);
         fd_resp_reset(&proc->reads);
         fd_resp_reset(&proc->writes);
         fd_apply_touches_free(&proc->close_touches);
@@ -713,9 +714,13 @@ static int read_round(fd_processor *proc, int first, const fd_owned *own)
         replies = calloc(cnt + 2, sizeof(*replies)); /* + the epoch check */
         if (!replies)
                 return FD_STORE_ERR;
+        /* The replies come from the store's arena: the close reads keep
+         * theirs until the batch resets. */
+        fd_store_replies_begin(proc->store);
         rc = own ? fd_store_watch_read(proc->store, own->parts, own->epochs,
                                        own->cnt, &proc->reads, replies)
                  : fd_store_pipeline(proc->store, &proc->reads, replies);
+        fd_store_replies_end(proc->store);
         if (rc != FD_STORE_OK)
                 goto out;
         for (size_t i = 0; first && i < proc->seen.cnt; i++) {
@@ -740,8 +745,6 @@ static int read_round(fd_processor *proc, int first, const fd_owned *own)
         fd_close_take_replies(proc, replies);
         if (rc == FD_STORE_OK && first && take_dues(proc, replies) != 0)
                 rc = FD_STORE_ERR;
-        for (size_t i = 0; i < cnt; i++)
-                freeReplyObject(replies[i]);
 out:
         free(replies);
         return rc;

@@ -1,6 +1,7 @@
 /* funneld — Redis connection, offsets, epochs, fenced commits, outbox. */
 #include "store.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,17 @@
 #include "fault.h"
 #include "log.h"
 
+/* A chunk of the reply arena (fd_store_replies_begin). */
+typedef struct reply_chunk {
+        struct reply_chunk *next;
+        size_t used, cap; /* in units of max_align_t */
+        max_align_t data[];
+} reply_chunk;
+
+/* The arena's chunks are kept for the next batch up to this many bytes. */
+#define REPLY_CHUNK (64 * 1024)
+#define REPLY_KEEP  (32 * 1024 * 1024)
+
 struct fd_store {
         const fd_config *conf;
         redisContext *ctx;
@@ -16,7 +28,174 @@ struct fd_store {
         char group[256];
         fd_resp watch; /* fd_store_commit's epoch check, kept between */
         int64_t dedupe_v1_until; /* P:meta dedupe_v1_until; 0: none */
+        /* The reply arena: chunks in order, the one being filled, the
+         * reader functions saved while it is in use, and whether it is. */
+        reply_chunk *chunks, *chunk;
+        redisReplyObjectFunctions *saved_fns;
+        int in_arena;
 };
+
+/* n bytes for a reply object, aligned, from the arena of the store being
+ * read (arena_store: one reader at a time, as for read_exec's answer). */
+static _Thread_local fd_store *arena_store;
+
+static void *arena_alloc(size_t n)
+{
+        fd_store *st = arena_store;
+        size_t units = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
+        reply_chunk *c = st->chunk;
+
+        while (c && c->cap - c->used < units) {
+                c = c->next;
+                if (c)
+                        c->used = 0;
+        }
+        if (!c) {
+                size_t cap = REPLY_CHUNK / sizeof(max_align_t);
+                if (units > cap)
+                        cap = units;
+                c = malloc(sizeof(*c) + cap * sizeof(max_align_t));
+                if (!c)
+                        return NULL;
+                c->used = 0;
+                c->cap = cap;
+                /* After the chunk being filled: the chain stays in order. */
+                if (st->chunk) {
+                        c->next = st->chunk->next;
+                        st->chunk->next = c;
+                } else {
+                        c->next = st->chunks;
+                        st->chunks = c;
+                }
+        }
+        st->chunk = c;
+        void *out = c->data + c->used;
+        c->used += units;
+        return out;
+}
+
+/* A reply object of type as hiredis's own builders make it, hung into its
+ * parent array. */
+static redisReply *arena_reply(const redisReadTask *task, int type)
+{
+        redisReply *r = arena_alloc(sizeof(*r));
+        if (!r)
+                return NULL;
+        memset(r, 0, sizeof(*r));
+        r->type = type;
+        if (task->parent) {
+                redisReply *parent = task->parent->obj;
+                parent->element[task->idx] = r;
+        }
+        return r;
+}
+
+static void *arena_string(const redisReadTask *task, char *str, size_t len)
+{
+        char *buf = arena_alloc(len + 1);
+        redisReply *r = buf ? arena_reply(task, task->type) : NULL;
+        if (!r)
+                return NULL;
+        memcpy(buf, str, len);
+        buf[len] = '\0';
+        r->str = buf;
+        r->len = len;
+        return r;
+}
+
+static void *arena_array(const redisReadTask *task, int elements)
+{
+        redisReply **el = NULL;
+        if (elements > 0) {
+                el = arena_alloc((size_t)elements * sizeof(*el));
+                if (!el)
+                        return NULL;
+                memset(el, 0, (size_t)elements * sizeof(*el));
+        }
+        redisReply *r = arena_reply(task, REDIS_REPLY_ARRAY);
+        if (!r)
+                return NULL;
+        r->element = el;
+        r->elements = elements > 0 ? (size_t)elements : 0;
+        return r;
+}
+
+static void *arena_integer(const redisReadTask *task, long long v)
+{
+        redisReply *r = arena_reply(task, REDIS_REPLY_INTEGER);
+        if (r)
+                r->integer = v;
+        return r;
+}
+
+static void *arena_nil(const redisReadTask *task)
+{
+        return arena_reply(task, REDIS_REPLY_NIL);
+}
+
+static void arena_free(void *obj)
+{
+        (void)obj; /* all at once, in fd_store_replies_release */
+}
+
+static redisReplyObjectFunctions arena_fns = {
+        .createString = arena_string,
+        .createArray = arena_array,
+        .createInteger = arena_integer,
+        .createNil = arena_nil,
+        .freeObject = arena_free,
+};
+
+void fd_store_replies_begin(fd_store *store)
+{
+        store->in_arena = 1;
+        arena_store = store;
+        if (store->ctx) {
+                store->saved_fns = store->ctx->reader->fn;
+                store->ctx->reader->fn = &arena_fns;
+        }
+}
+
+void fd_store_replies_end(fd_store *store)
+{
+        if (store->ctx && store->saved_fns) {
+                redisReader *reader = store->ctx->reader;
+                /* After an I/O error the reader may hold a half-read reply
+                 * of the arena: hiredis must not free it with its own
+                 * functions (the connection is replaced anyway). */
+                reader->reply = NULL;
+                reader->fn = store->saved_fns;
+        }
+        store->saved_fns = NULL;
+        store->in_arena = 0;
+        arena_store = NULL;
+}
+
+void fd_store_replies_release(fd_store *store)
+{
+        size_t kept = 0;
+        reply_chunk **at = &store->chunks;
+        while (*at) {
+                reply_chunk *c = *at;
+                kept += c->cap * sizeof(max_align_t);
+                if (kept > REPLY_KEEP) {
+                        *at = c->next;
+                        free(c);
+                        continue;
+                }
+                c->used = 0;
+                at = &c->next;
+        }
+        store->chunk = store->chunks;
+}
+
+/* Frees a reply unless it came from the arena (then it goes with the
+ * arena). */
+static void reply_free(const fd_store *store, redisReply *r)
+{
+        if (!store->in_arena)
+                freeReplyObject(r);
+}
 
 int64_t fd_store_dedupe_v1_until(const fd_store *store)
 {
@@ -210,6 +389,11 @@ void fd_store_destroy(fd_store *store)
         if (store->ctx)
                 redisFree(store->ctx);
         fd_resp_free(&store->watch);
+        while (store->chunks) {
+                reply_chunk *c = store->chunks;
+                store->chunks = c->next;
+                free(c);
+        }
         free(store);
 }
 
@@ -240,7 +424,7 @@ int fd_store_pipeline(fd_store *store, const fd_resp *r, redisReply **replies)
         FD_WARN("store", "redis pipeline failed after %zu of %zu replies: %s",
                 i, r->cmd_cnt, store->ctx->errstr);
         while (i > 0)
-                freeReplyObject(replies[--i]);
+                reply_free(store, replies[--i]);
         return FD_STORE_ERR;
 }
 
@@ -307,7 +491,7 @@ static int watch_epochs(fd_store *store, const int32_t *parts,
                 goto out;
         if (fd_store_pipeline(store, r, replies) != FD_STORE_OK)
                 goto out;
-        freeReplyObject(replies[k]);
+        reply_free(store, replies[k]);
         reply = replies[k + 1];
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements == cnt) {
                 rc = FD_STORE_OK;
@@ -318,16 +502,16 @@ static int watch_epochs(fd_store *store, const int32_t *parts,
                                 rc = FD_STORE_FENCED;
                 }
         }
-        freeReplyObject(reply);
+        reply_free(store, reply);
         replies[k] = replies[k + 1] = NULL;
         if (rc == FD_STORE_FENCED) {
                 reply = redisCommand(store->ctx, "UNWATCH");
                 if (reply)
-                        freeReplyObject(reply);
+                        reply_free(store, reply);
         }
         if (rc != FD_STORE_OK) /* the caller takes replies only then */
                 for (size_t i = 0; i < k; i++) {
-                        freeReplyObject(replies[i]);
+                        reply_free(store, replies[i]);
                         replies[i] = NULL;
                 }
 out:

@@ -50,6 +50,16 @@ const char *fd_store_error(const fd_store *store);
 const char *fd_store_prefix(const fd_store *store);
 const char *fd_store_group(const fd_store *store);
 
+/* Between fd_store_replies_begin and fd_store_replies_end, the replies
+ * fd_store_pipeline and fd_store_watch_read return are built in the store's
+ * reply arena, not one malloc per element: they must not be given to
+ * freeReplyObject, and stay valid until fd_store_replies_release (the
+ * processor's batch reset), which keeps the arena's memory for the next
+ * batch. A batch's reads are thousands of small replies. */
+void fd_store_replies_begin(fd_store *store);
+void fd_store_replies_end(fd_store *store);
+void fd_store_replies_release(fd_store *store);
+
 /* Sends r's commands as one pipeline and returns their replies in replies
  * (r->cmd_cnt entries; the caller frees each with freeReplyObject). A reply
  * of type REDIS_REPLY_ERROR is returned as is. 0 or FD_STORE_ERR (then no
