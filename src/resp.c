@@ -68,15 +68,35 @@ int fd_resp_i64(fd_resp *r, int64_t v)
 
 int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
 {
-        char small[512];
+        /* Formatted straight into the buffer, after room for the "$NN\r\n"
+         * header of a 10-99 byte argument (keys mostly are); another
+         * length moves the text by a byte or two. */
+        enum { HDR = 5, ROOM = 512 };
         va_list ap;
+        if (fd_buf_reserve(&r->buf, HDR + ROOM + 8) != 0)
+                return -1;
+        char *at = r->buf.data + r->buf.len;
         va_start(ap, fmt);
-        int n = fd_vfmt(small, sizeof(small), fmt, ap);
+        int n = fd_vfmt(at + HDR, ROOM, fmt, ap);
         va_end(ap);
         if (n < 0)
                 return -1;
-        if ((size_t)n < sizeof(small))
-                return fd_resp_arg(r, small, (size_t)n);
+        if (n < ROOM) {
+                char hdr[8]; /* "$511\r\n" at most */
+                size_t h = 1;
+                hdr[0] = '$';
+                h += fd_fmt_i64(hdr + 1, n);
+                hdr[h++] = '\r';
+                hdr[h++] = '\n';
+                if (h != HDR)
+                        memmove(at + h, at + HDR, (size_t)n);
+                memcpy(at, hdr, h);
+                at[h + (size_t)n] = '\r';
+                at[h + (size_t)n + 1] = '\n';
+                r->buf.len += h + (size_t)n + 2;
+                r->buf.data[r->buf.len] = '\0';
+                return 0;
+        }
         /* Rare long argument: format again into a right-sized buffer. */
         char *big = malloc((size_t)n + 1);
         if (!big)

@@ -81,6 +81,37 @@ static void test_resp_args(void)
         fd_resp_free(&r);
 }
 
+/* fd_resp_fmt writes the bulk string fd_resp_arg writes, for lengths
+ * whose header is shorter, as long as, or longer than "$NN", and past its
+ * in-place room. */
+static void test_resp_fmt(void)
+{
+        static const size_t lens[] = {0, 1, 9, 10, 42, 99, 100, 511, 512, 999};
+        char text[1000];
+
+        for (size_t i = 0; i < sizeof(text); i++)
+                text[i] = (char)('a' + i % 26);
+        for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+                fd_resp a = {0}, b = {0};
+                /* a few arguments before, so the buffer is not empty */
+                FD_CHECK(fd_resp_str(&a, "SET") == 0);
+                FD_CHECK(fd_resp_str(&b, "SET") == 0);
+                FD_CHECK(fd_resp_fmt(&a, "%s", "") == 0);
+                FD_CHECK(fd_resp_arg(&b, "", 0) == 0);
+                char arg[sizeof(text) + 1];
+                memcpy(arg, text, lens[i]);
+                arg[lens[i]] = '\0';
+                FD_CHECK(fd_resp_fmt(&a, "%s", arg) == 0);
+                FD_CHECK(fd_resp_fmt(&a, "%s", "x") == 0);
+                FD_CHECK(fd_resp_arg(&b, text, lens[i]) == 0);
+                FD_CHECK(fd_resp_arg(&b, "x", 1) == 0);
+                FD_CHECK(a.buf.len == b.buf.len);
+                FD_CHECK(memcmp(a.buf.data, b.buf.data, b.buf.len + 1) == 0);
+                fd_resp_free(&a);
+                fd_resp_free(&b);
+        }
+}
+
 static void test_vfmt(void)
 {
         FD_CHECK(same(256, "%s:{%s}:daily:%s", "fd", "acme", "mql"));
@@ -101,6 +132,7 @@ int main(void)
         FD_RUN(test_i64);
         FD_RUN(test_i64_digits);
         FD_RUN(test_resp_args);
+        FD_RUN(test_resp_fmt);
         FD_RUN(test_vfmt);
         return FD_DONE();
 }
