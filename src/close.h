@@ -29,7 +29,8 @@ int fd_close_journey(fd_processor *proc, const fd_lead *lead, int64_t closed_at,
  * lead's anonymous ids and touches) in r; fd_close_take_replies takes the
  * replies of a round (setting them NULL in replies);
  * fd_close_queue_anons queues round two's (the touches of the anonymous
- * ids stitched to a closing lead); fd_close_reads_clear frees them. */
+ * ids stitched to a closing lead); fd_close_reads_clear forgets them (the
+ * replies are in the store's reply arena). */
 int fd_close_queue_reads(fd_processor *proc, const fd_msg *msgs, size_t n,
                          fd_resp *r);
 void fd_close_take_replies(fd_processor *proc, redisReply **replies);

@@ -287,6 +287,7 @@ static int check_rule(const fd_rule_build *rb, int *line, char *err, size_t n)
 static void rule_release(fd_score_rule *r)
 {
         free(r->name);
+        free(r->field);
         free(r->event_type);
         free(r->attr);
         fd_cfg_strv_free(r->values, r->value_cnt);
@@ -301,10 +302,14 @@ static int rule_dup_strings(fd_score_rule *out, const char *name,
 {
         memset(out, 0, sizeof(*out));
         out->name = strdup(name);
+        out->field = malloc(sizeof("rule:") + strlen(name));
+        if (out->field)
+                snprintf(out->field, sizeof("rule:") + strlen(name), "rule:%s",
+                         name);
         out->event_type = event_type ? strdup(event_type) : NULL;
         out->attr = attr ? strdup(attr) : NULL;
         out->values = cnt ? calloc(cnt, sizeof(char *)) : NULL;
-        if (!out->name || (event_type && !out->event_type) ||
+        if (!out->name || !out->field || (event_type && !out->event_type) ||
             (attr && !out->attr) || (cnt && !out->values))
                 goto fail;
         for (size_t i = 0; i < cnt; i++) {

@@ -271,8 +271,10 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
                       (st->lc.implied_mask & bit) != 0, "1");
         }
         for (size_t i = 0; i < model->rule_cnt; i++)
-                FIELD(FNAME("rule:%s", model->rules[i].name), 1,
-                      st->awarded[i] != lead->awarded[i], 1,
+                FIELD(model->rules[i].field
+                              ? model->rules[i].field
+                              : FNAME("rule:%s", model->rules[i].name),
+                      1, st->awarded[i] != lead->awarded[i], 1,
                       NUM(lead->awarded[i]));
 #undef NUM
 #undef FNAME

@@ -319,6 +319,7 @@ void fd_score_model_clear(fd_score_model *model)
                 fd_score_rule *rule = &model->rules[i];
 
                 free(rule->name);
+                free(rule->field);
                 free(rule->event_type);
                 free(rule->attr);
                 for (size_t j = 0; j < rule->value_cnt; j++)
