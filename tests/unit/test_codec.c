@@ -6,6 +6,7 @@
 
 #include "fdtest.h"
 #include "funneld/codec.h"
+#include "validate.h"
 
 #define ID_LEAD 1
 #define ID_CRM  2
@@ -788,6 +789,27 @@ static fd_decode_err decode_event(fd_codec *codec, const fd_event *in,
         return err;
 }
 
+/* A tenant id may only hold letters, digits, '.', '_' and '-'. */
+static void test_tenant_chars(void)
+{
+        static const char *const ok[] = {"acme", "Acme-EU.2_x", "0", "-._"};
+        static const char *const bad[] = {"a}b",         "a:b", "{a", "a b",
+                                          "caf\xc3\xa9", "a/b", "a*"};
+        char err[256];
+        fd_event ev = sample_lead();
+
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                ev.u.lead.tenant_id = (char *)ok[i];
+                FD_CHECK_INT(fd_validate_limits(&ev, err, sizeof(err)), 0);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                ev.u.lead.tenant_id = (char *)bad[i];
+                err[0] = '\0';
+                FD_CHECK_INT(fd_validate_limits(&ev, err, sizeof(err)), -1);
+                FD_CHECK(strstr(err, "may only contain letters") != NULL);
+        }
+}
+
 static void test_validation(void)
 {
         fd_codec *codec = codec_std();
@@ -1200,6 +1222,7 @@ int main(void)
         FD_RUN(test_evolution_missing_fields);
         FD_RUN(test_incompatible_writer);
         FD_RUN(test_validation);
+        FD_RUN(test_tenant_chars);
         FD_RUN(test_hostile_crafted);
         FD_RUN(test_hostile_random);
         FD_RUN(test_direct_reader);
