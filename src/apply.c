@@ -739,6 +739,28 @@ static int dead_letter(fd_processor *proc, const fd_msg *msg)
                                     proc->prefix, fd_store_group(proc->store));
 }
 
+/* Adds tenant to P:tenants, unless it was the last one added in the
+ * batch (events come in runs of one tenant). */
+static int note_tenant(fd_processor *proc, const char *tenant)
+{
+        fd_buf *last = &proc->tenant_noted;
+        size_t len = strlen(tenant);
+        if (last->len == len + 1 && memcmp(last->data, tenant, len + 1) == 0)
+                return 0;
+        fd_buf_reset(&proc->enc);
+        if (fd_buf_append(&proc->enc, proc->prefix, strlen(proc->prefix)) ||
+            fd_buf_append(&proc->enc, ":tenants", 9) ||
+            add_member(proc, proc->enc.data, tenant))
+                return -1;
+        fd_buf_reset(last);
+        return fd_buf_append(last, tenant, len + 1);
+}
+
+static const char *const in_field[FD_EV__COUNT] = {
+        [FD_EV_LEAD] = "in:lead_events",
+        [FD_EV_CRM] = "in:crm_events",
+        [FD_EV_SPEND] = "in:spend"};
+
 int fd_apply_msg(fd_processor *proc, fd_msg *msg)
 {
         const char *tenant, *event_id, *lead_id;
@@ -760,18 +782,9 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
                                       proc->prefix, group);
         }
         e->i64 = 2; /* its id is written with the batch (process.c) */
-        fd_buf_reset(&proc->enc);
-        if (fd_buf_append(&proc->enc, proc->prefix, strlen(proc->prefix)) ||
-            fd_buf_append(&proc->enc, ":tenants", 9) ||
-            add_member(proc, proc->enc.data, tenant))
+        if (note_tenant(proc, tenant))
                 return -1;
-        static const char *const in_field[FD_EV__COUNT] = {
-                [FD_EV_LEAD] = "in:lead_events",
-                [FD_EV_CRM] = "in:crm_events",
-                [FD_EV_SPEND] = "in:spend"};
-        if (fd_apply_count(proc, in_field[msg->ev.kind], 1, "%s:stats:%s",
-                           proc->prefix, group))
-                return -1;
+        proc->in_events[msg->ev.kind]++;
         if (msg->late) {
                 proc->batch_stats.late++;
                 if (fd_apply_count(proc, "late", 1, "%s:stats:%s", proc->prefix,
@@ -830,6 +843,13 @@ int fd_apply_flush_aggregates(fd_processor *proc)
                       fd_resp_arg(w, e->key, kl) ||
                       fd_resp_arg(w, e->key + kl + 1, e->klen - kl - 1);
         }
+        for (int k = 0; k < FD_EV__COUNT; k++)
+                if (proc->in_events[k])
+                        rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "HINCRBY") ||
+                              fd_resp_fmt(w, "%s:stats:%s", proc->prefix,
+                                          fd_store_group(proc->store)) ||
+                              fd_resp_str(w, in_field[k]) ||
+                              fd_resp_i64(w, proc->in_events[k]);
         rc |= flush_visitors(proc);
         for (size_t i = 0; i < proc->trims.cnt; i++) {
                 const fd_strmap_entry *e = &proc->trims.entries[i];

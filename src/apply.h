@@ -132,6 +132,11 @@ struct fd_processor {
         int has_wall;     /* a tenant's cold.clock is wall */
         fd_process_stats stats;
         fd_process_stats batch_stats;
+        /* The batch's input events by kind (HINCRBY P:stats:G in:<kind> at
+         * flush), and the tenant last added to P:tenants in it ("": none),
+         * which the next events of that tenant need not add again. */
+        int64_t in_events[FD_EV__COUNT];
+        fd_buf tenant_noted;
 };
 
 /* The tenant, event id and lead id (NULL for anonymous activity) of ev. */

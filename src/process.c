@@ -168,6 +168,8 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->due_writes);
         fd_close_reads_clear(proc);
         fd_store_replies_release(proc->store);
+        memset(proc->in_events, 0, sizeof(proc->in_events));
+        fd_buf_reset(&proc->tenant_noted);
         fd_resp_reset(&proc->reads);
         fd_resp_reset(&proc->writes);
         fd_apply_touches_free(&proc->close_touches);
@@ -213,6 +215,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_resp_free(&proc->writes);
         fd_resp_free(&proc->held_writes);
         fd_buf_free(&proc->scratch);
+        fd_buf_free(&proc->tenant_noted);
         fd_buf_free(&proc->member);
         fd_buf_free(&proc->enc);
         free(proc->dues);
