@@ -17,6 +17,16 @@ static const char digit_pairs[201] = "00010203040506070809"
 
 size_t fd_fmt_i64(char *out, int64_t v)
 {
+        /* Most numbers written are RESP lengths and counts under 100. */
+        if (v >= 0 && v < 10) {
+                out[0] = (char)('0' + v);
+                return 1;
+        }
+        if (v >= 10 && v < 100) {
+                out[0] = digit_pairs[v * 2];
+                out[1] = digit_pairs[v * 2 + 1];
+                return 2;
+        }
         /* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
         uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
         size_t digits = 1, len;
