@@ -55,7 +55,7 @@ int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
 
         /* "key\0field", formatted straight into the scratch buffer. */
         fd_buf_reset(k);
-        if (fd_buf_reserve(k, 512 + flen) != 0)
+        if (fd_buf_ensure(k, 512 + flen) != 0)
                 return -1;
         va_start(ap, keyfmt);
         n = fd_vfmt(k->data, k->cap - flen - 1, keyfmt, ap);

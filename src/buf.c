@@ -38,7 +38,7 @@ int fd_buf_reserve(fd_buf *buf, size_t extra)
  * memory runs out (buf unchanged). */
 int fd_buf_append(fd_buf *buf, const void *data, size_t len)
 {
-        if (fd_buf_reserve(buf, len) != 0)
+        if (fd_buf_ensure(buf, len) != 0)
                 return -1;
         if (len)
                 memcpy(buf->data + buf->len, data, len);

@@ -38,7 +38,7 @@ int fd_resp_arg(fd_resp *r, const void *data, size_t len)
         /* "$<len>\r\n<data>\r\n", the header written in place: room for
          * the longest length (1 + 20 digits + 2) is reserved with the
          * rest. */
-        if (len > SIZE_MAX - 32 || fd_buf_reserve(&r->buf, 25 + len) != 0)
+        if (len > SIZE_MAX - 32 || fd_buf_ensure(&r->buf, 25 + len) != 0)
                 return -1;
         char *end = r->buf.data + r->buf.len;
         size_t n = 1;
@@ -73,7 +73,7 @@ int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
          * length moves the text by a byte or two. */
         enum { HDR = 5, ROOM = 512 };
         va_list ap;
-        if (fd_buf_reserve(&r->buf, HDR + ROOM + 8) != 0)
+        if (fd_buf_ensure(&r->buf, HDR + ROOM + 8) != 0)
                 return -1;
         char *at = r->buf.data + r->buf.len;
         va_start(ap, fmt);

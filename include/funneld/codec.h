@@ -86,6 +86,12 @@ typedef struct fd_buf {
 void fd_buf_reset(fd_buf *buf);
 int fd_buf_append(fd_buf *buf, const void *data, size_t len);
 int fd_buf_reserve(fd_buf *buf, size_t extra);
+/* fd_buf_reserve, without a call when the room is already there (the hot
+ * paths' usual case). */
+static inline int fd_buf_ensure(fd_buf *buf, size_t extra)
+{
+        return extra < buf->cap - buf->len ? 0 : fd_buf_reserve(buf, extra);
+}
 void fd_buf_free(fd_buf *buf);
 
 /* A PromotionEvent: a lead entered a stage. */
