@@ -152,8 +152,12 @@ static int queue_push(fd_queue *q, fd_msg *msg, int sorted)
 {
         if (queue_len(q) == q->cap) {
                 size_t cap = q->cap ? q->cap * 2 : 256;
-                fd_msg *items = calloc(cap, sizeof(*items));
-                int64_t *arrived = calloc(cap, sizeof(*arrived));
+                /* Not zeroed: only [head, tail) is ever read, and a slot is
+                 * written before it joins that range. */
+                fd_msg *items = cap <= SIZE_MAX / sizeof(*items)
+                                        ? malloc(cap * sizeof(*items))
+                                        : NULL;
+                int64_t *arrived = malloc(cap * sizeof(*arrived));
                 if (!items || !arrived) {
                         free(items);
                         free(arrived);
