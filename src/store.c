@@ -133,9 +133,12 @@ static void *arena_nil(const redisReadTask *task)
         return arena_reply(task, REDIS_REPLY_NIL);
 }
 
-static void arena_free(void *obj)
+/* The freeObject of reply builders whose objects are not freed one by
+ * one (the arena's go all at once in fd_store_replies_release; read_exec's
+ * are not allocated). */
+static void free_nothing(void *obj)
 {
-        (void)obj; /* all at once, in fd_store_replies_release */
+        (void)obj;
 }
 
 static redisReplyObjectFunctions arena_fns = {
@@ -143,7 +146,7 @@ static redisReplyObjectFunctions arena_fns = {
         .createArray = arena_array,
         .createInteger = arena_integer,
         .createNil = arena_nil,
-        .freeObject = arena_free,
+        .freeObject = free_nothing,
 };
 
 void fd_store_replies_begin(fd_store *store)
@@ -579,17 +582,12 @@ static void *answer_nil(const redisReadTask *task)
         return obj;
 }
 
-static void answer_free(void *obj)
-{
-        (void)obj;
-}
-
 static redisReplyObjectFunctions answer_fns = {
         .createString = answer_string,
         .createArray = answer_array,
         .createInteger = answer_integer,
         .createNil = answer_nil,
-        .freeObject = answer_free,
+        .freeObject = free_nothing,
 };
 
 /* Takes one "+QUEUED" answer from the reader's buffer when it starts
