@@ -361,16 +361,14 @@ static fd_lead *find_lead(fd_processor *proc, const char *tenant,
 /* Replaces '|' (the touch field separator) in s for storage. */
 static void touch_field(fd_buf *out, const char *s)
 {
-        while (s && *s) {
-                size_t run = strcspn(s, "|");
-
-                fd_buf_append(out, s, run);
-                s += run;
-                if (*s) {
-                        fd_buf_append(out, "_", 1);
-                        s++;
-                }
-        }
+        size_t n = s ? strlen(s) : 0;
+        if (!n || fd_buf_ensure(out, n) != 0)
+                return;
+        char *d = out->data + out->len;
+        for (size_t i = 0; i < n; i++)
+                d[i] = s[i] == '|' ? '_' : s[i];
+        out->len += n;
+        out->data[out->len] = '\0';
 }
 
 /* Marks a lead-owned zset for trimming to the newest processing.touch_max

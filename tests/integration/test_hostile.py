@@ -120,6 +120,10 @@ def build(avro):
     s.add_good("lead", b"lead-utf8", utf8.replace(b"ZZZZ", b"\xff\xfe\xfd\xfc"))
     s.add_good("lead", b"lead-x", s.lead(lead_ev("e-type", lead="lead-x",
                                                  typ="hologram_call")))
+    pipes = lead_ev("e|pipe", lead="lead-pipe", channel="paid|social",
+                    typ="page|view")
+    pipes["campaign"] = "|spring||sale|"
+    s.add_good("lead", b"lead-pipe", s.lead(pipes))
     dup = s.lead(lead_ev("e-dup", lead="lead-x", at=T0 + 1000))
     s.add_good("lead", b"lead-x", dup)
     s.add_good("lead", b"lead-x", dup)
@@ -263,6 +267,14 @@ def test_invalid_utf8_is_kept_as_bytes():
     members = res["rb"].zrange(
         f"{res['p']}:{{{T}}}:touches:lead:lead-utf8".encode(), 0, -1)
     assert members == [b"e-utf8|\xff\xfe\xfd\xfc||page_view"], members
+
+
+def test_separator_in_touch_fields_is_replaced():
+    res = result()
+    members = res["r"].zrange(f"{res['p']}:{{{T}}}:touches:lead:lead-pipe",
+                              0, -1)
+    assert members == ["e_pipe|paid_social|_spring__sale_|page_view"], \
+        members
 
 
 def test_unknown_event_type_is_a_touch():
