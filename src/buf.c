@@ -9,8 +9,6 @@ void fd_buf_reset(fd_buf *buf)
         buf->len = 0;
 }
 
-/* Makes room for extra more bytes (and the NUL after them) in buf->data,
- * which buf owns. Returns 0, or -1 when memory runs out (buf unchanged). */
 int fd_buf_reserve(fd_buf *buf, size_t extra)
 {
         size_t need;
@@ -30,20 +28,6 @@ int fd_buf_reserve(fd_buf *buf, size_t extra)
                 buf->data = grown;
                 buf->cap = cap;
         }
-        return 0;
-}
-
-/* Copies len bytes of data to the end of buf, growing it as needed. The
- * data stays NUL-terminated past len for convenience. Returns 0, or -1 when
- * memory runs out (buf unchanged). */
-int fd_buf_append(fd_buf *buf, const void *data, size_t len)
-{
-        if (fd_buf_ensure(buf, len) != 0)
-                return -1;
-        if (len)
-                memcpy(buf->data + buf->len, data, len);
-        buf->len += len;
-        buf->data[buf->len] = '\0';
         return 0;
 }
 

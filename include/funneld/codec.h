@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "funneld/event.h"
 
@@ -84,13 +85,28 @@ typedef struct fd_buf {
         size_t cap;
 } fd_buf;
 void fd_buf_reset(fd_buf *buf);
-int fd_buf_append(fd_buf *buf, const void *data, size_t len);
+/* Makes room for extra more bytes (and the NUL after them) in buf->data,
+ * which buf owns. Returns 0, or -1 when memory runs out (buf unchanged). */
 int fd_buf_reserve(fd_buf *buf, size_t extra);
 /* fd_buf_reserve, without a call when the room is already there (the hot
  * paths' usual case). */
 static inline int fd_buf_ensure(fd_buf *buf, size_t extra)
 {
         return extra < buf->cap - buf->len ? 0 : fd_buf_reserve(buf, extra);
+}
+/* Copies len bytes of data to the end of buf, growing it as needed. The
+ * data stays NUL-terminated past len for convenience. Returns 0, or -1 when
+ * memory runs out (buf unchanged). Inline: keys are built from many short
+ * appends per event. */
+static inline int fd_buf_append(fd_buf *buf, const void *data, size_t len)
+{
+        if (fd_buf_ensure(buf, len) != 0)
+                return -1;
+        if (len)
+                memcpy(buf->data + buf->len, data, len);
+        buf->len += len;
+        buf->data[buf->len] = '\0';
+        return 0;
 }
 void fd_buf_free(fd_buf *buf);
 
