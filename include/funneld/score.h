@@ -68,7 +68,8 @@ typedef struct fd_score_model {
  * attribute values repeat (job titles, pages), so a rule remembers its
  * answers for the values it saw last, in 256 slots chosen by the value's
  * hash. Values over 110 bytes are not remembered. NULL when out of memory:
- * the rule then runs regexec every time. */
+ * the rule then runs regexec every time. A memo is written as it answers:
+ * one thread scores with a model at a time (funneld's main loop). */
 struct fd_regex_memo *fd_regex_memo_new(void);
 void fd_regex_memo_free(struct fd_regex_memo *memo);
 
