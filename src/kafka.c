@@ -42,12 +42,17 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 /* Applies the kafka.* pass-through, then funneld's own required settings. */
-static rd_kafka_conf_t *base_conf(const fd_config *conf, const char **fixed,
+static rd_kafka_conf_t *base_conf(const fd_config *conf,
+                                  const char **defaults, const char **fixed,
                                   char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
         char err[512];
 
+        /* funneld's defaults, which the user's kafka.* settings may change */
+        for (size_t i = 0; defaults && defaults[i]; i += 2)
+                rd_kafka_conf_set(kc, defaults[i], defaults[i + 1], err,
+                                  sizeof(err));
         for (size_t i = 0; i < conf->kafka_cnt; i++) {
                 if (rd_kafka_conf_set(kc, conf->kafka[i].key,
                                       conf->kafka[i].value, err,
@@ -125,7 +130,12 @@ rd_kafka_t *fd_kafka_consumer_new(
                                "statistics.interval.ms",
                                "5000",
                                NULL};
-        rd_kafka_conf_t *kc = base_conf(conf, fixed, errstr, errstr_size);
+        /* An offset retention deleted while funneld lagged: go on from the
+         * oldest message left, not from the newest (librdkafka's default
+         * skips all that is left). */
+        const char *defaults[] = {"auto.offset.reset", "earliest", NULL};
+        rd_kafka_conf_t *kc =
+                base_conf(conf, defaults, fixed, errstr, errstr_size);
         rd_kafka_t *rk;
 
         if (!kc)
@@ -199,7 +209,7 @@ rd_kafka_t *fd_kafka_producer_new(const fd_config *conf, fd_kafka_ctx *ctx,
                         kv[n++] = conf->kafka[i];
         copy.kafka = kv;
         copy.kafka_cnt = n;
-        kc = base_conf(&copy, fixed, errstr, errstr_size);
+        kc = base_conf(&copy, NULL, fixed, errstr, errstr_size);
         if (!kc)
                 return NULL;
         rd_kafka_conf_set_dr_msg_cb(kc, dr_cb);

@@ -500,7 +500,10 @@ static void drop_buffers(fd_pipeline *pl)
 /* Before list is assigned, from each partition's watermarks asked of the
  * broker: a partition Redis holds no offset for (BEGINNING) starts at its
  * low watermark, so librdkafka fetches it at once (it looks BEGINNING up
- * on a timer, half a second later); and the queues of partitions that
+ * on a timer, half a second later); one whose stored offset the topic's
+ * retention deleted starts there too, with a warning (librdkafka's
+ * out-of-range reset would fetch first and wait); and the queues of
+ * partitions that
  * start at their end are marked so: librdkafka does not report the end of
  * a partition again when it is re-assigned at the offset where it already
  * was, and the merge would wait FD_PRIME_WAIT_MS for a partition that has
@@ -519,6 +522,19 @@ static void resolve_starts(fd_pipeline *pl,
                         continue;
                 if (tp->offset == RD_KAFKA_OFFSET_BEGINNING && lo >= 0)
                         tp->offset = lo;
+                if (tp->offset >= 0 && lo > tp->offset) {
+                        FD_WARN("pipeline",
+                                "%s [%d]: offsets %lld to %lld were deleted "
+                                "by the topic's retention before funneld "
+                                "applied them; their events are lost and "
+                                "funneld goes on at offset %lld. Keep "
+                                "funneld's lag below the topic's retention "
+                                "(retention.ms / retention.bytes)",
+                                tp->topic, (int)tp->partition,
+                                (long long)tp->offset, (long long)lo - 1,
+                                (long long)lo);
+                        tp->offset = lo;
+                }
                 if (tp->offset >= hi) {
                         q->at_eof = 1;
                         q->next = hi;
