@@ -42,9 +42,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 /* Applies the kafka.* pass-through, then funneld's own required settings. */
-static rd_kafka_conf_t *base_conf(const fd_config *conf,
-                                  const char **defaults, const char **fixed,
-                                  char *errstr, size_t errstr_size)
+static rd_kafka_conf_t *base_conf(const fd_config *conf, const char **defaults,
+                                  const char **fixed, char *errstr,
+                                  size_t errstr_size)
 {
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
         char err[512];
