@@ -301,11 +301,11 @@ static int rule_dup_strings(fd_score_rule *out, const char *name,
                             char *const *values, size_t cnt)
 {
         memset(out, 0, sizeof(*out));
+        size_t field_size = sizeof("rule:") + strlen(name);
         out->name = strdup(name);
-        out->field = malloc(sizeof("rule:") + strlen(name));
+        out->field = malloc(field_size);
         if (out->field)
-                snprintf(out->field, sizeof("rule:") + strlen(name), "rule:%s",
-                         name);
+                snprintf(out->field, field_size, "rule:%s", name);
         out->event_type = event_type ? strdup(event_type) : NULL;
         out->attr = attr ? strdup(attr) : NULL;
         out->values = cnt ? calloc(cnt, sizeof(char *)) : NULL;

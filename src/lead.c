@@ -186,24 +186,15 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply)
         return 0;
 }
 
-/* The per-stage field names, "entered:<stage>" and "implied:<stage>"
- * (test_lead checks them against fd_stage_name). */
+/* The per-stage field names, "entered:<stage>" and "implied:<stage>". */
+#define ENTERED(stage, name) [stage] = "entered:" name,
+#define IMPLIED(stage, name) [stage] = "implied:" name,
 static const char *const entered_field[FD_STAGE__COUNT] = {
-        [FD_STAGE_LEAD] = "entered:lead",
-        [FD_STAGE_MQL] = "entered:mql",
-        [FD_STAGE_SQL] = "entered:sql",
-        [FD_STAGE_OPPORTUNITY] = "entered:opportunity",
-        [FD_STAGE_CLOSED_WON] = "entered:closed_won",
-        [FD_STAGE_CLOSED_LOST] = "entered:closed_lost",
-};
+        FD_STAGE_NAMES(ENTERED)};
 static const char *const implied_field[FD_STAGE__COUNT] = {
-        [FD_STAGE_LEAD] = "implied:lead",
-        [FD_STAGE_MQL] = "implied:mql",
-        [FD_STAGE_SQL] = "implied:sql",
-        [FD_STAGE_OPPORTUNITY] = "implied:opportunity",
-        [FD_STAGE_CLOSED_WON] = "implied:closed_won",
-        [FD_STAGE_CLOSED_LOST] = "implied:closed_lost",
-};
+        FD_STAGE_NAMES(IMPLIED)};
+#undef ENTERED
+#undef IMPLIED
 
 const char *fd_lead_stage_field(int implied, fd_stage stage)
 {
@@ -220,7 +211,7 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
 {
         const fd_score_model *model = &lead->tconf->score;
         const char *cur[LEAD_STR_CNT];
-        char f[256], num[24];
+        char num[24];
         int rc = 0;
 
         /* name, present now?, changed?, present in Redis?, value */
@@ -237,9 +228,8 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
                                 rc |= fd_resp_str(r, name);                    \
                 }                                                              \
         } while (0)
-/* Names and values are only formatted when written. */
-#define NUM(v)        (num[fd_fmt_i64(num, (v))] = '\0', num)
-#define FNAME(fmt, v) (fd_fmt(f, sizeof(f), fmt, v), f)
+/* Values are only formatted when written. */
+#define NUM(v) (num[fd_fmt_i64(num, (v))] = '\0', num)
 
         FIELD("layout", 1, 0, 1, "1");
         FIELD("stage", 1, st->lc.stage != lead->lc.stage, 1,
@@ -271,13 +261,10 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
                       (st->lc.implied_mask & bit) != 0, "1");
         }
         for (size_t i = 0; i < model->rule_cnt; i++)
-                FIELD(model->rules[i].field
-                              ? model->rules[i].field
-                              : FNAME("rule:%s", model->rules[i].name),
-                      1, st->awarded[i] != lead->awarded[i], 1,
+                FIELD(model->rules[i].field, 1,
+                      st->awarded[i] != lead->awarded[i], 1,
                       NUM(lead->awarded[i]));
 #undef NUM
-#undef FNAME
 #undef FIELD
         return rc;
 }

@@ -20,32 +20,34 @@ void fd_resp_free(fd_resp *r)
         r->cmd_cnt = 0;
 }
 
+/* Writes "<kind><len>\r\n" at out (at most 23 bytes): a command's "*argc"
+ * or an argument's "$len"; returns its length. */
+static size_t length_line(char *out, char kind, size_t len)
+{
+        size_t n = 1;
+        out[0] = kind;
+        n += fd_fmt_i64(out + n, (int64_t)len);
+        out[n++] = '\r';
+        out[n++] = '\n';
+        return n;
+}
+
 int fd_resp_cmd(fd_resp *r, int argc)
 {
         char hdr[32];
-        size_t n = 1;
-        hdr[0] = '*';
-        n += fd_fmt_i64(hdr + n, argc);
-        hdr[n++] = '\r';
-        hdr[n++] = '\n';
         r->cmd_cnt++;
-        return fd_buf_append(&r->buf, hdr, n);
+        return fd_buf_append(&r->buf, hdr, length_line(hdr, '*', (size_t)argc));
 }
 
 /* "$<len>\r\n<data>\r\n", written with one capacity check. */
 int fd_resp_arg(fd_resp *r, const void *data, size_t len)
 {
-        /* "$<len>\r\n<data>\r\n", the header written in place: room for
-         * the longest length (1 + 20 digits + 2) is reserved with the
-         * rest. */
+        /* The header is written in place: room for the longest length
+         * (1 + 20 digits + 2) is reserved with the rest. */
         if (len > SIZE_MAX - 32 || fd_buf_ensure(&r->buf, 25 + len) != 0)
                 return -1;
         char *end = r->buf.data + r->buf.len;
-        size_t n = 1;
-        end[0] = '$';
-        n += fd_fmt_i64(end + n, (int64_t)len);
-        end[n++] = '\r';
-        end[n++] = '\n';
+        size_t n = length_line(end, '$', len);
         if (len)
                 memcpy(end + n, data, len);
         end[n + len] = '\r';
@@ -83,11 +85,7 @@ int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
                 return -1;
         if (n < ROOM) {
                 char hdr[8]; /* "$511\r\n" at most */
-                size_t h = 1;
-                hdr[0] = '$';
-                h += fd_fmt_i64(hdr + 1, n);
-                hdr[h++] = '\r';
-                hdr[h++] = '\n';
+                size_t h = length_line(hdr, '$', (size_t)n);
                 if (h != HDR)
                         memmove(at + h, at + HDR, (size_t)n);
                 memcpy(at, hdr, h);

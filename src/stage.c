@@ -9,15 +9,10 @@
 
 #include "funneld/timebucket.h"
 
+#define STAGE_NAME(stage, name) [stage] = name,
 static const char *const stage_names[FD_STAGE__COUNT] = {
-        [FD_STAGE_NONE] = "none",
-        [FD_STAGE_LEAD] = "lead",
-        [FD_STAGE_MQL] = "mql",
-        [FD_STAGE_SQL] = "sql",
-        [FD_STAGE_OPPORTUNITY] = "opportunity",
-        [FD_STAGE_CLOSED_WON] = "closed_won",
-        [FD_STAGE_CLOSED_LOST] = "closed_lost",
-};
+        [FD_STAGE_NONE] = "none", FD_STAGE_NAMES(STAGE_NAME)};
+#undef STAGE_NAME
 
 const char *fd_stage_name(fd_stage stage)
 {

@@ -28,11 +28,10 @@ struct fd_store {
         char group[256];
         fd_resp watch; /* fd_store_commit's epoch check, kept between */
         int64_t dedupe_v1_until; /* P:meta dedupe_v1_until; 0: none */
-        /* The reply arena: chunks in order, the one being filled, the
-         * reader functions saved while it is in use, and whether it is. */
+        /* The reply arena: chunks in order, the one being filled, and the
+         * reader functions saved while it is in use. */
         reply_chunk *chunks, *chunk;
         redisReplyObjectFunctions *saved_fns;
-        int in_arena;
 };
 
 /* n bytes for a reply object, aligned, from the arena of the store being
@@ -149,28 +148,36 @@ static redisReplyObjectFunctions arena_fns = {
         .freeObject = free_nothing,
 };
 
+/* Lends rd to other reply builders; returns the ones it had. */
+static redisReplyObjectFunctions *reader_lend(redisReader *rd,
+                                              redisReplyObjectFunctions *fns)
+{
+        redisReplyObjectFunctions *saved = rd->fn;
+        rd->fn = fns;
+        return saved;
+}
+
+/* Gives rd its own builders back. After an I/O error it may hold a
+ * half-read reply of the lent ones, which hiredis must not free with its
+ * own functions (the connection is replaced anyway). */
+static void reader_restore(redisReader *rd, redisReplyObjectFunctions *saved)
+{
+        rd->reply = NULL;
+        rd->fn = saved;
+}
+
 void fd_store_replies_begin(fd_store *store)
 {
-        store->in_arena = 1;
         arena_store = store;
-        if (store->ctx) {
-                store->saved_fns = store->ctx->reader->fn;
-                store->ctx->reader->fn = &arena_fns;
-        }
+        if (store->ctx)
+                store->saved_fns = reader_lend(store->ctx->reader, &arena_fns);
 }
 
 void fd_store_replies_end(fd_store *store)
 {
-        if (store->ctx && store->saved_fns) {
-                redisReader *reader = store->ctx->reader;
-                /* After an I/O error the reader may hold a half-read reply
-                 * of the arena: hiredis must not free it with its own
-                 * functions (the connection is replaced anyway). */
-                reader->reply = NULL;
-                reader->fn = store->saved_fns;
-        }
+        if (store->ctx && store->saved_fns)
+                reader_restore(store->ctx->reader, store->saved_fns);
         store->saved_fns = NULL;
-        store->in_arena = 0;
         arena_store = NULL;
 }
 
@@ -196,7 +203,7 @@ void fd_store_replies_release(fd_store *store)
  * arena). */
 static void reply_free(const fd_store *store, redisReply *r)
 {
-        if (!store->in_arena)
+        if (arena_store != store)
                 freeReplyObject(r);
 }
 
@@ -609,12 +616,11 @@ static int take_queued(redisReader *rd)
 static int read_exec(fd_store *store, size_t n)
 {
         redisReader *reader = store->ctx->reader;
-        redisReplyObjectFunctions *saved = reader->fn;
         exec_answer a = {0};
         int rc = FD_STORE_OK;
 
         answer = &a;
-        reader->fn = &answer_fns;
+        redisReplyObjectFunctions *saved = reader_lend(reader, &answer_fns);
         for (size_t i = 0; i < n + 2 && rc == FD_STORE_OK; i++) {
                 void *reply = NULL;
                 if (i >= 1 && i <= n && take_queued(reader))
@@ -622,12 +628,7 @@ static int read_exec(fd_store *store, size_t n)
                 if (redisGetReply(store->ctx, &reply) != REDIS_OK || !reply)
                         rc = FD_STORE_ERR;
         }
-        /* After an I/O error the reader may hold a half-read answer made of
-         * answer_obj; hiredis must not free it with its own functions (the
-         * connection is replaced anyway). */
-        if (reader->reply == &answer_obj)
-                reader->reply = NULL;
-        reader->fn = saved;
+        reader_restore(reader, saved);
         answer = NULL;
         if (rc != FD_STORE_OK)
                 return rc;

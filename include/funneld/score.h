@@ -28,8 +28,7 @@ typedef enum fd_match_kind {
 
 typedef struct fd_score_rule {
         char *name;  /* unique; used as the cap counter's name */
-        char *field; /* "rule:<name>", the lead hash field of that counter
-                      * (NULL: formatted when needed) */
+        char *field; /* "rule:<name>", the lead hash field of that counter */
         fd_score_kind kind;
         char *event_type; /* NULL: any event type */
         char *attr;       /* NULL: no attribute condition */

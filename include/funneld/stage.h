@@ -17,6 +17,17 @@ typedef enum fd_stage {
         FD_STAGE__COUNT
 } fd_stage;
 
+/* The stages with their names, as X(stage, "name") for each: the one list
+ * fd_stage_name and the tables of names built from them (the lead hash's
+ * "entered:<name>" fields) are made from. */
+#define FD_STAGE_NAMES(X)                                                      \
+        X(FD_STAGE_LEAD, "lead")                                               \
+        X(FD_STAGE_MQL, "mql")                                                 \
+        X(FD_STAGE_SQL, "sql")                                                 \
+        X(FD_STAGE_OPPORTUNITY, "opportunity")                                 \
+        X(FD_STAGE_CLOSED_WON, "closed_won")                                   \
+        X(FD_STAGE_CLOSED_LOST, "closed_lost")
+
 /* Stage names as they appear in CrmStageEvent.stage, in Redis keys and in
  * PromotionEvent: "lead", "mql", "sql", "opportunity", "closed_won",
  * "closed_lost". */

@@ -6,7 +6,8 @@
 #include "fdtest.h"
 #include "lead.h"
 
-static fd_score_rule rules[2] = {{.name = "visit"}, {.name = "form"}};
+static fd_score_rule rules[2] = {{.name = "visit", .field = "rule:visit"},
+                                 {.name = "form", .field = "rule:form"}};
 
 static fd_tenant_conf tenant(void)
 {
