@@ -200,6 +200,59 @@ static int cmp_entry_key(const void *a, const void *b)
         return c ? c : (x > y) - (x < y);
 }
 
+/* Maps sorted by first part mostly have a few of them (the tenants of a
+ * batch): beyond this many, qsort. */
+#define FEW_PARTS 32
+
+/* The index in parts[0..*cnt) of key's first part, added when new (-1 when
+ * there would be more than FEW_PARTS); *last is where the search starts. */
+static int part_of(const char **parts, size_t *cnt, size_t *last,
+                   const char *key)
+{
+        if (*cnt && strcmp(parts[*last], key) == 0)
+                return (int)*last;
+        for (size_t j = 0; j < *cnt; j++)
+                if (strcmp(parts[j], key) == 0)
+                        return (int)(*last = j);
+        if (*cnt == FEW_PARTS)
+                return -1;
+        parts[*cnt] = key;
+        return (int)(*last = (*cnt)++);
+}
+
+/* fd_strmap_sort_into's order without comparing entries: the distinct
+ * first parts are sorted, then each entry goes to its part's next place
+ * (a counting sort, stable). -1 when there are too many parts. */
+static int group_by_first_part(const fd_strmap *map, fd_strmap_entry **by)
+{
+        const char *parts[FEW_PARTS];
+        size_t cnt = 0, last = 0, at[FEW_PARTS] = {0}, order[FEW_PARTS];
+        int p;
+
+        for (size_t i = 0; i < map->cnt; i++) {
+                if ((p = part_of(parts, &cnt, &last, map->entries[i].key)) < 0)
+                        return -1;
+                at[p]++;
+        }
+        /* order[k]: the part k-th by strcmp (insertion sort of a few). */
+        for (size_t k = 0; k < cnt; k++) {
+                size_t j = k;
+                for (; j > 0 && strcmp(parts[order[j - 1]], parts[k]) > 0; j--)
+                        order[j] = order[j - 1];
+                order[j] = k;
+        }
+        for (size_t k = 0, start = 0; k < cnt; k++) {
+                size_t n = at[order[k]];
+                at[order[k]] = start;
+                start += n;
+        }
+        for (size_t i = 0; i < map->cnt; i++) {
+                p = part_of(parts, &cnt, &last, map->entries[i].key);
+                by[at[p]++] = &map->entries[i];
+        }
+        return 0;
+}
+
 int fd_strmap_sort_into(const fd_strmap *map, size_t extra,
                         fd_strmap_entry ***by, size_t *cap)
 {
@@ -212,9 +265,11 @@ int fd_strmap_sort_into(const fd_strmap *map, size_t extra,
                 *by = grown;
                 *cap = need;
         }
-        for (size_t i = 0; i < map->cnt; i++)
-                (*by)[i] = &map->entries[i];
-        qsort(*by, map->cnt, sizeof(**by), cmp_entry_key);
+        if (group_by_first_part(map, *by) != 0) {
+                for (size_t i = 0; i < map->cnt; i++)
+                        (*by)[i] = &map->entries[i];
+                qsort(*by, map->cnt, sizeof(**by), cmp_entry_key);
+        }
         return 0;
 }
 
