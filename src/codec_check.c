@@ -25,7 +25,7 @@ typedef struct cursor {
         size_t at_cap;
 } cursor;
 
-static int read_varint(cursor *c, int64_t *out)
+static int read_long_varint(cursor *c, int64_t *out)
 {
         uint64_t v = 0;
         int shift;
@@ -44,6 +44,18 @@ static int read_varint(cursor *c, int64_t *out)
                 }
         }
         return -1;
+}
+
+/* A zigzag varint; most (lengths, union branches) are one byte. */
+static inline int read_varint(cursor *c, int64_t *out)
+{
+        if (c->left && !(*c->p & 0x80)) {
+                uint64_t v = *c->p++;
+                c->left--;
+                *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+                return 0;
+        }
+        return read_long_varint(c, out);
 }
 
 static int skip_bytes(cursor *c, int is_string)
@@ -245,6 +257,11 @@ static int check_value(cursor *c, const fd__node *s, int depth)
 {
         int64_t v;
 
+        /* A union's branch is walked here, without a call per level. */
+        for (; s && s->type == AVRO_UNION; s = s->kid[v], depth++)
+                if (depth > CHECK_MAX_DEPTH || read_varint(c, &v) != 0 ||
+                    v < 0 || (uint64_t)v >= s->n)
+                        return -1;
         if (depth > CHECK_MAX_DEPTH || !s)
                 return -1;
         switch (s->type) {
@@ -274,10 +291,6 @@ static int check_value(cursor *c, const fd__node *s, int depth)
                 if (read_varint(c, &v) != 0)
                         return -1;
                 return v < 0 || (uint64_t)v >= s->n ? -1 : 0;
-        case AVRO_UNION:
-                if (read_varint(c, &v) != 0 || v < 0 || (uint64_t)v >= s->n)
-                        return -1;
-                return check_value(c, s->kid[v], depth + 1);
         case AVRO_RECORD:
                 return check_record(c, s, depth);
         case AVRO_ARRAY:

@@ -77,12 +77,13 @@ static char *d_strndup(dalloc *a, const char *s, size_t n)
 
 /* Copies the n bytes at s into *dst (from a). "" stays "" for required
  * fields and becomes NULL for optional ones. Returns 0, 1 when the bytes
- * contain NUL, or -1 out of memory. */
+ * contain NUL, or -1 out of memory. nul_free: the bytes are an Avro string
+ * fd__check_body() accepted, so they have no NUL to look for. */
 static int take_str(dalloc *a, const char *s, size_t n, int optional,
-                    char **dst)
+                    int nul_free, char **dst)
 {
         *dst = NULL;
-        if (n && memchr(s, '\0', n))
+        if (!nul_free && n && memchr(s, '\0', n))
                 return 1;
         if (optional && n == 0)
                 return 0;
@@ -113,7 +114,7 @@ static int copy_str(leaf *l, int optional, char **dst)
                         return -1;
                 s = b;
         }
-        return take_str(&heap, s, n, optional, dst);
+        return take_str(&heap, s, n, optional, 0, dst);
 }
 
 static int get_long(leaf *l, int64_t *out)
@@ -325,14 +326,16 @@ static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
                 }
                 for (; left > 0; left--) {
                         const char *k, *v = "";
+                        const fd__node *vs;
                         size_t kn, vn = 0;
                         char *val;
                         int rc;
 
                         k = direct_bytes(&p, &kn);
-                        if (direct_leaf(values, &p))
+                        if ((vs = direct_leaf(values, &p)))
                                 v = direct_bytes(&p, &vn);
-                        rc = take_str(al, v, vn, 0, &val);
+                        rc = take_str(al, v, vn, 0,
+                                      !vs || vs->type == AVRO_STRING, &val);
                         if (rc != 0)
                                 return rc;
                         for (i = 0; i < n; i++)
@@ -348,7 +351,7 @@ static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
                         if (!a && !(a = d_alloc(al, room * sizeof(*a))))
                                 return -1;
                         /* a key is a string: NUL-free (checked) */
-                        if (take_str(al, k, kn, 0, &a[n].key) != 0)
+                        if (take_str(al, k, kn, 0, 1, &a[n].key) != 0)
                                 return -1;
                         a[n++].value = val;
                         *attrs = a;
@@ -375,6 +378,7 @@ static int direct_field(dalloc *a, const fd__field *f, const fd__node *s,
                         return 0;
                 str = direct_bytes(&p, &n);
                 return take_str(a, str, n, f->type == FD__F_OPT_STR,
+                                s->type == AVRO_STRING,
                                 (char **)(rec + f->off));
         case FD__F_TIME:
                 if (!s)
