@@ -57,25 +57,26 @@ size_t fd_fmt_i64(char *out, int64_t v)
         return len;
 }
 
-/* Appends len bytes of s at *pos, as far as size allows. */
-static void put(char *out, size_t size, size_t *pos, const char *s, size_t len)
+/* Appends len bytes of s at pos, as far as size allows; returns the
+ * position after them. (Positions are passed by value so that fd_vfmt
+ * keeps its own in a register.) */
+static size_t put(char *out, size_t size, size_t pos, const char *s, size_t len)
 {
-        if (*pos < size) {
-                size_t room = size - *pos;
-                memcpy(out + *pos, s, len < room ? len : room);
+        if (pos < size) {
+                size_t room = size - pos;
+                memcpy(out + pos, s, len < room ? len : room);
         }
-        *pos += len;
+        return pos + len;
 }
 
-/* Appends v in decimal at *pos: in place when there is room for any. */
-static void put_i64(char *out, size_t size, size_t *pos, int64_t v)
+/* Appends v in decimal at pos: in place when there is room for any. */
+static size_t put_i64(char *out, size_t size, size_t pos, int64_t v)
 {
         char num[24];
 
-        if (*pos < size && size - *pos > 21)
-                *pos += fd_fmt_i64(out + *pos, v);
-        else
-                put(out, size, pos, num, fd_fmt_i64(num, v));
+        if (pos < size && size - pos > 21)
+                return pos + fd_fmt_i64(out + pos, v);
+        return put(out, size, pos, num, fd_fmt_i64(num, v));
 }
 
 int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap)
@@ -98,17 +99,18 @@ int fd_vfmt(char *out, size_t size, const char *fmt, va_list ap)
                 p++;
                 if (*p == 's') {
                         const char *s = va_arg(ap, const char *);
-                        put(out, size, &pos, s, strlen(s));
+                        pos = put(out, size, pos, s, strlen(s));
                 } else if (*p == 'd') {
-                        put_i64(out, size, &pos, va_arg(ap, int));
+                        pos = put_i64(out, size, pos, va_arg(ap, int));
                 } else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'd') {
-                        put_i64(out, size, &pos, va_arg(ap, long long));
+                        pos = put_i64(out, size, pos, va_arg(ap, long long));
                         p += 2;
                 } else if (p[0] == 'z' && p[1] == 'u') {
-                        put_i64(out, size, &pos, (int64_t)va_arg(ap, size_t));
+                        pos = put_i64(out, size, pos,
+                                      (int64_t)va_arg(ap, size_t));
                         p += 1;
                 } else if (*p == '%') {
-                        put(out, size, &pos, "%", 1);
+                        pos = put(out, size, pos, "%", 1);
                 } else { /* anything else: the C library does it all */
                         rc = vsnprintf(out, size, fmt, copy);
                         va_end(copy);
