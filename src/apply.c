@@ -397,7 +397,7 @@ static int note_batch_touch(fd_processor *proc, const char *tenant, int anon,
         if (fd_strmap_key(k, tenant, anon ? "a" : "l", id, "", NULL) ||
             fd_buf_append(k, member->data, member->len))
                 return -1;
-        fd_strmap_entry *e = fd_strmap_upsert(&proc->batch_touches, k->data,
+        fd_strmap_entry *e = fd_strmap_upsert(&proc->batch_touches.map, k->data,
                                               k->len, &created);
         if (!e)
                 return -1;

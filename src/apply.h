@@ -59,6 +59,18 @@ typedef struct fd_sent_batch {
         fd_process_stats stats;
 } fd_sent_batch;
 
+/* Touches added by a batch: "T\0kind\0id\0member" -> i64 = score, with
+ * an index by touch key ("T\0kind\0id\0") that closes extend as they
+ * need it (close.c), so that one finds its key's touches without a scan
+ * of the whole batch. */
+typedef struct fd_touch_map {
+        fd_strmap map;
+        fd_strmap by_key; /* touch key -> its newest entry in map + 1 */
+        uint32_t *prev;   /* entry i -> its key's entry before it + 1; 0 */
+        size_t prev_cap;
+        size_t indexed; /* map's first entries that are in by_key */
+} fd_touch_map;
+
 struct fd_processor {
         const fd_config *conf;
         fd_codec *codec;
@@ -78,18 +90,18 @@ struct fd_processor {
                                     * then room for as many picked */
         size_t seen_by_cap;
         int seen_sorted; /* seen_by holds seen's entries: none added since */
-        fd_dedupe_plan dedupe;   /* the dedupe sets the batch reads, writes */
-        fd_strmap counters;      /* "key\0field" -> increment */
-        fd_strmap sets;          /* "key\0member" */
-        fd_strmap hlls;          /* "key\0member": PFADD */
-        fd_strmap trims;         /* touch zset keys written in the batch */
-        fd_strmap batch_touches; /* "T\0kind\0id\0member" -> i64 = score:
-                                  * the touches the batch added so far (a
-                                  * close reads them with the stored ones) */
-        fd_strmap batch_anons;   /* "T\0lead\0anon": the batch's stitches */
-        fd_strmap offsets;       /* "topic:partition" -> next offset */
-        fd_strmap next_offsets;  /* the same, set by the pipeline: wins */
-        int next_offsets_broken; /* setting one failed: write nothing */
+        fd_dedupe_plan dedupe; /* the dedupe sets the batch reads, writes */
+        fd_strmap counters;    /* "key\0field" -> increment */
+        fd_strmap sets;        /* "key\0member" */
+        fd_strmap hlls;        /* "key\0member": PFADD */
+        fd_strmap trims;       /* touch zset keys written in the batch */
+        fd_touch_map batch_touches; /* the touches the batch added so far
+                                     * (a close reads them with the stored
+                                     * ones) */
+        fd_strmap batch_anons;      /* "T\0lead\0anon": the batch's stitches */
+        fd_strmap offsets;          /* "topic:partition" -> next offset */
+        fd_strmap next_offsets;     /* the same, set by the pipeline: wins */
+        int next_offsets_broken;    /* setting one failed: write nothing */
         fd_resp reads;
         fd_resp writes;
         /* A batch applied but not sent yet (held): the next batch's reads
@@ -98,15 +110,15 @@ struct fd_processor {
          * Redis before it, so they take its leads from the lead cache and
          * its dedupe markers and deadline-set changes from held_seen and
          * held_dues. */
-        int held;                 /* 1: held_writes is a batch not written */
-        int held_sent;            /* its MULTI ... EXEC is out, unanswered */
-        int held_rc;              /* its result once answered (or unsent) */
-        fd_sent_batch held_batch; /* cmds set when it is sent */
-        fd_resp held_writes;      /* its MULTI body */
-        fd_strmap held_seen;      /* its "tenant\0event_id" keys: marked */
-        fd_strmap held_dues;      /* "w\0p\0member" -> i64 = score it set,
-                                   * INT64_MIN: removed */
-        fd_strmap held_touches;   /* its batch_touches and batch_anons */
+        int held;                  /* 1: held_writes is a batch not written */
+        int held_sent;             /* its MULTI ... EXEC is out, unanswered */
+        int held_rc;               /* its result once answered (or unsent) */
+        fd_sent_batch held_batch;  /* cmds set when it is sent */
+        fd_resp held_writes;       /* its MULTI body */
+        fd_strmap held_seen;       /* its "tenant\0event_id" keys: marked */
+        fd_strmap held_dues;       /* "w\0p\0member" -> i64 = score it set,
+                                    * INT64_MIN: removed */
+        fd_touch_map held_touches; /* its batch_touches and batch_anons */
         fd_strmap held_anons;
         /* A batch whose MULTI ... EXEC is out, unanswered, while the batch
          * after it is held: its answer is read only when the next batch is

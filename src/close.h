@@ -38,6 +38,11 @@ int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
                          fd_resp *r);
 void fd_close_reads_clear(fd_processor *proc);
 
+/* A batch's touches and their index by touch key (apply.h). */
+void fd_touch_map_init(fd_touch_map *tm);
+void fd_touch_map_clear(fd_touch_map *tm);
+void fd_touch_map_free(fd_touch_map *tm);
+
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition);
