@@ -222,17 +222,21 @@ static int part_of(const char **parts, size_t *cnt, size_t *last,
 
 /* fd_strmap_sort_into's order without comparing entries: the distinct
  * first parts are sorted, then each entry goes to its part's next place
- * (a counting sort, stable). -1 when there are too many parts. */
+ * (a counting sort, stable). -1 when there are too many parts (or no
+ * memory). */
 static int group_by_first_part(const fd_strmap *map, fd_strmap_entry **by)
 {
         const char *parts[FEW_PARTS];
         size_t cnt = 0, last = 0, at[FEW_PARTS] = {0}, order[FEW_PARTS];
-        int p;
+        unsigned char *part = malloc(map->cnt); /* each entry's part */
+        int p = 0;
 
-        for (size_t i = 0; i < map->cnt; i++) {
-                if ((p = part_of(parts, &cnt, &last, map->entries[i].key)) < 0)
-                        return -1;
-                at[p]++;
+        for (size_t i = 0; part && i < map->cnt && p >= 0; i++)
+                if ((p = part_of(parts, &cnt, &last, map->entries[i].key)) >= 0)
+                        at[part[i] = (unsigned char)p]++;
+        if (!part || p < 0) {
+                free(part);
+                return -1;
         }
         /* order[k]: the part k-th by strcmp (insertion sort of a few). */
         for (size_t k = 0; k < cnt; k++) {
@@ -246,10 +250,9 @@ static int group_by_first_part(const fd_strmap *map, fd_strmap_entry **by)
                 at[order[k]] = start;
                 start += n;
         }
-        for (size_t i = 0; i < map->cnt; i++) {
-                p = part_of(parts, &cnt, &last, map->entries[i].key);
-                by[at[p]++] = &map->entries[i];
-        }
+        for (size_t i = 0; i < map->cnt; i++)
+                by[at[part[i]]++] = &map->entries[i];
+        free(part);
         return 0;
 }
 
