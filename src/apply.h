@@ -71,6 +71,9 @@ typedef struct fd_touch_map {
         size_t indexed; /* map's first entries that are in by_key */
 } fd_touch_map;
 
+/* Input partitions whose offsets entry a processor remembers. */
+#define FD_OFFSET_MEMO 64
+
 struct fd_processor {
         const fd_config *conf;
         fd_codec *codec;
@@ -100,8 +103,11 @@ struct fd_processor {
                                      * ones) */
         fd_strmap batch_anons;      /* "T\0lead\0anon": the batch's stitches */
         fd_strmap offsets;          /* "topic:partition" -> next offset */
-        fd_strmap next_offsets;     /* the same, set by the pipeline: wins */
-        int next_offsets_broken;    /* setting one failed: write nothing */
+        /* offsets' entry (+ 1; 0: none) of each topic's partitions below
+         * FD_OFFSET_MEMO, which the batch's messages interleave. */
+        uint32_t offset_at[FD_EV__COUNT][FD_OFFSET_MEMO];
+        fd_strmap next_offsets;  /* the same, set by the pipeline: wins */
+        int next_offsets_broken; /* setting one failed: write nothing */
         fd_resp reads;
         fd_resp writes;
         /* A batch applied but not sent yet (held): the next batch's reads

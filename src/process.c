@@ -82,12 +82,15 @@ void fd_processor_forget_leads(fd_processor *proc)
 #define CACHE_PREV(proc) (&(proc)->cache[((proc)->cache_cur + 2) % 3])
 #define CACHE_OLD(proc)  (&(proc)->cache[((proc)->cache_cur + 1) % 3])
 
-/* The cached state of key, taken out of the cache, or NULL. */
-static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len)
+/* The cached state of key (whose fd_hash64 is hash), taken out of the
+ * cache, or NULL. */
+static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len,
+                           uint64_t hash)
 {
         fd_strmap *gens[2] = {&proc->cache[proc->cache_cur], CACHE_PREV(proc)};
         for (int g = 0; g < 2; g++) {
-                fd_strmap_entry *e = fd_strmap_get(gens[g], key, len);
+                fd_strmap_entry *e =
+                        fd_strmap_get_hashed(gens[g], key, len, hash);
                 if (e && e->ptr) {
                         fd_lead *lead = e->ptr;
                         e->ptr = NULL;
@@ -139,8 +142,8 @@ static int cache_keep(fd_processor *proc)
                         proc->cache_cur = (proc->cache_cur + 1) % 3;
                         cur = &proc->cache[proc->cache_cur];
                 }
-                fd_strmap_entry *e =
-                        fd_strmap_upsert(cur, b->key, b->klen, &created);
+                fd_strmap_entry *e = fd_strmap_upsert_hashed(
+                        cur, b->key, b->klen, b->hash, &created);
                 if (!e)
                         return 0; /* out of memory: not cached, still fine */
                 fd_lead_destroy(e->ptr);
@@ -165,6 +168,7 @@ static void batch_reset(fd_processor *proc)
         fd_touch_map_clear(&proc->batch_touches);
         fd_strmap_clear(&proc->batch_anons);
         fd_strmap_clear(&proc->offsets);
+        memset(proc->offset_at, 0, sizeof(proc->offset_at));
         fd_strmap_clear(&proc->due_writes);
         fd_close_reads_clear(proc);
         fd_store_replies_release(proc->store);
@@ -261,7 +265,7 @@ static fd_lead *want_lead(fd_processor *proc, const char *tenant,
                 return NULL;
         if (!created)
                 return e->ptr;
-        e->ptr = cache_take(proc, k, len);
+        e->ptr = cache_take(proc, k, len, e->hash);
         e->i64 = -1;
         if (e->ptr)
                 return e->ptr;
@@ -820,15 +824,29 @@ void fd_processor_clear_next_offsets(fd_processor *proc)
 static int note_offset(fd_processor *proc, const fd_msg *msg)
 {
         char k[320];
-        int created;
-        int n = offset_field(proc, msg->topic, msg->partition, k);
-        fd_strmap_entry *e =
-                fd_strmap_upsert(&proc->offsets, k, (size_t)n, &created);
-        if (!e || proc->next_offsets_broken)
+        int created = 0, n = 0;
+        fd_strmap_entry *e;
+        uint32_t *at = NULL;
+        if ((unsigned)msg->topic < FD_EV__COUNT && msg->partition >= 0 &&
+            msg->partition < FD_OFFSET_MEMO)
+                at = &proc->offset_at[msg->topic][msg->partition];
+        if (at && *at) {
+                e = &proc->offsets.entries[*at - 1];
+        } else {
+                n = offset_field(proc, msg->topic, msg->partition, k);
+                e = fd_strmap_upsert(&proc->offsets, k, (size_t)n, &created);
+                if (!e)
+                        return -1;
+                if (at)
+                        *at = (uint32_t)(e - proc->offsets.entries) + 1;
+        }
+        if (proc->next_offsets_broken)
                 return -1;
         if (created || msg->offset + 1 > e->i64)
                 e->i64 = msg->offset + 1;
         if (proc->next_offsets.cnt) {
+                if (!n)
+                        n = offset_field(proc, msg->topic, msg->partition, k);
                 fd_strmap_entry *o =
                         fd_strmap_get(&proc->next_offsets, k, (size_t)n);
                 if (o)

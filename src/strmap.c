@@ -148,20 +148,35 @@ static int grow_slots(fd_strmap *map)
         return 0;
 }
 
-fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
-                               size_t klen)
+fd_strmap_entry *fd_strmap_get_hashed(const fd_strmap *map, const char *key,
+                                      size_t klen, uint64_t hash)
 {
         int found;
         if (!map->slot_cnt)
                 return NULL;
-        size_t i = find_slot(map, key, klen, fd_hash64(key, klen), &found);
+        size_t i = find_slot(map, key, klen, hash, &found);
         return found ? &map->entries[map->slots[i] - 1] : NULL;
+}
+
+fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
+                               size_t klen)
+{
+        return map->slot_cnt ? fd_strmap_get_hashed(map, key, klen,
+                                                    fd_hash64(key, klen))
+                             : NULL;
 }
 
 fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
                                   int *created)
 {
-        uint64_t hash = fd_hash64(key, klen);
+        return fd_strmap_upsert_hashed(map, key, klen, fd_hash64(key, klen),
+                                       created);
+}
+
+fd_strmap_entry *fd_strmap_upsert_hashed(fd_strmap *map, const char *key,
+                                         size_t klen, uint64_t hash,
+                                         int *created)
+{
         int found;
         size_t i;
 

@@ -41,6 +41,14 @@ fd_strmap_entry *fd_strmap_get(const fd_strmap *map, const char *key,
 fd_strmap_entry *fd_strmap_upsert(fd_strmap *map, const char *key, size_t klen,
                                   int *created);
 
+/* The same for a key whose fd_hash64() the caller has (an entry's hash
+ * when the key moves from one map to another). */
+fd_strmap_entry *fd_strmap_get_hashed(const fd_strmap *map, const char *key,
+                                      size_t klen, uint64_t hash);
+fd_strmap_entry *fd_strmap_upsert_hashed(fd_strmap *map, const char *key,
+                                         size_t klen, uint64_t hash,
+                                         int *created);
+
 /* The map's entries ordered by key up to its first NUL (strcmp), entries
  * of equal first parts in insertion order: an array of cnt pointers the
  * caller frees; NULL when out of memory or empty. */
