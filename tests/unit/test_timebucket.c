@@ -1,9 +1,12 @@
 /* Unit tests for timebucket: event time to local calendar fields. */
 #include "funneld/timebucket.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "apply.h"
 #include "fdtest.h"
 
 #define S 1000LL /* ms per second */
@@ -113,6 +116,64 @@ static void test_transition_inside_utc_hour_1942(void)
         EXPECT(in, -862636500 * S, 1942, 9, 1, 1, 2);
         EXPECT(in, -862637401 * S, 1942, 8, 31, 23, 1); /* 18:29:59Z */
         EXPECT(in, -862637400 * S, 1942, 9, 1, 1, 2);   /* 18:30:00Z */
+}
+
+/* fd_apply_bucket's day, month and hour are fd_local_time_of's for every
+ * instant: around DST changes, in quarter-hour zones, across the 1942
+ * Kolkata change inside a UTC hour, before 1900 (local mean time), and for
+ * zones and instants that alternate. */
+static void test_apply_bucket_matches_local_time(void)
+{
+        static const char *zones[] = {
+                "UTC",          "Europe/Berlin",      "America/New_York",
+                "Asia/Kolkata", "Asia/Kathmandu",     "Australia/Eucla",
+                "Asia/Tehran",  "Australia/Lord_Howe"};
+        static const int64_t starts[] = {
+                1774746000 * S,  /* 2026-03-29 01:00Z (Berlin: +1 -> +2) */
+                1772928000 * S,  /* 2026-03-08 00:00Z (New York) */
+                1775260800 * S,  /* 2026-04-04 00:00Z (Lord Howe) */
+                -862660800 * S,  /* 1942-08-31 12:00Z (Kolkata) */
+                -2840140800 * S, /* 1880-01-01 00:00Z: local mean times */
+        };
+        int bad = 0, n = 0;
+
+        for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+                fd_tenant_conf tc = {0};
+                tc.timezone = (char *)zones[z];
+                for (size_t st = 0; st < sizeof(starts) / sizeof(starts[0]);
+                     st++)
+                        for (int64_t i = 0; i < 900; i++) {
+                                /* a minute and a bit apart, with a jump back
+                                 * now and then to revisit cached blocks */
+                                int64_t ms = starts[st] + i * 61 * S + i % 7 -
+                                             (i % 5 == 0 ? 3600 * S : 0);
+                                fd_local_time lt;
+                                fd_bucket b;
+                                char day[16], month[12], hour[4];
+                                FD_CHECK_INT(
+                                        fd_local_time_of(zones[z], ms, &lt), 0);
+                                snprintf(day, sizeof(day), "%04d-%02d-%02d",
+                                         lt.year, lt.month, lt.day);
+                                snprintf(month, sizeof(month), "%04d-%02d",
+                                         lt.year, lt.month);
+                                snprintf(hour, sizeof(hour), "%02d", lt.hour);
+                                fd_apply_bucket(&tc, ms, &b);
+                                n++;
+                                if (strcmp(b.day, day) ||
+                                    strcmp(b.month, month) ||
+                                    strcmp(b.hour, hour)) {
+                                        if (bad++ < 5)
+                                                fprintf(stderr,
+                                                        "%s @%lld: %s %s %s, "
+                                                        "expected %s %s %s\n",
+                                                        zones[z], (long long)ms,
+                                                        b.day, b.month, b.hour,
+                                                        day, month, hour);
+                                }
+                        }
+        }
+        FD_CHECK_INT(bad, 0);
+        FD_CHECK_INT(n, 8 * 5 * 900);
 }
 
 static void test_alternating_zones(void)
@@ -301,6 +362,7 @@ int main(void)
         FD_RUN(test_transition_inside_utc_hour);
         FD_RUN(test_transition_inside_utc_hour_1942);
         FD_RUN(test_alternating_zones);
+        FD_RUN(test_apply_bucket_matches_local_time);
         FD_RUN(test_matches_localtime);
         FD_RUN(test_zone_validation);
         FD_RUN(test_weekday_of);
