@@ -1,10 +1,12 @@
 /* funneld — Redis connection, offsets, epochs, fenced commits, outbox. */
 #include "store.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "clock.h"
 #include "fault.h"
@@ -415,13 +417,56 @@ int fd_store_reconnect(fd_store *store, char *errstr, size_t errstr_size)
         return connect_store(store, errstr, errstr_size);
 }
 
+/* Sends the RESP text of iov (cnt pieces) to Redis. With hiredis 0.x (plain
+ * sockets) it is written to the socket from where it was built: going
+ * through hiredis's output buffer copied every byte of a batch there first
+ * (and again as that buffer grew). Whatever hiredis has buffered goes
+ * first. A failure is the context's error, as hiredis's own would be. */
+static int send_resp(fd_store *store, struct iovec *iov, int cnt)
+{
+        redisContext *c = store->ctx;
+        int done = 0;
+#if HIREDIS_MAJOR == 0
+        while (!done)
+                if (redisBufferWrite(c, &done) != REDIS_OK)
+                        return -1;
+        while (cnt > 0) {
+                ssize_t n = writev(c->fd, iov, cnt);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        c->err = REDIS_ERR_IO;
+                        snprintf(c->errstr, sizeof(c->errstr), "%s",
+                                 strerror(errno));
+                        return -1;
+                }
+                for (; cnt > 0 && (size_t)n >= iov->iov_len; iov++, cnt--)
+                        n -= (ssize_t)iov->iov_len;
+                if (cnt > 0) {
+                        iov->iov_base = (char *)iov->iov_base + n;
+                        iov->iov_len -= (size_t)n;
+                }
+        }
+#else
+        /* hiredis 1.x may speak TLS on the socket: through its buffer. */
+        for (int i = 0; i < cnt; i++)
+                if (redisAppendFormattedCommand(c, iov[i].iov_base,
+                                                iov[i].iov_len) != REDIS_OK)
+                        return -1;
+        while (!done)
+                if (redisBufferWrite(c, &done) != REDIS_OK)
+                        return -1;
+#endif
+        return 0;
+}
+
 int fd_store_pipeline(fd_store *store, const fd_resp *r, redisReply **replies)
 {
         size_t i;
         if (r->cmd_cnt == 0)
                 return FD_STORE_OK;
-        if (redisAppendFormattedCommand(store->ctx, r->buf.data, r->buf.len) !=
-            REDIS_OK)
+        struct iovec iov = {r->buf.data, r->buf.len};
+        if (send_resp(store, &iov, 1) != 0)
                 return FD_STORE_ERR;
         for (i = 0; i < r->cmd_cnt; i++) {
                 void *reply = NULL;
@@ -663,25 +708,21 @@ int fd_store_watch_read(fd_store *store, const int32_t *parts,
 
 int fd_store_exec_send(fd_store *store, const fd_resp *r)
 {
-        int done = 0;
-        if (redisAppendCommand(store->ctx, "MULTI") != REDIS_OK ||
-            (r->cmd_cnt && redisAppendFormattedCommand(store->ctx, r->buf.data,
-                                                       r->buf.len) != REDIS_OK))
-                return FD_STORE_ERR;
+        static char multi[] = "*1\r\n$5\r\nMULTI\r\n";
+        static char exec[] = "*1\r\n$4\r\nEXEC\r\n";
+        struct iovec iov[3] = {{multi, sizeof(multi) - 1},
+                               {r->buf.data, r->cmd_cnt ? r->buf.len : 0},
+                               {exec, sizeof(exec) - 1}};
         if (fd_fault_armed("commit")) {
                 /* Crash tests: MULTI and the batch reach Redis, EXEC never. */
-                while (!done)
-                        if (redisBufferWrite(store->ctx, &done) != REDIS_OK)
-                                return FD_STORE_ERR;
-                fd_fault_point("commit");
-        }
-        if (redisAppendCommand(store->ctx, "EXEC") != REDIS_OK)
-                return FD_STORE_ERR;
-        /* Out now: Redis runs the transaction while the caller goes on. */
-        for (done = 0; !done;)
-                if (redisBufferWrite(store->ctx, &done) != REDIS_OK)
+                if (send_resp(store, iov, 2) != 0)
                         return FD_STORE_ERR;
-        return FD_STORE_OK;
+                fd_fault_point("commit");
+                return send_resp(store, iov + 2, 1) ? FD_STORE_ERR
+                                                    : FD_STORE_OK;
+        }
+        /* Out now: Redis runs the transaction while the caller goes on. */
+        return send_resp(store, iov, 3) ? FD_STORE_ERR : FD_STORE_OK;
 }
 
 int fd_store_exec_finish(fd_store *store, size_t cmds)
