@@ -206,26 +206,28 @@ const char *fd_lead_stage_field(int implied, fd_stage stage)
 /* One pass over the hash fields: with st NULL every present field is
  * changed (a full write). Counts (r NULL) or appends (r) the field/value
  * pairs to set (op 's') or the names of the fields to delete (op 'd'). */
-static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
-                fd_resp *r, int *cnt)
+static int walk(const fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
+                int *set_cnt, fd_resp *del, int *del_cnt)
 {
         const fd_score_model *model = &lead->tconf->score;
         const char *cur[LEAD_STR_CNT];
         char num[24];
         int rc = 0;
 
-        /* name, present now?, changed?, present in Redis?, value */
+        /* name, present now?, changed?, present in Redis?, value: a field
+         * to set (its name and value written to set, when given) or to
+         * delete (its name written to del, when given), counted. */
 #define FIELD(name, present, changed, was, val_str)                            \
         do {                                                                   \
-                if (op == 's' && (present) && (!st || (changed))) {            \
-                        (*cnt)++;                                              \
-                        if (r)                                                 \
-                                rc |= fd_resp_str(r, name) ||                  \
-                                      fd_resp_str(r, val_str);                 \
-                } else if (op == 'd' && st && !(present) && (was)) {           \
-                        (*cnt)++;                                              \
-                        if (r)                                                 \
-                                rc |= fd_resp_str(r, name);                    \
+                if ((present) && (!st || (changed))) {                         \
+                        (*set_cnt)++;                                          \
+                        if (set)                                               \
+                                rc |= fd_resp_str(set, name) ||                \
+                                      fd_resp_str(set, val_str);               \
+                } else if (st && !(present) && (was)) {                        \
+                        (*del_cnt)++;                                          \
+                        if (del)                                               \
+                                rc |= fd_resp_str(del, name);                  \
                 }                                                              \
         } while (0)
 /* Values are only formatted when written. */
@@ -272,23 +274,23 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, int op,
 int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r)
 {
         const fd_lead_stored *st = lead->stored.full ? NULL : &lead->stored;
-        int set = 0, del = 0, rc = 0;
+        int set = 0, del = 0, again = 0, rc = 0;
+        size_t hset;
 
-        walk(lead, st, 's', NULL, &set);
-        walk(lead, st, 'd', NULL, &del);
         if (!st)
                 rc |= fd_resp_cmd(r, 2) || fd_resp_str(r, "DEL") ||
                       fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
-        if (set) {
-                rc |= fd_resp_cmd(r, 2 + 2 * set) || fd_resp_str(r, "HSET") ||
-                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
-                rc |= walk(lead, st, 's', r, &set);
-        }
-        if (del) {
+        /* One walk writes the HSET's fields (the command is dropped when
+         * there are none) and counts those to delete. */
+        hset = fd_resp_cmd_begin(r);
+        rc |= fd_resp_str(r, "HSET") ||
+              fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id) ||
+              walk(lead, st, r, &set, NULL, &del);
+        rc |= fd_resp_cmd_end(r, hset, set ? 2 + 2 * set : 0);
+        if (del) /* rare: a field the lead no longer has */
                 rc |= fd_resp_cmd(r, 2 + del) || fd_resp_str(r, "HDEL") ||
-                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
-                rc |= walk(lead, st, 'd', r, &del);
-        }
+                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id) ||
+                      walk(lead, st, NULL, &again, r, &again);
         take_as_stored(lead);
         lead->exists = 1;
         return rc ? -1 : 0;

@@ -39,6 +39,41 @@ int fd_resp_cmd(fd_resp *r, int argc)
         return fd_buf_append(&r->buf, hdr, length_line(hdr, '*', (size_t)argc));
 }
 
+/* The room fd_resp_cmd_begin leaves: "*99999\r\n". */
+#define CMD_ROOM 8
+
+size_t fd_resp_cmd_begin(fd_resp *r)
+{
+        size_t start = r->buf.len;
+        if (fd_buf_ensure(&r->buf, CMD_ROOM) != 0)
+                return SIZE_MAX; /* out of memory: fd_resp_cmd_end fails */
+        r->buf.len += CMD_ROOM;  /* filled by fd_resp_cmd_end */
+        r->buf.data[r->buf.len] = '\0';
+        return start;
+}
+
+int fd_resp_cmd_end(fd_resp *r, size_t start, int argc)
+{
+        char hdr[32];
+        size_t h, at = start + CMD_ROOM;
+
+        if (start == SIZE_MAX)
+                return -1;
+        if (argc <= 0) { /* dropped, with its arguments */
+                r->buf.len = start;
+                r->buf.data[start] = '\0';
+                return 0;
+        }
+        if (argc > 99999 ||
+            (h = length_line(hdr, '*', (size_t)argc)) > CMD_ROOM)
+                return -1;
+        memmove(r->buf.data + start + h, r->buf.data + at, r->buf.len - at + 1);
+        memcpy(r->buf.data + start, hdr, h);
+        r->buf.len -= CMD_ROOM - h;
+        r->cmd_cnt++;
+        return 0;
+}
+
 /* "$<len>\r\n<data>\r\n", written with one capacity check. */
 int fd_resp_arg(fd_resp *r, const void *data, size_t len)
 {

@@ -112,6 +112,36 @@ static void test_resp_fmt(void)
         }
 }
 
+/* A command begun before its arguments are counted gives the bytes of one
+ * started with its count (1, 2 and 5 digit counts), and one ended with
+ * no arguments leaves nothing of itself. */
+static void test_resp_cmd_begin_end(void)
+{
+        static const int argcs[] = {1, 9, 10, 99, 100, 12345};
+
+        for (size_t i = 0; i < sizeof(argcs) / sizeof(argcs[0]); i++) {
+                fd_resp a = {0}, b = {0};
+                FD_CHECK(fd_resp_strs(&a, 2, "GET", "k") == 0);
+                FD_CHECK(fd_resp_strs(&b, 2, "GET", "k") == 0);
+                size_t start = fd_resp_cmd_begin(&a);
+                FD_CHECK(fd_resp_cmd(&b, argcs[i]) == 0);
+                for (int k = 0; k < argcs[i]; k++) {
+                        FD_CHECK(fd_resp_i64(&a, k) == 0);
+                        FD_CHECK(fd_resp_i64(&b, k) == 0);
+                }
+                FD_CHECK(fd_resp_cmd_end(&a, start, argcs[i]) == 0);
+                /* dropped: begun, given arguments, ended with 0 */
+                start = fd_resp_cmd_begin(&a);
+                FD_CHECK(fd_resp_str(&a, "HSET") == 0);
+                FD_CHECK(fd_resp_cmd_end(&a, start, 0) == 0);
+                FD_CHECK_INT(a.cmd_cnt, b.cmd_cnt);
+                FD_CHECK_INT(a.buf.len, b.buf.len);
+                FD_CHECK(memcmp(a.buf.data, b.buf.data, b.buf.len + 1) == 0);
+                fd_resp_free(&a);
+                fd_resp_free(&b);
+        }
+}
+
 static void test_vfmt(void)
 {
         FD_CHECK(same(256, "%s:{%s}:daily:%s", "fd", "acme", "mql"));
@@ -133,6 +163,7 @@ int main(void)
         FD_RUN(test_i64_digits);
         FD_RUN(test_resp_args);
         FD_RUN(test_resp_fmt);
+        FD_RUN(test_resp_cmd_begin_end);
         FD_RUN(test_vfmt);
         return FD_DONE();
 }
