@@ -92,6 +92,8 @@ struct fd_processor {
         fd_strmap_entry **seen_by; /* seen's entries sorted (seen_sorted),
                                     * then room for as many picked */
         size_t seen_by_cap;
+        uint64_t *lead_hash; /* fd_hash64 of the reads' msgs[i] lead keys */
+        size_t lead_hash_cap;
         int seen_sorted; /* seen_by holds seen's entries: none added since */
         fd_dedupe_plan dedupe; /* the dedupe sets the batch reads, writes */
         fd_strmap counters;    /* "key\0field" -> increment */

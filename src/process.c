@@ -201,6 +201,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->leads);
         fd_strmap_free(&proc->seen);
         free(proc->seen_by);
+        free(proc->lead_hash);
         fd_strmap_free(&proc->counters);
         fd_strmap_free(&proc->sets);
         fd_strmap_free(&proc->hlls);
@@ -251,15 +252,18 @@ static const char *pair_key(fd_processor *proc, const char *a, const char *b,
 
 /* The batch's entry of tenant/lead_id in proc->leads: from the cache, or
  * new with its HGETALL queued in proc->reads (i64 = the reply's index; -1
- * when nothing is to be read). NULL when out of memory. */
+ * when nothing is to be read). hash: its key's fd_hash64, or NULL. NULL
+ * when out of memory. */
 static fd_lead *want_lead(fd_processor *proc, const char *tenant,
-                          const char *lead_id)
+                          const char *lead_id, const uint64_t *hash)
 {
         fd_resp *r = &proc->reads;
         size_t len;
         int created;
         const char *k = pair_key(proc, tenant, lead_id, &len);
-        fd_strmap_entry *e = fd_strmap_upsert(&proc->leads, k, len, &created);
+        fd_strmap_entry *e = fd_strmap_upsert_hashed(
+                &proc->leads, k, len, hash ? *hash : fd_hash64(k, len),
+                &created);
 
         if (!e)
                 return NULL;
@@ -518,9 +522,52 @@ static int write_seen_group(fd_processor *proc, const seen_group *g)
 /* Queues the reads of round one: dedupe sets (queue_seen_group), lead states
  * (entries of proc->leads get i64 = index of their reply) and deadline
  * sets. */
+/* Hashes the lead keys of msgs (proc->lead_hash[i]) and starts loading
+ * their slots, then the entries in them, in the lead cache's generations
+ * want_lead looks in: the cache outgrows the CPU's caches, and lookups one
+ * at a time each waited for memory. */
+static int prefetch_leads(fd_processor *proc, const fd_msg *msgs, size_t n)
+{
+        const fd_strmap *gens[2] = {&proc->cache[proc->cache_cur],
+                                    CACHE_PREV(proc)};
+        const char *tenant, *event_id, *lead_id;
+        size_t len;
+
+        if (n > proc->lead_hash_cap) {
+                uint64_t *grown = realloc(proc->lead_hash, n * sizeof(*grown));
+                if (!grown)
+                        return -1;
+                proc->lead_hash = grown;
+                proc->lead_hash_cap = n;
+        }
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < n; i++) {
+                        if (msgs[i].ev.kind == FD_EV_NONE)
+                                continue;
+                        fd_apply_event_ids(&msgs[i].ev, &tenant, &event_id,
+                                           &lead_id);
+                        if (!lead_id)
+                                continue;
+                        uint64_t *h = &proc->lead_hash[i];
+                        if (pass == 0) {
+                                const char *k =
+                                        pair_key(proc, tenant, lead_id, &len);
+                                *h = fd_hash64(k, len);
+                        }
+                        for (int g = 0; g < 2; g++)
+                                if (pass == 0)
+                                        fd_strmap_prefetch_slot(gens[g], *h);
+                                else
+                                        fd_strmap_prefetch_entry(gens[g], *h);
+                }
+        return 0;
+}
+
 static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                        const int32_t *parts, size_t cnt)
 {
+        if (prefetch_leads(proc, msgs, n) != 0)
+                return -1;
         for (size_t i = 0; i < n; i++) {
                 const fd_event *ev = &msgs[i].ev;
                 const char *tenant, *event_id, *lead_id;
@@ -538,9 +585,10 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 if (created)
                         proc->seen_sorted = 0;
                 if (created && proc->held_seen.cnt &&
-                    fd_strmap_get(&proc->held_seen, k, len))
+                    fd_strmap_get_hashed(&proc->held_seen, k, len, e->hash))
                         e->i64 = FD_SEEN_HELD;
-                if (lead_id && !want_lead(proc, tenant, lead_id))
+                if (lead_id &&
+                    !want_lead(proc, tenant, lead_id, &proc->lead_hash[i]))
                         return -1;
         }
         if (each_seen_group(proc, 1, queue_seen_group) != 0)
@@ -605,7 +653,8 @@ static int add_due(fd_processor *proc, int wall, int32_t p, const char *mstr,
         if (!(d->member = strndup(mstr, mlen)))
                 return -1;
         d->member[colon - mstr] = '\0';
-        d->lead = want_lead(proc, d->member, d->member + (colon - mstr) + 1);
+        d->lead = want_lead(proc, d->member, d->member + (colon - mstr) + 1,
+                            NULL);
         d->member[colon - mstr] = ':';
         if (!d->lead) {
                 free(d->member);

@@ -49,6 +49,23 @@ fd_strmap_entry *fd_strmap_upsert_hashed(fd_strmap *map, const char *key,
                                          size_t klen, uint64_t hash,
                                          int *created);
 
+/* Prefetching for a run of lookups: fd_strmap_prefetch_slot starts loading
+ * the slot a key of hash is probed at first; once that has arrived (after
+ * the run's other slots were asked for), fd_strmap_prefetch_entry starts
+ * loading the entry the slot holds. */
+static inline void fd_strmap_prefetch_slot(const fd_strmap *map, uint64_t hash)
+{
+        if (map->slot_cnt)
+                __builtin_prefetch(&map->slots[hash & (map->slot_cnt - 1)]);
+}
+
+static inline void fd_strmap_prefetch_entry(const fd_strmap *map, uint64_t hash)
+{
+        uint32_t s;
+        if (map->slot_cnt && (s = map->slots[hash & (map->slot_cnt - 1)]))
+                __builtin_prefetch(&map->entries[s - 1]);
+}
+
 /* The map's entries ordered by key up to its first NUL (strcmp), entries
  * of equal first parts in insertion order: an array of cnt pointers the
  * caller frees; NULL when out of memory or empty. */
