@@ -239,15 +239,53 @@ static int check_blocks(cursor *c, const fd__node *items, int is_map, int depth)
         }
 }
 
+/* check_value for the leaves most fields are (a string, a long, a union
+ * with null), without its call and depth checks: 0 or -1, or 1 for a value
+ * it leaves to check_value (nothing read then). */
+static inline int check_leaf(cursor *c, const fd__node *s)
+{
+        const fd__node *b = s;
+        int64_t v;
+
+        if (s->type == AVRO_UNION) {
+                /* a one-byte branch index, taken only when handled here */
+                if (!c->left || (*c->p & 0x80))
+                        return 1;
+                v = (int64_t)(*c->p >> 1) ^ -(int64_t)(*c->p & 1);
+                if (v < 0 || (uint64_t)v >= s->n || !(b = s->kid[v]) ||
+                    (b->type != AVRO_NULL && b->type != AVRO_STRING &&
+                     b->type != AVRO_INT64))
+                        return 1;
+                c->p++;
+                c->left--;
+        }
+        switch (b->type) {
+        case AVRO_NULL:
+                return 0;
+        case AVRO_STRING:
+                return skip_bytes(c, 1);
+        case AVRO_INT64:
+                return read_varint(c, &v);
+        default:
+                return 1;
+        }
+}
+
 static int check_record(cursor *c, const fd__node *s, int depth)
 {
         for (size_t i = 0; i < s->n; i++) {
+                int rc;
                 if (depth == 0) {
                         c->field = s->name[i];
                         if (i < c->at_cap)
                                 c->at[i] = c->p;
                 }
-                if (check_value(c, s->kid[i], depth + 1) != 0)
+                if (!s->kid[i])
+                        return -1;
+                rc = check_leaf(c, s->kid[i]);
+                if (rc == 1)
+                        rc = check_value(c, s->kid[i], depth + 1);
+                if (rc != 0)
                         return -1;
         }
         return 0;
