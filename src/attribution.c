@@ -48,6 +48,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -119,6 +120,14 @@ int fd_milestone_parse(const char *name)
 
 typedef long double (*weight_fn)(const void *ctx, size_t i);
 
+/* An item's clean weight and share, computed once per split (the search
+ * for the remainder's threshold asks for them about 63 times). */
+typedef struct lr_item {
+        long double w;
+        int64_t floor;
+        uint64_t frac_bits;
+} lr_item;
+
 typedef struct lr_split {
         weight_fn weight; /* raw weight of item i */
         const void *ctx;
@@ -126,6 +135,8 @@ typedef struct lr_split {
         int64_t amount;    /* >= 0 */
         long double total; /* sum of the clean weights, > 0 */
         int equal;         /* all weights were 0: split equally */
+        lr_item *items;    /* n computed items, or NULL: computed on call */
+        int ready;         /* items' weights (1) and shares (2) are set */
 } lr_split;
 
 /* The weight of item i, with negative, NaN and infinite weights as 0. */
@@ -135,6 +146,8 @@ static long double clean_weight(const lr_split *sp, size_t i)
 
         if (sp->equal)
                 return 1.0L;
+        if (sp->ready >= 1)
+                return sp->items[i].w;
         w = sp->weight(sp->ctx, i);
         if (!(w > 0.0L) || isinf(w))
                 return 0.0L;
@@ -146,6 +159,10 @@ static long double clean_weight(const lr_split *sp, size_t i)
  * order like the values because the fraction is non-negative. */
 static uint64_t share_of(const lr_split *sp, size_t i, int64_t *floor_out)
 {
+        if (sp->ready >= 2) {
+                *floor_out = sp->items[i].floor;
+                return sp->items[i].frac_bits;
+        }
         long double w = clean_weight(sp, i);
         long double exact = (long double)sp->amount * w / sp->total;
         long double fl = floorl(exact);
@@ -220,13 +237,24 @@ static void split(lr_split *sp, int64_t *parts)
         memset(parts, 0, sp->n * sizeof(*parts));
         if (sp->n == 0 || sp->amount <= 0)
                 return;
+        /* Without memory for the items, each is computed when asked for:
+         * the same results, slower. */
+        sp->items = malloc(sp->n * sizeof(*sp->items));
         sp->total = 0.0L;
-        for (i = 0; i < sp->n; i++)
-                sp->total += clean_weight(sp, i);
+        for (i = 0; i < sp->n; i++) {
+                long double w = clean_weight(sp, i);
+                if (sp->items)
+                        sp->items[i].w = w;
+                sp->total += w;
+        }
+        sp->ready = sp->items ? 1 : 0;
         if (!(sp->total > 0.0L) || isinf(sp->total)) {
                 sp->equal = 1;
                 sp->total = (long double)sp->n;
         }
+        for (i = 0; sp->items && i < sp->n; i++)
+                sp->items[i].frac_bits = share_of(sp, i, &sp->items[i].floor);
+        sp->ready = sp->items ? 2 : 0;
         for (i = 0; i < sp->n; i++) {
                 if (clean_weight(sp, i) <= 0.0L)
                         continue;
@@ -246,6 +274,9 @@ static void split(lr_split *sp, int64_t *parts)
         }
         if (r > 0)
                 give_remainder(sp, r, parts);
+        free(sp->items);
+        sp->items = NULL;
+        sp->ready = 0;
 }
 
 static long double array_weight(const void *ctx, size_t i)
@@ -256,7 +287,7 @@ static long double array_weight(const void *ctx, size_t i)
 void fd_largest_remainder(int64_t amount, const double *weights, size_t n,
                           int64_t *parts)
 {
-        lr_split sp = {array_weight, weights, n, amount, 0.0L, 0};
+        lr_split sp = {array_weight, weights, n, amount, 0.0L, 0, NULL, 0};
 
         split(&sp, parts);
 }
@@ -445,8 +476,8 @@ size_t fd_attribute(fd_model model, const fd_attr_input *in, int64_t *credits)
                 memcpy(ac.pw, position_weights[model], sizeof(ac.pw));
         if (is_position_model(model))
                 plan_positions(&ac);
-        sp = (lr_split){touch_weight,     &ac,  in->touch_cnt,
-                        in->amount_minor, 0.0L, 0};
+        sp = (lr_split){touch_weight, &ac, in->touch_cnt, in->amount_minor,
+                        0.0L,         0,   NULL,          0};
         split(&sp, credits);
         return ac.n;
 }
