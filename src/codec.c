@@ -262,6 +262,11 @@ void fd_codec_use_avro_reader(fd_codec *codec, int on)
         codec->avro_reader = on != 0;
 }
 
+void fd_codec_use_avro_writer(fd_codec *codec, int on)
+{
+        codec->avro_writer = on != 0;
+}
+
 /* On success out owns the decoded strings; on error out is cleared. */
 fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
                               const void *buf, size_t len,

@@ -48,6 +48,48 @@ out:
         return rc;
 }
 
+/* The fields of the records written directly, in the order the encode
+ * functions below give their values. */
+static const char *const promo_fields[] = {
+        "event_id",       "tenant_id", "lead_id",         "stage",
+        "previous_stage", "implied",   "cycle",           "occurred_at",
+        "cause_event_id", "fit_score", "engagement_score"};
+static const char *const attr_fields[] = {
+        "event_id",       "tenant_id",    "lead_id",
+        "opportunity_id", "amount_minor", "currency",
+        "closed_at",      "touch_count",  "credits"};
+static const char *const credit_fields[] = {"model",    "channel",
+                                            "campaign", "touch_event_id",
+                                            "touch_at", "credit_minor"};
+#define CNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Compiles the direct writers of the promotion and attribution records;
+ * a schema they cannot write stays with avro-c (wplan.n == 0). */
+static void plan_writers(fd_codec *codec)
+{
+        fd__enc *p = &codec->enc[FD__ENC_PROMO], *a = &codec->enc[FD__ENC_ATTR];
+        avro_schema_t credits = NULL;
+
+        if (fd__wplan_compile(&p->wplan, p->schema, promo_fields,
+                              CNT(promo_fields), NULL) != 0)
+                p->wplan.n = 0;
+        for (size_t i = 0; avro_typeof(a->schema) == AVRO_RECORD &&
+                           i < avro_schema_record_size(a->schema);
+             i++)
+                if (strcmp(avro_schema_record_field_name(a->schema, (int)i),
+                           "credits") == 0) {
+                        avro_schema_t s = avro_schema_record_field_get_by_index(
+                                a->schema, (int)i);
+                        if (avro_typeof(s) == AVRO_ARRAY)
+                                credits = avro_schema_array_items(s);
+                }
+        if (fd__wplan_compile(&a->witem, credits, credit_fields,
+                              CNT(credit_fields), NULL) != 0 ||
+            fd__wplan_compile(&a->wplan, a->schema, attr_fields,
+                              CNT(attr_fields), &a->witem) != 0)
+                a->wplan.n = 0;
+}
+
 /* Loads the four reader schemas; codec owns what is created. */
 int fd__enc_init(fd_codec *codec, const char *schema_dir, char *errstr,
                  size_t errstr_size)
@@ -58,6 +100,7 @@ int fd__enc_init(fd_codec *codec, const char *schema_dir, char *errstr,
                 if (enc_load(&codec->enc[i], schema_dir, enc_file[i], errstr,
                              errstr_size) != 0)
                         return -1;
+        plan_writers(codec);
         codec->scratch = malloc(SCRATCH_MIN);
         if (!codec->scratch) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -213,6 +256,19 @@ int fd_codec_encode_promotion(fd_codec *codec, int32_t schema_id,
         fd__enc *enc = &codec->enc[FD__ENC_PROMO];
         avro_value_t *r = &enc->value;
 
+        if (enc->wplan.n && !codec->avro_writer) {
+                const fd__wval v[CNT(promo_fields)] = {
+                        {.str = p->event_id},        {.str = p->tenant_id},
+                        {.str = p->lead_id},         {.str = p->stage},
+                        {.str = p->previous_stage},  {.num = p->implied},
+                        {.num = p->cycle},           {.num = p->occurred_at},
+                        {.str = p->cause_event_id},  {.num = p->fit_score},
+                        {.num = p->engagement_score}};
+                if (fd__wplan_write(&enc->wplan, schema_id, v, out) == 0)
+                        return 0;
+                snprintf(errstr, errstr_size, "out of memory encoding event");
+                return -1;
+        }
         avro_value_reset(r);
         if (put_str(r, "event_id", p->event_id) ||
             put_str(r, "tenant_id", p->tenant_id) ||
@@ -268,6 +324,47 @@ static int put_credit(avro_value_t *arr, const fd_credit *c)
                put_num(&r, "credit_minor", 1, c->credit_minor);
 }
 
+/* fd_codec_encode_attribution with the direct writer. */
+static int write_attribution(const fd__enc *enc, int32_t schema_id,
+                             const fd_attribution_out *a, fd_buf *out,
+                             char *errstr, size_t errstr_size)
+{
+        size_t k = CNT(credit_fields);
+        fd__wval *items = a->credit_cnt
+                                  ? malloc(a->credit_cnt * k * sizeof(*items))
+                                  : NULL;
+        int rc = -1;
+
+        if (a->credit_cnt && !items)
+                goto out;
+        for (size_t i = 0; i < a->credit_cnt; i++) {
+                const fd_credit *c = &a->credits[i];
+                fd__wval *row = items + i * k;
+                row[0] = (fd__wval){.str = c->model};
+                row[1] = (fd__wval){.str = c->channel};
+                row[2] = (fd__wval){.str = c->campaign};
+                row[3] = (fd__wval){.str = c->touch_event_id};
+                row[4] = (fd__wval){.num = c->touch_at};
+                row[5] = (fd__wval){.num = c->credit_minor};
+        }
+        const fd__wval v[CNT(attr_fields)] = {
+                {.str = a->event_id},
+                {.str = a->tenant_id},
+                {.str = a->lead_id},
+                {.str = a->opportunity_id},
+                {.num = a->amount_minor},
+                {.str = a->currency},
+                {.num = a->closed_at},
+                {.num = a->touch_count},
+                {.num = (int64_t)a->credit_cnt, .items = items}};
+        rc = fd__wplan_write(&enc->wplan, schema_id, v, out);
+out:
+        free(items);
+        if (rc != 0)
+                snprintf(errstr, errstr_size, "out of memory encoding event");
+        return rc;
+}
+
 int fd_codec_encode_attribution(fd_codec *codec, int32_t schema_id,
                                 const fd_attribution_out *a, fd_buf *out,
                                 char *errstr, size_t errstr_size)
@@ -277,6 +374,9 @@ int fd_codec_encode_attribution(fd_codec *codec, int32_t schema_id,
         avro_value_t arr;
         size_t i;
 
+        if (enc->wplan.n && !codec->avro_writer)
+                return write_attribution(enc, schema_id, a, out, errstr,
+                                         errstr_size);
         avro_value_reset(r);
         if (put_str(r, "event_id", a->event_id) ||
             put_str(r, "tenant_id", a->tenant_id) ||

@@ -95,11 +95,50 @@ typedef struct fd__writer {
         size_t dflt_bytes; /* room the defaults of missing fields take */
 } fd__writer;
 
-/* Reader schema and reusable value of one encoded record type. */
+/* A record written straight into a buffer (codec_write.c): the value of
+ * each of the caller's fields, in the caller's order. */
+typedef struct fd__wval {
+        const char *str;              /* strings: NULL for null / "" */
+        int64_t num;                  /* numbers; an array's item count */
+        int has;                      /* optional longs: 0 for null */
+        const struct fd__wval *items; /* an array's items' fields, in rows */
+} fd__wval;
+
+#define FD__MAX_WPLAN_FIELDS 32
+
+typedef struct fd__wfield {
+        uint8_t src;           /* index of the caller's value */
+        uint8_t op;            /* how it is written (codec_write.c) */
+        uint8_t null_b, val_b; /* a union's null and value branches */
+} fd__wfield;
+
+/* A record schema compiled for fd__wplan_write: its fields in order. */
+typedef struct fd__wplan {
+        avro_schema_t schema;
+        size_t n; /* 0: not compiled, the record is left to avro-c */
+        fd__wfield f[FD__MAX_WPLAN_FIELDS];
+        const struct fd__wplan *item; /* the items of its array field */
+} fd__wplan;
+
+/* Compiles record schema rec for values supplied as names[0..name_cnt)
+ * (item: the compiled plan of an array field's items). 0, or -1 when the
+ * schema has a field not among names, a type the writer does not write,
+ * or an array of other items. */
+int fd__wplan_compile(fd__wplan *plan, avro_schema_t rec,
+                      const char *const *names, size_t name_cnt,
+                      fd__wplan *item);
+/* Appends the Confluent-framed record to out. 0, or -1 out of memory. */
+int fd__wplan_write(const fd__wplan *plan, int32_t schema_id, const fd__wval *v,
+                    fd_buf *out);
+
+/* Reader schema and reusable value of one encoded record type, and its
+ * direct writer when the schema allows one. */
 typedef struct fd__enc {
         avro_schema_t schema;
         avro_value_iface_t *iface;
         avro_value_t value;
+        fd__wplan wplan;
+        fd__wplan witem; /* its array's items (AttributionEvent credits) */
 } fd__enc;
 
 enum {
@@ -120,6 +159,7 @@ struct fd_codec {
         fd__writer *plain[FD_EV__COUNT]; /* plain writer per kind, or NULL */
         fd__enc enc[FD__ENC_CNT];
         int avro_reader; /* 1: always read bodies with avro-c */
+        int avro_writer; /* 1: always encode with avro-c */
         avro_writer_t out_writer;
         char *scratch; /* encode scratch buffer, owned */
         size_t scratch_cap;

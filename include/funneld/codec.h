@@ -61,6 +61,13 @@ int fd_codec_set_plain_writer(fd_codec *codec, fd_event_kind kind,
  * Both accept and reject the same values and give the same events. */
 void fd_codec_use_avro_reader(fd_codec *codec, int on);
 
+/* How promotions and attributions are encoded: by default written straight
+ * from their fields (when the schemas in schemas/ have the types that
+ * writer knows); with on != 0 through avro-c's generic value, the
+ * reference the unit tests compare the default with. Both give the same
+ * bytes. */
+void fd_codec_use_avro_writer(fd_codec *codec, int on);
+
 /* Limits checked while decoding. */
 typedef struct fd_decode_limits {
         int64_t max_bytes;         /* larger values: FD_DECODE_OVERSIZED */

@@ -1134,6 +1134,113 @@ static void both_readers(fd_codec *direct, fd_codec *ref, fd_event_kind kind,
         fd_event_clear(&y);
 }
 
+/* ---- the direct writer against avro-c's (fd_codec_use_avro_writer) ---- */
+
+static uint64_t wr_rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t wr_next(void)
+{
+        wr_rng ^= wr_rng << 13;
+        wr_rng ^= wr_rng >> 7;
+        wr_rng ^= wr_rng << 17;
+        return wr_rng;
+}
+
+/* A string of 0-199 bytes (multi-byte lengths), "" or NULL. */
+static const char *wr_str(char *buf, int may_null)
+{
+        size_t n = wr_next() % 4 == 0 ? 0 : wr_next() % 200;
+        if (may_null && wr_next() % 5 == 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                buf[i] = (char)('a' + wr_next() % 26);
+        buf[n] = '\0';
+        return buf;
+}
+
+/* Numbers near the edges of int and long (negative, over 32 bits). */
+static int64_t wr_num(void)
+{
+        switch (wr_next() % 5) {
+        case 0:
+                return (int64_t)(wr_next() % 100);
+        case 1:
+                return -(int64_t)(wr_next() % 100000);
+        case 2:
+                return (int64_t)wr_next();
+        case 3:
+                return wr_next() % 2 ? INT64_MIN : INT64_MAX;
+        default:
+                return (int64_t)(wr_next() % 4000000000ULL) - 2000000000;
+        }
+}
+
+static int same_bytes(const fd_buf *a, const fd_buf *b)
+{
+        return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+/* Promotions and attributions (0-40 credits, with and without campaigns)
+ * encode to the same bytes as avro-c's generic values give. */
+static void test_direct_writer(void)
+{
+        fd_codec *direct = codec_std(), *ref = codec_std();
+        char s[8][256];
+        fd_credit credits[40];
+        int differ = 0;
+
+        FD_CHECK(direct && ref);
+        if (!direct || !ref)
+                goto out;
+        fd_codec_use_avro_writer(ref, 1);
+        for (int it = 0; it < 2000; it++) {
+                fd_buf x = {0}, y = {0};
+                fd_promotion p = {wr_str(s[0], 0),   wr_str(s[1], 0),
+                                  wr_str(s[2], 0),   wr_str(s[3], 0),
+                                  wr_str(s[4], 1),   (int)(wr_next() % 2),
+                                  (int32_t)wr_num(), wr_num(),
+                                  wr_str(s[5], 1),   (int32_t)wr_num(),
+                                  (int32_t)wr_num()};
+                FD_CHECK_INT(fd_codec_encode_promotion(direct, it, &p, &x,
+                                                       errstr, sizeof(errstr)),
+                             0);
+                FD_CHECK_INT(fd_codec_encode_promotion(ref, it, &p, &y, errstr,
+                                                       sizeof(errstr)),
+                             0);
+                differ += !same_bytes(&x, &y);
+                fd_buf_reset(&x);
+                fd_buf_reset(&y);
+                size_t n = wr_next() % 41;
+                for (size_t i = 0; i < n; i++)
+                        credits[i] =
+                                (fd_credit){i % 2 ? "linear" : "time_decay",
+                                            i % 3 ? "email" : "paid_search",
+                                            i % 4 ? NULL : "spring-sale",
+                                            i % 2 ? "ev-1" : "",
+                                            wr_num(),
+                                            wr_num()};
+                fd_attribution_out a = {wr_str(s[0], 0), wr_str(s[1], 0),
+                                        wr_str(s[2], 0), wr_str(s[3], 1),
+                                        wr_num(),        wr_str(s[4], 0),
+                                        wr_num(),        (int)(wr_next() % 90),
+                                        credits,         n};
+                FD_CHECK_INT(fd_codec_encode_attribution(direct, 77, &a, &x,
+                                                         errstr,
+                                                         sizeof(errstr)),
+                             0);
+                FD_CHECK_INT(fd_codec_encode_attribution(
+                                     ref, 77, &a, &y, errstr, sizeof(errstr)),
+                             0);
+                differ += !same_bytes(&x, &y);
+                fd_buf_free(&x);
+                fd_buf_free(&y);
+        }
+        FD_CHECK_INT(differ, 0);
+out:
+        fd_codec_destroy(direct);
+        fd_codec_destroy(ref);
+}
+
 static void test_direct_reader(void)
 {
         fd_codec *direct = codec_std(), *ref = codec_std();
@@ -1216,6 +1323,7 @@ int main(void)
         FD_RUN(test_crm_round_trip);
         FD_RUN(test_promotion_encode);
         FD_RUN(test_attribution_encode);
+        FD_RUN(test_direct_writer);
         FD_RUN(test_confluent_routing);
         FD_RUN(test_plain_avro);
         FD_RUN(test_evolution_extra_fields);
