@@ -800,15 +800,27 @@ static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
 {
         rd_kafka_topic_partition_list_t *l =
                 rd_kafka_topic_partition_list_new(8);
+        /* Each topic's partitions' places in l (+ 1), so that a message
+         * needs no search of the list (the batch interleaves them). */
+        size_t places = (size_t)FD_IN_TOPICS * (size_t)pl->nparts;
+        int *place = places ? calloc(places, sizeof(*place)) : NULL;
         for (size_t i = 0; i < n; i++) {
                 int t = (int)msgs[i].topic - 1;
                 const char *topic = topic_name(pl, t);
-                rd_kafka_topic_partition_t *tp =
-                        rd_kafka_topic_partition_list_find(l, topic,
-                                                           msgs[i].partition);
+                int32_t p = msgs[i].partition;
+                int *at = NULL;
+                rd_kafka_topic_partition_t *tp = NULL;
+                if (place && t >= 0 && t < FD_IN_TOPICS && p >= 0 &&
+                    p < pl->nparts)
+                        at = &place[(size_t)t * (size_t)pl->nparts + (size_t)p];
+                if (at && *at)
+                        tp = &l->elems[*at - 1];
+                else
+                        tp = rd_kafka_topic_partition_list_find(l, topic, p);
                 if (!tp)
-                        tp = rd_kafka_topic_partition_list_add(
-                                l, topic, msgs[i].partition);
+                        tp = rd_kafka_topic_partition_list_add(l, topic, p);
+                if (at)
+                        *at = (int)(tp - l->elems) + 1;
                 if (msgs[i].offset + 1 > tp->offset)
                         tp->offset = msgs[i].offset + 1;
                 if (msgs[i].partition >= 0 && msgs[i].partition < pl->nparts &&
@@ -818,6 +830,7 @@ static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
         if (l->cnt)
                 rd_kafka_commit(pl->consumer, l, 1);
         rd_kafka_topic_partition_list_destroy(l);
+        free(place);
 }
 
 /* Tells the metrics what became of a committed slice of the batch. */
