@@ -585,7 +585,6 @@ typedef struct exec_answer {
         int top_type;  /* type of the last top-level reply */
         size_t errors; /* error replies, at any depth */
         size_t inner;  /* of them inside the EXEC array: commands that ran */
-        int in_exec;   /* parsing an element of the EXEC array on its own */
         char first_error[256];
 } exec_answer;
 
@@ -594,10 +593,9 @@ static char answer_obj; /* what the builders return: not NULL (not OOM) */
 
 static void *answer_note(const redisReadTask *task, const char *s, size_t len)
 {
-        int top = !task->parent && !answer->in_exec;
-        if (top)
+        if (!task->parent)
                 answer->top_type = task->type;
-        if (task->type == REDIS_REPLY_ERROR && !top)
+        if (task->type == REDIS_REPLY_ERROR && task->parent)
                 answer->inner++;
         if (task->type == REDIS_REPLY_ERROR && answer->errors++ == 0 && s) {
                 size_t n = len < sizeof(answer->first_error) - 1
@@ -631,7 +629,7 @@ static void *answer_nil(const redisReadTask *task)
         /* task->type is that of the '*' or '$' line: an aborted EXEC
          * ("*-1", WATCH saw a change) arrives as an ARRAY task */
         void *obj = answer_note(task, NULL, 0);
-        if (!task->parent && !answer->in_exec)
+        if (!task->parent)
                 answer->top_type = REDIS_REPLY_NIL;
         return obj;
 }
@@ -660,62 +658,6 @@ static int take_queued(redisReader *rd)
         return 1;
 }
 
-/* The end of the line at the reader's position ('\n'), reading from the
- * socket until the buffer has it; NULL when the connection fails. */
-static const char *line_end(redisContext *c)
-{
-        redisReader *rd = c->reader;
-        const char *nl;
-        while (!(nl = memchr(rd->buf + rd->pos, '\n', rd->len - rd->pos)))
-                if (redisBufferRead(c) != REDIS_OK)
-                        return NULL;
-        return nl;
-}
-
-/* Reads the EXEC array off the reader's buffer, between top-level replies
- * like take_queued: its integer and status elements (nearly all, one per
- * command) are counted there; anything else, an error included, is parsed
- * by hiredis as a reply of its own (a->in_exec). 0, or -1 when the
- * connection fails; 1 when the answer does not start with an array (left
- * to redisGetReply). */
-static int take_exec(redisContext *c, exec_answer *a)
-{
-        redisReader *rd = c->reader;
-        const char *nl;
-        long long cnt;
-        void *reply;
-
-        if (rd->ridx != -1 || rd->err)
-                return 1;
-        if (!(nl = line_end(c)))
-                return -1;
-        if (rd->buf[rd->pos] != '*')
-                return 1;
-        cnt = strtoll(rd->buf + rd->pos + 1, NULL, 10);
-        rd->pos = (size_t)(nl - rd->buf) + 1;
-        if (cnt < 0) { /* "*-1": WATCH saw a change, nothing ran */
-                a->top_type = REDIS_REPLY_NIL;
-                return 0;
-        }
-        a->top_type = REDIS_REPLY_ARRAY;
-        for (long long i = 0; i < cnt; i++) {
-                if (!(nl = line_end(c)))
-                        return -1;
-                char t = rd->buf[rd->pos];
-                if (t == ':' || t == '+') {
-                        rd->pos = (size_t)(nl - rd->buf) + 1;
-                        continue;
-                }
-                a->in_exec = 1;
-                reply = NULL;
-                int rc = redisGetReply(c, &reply) == REDIS_OK && reply;
-                a->in_exec = 0;
-                if (!rc)
-                        return -1;
-        }
-        return 0;
-}
-
 static int read_exec(fd_store *store, size_t n)
 {
         redisReader *reader = store->ctx->reader;
@@ -728,15 +670,6 @@ static int read_exec(fd_store *store, size_t n)
                 void *reply = NULL;
                 if (i >= 1 && i <= n && take_queued(reader))
                         continue;
-                if (i == n + 1) {
-                        int taken = take_exec(store->ctx, &a);
-                        if (taken == 0)
-                                continue;
-                        if (taken < 0) {
-                                rc = FD_STORE_ERR;
-                                continue;
-                        }
-                }
                 if (redisGetReply(store->ctx, &reply) != REDIS_OK || !reply)
                         rc = FD_STORE_ERR;
         }
