@@ -1136,14 +1136,9 @@ static void both_readers(fd_codec *direct, fd_codec *ref, fd_event_kind kind,
 
 /* ---- the direct writer against avro-c's (fd_codec_use_avro_writer) ---- */
 
-static uint64_t wr_rng = 0x9e3779b97f4a7c15ULL;
-
 static uint64_t wr_next(void)
 {
-        wr_rng ^= wr_rng << 13;
-        wr_rng ^= wr_rng >> 7;
-        wr_rng ^= wr_rng << 17;
-        return wr_rng;
+        return (uint64_t)prng() << 32 | prng();
 }
 
 /* A string of 0-199 bytes (multi-byte lengths), "" or NULL. */
