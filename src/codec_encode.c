@@ -68,26 +68,21 @@ static const char *const credit_fields[] = {"model",    "channel",
 static void plan_writers(fd_codec *codec)
 {
         fd__enc *p = &codec->enc[FD__ENC_PROMO], *a = &codec->enc[FD__ENC_ATTR];
-        avro_schema_t credits = NULL;
-
-        if (fd__wplan_compile(&p->wplan, p->schema, promo_fields,
-                              CNT(promo_fields), NULL) != 0)
-                p->wplan.n = 0;
-        for (size_t i = 0; avro_typeof(a->schema) == AVRO_RECORD &&
-                           i < avro_schema_record_size(a->schema);
-             i++)
-                if (strcmp(avro_schema_record_field_name(a->schema, (int)i),
-                           "credits") == 0) {
-                        avro_schema_t s = avro_schema_record_field_get_by_index(
-                                a->schema, (int)i);
-                        if (avro_typeof(s) == AVRO_ARRAY)
-                                credits = avro_schema_array_items(s);
-                }
-        if (fd__wplan_compile(&a->witem, credits, credit_fields,
-                              CNT(credit_fields), NULL) != 0 ||
-            fd__wplan_compile(&a->wplan, a->schema, attr_fields,
-                              CNT(attr_fields), &a->witem) != 0)
-                a->wplan.n = 0;
+        avro_schema_t f =
+                avro_typeof(a->schema) == AVRO_RECORD
+                        ? avro_schema_record_field_get(a->schema, "credits")
+                        : NULL;
+        avro_schema_t credits = f && avro_typeof(f) == AVRO_ARRAY
+                                        ? avro_schema_array_items(f)
+                                        : NULL;
+        /* A plan that does not compile stays empty (n == 0); so does the
+         * attribution's when its credits' does not. */
+        fd__wplan_compile(&p->wplan, p->schema, promo_fields, CNT(promo_fields),
+                          NULL);
+        fd__wplan_compile(&a->witem, credits, credit_fields, CNT(credit_fields),
+                          NULL);
+        fd__wplan_compile(&a->wplan, a->schema, attr_fields, CNT(attr_fields),
+                          &a->witem);
 }
 
 /* Loads the four reader schemas; codec owns what is created. */
@@ -202,10 +197,6 @@ static int put_num(avro_value_t *rec, const char *name, int has, int64_t v)
 static int finish(fd_codec *codec, fd__enc *enc, int32_t schema_id, fd_buf *out,
                   char *errstr, size_t errstr_size)
 {
-        uint8_t hdr[5] = {0, (uint8_t)((uint32_t)schema_id >> 24),
-                          (uint8_t)((uint32_t)schema_id >> 16),
-                          (uint8_t)((uint32_t)schema_id >> 8),
-                          (uint8_t)schema_id};
         size_t old_len = out->len;
         int rc;
 
@@ -230,7 +221,7 @@ static int finish(fd_codec *codec, fd__enc *enc, int32_t schema_id, fd_buf *out,
                          avro_strerror());
                 return -1;
         }
-        if (fd_buf_append(out, hdr, sizeof(hdr)) != 0 ||
+        if (fd__frame_header(out, schema_id) != 0 ||
             fd_buf_append(out, codec->scratch,
                           (size_t)avro_writer_tell(codec->out_writer)) != 0) {
                 out->len = old_len;

@@ -100,7 +100,6 @@ typedef struct fd__writer {
 typedef struct fd__wval {
         const char *str;              /* strings: NULL for null / "" */
         int64_t num;                  /* numbers; an array's item count */
-        int has;                      /* optional longs: 0 for null */
         const struct fd__wval *items; /* an array's items' fields, in rows */
 } fd__wval;
 
@@ -127,6 +126,9 @@ typedef struct fd__wplan {
 int fd__wplan_compile(fd__wplan *plan, avro_schema_t rec,
                       const char *const *names, size_t name_cnt,
                       fd__wplan *item);
+/* Appends the Confluent framing's header (magic 0, big-endian schema id)
+ * to out. 0, or -1 out of memory. */
+int fd__frame_header(fd_buf *out, int32_t schema_id);
 /* Appends the Confluent-framed record to out. 0, or -1 out of memory. */
 int fd__wplan_write(const fd__wplan *plan, int32_t schema_id, const fd__wval *v,
                     fd_buf *out);

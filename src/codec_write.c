@@ -11,17 +11,17 @@
 
 /* How a field is written. */
 enum {
-        W_STR,      /* string: NULL as "" */
-        W_OPT_STR,  /* union with null and string: NULL as null */
-        W_LONG,     /* long */
-        W_INT,      /* int: the value's low 32 bits */
-        W_BOOL,     /* boolean: value != 0 */
-        W_OPT_LONG, /* union with null and long: !has as null */
-        W_ARRAY     /* array of records of the field's item plan */
+        W_STR,     /* string: NULL as "" */
+        W_OPT_STR, /* union with null and string: NULL as null */
+        W_LONG,    /* long */
+        W_INT,     /* int: the value's low 32 bits */
+        W_BOOL,    /* boolean: value != 0 */
+        W_ARRAY    /* array of records of the field's item plan */
 };
 
 /* The branches of a union with null: 0 when it is not [null, X] or
- * [X, null] with X of type want. */
+ * [X, null] with X of type want. (Only strings are written as optional:
+ * the encoders give every number, as put_num with has = 1 would.) */
 static int null_union(avro_schema_t s, avro_type_t want, uint8_t *null_b,
                       uint8_t *val_b)
 {
@@ -77,13 +77,9 @@ int fd__wplan_compile(fd__wplan *plan, avro_schema_t rec,
                         f->op = W_BOOL;
                         break;
                 case AVRO_UNION:
-                        if (null_union(s, AVRO_STRING, &f->null_b, &f->val_b))
-                                f->op = W_OPT_STR;
-                        else if (null_union(s, AVRO_INT64, &f->null_b,
-                                            &f->val_b))
-                                f->op = W_OPT_LONG;
-                        else
+                        if (!null_union(s, AVRO_STRING, &f->null_b, &f->val_b))
                                 return -1;
+                        f->op = W_OPT_STR;
                         break;
                 case AVRO_ARRAY:
                         if (!item || !item->n ||
@@ -156,11 +152,6 @@ static int w_record(fd_buf *out, const fd__wplan *plan, const fd__wval *v)
                 case W_BOOL:
                         rc = fd_buf_append(out, x->num ? "\1" : "\0", 1);
                         break;
-                case W_OPT_LONG:
-                        rc = x->has ? w_varint(out, f->val_b) ||
-                                              w_varint(out, x->num)
-                                    : w_varint(out, f->null_b);
-                        break;
                 case W_ARRAY: {
                         /* one block of all the items, then the end */
                         size_t cnt = (size_t)x->num, k = plan->item->n;
@@ -177,16 +168,21 @@ static int w_record(fd_buf *out, const fd__wplan *plan, const fd__wval *v)
         return rc ? -1 : 0;
 }
 
-int fd__wplan_write(const fd__wplan *plan, int32_t schema_id, const fd__wval *v,
-                    fd_buf *out)
+int fd__frame_header(fd_buf *out, int32_t schema_id)
 {
         const uint8_t hdr[5] = {0, (uint8_t)((uint32_t)schema_id >> 24),
                                 (uint8_t)((uint32_t)schema_id >> 16),
                                 (uint8_t)((uint32_t)schema_id >> 8),
                                 (uint8_t)schema_id};
+        return fd_buf_append(out, hdr, sizeof(hdr));
+}
+
+int fd__wplan_write(const fd__wplan *plan, int32_t schema_id, const fd__wval *v,
+                    fd_buf *out)
+{
         size_t old_len = out->len;
 
-        if (fd_buf_append(out, hdr, sizeof(hdr)) != 0 ||
+        if (fd__frame_header(out, schema_id) != 0 ||
             w_record(out, plan, v) != 0) {
                 out->len = old_len;
                 return -1;

@@ -204,8 +204,9 @@ const char *fd_lead_stage_field(int implied, fd_stage stage)
 }
 
 /* One pass over the hash fields: with st NULL every present field is
- * changed (a full write). Counts (r NULL) or appends (r) the field/value
- * pairs to set (op 's') or the names of the fields to delete (op 'd'). */
+ * changed (a full write). Counts the fields to set (*set_cnt) and to
+ * delete (*del_cnt); appends the field/value pairs to set to set, and the
+ * names of the fields to delete to del, when they are given. */
 static int walk(const fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                 int *set_cnt, fd_resp *del, int *del_cnt)
 {

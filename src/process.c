@@ -519,9 +519,6 @@ static int write_seen_group(fd_processor *proc, const seen_group *g)
         return rc ? -1 : 0;
 }
 
-/* Queues the reads of round one: dedupe sets (queue_seen_group), lead states
- * (entries of proc->leads get i64 = index of their reply) and deadline
- * sets. */
 /* Hashes the lead keys of msgs (proc->lead_hash[i]) and starts loading
  * their slots, then the entries in them, in the lead cache's generations
  * want_lead looks in: the cache outgrows the CPU's caches, and lookups one
@@ -540,29 +537,30 @@ static int prefetch_leads(fd_processor *proc, const fd_msg *msgs, size_t n)
                 proc->lead_hash = grown;
                 proc->lead_hash_cap = n;
         }
-        for (int pass = 0; pass < 2; pass++)
-                for (size_t i = 0; i < n; i++) {
-                        if (msgs[i].ev.kind == FD_EV_NONE)
-                                continue;
+        for (size_t i = 0; i < n; i++) {
+                lead_id = NULL;
+                if (msgs[i].ev.kind != FD_EV_NONE)
                         fd_apply_event_ids(&msgs[i].ev, &tenant, &event_id,
                                            &lead_id);
-                        if (!lead_id)
-                                continue;
-                        uint64_t *h = &proc->lead_hash[i];
-                        if (pass == 0) {
-                                const char *k =
-                                        pair_key(proc, tenant, lead_id, &len);
-                                *h = fd_hash64(k, len);
-                        }
-                        for (int g = 0; g < 2; g++)
-                                if (pass == 0)
-                                        fd_strmap_prefetch_slot(gens[g], *h);
-                                else
-                                        fd_strmap_prefetch_entry(gens[g], *h);
+                if (!lead_id) {
+                        proc->lead_hash[i] = 0; /* not looked up */
+                        continue;
                 }
+                const char *k = pair_key(proc, tenant, lead_id, &len);
+                proc->lead_hash[i] = fd_hash64(k, len);
+                for (int g = 0; g < 2; g++)
+                        fd_strmap_prefetch_slot(gens[g], proc->lead_hash[i]);
+        }
+        /* The slots have arrived by now: the entries they hold. */
+        for (size_t i = 0; i < n; i++)
+                for (int g = 0; g < 2 && proc->lead_hash[i]; g++)
+                        fd_strmap_prefetch_entry(gens[g], proc->lead_hash[i]);
         return 0;
 }
 
+/* Queues the reads of round one: dedupe sets (queue_seen_group), lead states
+ * (entries of proc->leads get i64 = index of their reply) and deadline
+ * sets. */
 static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                        const int32_t *parts, size_t cnt)
 {
