@@ -12,7 +12,9 @@ Phases (each on its own topics, Redis prefix and consumer group):
                funneld again with processing.lead_cache = 0 (every lead
                read back from Redis each batch: what the cache saves) and
                with processing.overlap = false (each batch written before
-               the next is read: what overlapping saves).
+               the next is read: what overlapping saves) and with
+               processing.batch.max_events = 8000 (larger transactions:
+               fewer commands, longer waits for other Redis clients).
   latency      funneld runs; funneld-gen produces at --rate events/s; a
                thread polls P:offsets:G every ~1 ms; latency = first time the
                hash covered a message - its CreateTime, and promotion
@@ -56,7 +58,8 @@ def log(msg):
 # funneld again on the throughput phase's topics with one setting changed:
 # (results key, [processing] setting).
 VARIANTS = [("nocache", "lead_cache = 0"),
-            ("nooverlap", "overlap = false")]
+            ("nooverlap", "overlap = false"),
+            ("bigbatch", "batch.max_events = 8000")]
 
 
 class BenchError(Exception):
@@ -282,6 +285,7 @@ class Bench:
                 "redis_cpu_us_per_event": rcpu / messages * 1e6,
                 "redis_busy": rcpu / max(t_done - t_start, 1e-9),
                 "redis_commands": cstats,
+                "redis_exec_us": cstats.get("exec", {}).get("usec_per_call"),
                 "peak_rss_kb": max(hwm), "procs": procs}
 
     def _wait_done(self, s, procs, ends, key, deadline, stall_s, poll_s):
@@ -795,6 +799,8 @@ def report(res, args):
                  "redis_cpu_us_per_event", "{:.1f}", True),
                 ("Redis busy (its CPU s / wall s of the run)", "redis_busy",
                  "{:.2f}", True),
+                ("Redis µs per transaction (EXEC; other clients wait)",
+                 "redis_exec_us", "{:.0f}", True),
                 ("peak RSS (MiB)", "peak_rss_kb", None, True),
                 ("start-up until first event (s)", "startup_s", "{:.2f}",
                  True)]
@@ -810,7 +816,7 @@ def report(res, args):
                 L.append(f"| {label} | {cells[0]} | {cells[1]} | | " +
                          "".join(f"{c} | | " for c in cells[2:]).rstrip())
                 continue
-            a, b = f[k], n[k]
+            a, b = f.get(k), n.get(k)
             if k == "peak_rss_kb":
                 def show(v):
                     return "n/a" if v is None else f"{v / 1024:.1f}"
