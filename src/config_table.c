@@ -89,12 +89,9 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"schemas.out.alert", FD_CFG_I32, "6", 1, INT32_MAX, NULL,
          G(out_schema_id_alert),
          "Confluent schema id written in front of each AlertEvent."},
-        {"processing.batch.max_events", FD_CFG_INT, "8000", 1, 100000, NULL,
+        {"processing.batch.max_events", FD_CFG_INT, "2000", 1, 100000, NULL,
          G(batch_max_events),
-         "Most input events applied to Redis in one atomic batch. Larger "
-         "batches merge more counter updates per Redis command while a "
-         "backlog is worked off; Redis serves no other client while a "
-         "batch's transaction runs (docs/PERFORMANCE.md measures both)."},
+         "Most input events applied to Redis in one atomic batch."},
         {"processing.batch.max_ms", FD_CFG_INT, "10", 1, 60000, NULL,
          G(batch_max_ms),
          "Longest time (ms) an event waits in funneld's buffers (the "

@@ -94,7 +94,7 @@ static void test_defaults(void)
         FD_CHECK(conf->plain_writer_crm == NULL);
         FD_CHECK_INT(conf->out_schema_id_promotion, 3);
         FD_CHECK_INT(conf->out_schema_id_attribution, 4);
-        FD_CHECK_INT(conf->batch_max_events, 8000);
+        FD_CHECK_INT(conf->batch_max_events, 2000);
         FD_CHECK_INT(conf->batch_max_ms, 10);
         FD_CHECK_INT(conf->max_task_idle_ms, 500);
         FD_CHECK_INT(conf->touch_max, 200);
@@ -508,7 +508,7 @@ static void test_reference_lists_every_key(void)
         FD_CHECK(strstr(buf, "| `kafka.*` |") != NULL);
         FD_CHECK(strstr(buf, "| `schemas.id.N` |") != NULL);
         FD_CHECK(strstr(buf, "| `processing.batch.max_events` | integer | "
-                             "`8000` | 1 .. 100000 |") != NULL);
+                             "`2000` | 1 .. 100000 |") != NULL);
         FD_CHECK(strstr(buf, "## Tenants") != NULL);
         FD_CHECK(strstr(buf, "`mql.min_total`") != NULL);
         free(buf);
