@@ -13,8 +13,10 @@ Phases (each on its own topics, Redis prefix and consumer group):
                read back from Redis each batch: what the cache saves) and
                with processing.overlap = false (each batch written before
                the next is read: what overlapping saves) and with
-               processing.batch.max_events = 8000 (larger transactions:
-               fewer commands, longer waits for other Redis clients).
+               processing.batch.catchup_events = 2000 (batches of
+               batch.max_events under a backlog too: what the larger
+               catch-up transactions save, and what they cost other Redis
+               clients).
   latency      funneld runs; funneld-gen produces at --rate events/s; a
                thread polls P:offsets:G every ~1 ms; latency = first time the
                hash covered a message - its CreateTime, and promotion
@@ -59,7 +61,7 @@ def log(msg):
 # (results key, [processing] setting).
 VARIANTS = [("nocache", "lead_cache = 0"),
             ("nooverlap", "overlap = false"),
-            ("bigbatch", "batch.max_events = 8000")]
+            ("nocatchup", "batch.catchup_events = 2000")]
 
 
 class BenchError(Exception):

@@ -92,6 +92,14 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"processing.batch.max_events", FD_CFG_INT, "2000", 1, 100000, NULL,
          G(batch_max_events),
          "Most input events applied to Redis in one atomic batch."},
+        {"processing.batch.catchup_events", FD_CFG_INT, "8000", 1, 100000, NULL,
+         G(batch_catchup_events),
+         "Most input events in one batch while funneld works off a backlog: "
+         "while the lag of its partitions (their high watermarks as last "
+         "fetched, minus what it has applied) is at least four times this. "
+         "Larger transactions merge more counter updates per Redis command "
+         "and hold Redis longer (docs/PERFORMANCE.md, run S); live flow "
+         "keeps batch.max_events. At or below batch.max_events: off."},
         {"processing.batch.max_ms", FD_CFG_INT, "10", 1, 60000, NULL,
          G(batch_max_ms),
          "Longest time (ms) an event waits in funneld's buffers (the "
@@ -135,8 +143,8 @@ const fd_cfg_key fd_cfg_keys[] = {
         {"processing.overlap", FD_CFG_BOOL, "true", 0, 0, NULL, G(overlap),
          "Applies the next batch while Redis runs the previous one's "
          "transaction (both on one connection, in order); needs "
-         "processing.lead_cache of at least twice processing.batch."
-         "max_events (else each batch is written before the next is read). "
+         "processing.lead_cache of at least twice the batch's leads (else "
+         "that batch is written before the next is read). "
          "false: each batch is written before the next is read."},
         {"processing.touch_max", FD_CFG_INT, "200", 1, 10000, NULL,
          G(touch_max),

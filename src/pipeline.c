@@ -90,7 +90,10 @@ struct fd_pipeline {
         int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
-        uint32_t fill_cnt; /* fill_batch calls (queue_ended) */
+        uint32_t fill_cnt;     /* fill_batch calls (queue_ended) */
+        uint32_t catchup_fill; /* the fill_cnt catching_up was decided at */
+        int catching_up;       /* batch_limit: the lag calls for
+                                  batch.catchup_events */
         fd_msg *held; /* the batch the processor holds (processing.overlap):
                        * applied, not written yet */
         size_t held_cnt, held_cap;
@@ -773,7 +776,49 @@ static int batch_add(fd_pipeline *pl, fd_queue *q)
         return 0;
 }
 
-/* Fills the batch from the merge up to processing.batch.max_events. */
+/* The events of the owned partitions not applied yet: each one's high
+ * watermark, as librdkafka stored it from the last fetch response (no
+ * request to the broker), minus the next offset funneld will receive, plus
+ * what its queue holds. A partition without a stored watermark counts what
+ * its queue holds. */
+static int64_t owned_lag(fd_pipeline *pl)
+{
+        int64_t lag = 0, lo, hi;
+        for (size_t i = 0; i < pl->owned_cnt; i++)
+                for (int t = 0; t < pl->ntopics; t++) {
+                        int32_t p = pl->owned[i];
+                        fd_queue *q = &pl->queues[t][p];
+                        lag += (int64_t)queue_len(q);
+                        if (q->primed && q->next >= 0 &&
+                            rd_kafka_get_watermark_offsets(
+                                    pl->consumer, topic_name(pl, t), p, &lo,
+                                    &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                            hi > q->next)
+                                lag += hi - q->next;
+                }
+        return lag;
+}
+
+/* The batch's limit: processing.batch.max_events, or batch.catchup_events
+ * while the owned partitions lag by at least four times that (a backlog
+ * being worked off, where larger transactions mean fewer Redis commands
+ * per event; in live flow a batch that fills up after a hiccup would only
+ * make the tail of the latency longer). Decided once per fill_batch, when
+ * the batch reaches max_events. */
+static size_t batch_limit(fd_pipeline *pl)
+{
+        size_t base = (size_t)pl->conf->batch_max_events;
+        size_t big = (size_t)pl->conf->batch_catchup_events;
+        if (big <= base || pl->batch_cnt < base)
+                return base;
+        if (pl->catchup_fill != pl->fill_cnt) {
+                pl->catchup_fill = pl->fill_cnt;
+                pl->catching_up = owned_lag(pl) >= 4 * (int64_t)big;
+        }
+        return pl->catching_up ? big : base;
+}
+
+/* Fills the batch from the merge up to its limit (batch_limit). */
 static void fill_batch(fd_pipeline *pl)
 {
         int64_t now = fd_mono_ms();
@@ -781,7 +826,7 @@ static void fill_batch(fd_pipeline *pl)
         fd_queue *q;
 
         pl->fill_cnt++;
-        while (pl->batch_cnt < (size_t)pl->conf->batch_max_events &&
+        while (pl->batch_cnt < batch_limit(pl) &&
                (q = next_queue(pl, now, &wait)) != NULL) {
                 if (batch_add(pl, q) != 0)
                         break;
@@ -1293,7 +1338,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                 /* Let a small batch grow until its oldest message has been
                  * buffered batch.max_ms: the merge's waits count too. */
                 if (pl->batch_cnt &&
-                    (pl->batch_cnt >= (size_t)pl->conf->batch_max_events ||
+                    (pl->batch_cnt >= batch_limit(pl) ||
                      fd_mono_ms() - pl->batch_oldest >= pl->conf->batch_max_ms))
                         process_batch(pl); /* and writes a held one */
                 else

@@ -102,7 +102,8 @@ typedef struct fd_config {
         int32_t out_schema_id_alert;       /* schemas.out.alert, 6 */
 
         int batch_max_events;        /* processing.batch.max_events, 2000 */
-        int batch_max_ms;            /* processing.batch.max_ms, 50 */
+        int batch_catchup_events;    /* processing.batch.catchup_events */
+        int batch_max_ms;            /* processing.batch.max_ms, 10 */
         int max_task_idle_ms;        /* processing.max_task_idle_ms, 500 */
         int queue_max_events;        /* processing.queue.max_events, 20000 */
         int64_t allowed_lateness_ms; /* processing.allowed_lateness_ms, 0 */
