@@ -146,6 +146,16 @@ def admin(bootstrap_servers=None):
                         bootstrap_servers or bootstrap()})
 
 
+def input_topics(name, **create):
+    """A test's own lead and CRM input topics, "<prefix>.lead-events" and
+    "<prefix>.crm-events" of Names(name), created (create_topics' keyword
+    arguments; 4 partitions unless given) for the setups that share them."""
+    names = Names(name)
+    inputs = (names.topic("lead-events"), names.topic("crm-events"))
+    create_topics(inputs, **create)
+    return inputs
+
+
 def create_topics(names, partitions=4, config=None, timeout=30,
                   bootstrap_servers=None):
     """Creates topics (replication 1) and waits until the broker's metadata

@@ -53,9 +53,7 @@ def run_once(setup, r, ends):
 
 def test_catchup_batches_only_under_a_backlog():
     work = fdit.work_dir()
-    names = fdit.Names("catchup")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics("catchup")
     a = itlib.Setup("catchup_a", work, inputs=inputs,
                     processing=f"batch.max_events = {SMALL}\n"
                                f"batch.catchup_events = {BIG}\n")

@@ -171,9 +171,7 @@ def alive(*procs):
 
 def test_redis_outage_mid_stream():
     work = fdit.work_dir()
-    names = fdit.Names("outage_redis")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics("outage_redis")
     srv = PrivateRedis(work)
     srv.start()
     try:
@@ -248,9 +246,7 @@ def run_redis_outage(cleanup, work, inputs, srv):
 
 def test_redis_lost_during_outbox_trim_on_a_quiet_stream():
     work = fdit.work_dir()
-    names = fdit.Names("outage_trim")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics("outage_trim")
     a = itlib.Setup("outage_trim_a", work, inputs=inputs)
     b = itlib.Setup("outage_trim_b", work, inputs=inputs)
     for s in (a, b):
@@ -307,10 +303,8 @@ def test_kafka_broker_restart_mid_stream():
 
 
 def run_broker_restart(cleanup, work, broker):
-    names = fdit.Names("outage_kafka")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4,
-                       bootstrap_servers=broker.bootstrap)
+    inputs = fdit.input_topics("outage_kafka",
+                               bootstrap_servers=broker.bootstrap)
     a = itlib.Setup("outage_kafka_a", work, inputs=inputs,
                     bootstrap=broker.bootstrap)
     b = itlib.Setup("outage_kafka_b", work, inputs=inputs,

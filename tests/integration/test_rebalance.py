@@ -72,9 +72,7 @@ def test_scale_out_and_in_while_events_flow():
 
 def scale_out_and_in(cleanup):
     work = fdit.work_dir()
-    names = fdit.Names("rebalance")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics("rebalance")
     a = itlib.Setup("rebalance_a", work, inputs=inputs)
     # B: smaller batches, so that rebalances land between and inside many
     # commits.
@@ -143,9 +141,7 @@ def test_second_instance_joins_a_backlog():
 
 def join_backlog(cleanup):
     work = fdit.work_dir()
-    names = fdit.Names("backlog")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics("backlog")
     a = itlib.Setup("backlog_a", work, inputs=inputs)
     b = itlib.Setup("backlog_b", work, inputs=inputs, kafka=KAFKA,
                     processing="queue.max_events = 400\n"

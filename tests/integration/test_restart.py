@@ -88,9 +88,7 @@ def test_kill9_restarts_change_nothing():
     print(f"FUNNELD_IT_SEED={seed}", flush=True)
     rng = random.Random(seed)
     work = fdit.work_dir()
-    names = fdit.Names("restart")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics("restart")
     a = itlib.Setup("restart_a", work, inputs=inputs)
     # B: small batches, so that kills land between and inside many commits;
     # static membership, so that a restarted instance takes its partitions

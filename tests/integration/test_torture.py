@@ -86,9 +86,7 @@ def test_200k_events_20_kills():
     print(f"FUNNELD_IT_SEED={seed}", flush=True)
     rng = random.Random(seed)
     work = fdit.work_dir()
-    names = fdit.Names("torture")
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics("torture")
     a = itlib.Setup("torture_a", work, inputs=inputs)
     b = itlib.Setup("torture_b", work, inputs=inputs,
                     processing="batch.max_events = 500\n",

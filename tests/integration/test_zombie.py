@@ -68,9 +68,7 @@ def zombie_scenario(cleanup, name, proxy):
     is held from Z's next atomic write (MULTI) until after SIGCONT. Returns Z's log from
     SIGCONT on."""
     work = fdit.work_dir()
-    names = fdit.Names(name)
-    inputs = (names.topic("lead-events"), names.topic("crm-events"))
-    fdit.create_topics(inputs, partitions=4)
+    inputs = fdit.input_topics(name)
     a = itlib.Setup(f"{name}_a", work, inputs=inputs)
     g = itlib.Setup(f"{name}_g", work, inputs=inputs, processing=PROCESSING,
                     kafka=KAFKA)
