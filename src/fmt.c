@@ -15,6 +15,37 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
+static const uint64_t pow10_u64[20] = {UINT64_C(1),
+                                       UINT64_C(10),
+                                       UINT64_C(100),
+                                       UINT64_C(1000),
+                                       UINT64_C(10000),
+                                       UINT64_C(100000),
+                                       UINT64_C(1000000),
+                                       UINT64_C(10000000),
+                                       UINT64_C(100000000),
+                                       UINT64_C(1000000000),
+                                       UINT64_C(10000000000),
+                                       UINT64_C(100000000000),
+                                       UINT64_C(1000000000000),
+                                       UINT64_C(10000000000000),
+                                       UINT64_C(100000000000000),
+                                       UINT64_C(1000000000000000),
+                                       UINT64_C(10000000000000000),
+                                       UINT64_C(100000000000000000),
+                                       UINT64_C(1000000000000000000),
+                                       UINT64_C(10000000000000000000)};
+
+/* Decimal digits of u: log10 estimated from its bit length (1233 / 4096
+ * is just above log10(2)), then one comparison (event times have 13
+ * digits: a loop counted them one by one). */
+static size_t digits10(uint64_t u)
+{
+        unsigned bits = 64 - (unsigned)__builtin_clzll(u | 1);
+        unsigned t = (bits * 1233) >> 12;
+        return t + 1 - (u < pow10_u64[t]);
+}
+
 size_t fd_fmt_i64(char *out, int64_t v)
 {
         /* Most numbers written are RESP lengths and counts under 100. */
@@ -29,14 +60,12 @@ size_t fd_fmt_i64(char *out, int64_t v)
         }
         /* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
         uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-        size_t digits = 1, len;
+        size_t len;
         char *p;
 
         /* Count the digits, then write them in place from the right (a
          * copy from a scratch buffer became a memcpy call per number). */
-        for (uint64_t bound = 10; digits < 20 && u >= bound; bound *= 10)
-                digits++;
-        len = digits + (v < 0);
+        len = digits10(u) + (v < 0);
         if (v < 0)
                 out[0] = '-';
         p = out + len;

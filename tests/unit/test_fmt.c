@@ -45,6 +45,16 @@ static void test_i64(void)
         const int64_t v[] = {0, 7, -7, 1234567890123LL, INT64_MAX, INT64_MIN};
         for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
                 check_i64(v[i]);
+        /* Numbers of every bit length (a splitmix64 sequence, shifted). */
+        uint64_t x = 1;
+        for (int i = 0; i < 20000; i++) {
+                x += UINT64_C(0x9e3779b97f4a7c15);
+                uint64_t z = x;
+                z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+                z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+                z ^= z >> 31;
+                check_i64((int64_t)(z >> (i % 64)));
+        }
 }
 
 /* Every power of ten, its neighbours and their negatives. */
