@@ -29,18 +29,30 @@ uint64_t fd_hash64(const void *data, size_t len)
         /* Eight bytes at a time: multiply, rotate; then the splitmix64
          * finaliser avalanches the result. */
         const unsigned char *p = data;
-        uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
-        uint64_t w;
+        /* The length, multiplied: xor-ed as it is, it cancelled against
+         * the low bits of a short key's bytes ("`b" and "abb"). */
+        uint64_t h = (0x9e3779b97f4a7c15ULL ^ len) * 0xff51afd7ed558ccdULL;
+        uint64_t w = 0;
 
-        for (; len >= 8; p += 8, len -= 8) {
-                memcpy(&w, p, 8);
-                h = (h ^ w) * 0xff51afd7ed558ccdULL;
-                h = (h << 29) | (h >> 35);
+        if (len >= 8) {
+                const unsigned char *last = p + len - 8;
+                for (; p < last; p += 8) {
+                        memcpy(&w, p, 8);
+                        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+                        h = (h << 29) | (h >> 35);
+                }
+                /* The last 8 bytes, overlapping the words before when len
+                 * is not a multiple of 8 (len is in h): no byte loop. */
+                memcpy(&w, last, 8);
+        } else if (len >= 4) {
+                uint32_t lo, hi;
+                memcpy(&lo, p, 4);
+                memcpy(&hi, p + len - 4, 4);
+                w = lo | (uint64_t)hi << 32;
+        } else if (len) {
+                w = p[0] | (uint64_t)p[len / 2] << 8 |
+                    (uint64_t)p[len - 1] << 16;
         }
-        /* The last 0-7 bytes, little-endian, without a memcpy call. */
-        w = 0;
-        for (size_t i = 0; i < len; i++)
-                w |= (uint64_t)p[i] << (8 * i);
         h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
         return mix(h);
 }

@@ -116,11 +116,46 @@ static void test_sorted_groups_first_parts_stably(void)
         check_grouped(500);
 }
 
+/* Every byte counts in fd_hash64, at every length around its word and
+ * half-word reads: each single-byte change of a 0-40 byte key, and each
+ * length of the same bytes, gives another hash (among these keys; not a
+ * promise for all). */
+static void test_hash_sees_every_byte(void)
+{
+        enum { MAXLEN = 40 };
+        static uint64_t seen[(MAXLEN + 1) * (MAXLEN * 2 + 1)];
+        unsigned char key[MAXLEN];
+        size_t n = 0;
+
+        for (size_t i = 0; i < MAXLEN; i++)
+                key[i] = (unsigned char)('a' + i % 26);
+        for (size_t len = 0; len <= MAXLEN; len++) {
+                seen[n++] = fd_hash64(key, len);
+                for (size_t at = 0; at < len; at++) {
+                        unsigned char was = key[at];
+                        key[at] = (unsigned char)(was ^ 0x01);
+                        seen[n++] = fd_hash64(key, len);
+                        key[at] = (unsigned char)(was ^ 0x80);
+                        seen[n++] = fd_hash64(key, len);
+                        key[at] = was;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n; j++)
+                        if (seen[i] == seen[j]) {
+                                fprintf(stderr, "  hashes %zu and %zu equal\n",
+                                        i, j);
+                                FD_CHECK(0);
+                                return;
+                        }
+}
+
 int main(void)
 {
         FD_RUN(test_key_joins_parts_with_nuls);
         FD_RUN(test_keys_differing_after_a_nul_are_distinct);
         FD_RUN(test_many_keys_keep_insertion_order);
         FD_RUN(test_sorted_groups_first_parts_stably);
+        FD_RUN(test_hash_sees_every_byte);
         return FD_DONE();
 }
