@@ -654,6 +654,21 @@ static void reset_from_store(fd_pipeline *pl)
         rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* The high watermark librdkafka stored for queue q (topic index t,
+ * partition p) from the last fetch response, no request to the broker; -1
+ * when there is none, or q does not know its position yet. */
+static int64_t stored_high(fd_pipeline *pl, const fd_queue *q, int t, int32_t p)
+{
+        int64_t lo, hi;
+        if (q->primed && q->next >= 0 &&
+            rd_kafka_get_watermark_offsets(pl->consumer, topic_name(pl, t), p,
+                                           &lo,
+                                           &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0)
+                return hi;
+        return -1;
+}
+
 /* Sets q->ended, once per fill_batch, for empty queue q of topic index t
  * and partition p: whether it is known to be at its end. That is what the
  * high watermark librdkafka stored from the last fetch response says (no
@@ -663,19 +678,11 @@ static void reset_from_store(fd_pipeline *pl)
  * watermark, the end-of-partition event decides. */
 static void queue_ended(fd_pipeline *pl, fd_queue *q, int t, int32_t p)
 {
-        int64_t lo, hi;
-
         if (q->ended_fill == pl->fill_cnt)
                 return;
         q->ended_fill = pl->fill_cnt;
-        if (q->primed && q->next >= 0 &&
-            rd_kafka_get_watermark_offsets(pl->consumer, topic_name(pl, t), p,
-                                           &lo,
-                                           &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            hi >= 0)
-                q->ended = q->next >= hi;
-        else
-                q->ended = q->at_eof;
+        int64_t hi = stored_high(pl, q, t, p);
+        q->ended = hi >= 0 ? q->next >= hi : q->at_eof;
 }
 
 /* Whether the merge must wait for empty queue q: until its first message or
@@ -776,24 +783,20 @@ static int batch_add(fd_pipeline *pl, fd_queue *q)
         return 0;
 }
 
-/* The events of the owned partitions not applied yet: each one's high
- * watermark, as librdkafka stored it from the last fetch response (no
- * request to the broker), minus the next offset funneld will receive, plus
- * what its queue holds. A partition without a stored watermark counts what
- * its queue holds. */
+/* The events of the owned partitions not applied yet: each one's stored
+ * high watermark minus the next offset funneld will receive, plus what its
+ * queue holds. A partition without a stored watermark counts what its
+ * queue holds. */
 static int64_t owned_lag(fd_pipeline *pl)
 {
-        int64_t lag = 0, lo, hi;
+        int64_t lag = 0;
         for (size_t i = 0; i < pl->owned_cnt; i++)
                 for (int t = 0; t < pl->ntopics; t++) {
                         int32_t p = pl->owned[i];
                         fd_queue *q = &pl->queues[t][p];
+                        int64_t hi = stored_high(pl, q, t, p);
                         lag += (int64_t)queue_len(q);
-                        if (q->primed && q->next >= 0 &&
-                            rd_kafka_get_watermark_offsets(
-                                    pl->consumer, topic_name(pl, t), p, &lo,
-                                    &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                            hi > q->next)
+                        if (hi > q->next)
                                 lag += hi - q->next;
                 }
         return lag;
