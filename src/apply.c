@@ -387,22 +387,20 @@ static int mark_trim(fd_processor *proc, const char *tenant, char kind,
                        : -1;
 }
 
-/* Notes a touch the batch adds, for a close later in the batch
- * (proc->batch_touches). */
-static int note_batch_touch(fd_processor *proc, const char *tenant, int anon,
-                            const char *id, const fd_buf *member, int64_t at)
+/* Adds member with score at to a lead-owned zset of the batch
+ * (proc->batch_touches; kinds as mark_trim's): written at flush, one ZADD
+ * per zset, and read by a close later in the batch. */
+static int zset_add(fd_processor *proc, const char *tenant, char kind,
+                    const char *id, const fd_buf *member, int64_t at)
 {
+        char kd[2] = {kind, '\0'};
         fd_buf *k = &proc->scratch;
-        int created;
-        if (fd_strmap_key(k, tenant, anon ? "a" : "l", id, "", NULL) ||
-            fd_buf_append(k, member->data, member->len))
-                return -1;
-        fd_strmap_entry *e = fd_strmap_upsert(&proc->batch_touches.map, k->data,
-                                              k->len, &created);
-        if (!e)
-                return -1;
-        e->i64 = at;
-        return 0;
+        return fd_strmap_key(k, tenant, kd, id, "", NULL) ||
+                               fd_touch_map_add(&proc->batch_touches, k->data,
+                                                k->len, member->data,
+                                                member->len, at)
+                       ? -1
+                       : 0;
 }
 
 /* Counts a member added to a lead's zset whose size is at most *bound
@@ -418,12 +416,11 @@ static int may_overflow(const fd_processor *proc, int32_t *bound)
         return 1;
 }
 
-/* ZADDs the touch of le under the lead id (lead, whose bound it counts) or
+/* Adds the touch of le under the lead id (lead, whose bound it counts) or
  * the anonymous id (lead NULL). */
 static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
 {
         int anon = lead == NULL;
-        fd_resp *w = &proc->writes;
         const char *id = anon ? le->anonymous_id : le->lead_id;
         fd_buf *member = &proc->member;
         int rc;
@@ -436,24 +433,19 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
         touch_field(member, le->campaign);
         fd_buf_append(member, "|", 1);
         touch_field(member, le->type);
-        rc = fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
-             fd_key_touches(w, proc->prefix, le->tenant_id, anon, id) ||
-             fd_resp_i64(w, le->occurred_at) ||
-             fd_resp_arg(w, member->data, member->len);
-        rc = rc || note_batch_touch(proc, le->tenant_id, anon, id, member,
-                                    le->occurred_at);
+        rc = zset_add(proc, le->tenant_id, anon ? 'a' : 'l', id, member,
+                      le->occurred_at);
         if (rc || ((anon || may_overflow(proc, &lead->touches_max)) &&
                    mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id)))
                 return -1;
         return 0;
 }
 
-/* Score history: ZADD P:{T}:scores:L <event time> "event_id|fit|engagement"
+/* Score history: P:{T}:scores:L gets <event time> "event_id|fit|engagement"
  * (the scores after the event) for an event that changed them. */
 static int add_score_history(fd_processor *proc, const fd_lead_event *le,
                              fd_lead *lead)
 {
-        fd_resp *w = &proc->writes;
         fd_buf *member = &proc->member;
         char num[24];
         int rc;
@@ -464,10 +456,8 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
         fd_buf_append(member, num, fd_fmt_i64(num, lead->fit));
         fd_buf_append(member, "|", 1);
         fd_buf_append(member, num, fd_fmt_i64(num, lead->engagement));
-        rc = fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
-             fd_key_scores(w, proc->prefix, le->tenant_id, le->lead_id) ||
-             fd_resp_i64(w, le->occurred_at) ||
-             fd_resp_arg(w, member->data, member->len);
+        rc = zset_add(proc, le->tenant_id, 's', le->lead_id, member,
+                      le->occurred_at);
         return rc || (may_overflow(proc, &lead->scores_max) &&
                       mark_trim(proc, le->tenant_id, 's', le->lead_id));
 }
@@ -822,6 +812,52 @@ static int flush_visitors(fd_processor *proc)
         return rc ? -1 : 0;
 }
 
+/* The key of a lead-owned zset, from its "T\0kind\0id" (mark_trim's). */
+static int zset_key(fd_processor *proc, const char *tenant)
+{
+        const char *kind = tenant + strlen(tenant) + 1;
+        const char *id = kind + 2;
+        fd_resp *w = &proc->writes;
+        return *kind == 's' ? fd_key_scores(w, proc->prefix, tenant, id)
+                            : fd_key_touches(w, proc->prefix, tenant,
+                                             *kind == 'a', id);
+}
+
+/* One ZADD per lead-owned zset with all the members the batch added to it
+ * (a lead's events in one batch often add several), in the order added. */
+static int flush_zsets(fd_processor *proc)
+{
+        const fd_touch_map *tm = &proc->batch_touches;
+        fd_resp *w = &proc->writes;
+        uint32_t *chain = NULL;
+        size_t cap = 0;
+        int rc = 0;
+        for (size_t i = 0; i < tm->by_key.cnt && !rc; i++) {
+                const fd_strmap_entry *k = &tm->by_key.entries[i];
+                size_t n = 0;
+                for (int64_t j = k->i64; j && !rc; j = tm->items[j - 1].prev) {
+                        if (n == cap) {
+                                cap = cap ? cap * 2 : 64;
+                                uint32_t *g = realloc(chain, cap * sizeof(*g));
+                                rc = !g;
+                                if (g)
+                                        chain = g;
+                        }
+                        if (!rc)
+                                chain[n++] = (uint32_t)(j - 1);
+                }
+                rc = rc || fd_resp_cmd(w, 2 + 2 * (int)n) ||
+                     fd_resp_str(w, "ZADD") || zset_key(proc, k->key);
+                while (n-- && !rc) {
+                        const fd_touch_item *t = &tm->items[chain[n]];
+                        rc = fd_resp_i64(w, t->at) ||
+                             fd_resp_arg(w, tm->members.data + t->off, t->len);
+                }
+        }
+        free(chain);
+        return rc ? -1 : 0;
+}
+
 int fd_apply_flush_aggregates(fd_processor *proc)
 {
         fd_resp *w = &proc->writes;
@@ -848,16 +884,10 @@ int fd_apply_flush_aggregates(fd_processor *proc)
                                           fd_store_group(proc->store)) ||
                               fd_resp_str(w, in_field[k]) ||
                               fd_resp_i64(w, proc->in_events[k]);
-        rc |= flush_visitors(proc);
+        rc |= flush_visitors(proc) | flush_zsets(proc);
         for (size_t i = 0; i < proc->trims.cnt; i++) {
-                const fd_strmap_entry *e = &proc->trims.entries[i];
-                const char *tenant = e->key;
-                const char *kind = tenant + strlen(tenant) + 1;
-                const char *id = kind + 2;
                 rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "ZREMRANGEBYRANK") ||
-                      (*kind == 's' ? fd_key_scores(w, proc->prefix, tenant, id)
-                                    : fd_key_touches(w, proc->prefix, tenant,
-                                                     *kind == 'a', id)) ||
+                      zset_key(proc, proc->trims.entries[i].key) ||
                       fd_resp_i64(w, 0) ||
                       fd_resp_i64(w, -(int64_t)proc->conf->touch_max - 1);
         }

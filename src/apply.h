@@ -59,16 +59,25 @@ typedef struct fd_sent_batch {
         fd_process_stats stats;
 } fd_sent_batch;
 
-/* Touches added by a batch: "T\0kind\0id\0member" -> i64 = score, with
- * an index by touch key ("T\0kind\0id\0") that closes extend as they
- * need it (close.c), so that one finds its key's touches without a scan
- * of the whole batch. */
+/* Members a batch adds to lead-owned zsets, by zset: by_key
+ * "T\0kind\0id\0" -> i64 = its newest item + 1, each item linking to the
+ * one before it (kinds: 'l' a lead's touches, 'a' an anonymous id's, 's' a
+ * lead's score history). A close finds its key's touches without a scan of
+ * the batch (close.c); the flush writes one ZADD per zset (apply.c). A
+ * member added twice is in the list twice: ZADD and the close's merge of
+ * stored and added members take it once. */
+typedef struct fd_touch_item {
+        int64_t at;    /* the score */
+        size_t off;    /* the member's bytes in members */
+        uint32_t len;  /* their length */
+        uint32_t prev; /* the zset's item before this one + 1; 0 */
+} fd_touch_item;
+
 typedef struct fd_touch_map {
-        fd_strmap map;
-        fd_strmap by_key; /* touch key -> its newest entry in map + 1 */
-        uint32_t *prev;   /* entry i -> its key's entry before it + 1; 0 */
-        size_t prev_cap;
-        size_t indexed; /* map's first entries that are in by_key */
+        fd_strmap by_key;
+        fd_touch_item *items;
+        size_t cnt, cap;
+        fd_buf members;
 } fd_touch_map;
 
 /* Input partitions whose offsets entry a processor remembers. */
@@ -100,8 +109,9 @@ struct fd_processor {
         fd_strmap sets;        /* "key\0member" */
         fd_strmap hlls;        /* "key\0member": PFADD */
         fd_strmap trims;       /* touch zset keys written in the batch */
-        fd_touch_map batch_touches; /* the touches the batch added so far
-                                     * (a close reads them with the stored
+        fd_touch_map batch_touches; /* the zset members (touches, score
+                                     * history) the batch added so far (a
+                                     * close reads touches with the stored
                                      * ones) */
         fd_strmap batch_anons;      /* "T\0lead\0anon": the batch's stitches */
         fd_strmap offsets;          /* "topic:partition" -> next offset */

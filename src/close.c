@@ -81,56 +81,44 @@ static int cmp_cand(const void *a, const void *b)
 void fd_touch_map_init(fd_touch_map *tm)
 {
         memset(tm, 0, sizeof(*tm));
-        fd_strmap_init(&tm->map);
         fd_strmap_init(&tm->by_key);
 }
 
 void fd_touch_map_clear(fd_touch_map *tm)
 {
-        fd_strmap_clear(&tm->map);
         fd_strmap_clear(&tm->by_key);
-        tm->indexed = 0;
+        fd_buf_reset(&tm->members);
+        tm->cnt = 0;
 }
 
 void fd_touch_map_free(fd_touch_map *tm)
 {
-        fd_strmap_free(&tm->map);
         fd_strmap_free(&tm->by_key);
-        free(tm->prev);
+        fd_buf_free(&tm->members);
+        free(tm->items);
         fd_touch_map_init(tm);
 }
 
-/* The length of the touch key "T\0kind\0id\0" that a member's entry key
- * starts with. */
-static size_t touch_key_len(const char *key)
+int fd_touch_map_add(fd_touch_map *tm, const char *key, size_t klen,
+                     const char *member, size_t mlen, int64_t at)
 {
-        const char *id = key + strlen(key) + 3; /* past "T\0", "kind\0" */
-        return (size_t)(id + strlen(id) + 1 - key);
-}
-
-/* Indexes the entries tm's map gained since the last call. */
-static int index_touches(fd_touch_map *tm)
-{
-        size_t cnt = tm->map.cnt;
         int created;
-
-        if (cnt > tm->prev_cap) {
-                size_t cap = cnt * 2;
-                uint32_t *grown = realloc(tm->prev, cap * sizeof(*grown));
+        if (tm->cnt == tm->cap) {
+                size_t cap = tm->cap ? tm->cap * 2 : 256;
+                fd_touch_item *grown = realloc(tm->items, cap * sizeof(*grown));
                 if (!grown)
                         return -1;
-                tm->prev = grown;
-                tm->prev_cap = cap;
+                tm->items = grown;
+                tm->cap = cap;
         }
-        for (; tm->indexed < cnt; tm->indexed++) {
-                const fd_strmap_entry *m = &tm->map.entries[tm->indexed];
-                fd_strmap_entry *k = fd_strmap_upsert(
-                        &tm->by_key, m->key, touch_key_len(m->key), &created);
-                if (!k)
-                        return -1;
-                tm->prev[tm->indexed] = (uint32_t)k->i64;
-                k->i64 = (int64_t)tm->indexed + 1;
-        }
+        fd_strmap_entry *k = fd_strmap_upsert(&tm->by_key, key, klen, &created);
+        if (!k || mlen > UINT32_MAX || tm->cnt >= UINT32_MAX)
+                return -1;
+        tm->items[tm->cnt] = (fd_touch_item){at, tm->members.len,
+                                             (uint32_t)mlen, (uint32_t)k->i64};
+        if (fd_buf_append(&tm->members, member, mlen) != 0)
+                return -1;
+        k->i64 = (int64_t)++tm->cnt;
         return 0;
 }
 
@@ -166,17 +154,14 @@ static int add_key(fd_processor *proc, const redisReply *rep,
                 c[i] = (cand){rep->element[2 * i]->str,
                               rep->element[2 * i]->len,
                               strtoll(rep->element[2 * i + 1]->str, NULL, 10)};
-        fd_touch_map *over[2] = {&proc->held_touches, &proc->batch_touches};
+        const fd_touch_map *over[2] = {&proc->held_touches,
+                                       &proc->batch_touches};
         for (int o = 0; o < 2 && !rc; o++) {
-                const fd_strmap_entry *head;
-                if (index_touches(over[o]) != 0) {
-                        rc = -1;
-                        break;
-                }
-                head = fd_strmap_get(&over[o]->by_key, pre, pl);
+                const fd_strmap_entry *head =
+                        fd_strmap_get(&over[o]->by_key, pre, pl);
                 for (int64_t i = head ? head->i64 : 0; i && !rc;
-                     i = over[o]->prev[i - 1]) {
-                        const fd_strmap_entry *e = &over[o]->map.entries[i - 1];
+                     i = over[o]->items[i - 1].prev) {
+                        const fd_touch_item *t = &over[o]->items[i - 1];
                         if (n == cap) {
                                 cand *g = realloc(c, (cap *= 2) * sizeof(*c));
                                 if (!g) {
@@ -185,7 +170,8 @@ static int add_key(fd_processor *proc, const redisReply *rep,
                                 }
                                 c = g;
                         }
-                        c[n++] = (cand){e->key + pl, e->klen - pl, e->i64};
+                        c[n++] = (cand){over[o]->members.data + t->off, t->len,
+                                        t->at};
                         batch++;
                 }
         }
