@@ -278,7 +278,9 @@ int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r)
         int set = 0, del = 0, again = 0, rc = 0;
         size_t hset;
 
-        if (!st)
+        /* A new lead's hash was absent when read, and only this instance
+         * (fenced by its epochs) writes it: its HSET needs no DEL first. */
+        if (!st && lead->exists)
                 rc |= fd_resp_cmd(r, 2) || fd_resp_str(r, "DEL") ||
                       fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
         /* One walk writes the HSET's fields (the command is dropped when

@@ -20,9 +20,9 @@
 /* The lead's fields as Redis holds them (after its load or its last save),
  * so that a save writes only what changed. */
 typedef struct fd_lead_stored {
-        int full; /* next save rewrites the hash (DEL + HSET of everything):
-                     new lead, or its hash has fields this config does not
-                     know or lacks some */
+        int full; /* next save writes every field: a new lead (HSET), or
+                     one whose hash has fields this config does not know or
+                     lacks some (DEL + HSET) */
         fd_lifecycle lc;
         int32_t fit;
         int32_t engagement;
@@ -71,7 +71,8 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply);
 
 /* Appends the writes that make the stored hash equal the state to r (key
  * under prefix): HSET of the changed fields and HDEL of the removed ones,
- * or DEL + HSET of everything when stored.full. Then takes the state as
+ * or HSET of everything when stored.full (after a DEL when the hash
+ * existed). Then takes the state as
  * stored: if the batch's EXEC does not succeed, the caller must drop the
  * lead (fd_processor forgets every lead then). */
 int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r);
