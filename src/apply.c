@@ -396,9 +396,9 @@ static int zset_add(fd_processor *proc, const char *tenant, char kind,
         char kd[2] = {kind, '\0'};
         fd_buf *k = &proc->scratch;
         return fd_strmap_key(k, tenant, kd, id, "", NULL) ||
-                               fd_touch_map_add(&proc->batch_touches, k->data,
-                                                k->len, member->data,
-                                                member->len, at)
+                               fd_chains_add(&proc->batch_touches, k->data,
+                                             k->len, member->data, member->len,
+                                             at)
                        ? -1
                        : 0;
 }
@@ -467,10 +467,9 @@ static int stitch(fd_processor *proc, const fd_lead_event *le)
 {
         fd_resp *w = &proc->writes;
         fd_buf *k = &proc->scratch;
-        int created;
-        if (fd_strmap_key(k, le->tenant_id, le->lead_id, le->anonymous_id,
-                          NULL) ||
-            !fd_strmap_upsert(&proc->batch_anons, k->data, k->len, &created))
+        if (fd_strmap_key(k, le->tenant_id, le->lead_id, "", NULL) ||
+            fd_chains_add(&proc->batch_anons, k->data, k->len, le->anonymous_id,
+                          strlen(le->anonymous_id), 0))
                 return -1;
         return fd_resp_cmd(w, 4) || fd_resp_str(w, "SET") ||
                                fd_key_alias(w, proc->prefix, le->tenant_id,
@@ -827,7 +826,7 @@ static int zset_key(fd_processor *proc, const char *tenant)
  * (a lead's events in one batch often add several), in the order added. */
 static int flush_zsets(fd_processor *proc)
 {
-        const fd_touch_map *tm = &proc->batch_touches;
+        const fd_chains *tm = &proc->batch_touches;
         fd_resp *w = &proc->writes;
         uint32_t *chain = NULL;
         size_t cap = 0;
@@ -849,9 +848,9 @@ static int flush_zsets(fd_processor *proc)
                 rc = rc || fd_resp_cmd(w, 2 + 2 * (int)n) ||
                      fd_resp_str(w, "ZADD") || zset_key(proc, k->key);
                 while (n-- && !rc) {
-                        const fd_touch_item *t = &tm->items[chain[n]];
+                        const fd_chain_item *t = &tm->items[chain[n]];
                         rc = fd_resp_i64(w, t->at) ||
-                             fd_resp_arg(w, tm->members.data + t->off, t->len);
+                             fd_resp_arg(w, tm->values.data + t->off, t->len);
                 }
         }
         free(chain);

@@ -59,26 +59,27 @@ typedef struct fd_sent_batch {
         fd_process_stats stats;
 } fd_sent_batch;
 
-/* Members a batch adds to lead-owned zsets, by zset: by_key
- * "T\0kind\0id\0" -> i64 = its newest item + 1, each item linking to the
- * one before it (kinds: 'l' a lead's touches, 'a' an anonymous id's, 's' a
- * lead's score history). A close finds its key's touches without a scan of
- * the batch (close.c); the flush writes one ZADD per zset (apply.c). A
- * member added twice is in the list twice: ZADD and the close's merge of
- * stored and added members take it once. */
-typedef struct fd_touch_item {
+/* Values by key, each key's values chained newest first: by_key "key" ->
+ * i64 = its newest item + 1, each item linking to the one before it. The
+ * values are NUL-terminated in one arena; a value added twice is there
+ * twice. A batch's touches and score history (batch_touches: by zset,
+ * "T\0kind\0id\0", kinds 'l' a lead's touches, 'a' an anonymous id's, 's'
+ * a lead's score history; the flush writes one ZADD per zset, apply.c) and
+ * its stitches (batch_anons: "T\0lead\0" -> anonymous ids). A close finds
+ * its lead's without a scan of the batch (close.c). */
+typedef struct fd_chain_item {
         int64_t at;    /* the score */
-        size_t off;    /* the member's bytes in members */
+        size_t off;    /* the value's bytes in values */
         uint32_t len;  /* their length */
-        uint32_t prev; /* the zset's item before this one + 1; 0 */
-} fd_touch_item;
+        uint32_t prev; /* the key's item before this one + 1; 0 */
+} fd_chain_item;
 
-typedef struct fd_touch_map {
+typedef struct fd_chains {
         fd_strmap by_key;
-        fd_touch_item *items;
+        fd_chain_item *items;
         size_t cnt, cap;
-        fd_buf members;
-} fd_touch_map;
+        fd_buf values;
+} fd_chains;
 
 /* Input partitions whose offsets entry a processor remembers. */
 #define FD_OFFSET_MEMO 64
@@ -104,17 +105,18 @@ struct fd_processor {
         uint64_t *lead_hash; /* fd_hash64 of the reads' msgs[i] lead keys */
         size_t lead_hash_cap;
         int seen_sorted; /* seen_by holds seen's entries: none added since */
-        fd_dedupe_plan dedupe; /* the dedupe sets the batch reads, writes */
-        fd_strmap counters;    /* "key\0field" -> increment */
-        fd_strmap sets;        /* "key\0member" */
-        fd_strmap hlls;        /* "key\0member": PFADD */
-        fd_strmap trims;       /* touch zset keys written in the batch */
-        fd_touch_map batch_touches; /* the zset members (touches, score
-                                     * history) the batch added so far (a
-                                     * close reads touches with the stored
-                                     * ones) */
-        fd_strmap batch_anons;      /* "T\0lead\0anon": the batch's stitches */
-        fd_strmap offsets;          /* "topic:partition" -> next offset */
+        fd_dedupe_plan dedupe;   /* the dedupe sets the batch reads, writes */
+        fd_strmap counters;      /* "key\0field" -> increment */
+        fd_strmap sets;          /* "key\0member" */
+        fd_strmap hlls;          /* "key\0member": PFADD */
+        fd_strmap trims;         /* touch zset keys written in the batch */
+        fd_chains batch_touches; /* the zset members (touches, score
+                                  * history) the batch added so far (a
+                                  * close reads touches with the stored
+                                  * ones) */
+        fd_chains batch_anons;   /* "T\0lead\0" -> the anonymous ids the
+                                  * batch stitched to the lead */
+        fd_strmap offsets;       /* "topic:partition" -> next offset */
         /* offsets' entry (+ 1; 0: none) of each topic's partitions below
          * FD_OFFSET_MEMO, which the batch's messages interleave. */
         uint32_t offset_at[FD_EV__COUNT][FD_OFFSET_MEMO];
@@ -128,16 +130,16 @@ struct fd_processor {
          * Redis before it, so they take its leads from the lead cache and
          * its dedupe markers and deadline-set changes from held_seen and
          * held_dues. */
-        int held;                  /* 1: held_writes is a batch not written */
-        int held_sent;             /* its MULTI ... EXEC is out, unanswered */
-        int held_rc;               /* its result once answered (or unsent) */
-        fd_sent_batch held_batch;  /* cmds set when it is sent */
-        fd_resp held_writes;       /* its MULTI body */
-        fd_strmap held_seen;       /* its "tenant\0event_id" keys: marked */
-        fd_strmap held_dues;       /* "w\0p\0member" -> i64 = score it set,
-                                    * INT64_MIN: removed */
-        fd_touch_map held_touches; /* its batch_touches and batch_anons */
-        fd_strmap held_anons;
+        int held;                 /* 1: held_writes is a batch not written */
+        int held_sent;            /* its MULTI ... EXEC is out, unanswered */
+        int held_rc;              /* its result once answered (or unsent) */
+        fd_sent_batch held_batch; /* cmds set when it is sent */
+        fd_resp held_writes;      /* its MULTI body */
+        fd_strmap held_seen;      /* its "tenant\0event_id" keys: marked */
+        fd_strmap held_dues;      /* "w\0p\0member" -> i64 = score it set,
+                                   * INT64_MIN: removed */
+        fd_chains held_touches;   /* its batch_touches and batch_anons */
+        fd_chains held_anons;
         /* A batch whose MULTI ... EXEC is out, unanswered, while the batch
          * after it is held: its answer is read only when the next batch is
          * due or something else needs Redis (fd_processor_finish), so

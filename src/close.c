@@ -78,34 +78,34 @@ static int cmp_cand(const void *a, const void *b)
         return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-void fd_touch_map_init(fd_touch_map *tm)
+void fd_chains_init(fd_chains *tm)
 {
         memset(tm, 0, sizeof(*tm));
         fd_strmap_init(&tm->by_key);
 }
 
-void fd_touch_map_clear(fd_touch_map *tm)
+void fd_chains_clear(fd_chains *tm)
 {
         fd_strmap_clear(&tm->by_key);
-        fd_buf_reset(&tm->members);
+        fd_buf_reset(&tm->values);
         tm->cnt = 0;
 }
 
-void fd_touch_map_free(fd_touch_map *tm)
+void fd_chains_free(fd_chains *tm)
 {
         fd_strmap_free(&tm->by_key);
-        fd_buf_free(&tm->members);
+        fd_buf_free(&tm->values);
         free(tm->items);
-        fd_touch_map_init(tm);
+        fd_chains_init(tm);
 }
 
-int fd_touch_map_add(fd_touch_map *tm, const char *key, size_t klen,
-                     const char *member, size_t mlen, int64_t at)
+int fd_chains_add(fd_chains *tm, const char *key, size_t klen,
+                  const char *member, size_t mlen, int64_t at)
 {
         int created;
         if (tm->cnt == tm->cap) {
                 size_t cap = tm->cap ? tm->cap * 2 : 256;
-                fd_touch_item *grown = realloc(tm->items, cap * sizeof(*grown));
+                fd_chain_item *grown = realloc(tm->items, cap * sizeof(*grown));
                 if (!grown)
                         return -1;
                 tm->items = grown;
@@ -114,10 +114,11 @@ int fd_touch_map_add(fd_touch_map *tm, const char *key, size_t klen,
         fd_strmap_entry *k = fd_strmap_upsert(&tm->by_key, key, klen, &created);
         if (!k || mlen > UINT32_MAX || tm->cnt >= UINT32_MAX)
                 return -1;
-        tm->items[tm->cnt] = (fd_touch_item){at, tm->members.len,
-                                             (uint32_t)mlen, (uint32_t)k->i64};
-        if (fd_buf_append(&tm->members, member, mlen) != 0)
+        tm->items[tm->cnt] = (fd_chain_item){at, tm->values.len, (uint32_t)mlen,
+                                             (uint32_t)k->i64};
+        if (fd_buf_append(&tm->values, member, mlen) != 0)
                 return -1;
+        tm->values.len++; /* its NUL */
         k->i64 = (int64_t)++tm->cnt;
         return 0;
 }
@@ -154,14 +155,13 @@ static int add_key(fd_processor *proc, const redisReply *rep,
                 c[i] = (cand){rep->element[2 * i]->str,
                               rep->element[2 * i]->len,
                               strtoll(rep->element[2 * i + 1]->str, NULL, 10)};
-        const fd_touch_map *over[2] = {&proc->held_touches,
-                                       &proc->batch_touches};
+        const fd_chains *over[2] = {&proc->held_touches, &proc->batch_touches};
         for (int o = 0; o < 2 && !rc; o++) {
                 const fd_strmap_entry *head =
                         fd_strmap_get(&over[o]->by_key, pre, pl);
                 for (int64_t i = head ? head->i64 : 0; i && !rc;
                      i = over[o]->items[i - 1].prev) {
-                        const fd_touch_item *t = &over[o]->items[i - 1];
+                        const fd_chain_item *t = &over[o]->items[i - 1];
                         if (n == cap) {
                                 cand *g = realloc(c, (cap *= 2) * sizeof(*c));
                                 if (!g) {
@@ -170,7 +170,7 @@ static int add_key(fd_processor *proc, const redisReply *rep,
                                 }
                                 c = g;
                         }
-                        c[n++] = (cand){over[o]->members.data + t->off, t->len,
+                        c[n++] = (cand){over[o]->values.data + t->off, t->len,
                                         t->at};
                         batch++;
                 }
@@ -310,21 +310,32 @@ static int add_id(const char ***ids, size_t *cnt, const char *id)
         return 0;
 }
 
-/* The ids in map (held_anons or batch_anons: "T\0lead\0anon") stitched to
- * tenant t's lead_id, appended to *ids unless there (borrowed). */
-static int anons_of(const fd_strmap *map, const char *t, const char *lead_id,
-                    const char ***ids, size_t *cnt)
+/* Appends the values chained at key (klen bytes) in ch to *ids in the
+ * order they were added, each unless there (borrowed). */
+static int chain_ids(const fd_chains *ch, const char *key, size_t klen,
+                     const char ***ids, size_t *cnt)
 {
-        size_t tl = strlen(t), ll = strlen(lead_id), pl = tl + ll + 2;
-        for (size_t i = 0; i < map->cnt; i++) {
-                const fd_strmap_entry *e = &map->entries[i];
-                if (e->klen <= pl || memcmp(e->key, t, tl + 1) != 0 ||
-                    memcmp(e->key + tl + 1, lead_id, ll + 1) != 0)
-                        continue;
-                if (add_id(ids, cnt, e->key + pl) != 0)
-                        return -1;
+        const fd_strmap_entry *head = fd_strmap_get(&ch->by_key, key, klen);
+        uint32_t *order = NULL;
+        size_t n = 0, cap = 0;
+        int rc = 0;
+        for (int64_t i = head ? head->i64 : 0; i && !rc;
+             i = ch->items[i - 1].prev) {
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 8;
+                        uint32_t *g = realloc(order, cap * sizeof(*g));
+                        rc = !g;
+                        if (g)
+                                order = g;
+                }
+                if (!rc)
+                        order[n++] = (uint32_t)(i - 1);
         }
-        return 0;
+        while (n-- && !rc)
+                rc = add_id(ids, cnt,
+                            ch->values.data + ch->items[order[n]].off);
+        free(order);
+        return rc ? -1 : 0;
 }
 
 /* The anonymous ids whose touches a close of tenant t's lead_id reads:
@@ -333,22 +344,43 @@ static int anons_of(const fd_strmap *map, const char *t, const char *lead_id,
 static int close_anons(fd_processor *proc, const char *t, const char *lead_id,
                        const redisReply *anons, const char ***ids, size_t *cnt)
 {
+        fd_buf k = {0};
+        int rc = 0;
         if (anons->type != REDIS_REPLY_ARRAY)
                 return -1;
-        for (size_t i = 0; i < anons->elements; i++)
-                if (add_id(ids, cnt, anons->element[i]->str) != 0)
-                        return -1;
-        return anons_of(&proc->held_anons, t, lead_id, ids, cnt) ||
-                               anons_of(&proc->batch_anons, t, lead_id, ids,
-                                        cnt)
-                       ? -1
-                       : 0;
+        for (size_t i = 0; i < anons->elements && !rc; i++)
+                rc = add_id(ids, cnt, anons->element[i]->str);
+        rc = rc || fd_strmap_key(&k, t, lead_id, "", NULL) ||
+             chain_ids(&proc->held_anons, k.data, k.len, ids, cnt) ||
+             chain_ids(&proc->batch_anons, k.data, k.len, ids, cnt);
+        fd_buf_free(&k);
+        return rc ? -1 : 0;
 }
 
 int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
                          fd_resp *r)
 {
+        fd_chains stitched; /* the batch's stitches to closing leads */
+        fd_buf k = {0};
+        size_t len;
         int rc = 0;
+        fd_chains_init(&stitched);
+        for (size_t j = 0; j < n && !rc; j++) {
+                const fd_lead_event *le = &msgs[j].ev.u.lead;
+                if (msgs[j].ev.kind != FD_EV_LEAD || !le->lead_id ||
+                    !le->anonymous_id)
+                        continue;
+                const char *key =
+                        reads_key(&k, 's', le->tenant_id, le->lead_id, &len);
+                const fd_strmap_entry *e =
+                        key ? fd_strmap_get(&proc->close_reads, key, len)
+                            : NULL;
+                rc = !key;
+                if (e && e->ptr)
+                        rc = fd_chains_add(&stitched, key, len,
+                                           le->anonymous_id,
+                                           strlen(le->anonymous_id), 0);
+        }
         for (size_t i = 0; i < proc->close_reads.cnt && !rc; i++) {
                 const fd_strmap_entry *e = &proc->close_reads.entries[i];
                 if (e->key[0] != 's' || !e->ptr)
@@ -356,19 +388,15 @@ int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
                 const char *t = e->key + 2, *lead_id = t + strlen(t) + 1;
                 const char **ids = NULL;
                 size_t cnt = 0;
-                rc = close_anons(proc, t, lead_id, e->ptr, &ids, &cnt);
-                /* and the ones this batch stitches to the lead */
-                for (size_t j = 0; j < n && !rc; j++) {
-                        const fd_lead_event *le = &msgs[j].ev.u.lead;
-                        if (msgs[j].ev.kind == FD_EV_LEAD && le->lead_id &&
-                            le->anonymous_id && strcmp(le->tenant_id, t) == 0 &&
-                            strcmp(le->lead_id, lead_id) == 0)
-                                rc = add_id(&ids, &cnt, le->anonymous_id);
-                }
+                rc = close_anons(proc, t, lead_id, e->ptr, &ids, &cnt) ||
+                     /* and the ones this batch stitches to the lead */
+                     chain_ids(&stitched, e->key, e->klen, &ids, &cnt);
                 for (size_t j = 0; j < cnt && !rc; j++)
                         rc = queue_read(proc, r, 'a', t, ids[j]);
                 free(ids);
         }
+        fd_chains_free(&stitched);
+        fd_buf_free(&k);
         return rc ? -1 : 0;
 }
 

@@ -48,15 +48,15 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->sets);
         fd_strmap_init(&proc->hlls);
         fd_strmap_init(&proc->trims);
-        fd_touch_map_init(&proc->batch_touches);
-        fd_strmap_init(&proc->batch_anons);
+        fd_chains_init(&proc->batch_touches);
+        fd_chains_init(&proc->batch_anons);
         fd_strmap_init(&proc->offsets);
         fd_strmap_init(&proc->next_offsets);
         fd_strmap_init(&proc->held_seen);
         fd_strmap_init(&proc->held_dues);
         fd_strmap_init(&proc->due_writes);
-        fd_touch_map_init(&proc->held_touches);
-        fd_strmap_init(&proc->held_anons);
+        fd_chains_init(&proc->held_touches);
+        fd_chains_init(&proc->held_anons);
         fd_strmap_init(&proc->close_reads);
         return proc;
 }
@@ -165,8 +165,8 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->sets);
         fd_strmap_clear(&proc->hlls);
         fd_strmap_clear(&proc->trims);
-        fd_touch_map_clear(&proc->batch_touches);
-        fd_strmap_clear(&proc->batch_anons);
+        fd_chains_clear(&proc->batch_touches);
+        fd_chains_clear(&proc->batch_anons);
         fd_strmap_clear(&proc->offsets);
         memset(proc->offset_at, 0, sizeof(proc->offset_at));
         fd_strmap_clear(&proc->due_writes);
@@ -206,15 +206,15 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->sets);
         fd_strmap_free(&proc->hlls);
         fd_strmap_free(&proc->trims);
-        fd_touch_map_free(&proc->batch_touches);
-        fd_strmap_free(&proc->batch_anons);
+        fd_chains_free(&proc->batch_touches);
+        fd_chains_free(&proc->batch_anons);
         fd_strmap_free(&proc->offsets);
         fd_strmap_free(&proc->next_offsets);
         fd_strmap_free(&proc->held_seen);
         fd_strmap_free(&proc->held_dues);
         fd_strmap_free(&proc->due_writes);
-        fd_touch_map_free(&proc->held_touches);
-        fd_strmap_free(&proc->held_anons);
+        fd_chains_free(&proc->held_touches);
+        fd_chains_free(&proc->held_anons);
         fd_strmap_free(&proc->close_reads);
         fd_resp_free(&proc->reads);
         fd_resp_free(&proc->writes);
@@ -1071,8 +1071,8 @@ static void held_clear(fd_processor *proc)
         fd_resp_reset(&proc->held_writes);
         fd_strmap_clear(&proc->held_seen);
         fd_strmap_clear(&proc->held_dues);
-        fd_touch_map_clear(&proc->held_touches);
-        fd_strmap_clear(&proc->held_anons);
+        fd_chains_clear(&proc->held_touches);
+        fd_chains_clear(&proc->held_anons);
 }
 
 static void unwritten(fd_processor *proc)
@@ -1176,9 +1176,9 @@ static void swap_maps(fd_strmap *a, fd_strmap *b)
         *b = t;
 }
 
-static void swap_touches(fd_touch_map *a, fd_touch_map *b)
+static void swap_chains(fd_chains *a, fd_chains *b)
 {
-        fd_touch_map t = *a;
+        fd_chains t = *a;
         *a = *b;
         *b = t;
 }
@@ -1198,8 +1198,8 @@ static int hold(fd_processor *proc, size_t n)
         swap_maps(&proc->held_seen, &proc->seen);
         proc->seen_sorted = 0;
         swap_maps(&proc->held_dues, &proc->due_writes);
-        swap_touches(&proc->held_touches, &proc->batch_touches);
-        swap_maps(&proc->held_anons, &proc->batch_anons);
+        swap_chains(&proc->held_touches, &proc->batch_touches);
+        swap_chains(&proc->held_anons, &proc->batch_anons);
         proc->held_batch.stats = proc->batch_stats;
         proc->held_batch.n = n;
         proc->held = 1;
