@@ -462,11 +462,16 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
                       mark_trim(proc, le->tenant_id, 's', le->lead_id));
 }
 
-/* Records that anonymous_id became lead_id (first identify wins). */
-static int stitch(fd_processor *proc, const fd_lead_event *le)
+/* Records that anonymous_id became lead_id (first identify wins); both
+ * writes are idempotent, so an id the lead's last stitch wrote is not
+ * written again. */
+static int stitch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
 {
         fd_resp *w = &proc->writes;
         fd_buf *k = &proc->scratch;
+        if (lead->stitched && strcmp(lead->stitched, le->anonymous_id) == 0)
+                return 0;
+        fd_str_set(&lead->stitched, le->anonymous_id);
         if (fd_strmap_key(k, le->tenant_id, le->lead_id, "", NULL) ||
             fd_chains_add(&proc->batch_anons, k->data, k->len, le->anonymous_id,
                           strlen(le->anonymous_id), 0))
@@ -564,7 +569,7 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         lead = find_lead(proc, le->tenant_id, le->lead_id);
         if (!lead || add_touch(proc, le, lead))
                 return -1;
-        if (le->anonymous_id && stitch(proc, le))
+        if (le->anonymous_id && stitch(proc, le, lead))
                 return -1;
         if (fd_cold_check(proc, lead, fd_apply_clock(proc, msg->partition),
                           msg->partition) < 0)

@@ -51,6 +51,7 @@ void fd_lead_destroy(fd_lead *lead)
         free(lead->opportunity_id);
         free(lead->stored.awarded);
         free(lead->awards);
+        free(lead->stitched);
         for (size_t i = 0; i < sizeof(lead->stored.str) / sizeof(char *); i++)
                 free(lead->stored.str[i]);
         free(lead);

@@ -58,6 +58,10 @@ typedef struct fd_lead {
          * starts at 0, so its zsets are trimmed only when they can exceed
          * processing.touch_max. */
         int32_t touches_max, scores_max;
+        /* The anonymous id last stitched to it by a batch written or to be
+         * (memory only; NULL: none known): an event repeating it needs no
+         * SET NX of the alias and SADD to anons again. */
+        char *stitched;
         fd_lead_stored stored;
 } fd_lead;
 
