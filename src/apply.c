@@ -229,6 +229,23 @@ static int emit_promotion(fd_processor *proc, const fd_lead *lead,
                                NULL, 0, partition);
 }
 
+/* Adds an encoded entry to the batch's outbox of partition: RPUSHed at
+ * flush, with the partition's others (flush_chains). */
+static int outbox_add(fd_processor *proc, int32_t partition,
+                      const fd_buf *entry)
+{
+        char key[24];
+        size_t n = fd_fmt_i64(key, partition);
+        return fd_chains_add(&proc->outbox, key, n, entry->data, entry->len, 0);
+}
+
+/* The outbox key of the partition that chains key names. */
+static int outbox_key(fd_processor *proc, const char *key)
+{
+        return fd_store_outbox_key(proc->store, &proc->writes,
+                                   (int32_t)strtol(key, NULL, 10));
+}
+
 int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
                     const void *value, size_t len, const fd_header *hdrs,
                     size_t hdr_cnt, int32_t partition)
@@ -239,10 +256,8 @@ int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
         if (proc->quiet)
                 return 0; /* a replay catching up (replay.h) */
         rc = fd_outbox_encode(&entry, topic, key, key ? strlen(key) : 0, value,
-                              len, hdrs, hdr_cnt);
-        if (rc == 0)
-                rc = fd_store_outbox_push(proc->store, &proc->writes, partition,
-                                          entry.data, entry.len);
+                              len, hdrs, hdr_cnt) ||
+             outbox_add(proc, partition, &entry);
         fd_buf_free(&entry);
         return rc;
 }
@@ -722,9 +737,7 @@ static int dead_letter(fd_processor *proc, const fd_msg *msg)
                                   msg->key_len, msg->raw ? msg->raw : "", len,
                                   hdrs, len < msg->raw_len ? 6 : 5);
         if (rc == 0 && !proc->quiet)
-                rc = fd_store_outbox_push(proc->store, &proc->writes,
-                                          msg->partition, entry.data,
-                                          entry.len);
+                rc = outbox_add(proc, msg->partition, &entry);
         fd_buf_free(&entry);
         proc->batch_stats.dlq++;
         return rc || fd_apply_count(proc, reason, 1, "%s:stats:%s:dlq",
@@ -827,38 +840,29 @@ static int zset_key(fd_processor *proc, const char *tenant)
                                              *kind == 'a', id);
 }
 
-/* One ZADD per lead-owned zset with all the members the batch added to it
- * (a lead's events in one batch often add several), in the order added. */
-static int flush_zsets(fd_processor *proc)
+/* One command per key of ch: cmd, the key (written by key_of from the
+ * chain's key), then its values in the order added, with their i64 before
+ * each when scored (ZADD). */
+static int flush_chains(fd_processor *proc, const fd_chains *ch,
+                        const char *cmd, int scored,
+                        int (*key_of)(fd_processor *, const char *))
 {
-        const fd_chains *tm = &proc->batch_touches;
         fd_resp *w = &proc->writes;
-        uint32_t *chain = NULL;
+        uint32_t *order = NULL;
         size_t cap = 0;
         int rc = 0;
-        for (size_t i = 0; i < tm->by_key.cnt && !rc; i++) {
-                const fd_strmap_entry *k = &tm->by_key.entries[i];
-                size_t n = 0;
-                for (int64_t j = k->i64; j && !rc; j = tm->items[j - 1].prev) {
-                        if (n == cap) {
-                                cap = cap ? cap * 2 : 64;
-                                uint32_t *g = realloc(chain, cap * sizeof(*g));
-                                rc = !g;
-                                if (g)
-                                        chain = g;
-                        }
-                        if (!rc)
-                                chain[n++] = (uint32_t)(j - 1);
-                }
-                rc = rc || fd_resp_cmd(w, 2 + 2 * (int)n) ||
-                     fd_resp_str(w, "ZADD") || zset_key(proc, k->key);
-                while (n-- && !rc) {
-                        const fd_chain_item *t = &tm->items[chain[n]];
-                        rc = fd_resp_i64(w, t->at) ||
-                             fd_resp_arg(w, tm->values.data + t->off, t->len);
+        for (size_t i = 0; i < ch->by_key.cnt && !rc; i++) {
+                const fd_strmap_entry *k = &ch->by_key.entries[i];
+                long n = fd_chains_order(ch, k->i64, &order, &cap);
+                rc = n < 0 || fd_resp_cmd(w, 2 + (scored ? 2 : 1) * (int)n) ||
+                     fd_resp_str(w, cmd) || key_of(proc, k->key);
+                for (long j = 0; j < n && !rc; j++) {
+                        const fd_chain_item *t = &ch->items[order[j]];
+                        rc = (scored && fd_resp_i64(w, t->at)) ||
+                             fd_resp_arg(w, ch->values.data + t->off, t->len);
                 }
         }
-        free(chain);
+        free(order);
         return rc ? -1 : 0;
 }
 
@@ -888,7 +892,11 @@ int fd_apply_flush_aggregates(fd_processor *proc)
                                           fd_store_group(proc->store)) ||
                               fd_resp_str(w, in_field[k]) ||
                               fd_resp_i64(w, proc->in_events[k]);
-        rc |= flush_visitors(proc) | flush_zsets(proc);
+        rc |= flush_visitors(proc) |
+              /* one ZADD per zset: a lead's events often add several */
+              flush_chains(proc, &proc->batch_touches, "ZADD", 1, zset_key) |
+              /* one RPUSH per partition, its entries in order */
+              flush_chains(proc, &proc->outbox, "RPUSH", 0, outbox_key);
         for (size_t i = 0; i < proc->trims.cnt; i++) {
                 rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "ZREMRANGEBYRANK") ||
                       zset_key(proc, proc->trims.entries[i].key) ||

@@ -9,6 +9,7 @@
 #include "funneld/attribution.h"
 #include "funneld/codec.h"
 #include "funneld/config.h"
+#include "chains.h"
 #include "dedupe.h"
 #include "outbox.h"
 #include "process.h"
@@ -59,28 +60,6 @@ typedef struct fd_sent_batch {
         fd_process_stats stats;
 } fd_sent_batch;
 
-/* Values by key, each key's values chained newest first: by_key "key" ->
- * i64 = its newest item + 1, each item linking to the one before it. The
- * values are NUL-terminated in one arena; a value added twice is there
- * twice. A batch's touches and score history (batch_touches: by zset,
- * "T\0kind\0id\0", kinds 'l' a lead's touches, 'a' an anonymous id's, 's'
- * a lead's score history; the flush writes one ZADD per zset, apply.c) and
- * its stitches (batch_anons: "T\0lead\0" -> anonymous ids). A close finds
- * its lead's without a scan of the batch (close.c). */
-typedef struct fd_chain_item {
-        int64_t at;    /* the score */
-        size_t off;    /* the value's bytes in values */
-        uint32_t len;  /* their length */
-        uint32_t prev; /* the key's item before this one + 1; 0 */
-} fd_chain_item;
-
-typedef struct fd_chains {
-        fd_strmap by_key;
-        fd_chain_item *items;
-        size_t cnt, cap;
-        fd_buf values;
-} fd_chains;
-
 /* Input partitions whose offsets entry a processor remembers. */
 #define FD_OFFSET_MEMO 64
 
@@ -116,6 +95,8 @@ struct fd_processor {
                                   * ones) */
         fd_chains batch_anons;   /* "T\0lead\0" -> the anonymous ids the
                                   * batch stitched to the lead */
+        fd_chains outbox;        /* input partition (decimal) -> the outbox
+                                  * entries the batch adds there */
         fd_strmap offsets;       /* "topic:partition" -> next offset */
         /* offsets' entry (+ 1; 0: none) of each topic's partitions below
          * FD_OFFSET_MEMO, which the batch's messages interleave. */

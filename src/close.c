@@ -78,51 +78,6 @@ static int cmp_cand(const void *a, const void *b)
         return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-void fd_chains_init(fd_chains *tm)
-{
-        memset(tm, 0, sizeof(*tm));
-        fd_strmap_init(&tm->by_key);
-}
-
-void fd_chains_clear(fd_chains *tm)
-{
-        fd_strmap_clear(&tm->by_key);
-        fd_buf_reset(&tm->values);
-        tm->cnt = 0;
-}
-
-void fd_chains_free(fd_chains *tm)
-{
-        fd_strmap_free(&tm->by_key);
-        fd_buf_free(&tm->values);
-        free(tm->items);
-        fd_chains_init(tm);
-}
-
-int fd_chains_add(fd_chains *tm, const char *key, size_t klen,
-                  const char *member, size_t mlen, int64_t at)
-{
-        int created;
-        if (tm->cnt == tm->cap) {
-                size_t cap = tm->cap ? tm->cap * 2 : 256;
-                fd_chain_item *grown = realloc(tm->items, cap * sizeof(*grown));
-                if (!grown)
-                        return -1;
-                tm->items = grown;
-                tm->cap = cap;
-        }
-        fd_strmap_entry *k = fd_strmap_upsert(&tm->by_key, key, klen, &created);
-        if (!k || mlen > UINT32_MAX || tm->cnt >= UINT32_MAX)
-                return -1;
-        tm->items[tm->cnt] = (fd_chain_item){at, tm->values.len, (uint32_t)mlen,
-                                             (uint32_t)k->i64};
-        if (fd_buf_append(&tm->values, member, mlen) != 0)
-                return -1;
-        tm->values.len++; /* its NUL */
-        k->i64 = (int64_t)++tm->cnt;
-        return 0;
-}
-
 /* Adds the touches in [lo, hi] of one key: the stored members (a
  * ZRANGE ... WITHSCORES reply, as read before the batch and before a held
  * one) and the ones the held batch and this batch added before the close.
@@ -317,23 +272,12 @@ static int chain_ids(const fd_chains *ch, const char *key, size_t klen,
 {
         const fd_strmap_entry *head = fd_strmap_get(&ch->by_key, key, klen);
         uint32_t *order = NULL;
-        size_t n = 0, cap = 0;
-        int rc = 0;
-        for (int64_t i = head ? head->i64 : 0; i && !rc;
-             i = ch->items[i - 1].prev) {
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 8;
-                        uint32_t *g = realloc(order, cap * sizeof(*g));
-                        rc = !g;
-                        if (g)
-                                order = g;
-                }
-                if (!rc)
-                        order[n++] = (uint32_t)(i - 1);
-        }
-        while (n-- && !rc)
+        size_t cap = 0;
+        long n = fd_chains_order(ch, head ? head->i64 : 0, &order, &cap);
+        int rc = n < 0;
+        for (long i = 0; i < n && !rc; i++)
                 rc = add_id(ids, cnt,
-                            ch->values.data + ch->items[order[n]].off);
+                            ch->values.data + ch->items[order[i]].off);
         free(order);
         return rc ? -1 : 0;
 }

@@ -38,15 +38,6 @@ int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
                          fd_resp *r);
 void fd_close_reads_clear(fd_processor *proc);
 
-/* A batch's zset members by zset key (apply.h). */
-void fd_chains_init(fd_chains *tm);
-void fd_chains_clear(fd_chains *tm);
-void fd_chains_free(fd_chains *tm);
-/* Adds member with score at to the zset key "T\0kind\0id\0" (klen
- * bytes, its last NUL included). */
-int fd_chains_add(fd_chains *tm, const char *key, size_t klen,
-                  const char *member, size_t mlen, int64_t at);
-
 int fd_close_won(fd_processor *proc, const fd_lead *lead,
                  const fd_crm_event *ce, int64_t closed_at, int32_t cycle,
                  int32_t partition);

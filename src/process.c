@@ -50,6 +50,7 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->trims);
         fd_chains_init(&proc->batch_touches);
         fd_chains_init(&proc->batch_anons);
+        fd_chains_init(&proc->outbox);
         fd_strmap_init(&proc->offsets);
         fd_strmap_init(&proc->next_offsets);
         fd_strmap_init(&proc->held_seen);
@@ -167,6 +168,7 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->trims);
         fd_chains_clear(&proc->batch_touches);
         fd_chains_clear(&proc->batch_anons);
+        fd_chains_clear(&proc->outbox);
         fd_strmap_clear(&proc->offsets);
         memset(proc->offset_at, 0, sizeof(proc->offset_at));
         fd_strmap_clear(&proc->due_writes);
@@ -208,6 +210,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->trims);
         fd_chains_free(&proc->batch_touches);
         fd_chains_free(&proc->batch_anons);
+        fd_chains_free(&proc->outbox);
         fd_strmap_free(&proc->offsets);
         fd_strmap_free(&proc->next_offsets);
         fd_strmap_free(&proc->held_seen);

@@ -742,15 +742,10 @@ int fd_store_commit(fd_store *store, const int32_t *parts,
         return rc == FD_STORE_OK ? fd_store_exec_finish(store, r->cmd_cnt) : rc;
 }
 
-int fd_store_outbox_push(fd_store *store, fd_resp *r, int32_t partition,
-                         const void *entry, size_t len)
+int fd_store_outbox_key(fd_store *store, fd_resp *r, int32_t partition)
 {
-        if (fd_resp_cmd(r, 3) || fd_resp_str(r, "RPUSH") ||
-            fd_resp_fmt(r, "%s:outbox:%s:%d", store->prefix, store->group,
-                        (int)partition) ||
-            fd_resp_arg(r, entry, len))
-                return -1;
-        return 0;
+        return fd_resp_fmt(r, "%s:outbox:%s:%d", store->prefix, store->group,
+                           (int)partition);
 }
 
 int fd_store_outbox_peek(fd_store *store, int32_t partition, long max,

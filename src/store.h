@@ -101,9 +101,9 @@ int fd_store_watch_read(fd_store *store, const int32_t *parts,
 int fd_store_exec_send(fd_store *store, const fd_resp *r);
 int fd_store_exec_finish(fd_store *store, size_t cmds);
 
-/* Appends "RPUSH P:outbox:G:<partition> <entry>" to r. */
-int fd_store_outbox_push(fd_store *store, fd_resp *r, int32_t partition,
-                         const void *entry, size_t len);
+/* Appends the key of partition's outbox, P:outbox:G:<partition>, to r
+ * (a batch RPUSHes its entries there). */
+int fd_store_outbox_key(fd_store *store, fd_resp *r, int32_t partition);
 
 /* Reads up to max entries from the head of partition's outbox into *reply
  * (an array reply; the caller frees it). */
