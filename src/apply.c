@@ -363,9 +363,11 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
 }
 
 /* The lead of tenant/lead_id loaded in round one. */
-static fd_lead *find_lead(fd_processor *proc, const char *tenant,
-                          const char *lead_id)
+static fd_lead *find_lead(fd_processor *proc, const fd_msg *msg,
+                          const char *tenant, const char *lead_id)
 {
+        if (msg->lead)
+                return msg->lead; /* the reads' */
         if (fd_strmap_key(&proc->scratch, tenant, lead_id, NULL))
                 return NULL;
         fd_strmap_entry *e = fd_strmap_get(&proc->leads, proc->scratch.data,
@@ -581,7 +583,7 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
                 return -1;
         if (!le->lead_id)
                 return add_touch(proc, le, NULL);
-        lead = find_lead(proc, le->tenant_id, le->lead_id);
+        lead = find_lead(proc, msg, le->tenant_id, le->lead_id);
         if (!lead || add_touch(proc, le, lead))
                 return -1;
         if (le->anonymous_id && stitch(proc, le, lead))
@@ -641,7 +643,7 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
 {
         const fd_crm_event *ce = &msg->ev.u.crm;
-        fd_lead *lead = find_lead(proc, ce->tenant_id, ce->lead_id);
+        fd_lead *lead = find_lead(proc, msg, ce->tenant_id, ce->lead_id);
         int recycle = fd_stage_is_recycle(ce->stage);
         fd_stage target = recycle ? FD_STAGE_NONE : fd_stage_parse(ce->stage);
 
@@ -766,6 +768,16 @@ static const char *const in_field[FD_EV__COUNT] = {
         [FD_EV_CRM] = "in:crm_events",
         [FD_EV_SPEND] = "in:spend"};
 
+/* The batch's dedupe entry of tenant's event_id (process.c made it). */
+static fd_strmap_entry *seen_entry(fd_processor *proc, const char *tenant,
+                                   const char *event_id)
+{
+        if (fd_strmap_key(&proc->scratch, tenant, event_id, NULL))
+                return NULL;
+        return fd_strmap_get(&proc->seen, proc->scratch.data,
+                             proc->scratch.len);
+}
+
 int fd_apply_msg(fd_processor *proc, fd_msg *msg)
 {
         const char *tenant, *event_id, *lead_id;
@@ -774,10 +786,9 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
         if (msg->ev.kind == FD_EV_NONE)
                 return dead_letter(proc, msg);
         fd_apply_event_ids(&msg->ev, &tenant, &event_id, &lead_id);
-        if (fd_strmap_key(&proc->scratch, tenant, event_id, NULL))
-                return -1;
-        fd_strmap_entry *e = fd_strmap_get(&proc->seen, proc->scratch.data,
-                                           proc->scratch.len);
+        fd_strmap_entry *e = msg->seen_at
+                                     ? &proc->seen.entries[msg->seen_at - 1]
+                                     : seen_entry(proc, tenant, event_id);
         if (!e)
                 return -1;
         if (e->i64) {

@@ -307,9 +307,12 @@ int fd_close_queue_anons(fd_processor *proc, const fd_msg *msgs, size_t n,
         fd_chains stitched; /* the batch's stitches to closing leads */
         fd_buf k = {0};
         size_t len;
-        int rc = 0;
+        int rc = 0, closes = 0;
+        for (size_t i = 0; i < proc->close_reads.cnt && !closes; i++)
+                closes = proc->close_reads.entries[i].key[0] == 's' &&
+                         proc->close_reads.entries[i].ptr;
         fd_chains_init(&stitched);
-        for (size_t j = 0; j < n && !rc; j++) {
+        for (size_t j = 0; j < n && closes && !rc; j++) {
                 const fd_lead_event *le = &msgs[j].ev.u.lead;
                 if (msgs[j].ev.kind != FD_EV_LEAD || !le->lead_id ||
                     !le->anonymous_id)

@@ -576,6 +576,8 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 size_t len;
                 int created;
 
+                msgs[i].lead = NULL;
+                msgs[i].seen_at = 0;
                 if (ev->kind == FD_EV_NONE)
                         continue;
                 fd_apply_event_ids(ev, &tenant, &event_id, &lead_id);
@@ -585,11 +587,12 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                         return -1;
                 if (created)
                         proc->seen_sorted = 0;
+                msgs[i].seen_at = (size_t)(e - proc->seen.entries) + 1;
                 if (created && proc->held_seen.cnt &&
                     fd_strmap_get_hashed(&proc->held_seen, k, len, e->hash))
                         e->i64 = FD_SEEN_HELD;
-                if (lead_id &&
-                    !want_lead(proc, tenant, lead_id, &proc->lead_hash[i]))
+                if (lead_id && !(msgs[i].lead = want_lead(proc, tenant, lead_id,
+                                                          &proc->lead_hash[i])))
                         return -1;
         }
         if (each_seen_group(proc, 1, queue_seen_group) != 0)

@@ -31,6 +31,10 @@ typedef struct fd_msg {
         int duplicate; /* set by the processor: dropped by event id */
         int late;      /* came after a later event of its partition had been
                         * applied (processing.allowed_lateness_ms) */
+        /* Set by the processor's reads for its apply (NULL / 0 otherwise):
+         * the batch's state of its lead and its dedupe entry + 1. */
+        struct fd_lead *lead;
+        size_t seen_at;
 } fd_msg;
 
 /* Releases what msg owns and zeroes it. */
