@@ -877,6 +877,35 @@ static int flush_chains(fd_processor *proc, const fd_chains *ch,
         return rc ? -1 : 0;
 }
 
+/* The deadline set that a group key "w\0p\0" (due_writes') names. */
+static int due_key_of(fd_processor *proc, const char *key)
+{
+        return fd_key_due(&proc->writes, proc->prefix,
+                          fd_store_group(proc->store), key[0] == 'w',
+                          (int)strtol(key + 2, NULL, 10));
+}
+
+/* The batch's deadline-set changes, each member's last (due_writes): one
+ * ZADD and one ZREM per set. */
+static int flush_dues(fd_processor *proc)
+{
+        fd_chains add, rem;
+        int rc = 0;
+        fd_chains_init(&add);
+        fd_chains_init(&rem);
+        for (size_t i = 0; i < proc->due_writes.cnt && !rc; i++) {
+                const fd_strmap_entry *e = &proc->due_writes.entries[i];
+                size_t gl = 2 + strlen(e->key + 2) + 1; /* "w\0p\0" */
+                rc = fd_chains_add(e->i64 == INT64_MIN ? &rem : &add, e->key,
+                                   gl, e->key + gl, e->klen - gl, e->i64);
+        }
+        rc = rc || flush_chains(proc, &add, "ZADD", 1, due_key_of) ||
+             flush_chains(proc, &rem, "ZREM", 0, due_key_of);
+        fd_chains_free(&add);
+        fd_chains_free(&rem);
+        return rc ? -1 : 0;
+}
+
 int fd_apply_flush_aggregates(fd_processor *proc)
 {
         fd_resp *w = &proc->writes;
@@ -907,7 +936,8 @@ int fd_apply_flush_aggregates(fd_processor *proc)
               /* one ZADD per zset: a lead's events often add several */
               flush_chains(proc, &proc->batch_touches, "ZADD", 1, zset_key) |
               /* one RPUSH per partition, its entries in order */
-              flush_chains(proc, &proc->outbox, "RPUSH", 0, outbox_key);
+              flush_chains(proc, &proc->outbox, "RPUSH", 0, outbox_key) |
+              flush_dues(proc);
         for (size_t i = 0; i < proc->trims.cnt; i++) {
                 rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "ZREMRANGEBYRANK") ||
                       zset_key(proc, proc->trims.entries[i].key) ||

@@ -36,32 +36,21 @@ static int due_key(fd_processor *proc, int wall, int32_t partition)
                           fd_store_group(proc->store), wall, (int)partition);
 }
 
-static int due_member(fd_processor *proc, const fd_lead *lead)
-{
-        return fd_resp_fmt(&proc->writes, "%s:%s", lead->tenant_id,
-                           lead->lead_id);
-}
-
-/* ZREM of the lead from a deadline set. */
+/* The lead's removal from a deadline set: noted, ZREMed at flush with the
+ * batch's others (apply.c). */
 static int due_remove(fd_processor *proc, const fd_lead *lead, int wall,
                       int32_t partition)
 {
-        fd_resp *w = &proc->writes;
-        return fd_resp_cmd(w, 3) || fd_resp_str(w, "ZREM") ||
-               due_key(proc, wall, partition) || due_member(proc, lead) ||
-               fd_apply_note_due(proc, wall, partition, lead, INT64_MIN);
+        return fd_apply_note_due(proc, wall, partition, lead, INT64_MIN);
 }
 
-/* ZADD of the lead's deadline to the set of its tenant's clock. */
+/* The lead's deadline in the set of its tenant's clock: noted, ZADDed at
+ * flush with the batch's others. */
 static int due_add(fd_processor *proc, const fd_lead *lead, int64_t due,
                    int32_t partition)
 {
-        fd_resp *w = &proc->writes;
-        int wall = fd_cold_wall(lead->tconf);
-        return fd_resp_cmd(w, 4) || fd_resp_str(w, "ZADD") ||
-               due_key(proc, wall, partition) || fd_resp_i64(w, due) ||
-               due_member(proc, lead) ||
-               fd_apply_note_due(proc, wall, partition, lead, due);
+        return fd_apply_note_due(proc, fd_cold_wall(lead->tconf), partition,
+                                 lead, due);
 }
 
 /* The ZREM/ZADD of P:{T}:cold:leads:<stage> (the leads cold now). */
@@ -223,9 +212,17 @@ int fd_cold_fix_entry(fd_processor *proc, const fd_due *due)
 
         if (want == due->at && fd_cold_wall(lead->tconf) == due->wall)
                 return 0;
-        if (fd_resp_cmd(w, 3) || fd_resp_str(w, "ZREM") ||
-            due_key(proc, due->wall, due->partition) ||
-            fd_resp_str(w, due->member))
+        /* The entry as read goes: through the batch's notes when it is the
+         * lead's own member (they are written in the order of their last
+         * change), now when it is spelled otherwise. */
+        size_t tl = strlen(lead->tenant_id);
+        int own = strncmp(due->member, lead->tenant_id, tl) == 0 &&
+                  due->member[tl] == ':' &&
+                  strcmp(due->member + tl + 1, lead->lead_id) == 0;
+        if (own ? due_remove(proc, lead, due->wall, due->partition)
+                : fd_resp_cmd(w, 3) || fd_resp_str(w, "ZREM") ||
+                            due_key(proc, due->wall, due->partition) ||
+                            fd_resp_str(w, due->member))
                 return -1;
         return want ? due_add(proc, lead, want, due->partition) : 0;
 }

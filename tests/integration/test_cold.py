@@ -47,7 +47,8 @@ Round 1 (produced before funneld starts):
       1234550 x 33 / 100 = 407401.5 -> 407402; MQL 1234550 x 45 x 33 /
       10000 = 183330.675 -> 183331.
 
-Round 2 (after a SIGTERM and a restart): ticker-1 at T0+40d fires mql-sla's
+Round 2 (after a SIGTERM, a stale entry of sql-progress added to
+P:due:G:3 at T0+50d, and a restart): the entry is removed, ticker-1 at T0+40d fires mql-sla's
 SQL deadline (T0+35d), ticker-3 at T0+60d fires exact's (T0+31d). P0 gets
 a SpendEvent and a CRM event of ce's idle-sql with an unknown stage (to the
 DLQ), both timed now: neither moves P0's event clock, ce's deadline stays
@@ -422,6 +423,11 @@ def test_cold_alerts():
 
         # round 2: SIGTERM, restart, more events
         setup.stop(proc)
+        # A stale deadline-set entry (as a changed window leaves one):
+        # sql-progress left sql long ago and has no deadline. ticker-3's
+        # event at T0+60d passes it, and funneld removes it.
+        r.zadd(f"{setup.prefix}:due:{setup.group}:3",
+               {"ca:sql-progress": T0 + 50 * D})
         proc = setup.start()
         proc.wait_log(r"assigned \d+ partition pair", timeout=60)
         produce(setup, avro, ROUND2 + DLQ2)
