@@ -388,34 +388,23 @@ static void touch_field(fd_buf *out, const char *s)
         out->data[out->len] = '\0';
 }
 
-/* Marks a lead-owned zset for trimming to the newest processing.touch_max
- * members at flush: kind 'l' touches of a lead, 'a' of an anonymous id,
- * 's' score history. */
-static int mark_trim(fd_processor *proc, const char *tenant, char kind,
-                     const char *id)
-{
-        char k[2] = {kind, '\0'};
-        int created;
-        if (fd_strmap_key(&proc->scratch, tenant, k, id, NULL))
-                return -1;
-        return fd_strmap_upsert(&proc->trims, proc->scratch.data,
-                                proc->scratch.len, &created)
-                       ? 0
-                       : -1;
-}
-
 /* Adds member with score at to a lead-owned zset of the batch
- * (proc->batch_touches; kinds as mark_trim's): written at flush, one ZADD
- * per zset, and read by a close later in the batch. */
+ * (proc->batch_touches): kind 'l' touches of a lead, 'a' of an anonymous
+ * id, 's' score history. Written at flush, one ZADD per zset, and read by
+ * a close later in the batch; trim: the zset is also cut to its newest
+ * processing.touch_max members at flush (proc->trims, the same key). */
 static int zset_add(fd_processor *proc, const char *tenant, char kind,
-                    const char *id, const fd_buf *member, int64_t at)
+                    const char *id, const fd_buf *member, int64_t at, int trim)
 {
         char kd[2] = {kind, '\0'};
         fd_buf *k = &proc->scratch;
+        int created;
         return fd_strmap_key(k, tenant, kd, id, "", NULL) ||
                                fd_chains_add(&proc->batch_touches, k->data,
                                              k->len, member->data, member->len,
-                                             at)
+                                             at) ||
+                               (trim && !fd_strmap_upsert(&proc->trims, k->data,
+                                                          k->len, &created))
                        ? -1
                        : 0;
 }
@@ -440,7 +429,6 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
         int anon = lead == NULL;
         const char *id = anon ? le->anonymous_id : le->lead_id;
         fd_buf *member = &proc->member;
-        int rc;
 
         fd_buf_reset(member);
         touch_field(member, le->event_id);
@@ -450,12 +438,9 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
         touch_field(member, le->campaign);
         fd_buf_append(member, "|", 1);
         touch_field(member, le->type);
-        rc = zset_add(proc, le->tenant_id, anon ? 'a' : 'l', id, member,
-                      le->occurred_at);
-        if (rc || ((anon || may_overflow(proc, &lead->touches_max)) &&
-                   mark_trim(proc, le->tenant_id, anon ? 'a' : 'l', id)))
-                return -1;
-        return 0;
+        return zset_add(proc, le->tenant_id, anon ? 'a' : 'l', id, member,
+                        le->occurred_at,
+                        anon || may_overflow(proc, &lead->touches_max));
 }
 
 /* Score history: P:{T}:scores:L gets <event time> "event_id|fit|engagement"
@@ -465,7 +450,6 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
 {
         fd_buf *member = &proc->member;
         char num[24];
-        int rc;
 
         fd_buf_reset(member);
         touch_field(member, le->event_id);
@@ -473,10 +457,8 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
         fd_buf_append(member, num, fd_fmt_i64(num, lead->fit));
         fd_buf_append(member, "|", 1);
         fd_buf_append(member, num, fd_fmt_i64(num, lead->engagement));
-        rc = zset_add(proc, le->tenant_id, 's', le->lead_id, member,
-                      le->occurred_at);
-        return rc || (may_overflow(proc, &lead->scores_max) &&
-                      mark_trim(proc, le->tenant_id, 's', le->lead_id));
+        return zset_add(proc, le->tenant_id, 's', le->lead_id, member,
+                        le->occurred_at, may_overflow(proc, &lead->scores_max));
 }
 
 /* Records that anonymous_id became lead_id (first identify wins); both
@@ -840,7 +822,7 @@ static int flush_visitors(fd_processor *proc)
         return rc ? -1 : 0;
 }
 
-/* The key of a lead-owned zset, from its "T\0kind\0id" (mark_trim's). */
+/* The key of a lead-owned zset, from its "T\0kind\0id\0" (zset_add's). */
 static int zset_key(fd_processor *proc, const char *tenant)
 {
         const char *kind = tenant + strlen(tenant) + 1;

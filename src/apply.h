@@ -88,7 +88,7 @@ struct fd_processor {
         fd_strmap counters;      /* "key\0field" -> increment */
         fd_strmap sets;          /* "key\0member" */
         fd_strmap hlls;          /* "key\0member": PFADD */
-        fd_strmap trims;         /* touch zset keys written in the batch */
+        fd_strmap trims;         /* lead-owned zsets to cut at flush */
         fd_chains batch_touches; /* the zset members (touches, score
                                   * history) the batch added so far (a
                                   * close reads touches with the stored
