@@ -270,8 +270,7 @@ static void restart_engagement(fd_lead *lead)
 {
         const fd_score_model *model = &lead->tconf->score;
         lead->engagement = 0;
-        free(lead->awards); /* scoring.decay = expire */
-        lead->awards = NULL;
+        fd_lead_set(lead, FD_LEAD_AWARDS, NULL); /* scoring.decay = expire */
         for (size_t i = 0; i < model->rule_cnt; i++)
                 if (model->rules[i].kind == FD_SCORE_ENGAGEMENT)
                         lead->awarded[i] = 0;
@@ -517,8 +516,11 @@ static int decay(fd_lead *lead, int64_t at)
         if (lead->lc.stage == FD_STAGE_NONE || at <= lead->updated_at)
                 return 0;
         if (fd_score_expires(model)) {
+                const char *list = lead->awards;
                 int64_t gone =
                         fd_score_expire(&lead->awards, at, model->decay_ms);
+                if (lead->awards != list) /* a new list (or none) */
+                        fd_lead_mark(lead, FD_LEAD_AWARDS);
                 if (gone == INT64_MIN)
                         return -1;
                 if (gone == 0)
@@ -546,6 +548,7 @@ static int expiring_award(fd_lead *lead, int64_t at, int64_t before,
                 d->engagement = 0;
                 return 0;
         }
+        fd_lead_mark(lead, FD_LEAD_AWARDS);
         return fd_score_award(&lead->awards, at, d->engagement);
 }
 
@@ -577,17 +580,17 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         if (lead->lc.stage == FD_STAGE_NONE ||
             le->occurred_at < lead->created_at) {
                 lead->created_at = le->occurred_at;
-                fd_str_set(&lead->created_event, le->event_id);
+                fd_lead_set(lead, FD_LEAD_CREATED_EVENT, le->event_id);
         }
         if (lead->lc.stage == FD_STAGE_NONE) {
-                fd_str_set(&lead->source_channel,
-                           le->channel ? le->channel : "unknown");
-                fd_str_set(&lead->source_campaign, le->campaign);
+                fd_lead_set(lead, FD_LEAD_SOURCE_CHANNEL,
+                            le->channel ? le->channel : "unknown");
+                fd_lead_set(lead, FD_LEAD_SOURCE_CAMPAIGN, le->campaign);
         }
         const char *persona =
                 fd_validate_dim(fd_lead_event_attr(le, "persona"));
         if (persona)
-                fd_str_set(&lead->persona, persona);
+                fd_lead_set(lead, FD_LEAD_PERSONA, persona);
         int decayed = decay(lead, le->occurred_at);
         if (decayed < 0)
                 return -1;
@@ -638,7 +641,7 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
                 if (recycle)
                         return 0; /* nothing to recycle */
                 lead->created_at = ce->occurred_at;
-                fd_str_set(&lead->source_channel, "unknown");
+                fd_lead_set(lead, FD_LEAD_SOURCE_CHANNEL, "unknown");
         }
         if (decay(lead, ce->occurred_at) < 0)
                 return -1;
@@ -648,7 +651,7 @@ static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
         }
         if (ce->opportunity_id && *ce->opportunity_id &&
             (target == FD_STAGE_OPPORTUNITY || !lead->opportunity_id)) {
-                fd_str_set(&lead->opportunity_id, ce->opportunity_id);
+                fd_lead_set(lead, FD_LEAD_OPPORTUNITY_ID, ce->opportunity_id);
                 lead->dirty = 1;
         }
         if ((target == FD_STAGE_CLOSED_WON || target == FD_STAGE_CLOSED_LOST) &&

@@ -52,38 +52,50 @@ void fd_lead_destroy(fd_lead *lead)
         free(lead->stored.awarded);
         free(lead->awards);
         free(lead->stitched);
-        for (size_t i = 0; i < sizeof(lead->stored.str) / sizeof(char *); i++)
-                free(lead->stored.str[i]);
         free(lead);
 }
 
-/* The lead's string fields in hash order, with their field names. */
-#define LEAD_STR_CNT 6
-static const char *const str_names[LEAD_STR_CNT] = {
+/* The hash field names of fd_lead_str. */
+static const char *const str_names[FD_LEAD_STR__COUNT] = {
         "created_event", "source_channel", "source_campaign",
         "persona",       "opportunity_id", "awards"};
 
-static void lead_strs(const fd_lead *lead, const char *out[LEAD_STR_CNT])
+static char **str_field(fd_lead *lead, fd_lead_str f)
 {
-        out[0] = lead->created_event;
-        out[1] = lead->source_channel;
-        out[2] = lead->source_campaign;
-        out[3] = lead->persona;
-        out[4] = lead->opportunity_id;
-        out[5] = lead->awards;
+        switch (f) {
+        case FD_LEAD_CREATED_EVENT:
+                return &lead->created_event;
+        case FD_LEAD_SOURCE_CHANNEL:
+                return &lead->source_channel;
+        case FD_LEAD_SOURCE_CAMPAIGN:
+                return &lead->source_campaign;
+        case FD_LEAD_PERSONA:
+                return &lead->persona;
+        case FD_LEAD_OPPORTUNITY_ID:
+                return &lead->opportunity_id;
+        default:
+                return &lead->awards;
+        }
 }
 
-static int str_same(const char *a, const char *b)
+void fd_lead_set(fd_lead *lead, fd_lead_str f, const char *v)
 {
-        return a == b || (a && b && strcmp(a, b) == 0);
+        char **dst = str_field(lead, f);
+        if (*dst == v || (*dst && v && strcmp(*dst, v) == 0))
+                return;
+        fd_str_set(dst, v);
+        lead->str_changed |= 1u << f;
+}
+
+void fd_lead_mark(fd_lead *lead, fd_lead_str f)
+{
+        lead->str_changed |= 1u << f;
 }
 
 /* Takes the current state as what Redis holds. */
 static void take_as_stored(fd_lead *lead)
 {
         fd_lead_stored *st = &lead->stored;
-        const char *cur[LEAD_STR_CNT];
-
         st->full = 0;
         st->lc = lead->lc;
         st->fit = lead->fit;
@@ -93,10 +105,11 @@ static void take_as_stored(fd_lead *lead)
         st->cold = lead->cold;
         memcpy(st->awarded, lead->awarded,
                lead->tconf->score.rule_cnt * sizeof(int32_t));
-        lead_strs(lead, cur);
-        for (size_t i = 0; i < LEAD_STR_CNT; i++)
-                if (!str_same(st->str[i], cur[i]))
-                        fd_str_set(&st->str[i], cur[i]);
+        st->str_was = 0;
+        for (int i = 0; i < FD_LEAD_STR__COUNT; i++)
+                if (*str_field(lead, (fd_lead_str)i))
+                        st->str_was |= 1u << i;
+        lead->str_changed = 0;
 }
 
 /* Loads one hash field; returns 1 for a rule field of the config, 0 for
@@ -208,11 +221,10 @@ const char *fd_lead_stage_field(int implied, fd_stage stage)
  * changed (a full write). Counts the fields to set (*set_cnt) and to
  * delete (*del_cnt); appends the field/value pairs to set to set, and the
  * names of the fields to delete to del, when they are given. */
-static int walk(const fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
+static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                 int *set_cnt, fd_resp *del, int *del_cnt)
 {
         const fd_score_model *model = &lead->tconf->score;
-        const char *cur[LEAD_STR_CNT];
         char num[24];
         int rc = 0;
 
@@ -249,11 +261,12 @@ static int walk(const fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
               NUM(lead->updated_at));
         FIELD("cold", lead->cold != FD_STAGE_NONE, st->cold != lead->cold,
               st->cold != FD_STAGE_NONE, fd_stage_name(lead->cold));
-        lead_strs(lead, cur);
-        for (size_t i = 0; i < LEAD_STR_CNT; i++)
-                FIELD(str_names[i], cur[i] != NULL,
-                      !str_same(st->str[i], cur[i]), st->str[i] != NULL,
-                      cur[i]);
+        for (int i = 0; i < FD_LEAD_STR__COUNT; i++) {
+                const char *cur = *str_field(lead, (fd_lead_str)i);
+                unsigned bit = 1u << i;
+                FIELD(str_names[i], cur != NULL, lead->str_changed & bit,
+                      st->str_was & bit, cur);
+        }
         for (int s = 1; s < FD_STAGE__COUNT; s++) {
                 int64_t at = lead->lc.entered_at[s];
                 uint32_t bit = 1u << s;

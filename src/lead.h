@@ -17,8 +17,20 @@
 #include "funneld/lifecycle.h"
 #include "resp.h"
 
+/* The lead's string fields, in hash order (fd_lead_set). */
+typedef enum fd_lead_str {
+        FD_LEAD_CREATED_EVENT,
+        FD_LEAD_SOURCE_CHANNEL,
+        FD_LEAD_SOURCE_CAMPAIGN,
+        FD_LEAD_PERSONA,
+        FD_LEAD_OPPORTUNITY_ID,
+        FD_LEAD_AWARDS,
+        FD_LEAD_STR__COUNT
+} fd_lead_str;
+
 /* The lead's fields as Redis holds them (after its load or its last save),
- * so that a save writes only what changed. */
+ * so that a save writes only what changed. Strings are not copied: the
+ * lead marks the ones set since (fd_lead.str_changed). */
 typedef struct fd_lead_stored {
         int full; /* next save writes every field: a new lead (HSET), or
                      one whose hash has fields this config does not know or
@@ -30,7 +42,7 @@ typedef struct fd_lead_stored {
         int64_t created_at;
         int64_t updated_at;
         fd_stage cold;
-        char *str[6]; /* created_event .. awards, as in fd_lead */
+        unsigned str_was; /* bit 1 << fd_lead_str: the string is in the hash */
 } fd_lead_stored;
 
 typedef struct fd_lead {
@@ -62,6 +74,8 @@ typedef struct fd_lead {
          * (memory only; NULL: none known): an event repeating it needs no
          * SET NX of the alias and SADD to anons again. */
         char *stitched;
+        unsigned str_changed; /* bit 1 << fd_lead_str: set since the last
+                               * load or save (fd_lead_set, fd_lead_mark) */
         fd_lead_stored stored;
 } fd_lead;
 
@@ -87,5 +101,13 @@ const char *fd_lead_stage_field(int implied, fd_stage stage);
 
 /* Replaces *dst by a copy of src (NULL allowed). */
 void fd_str_set(char **dst, const char *src);
+
+/* Sets the lead's string field f to a copy of v (NULL: none), marking it
+ * changed when it differs; a save writes only the marked ones. */
+void fd_lead_set(fd_lead *lead, fd_lead_str f, const char *v);
+
+/* Marks string field f changed in place (the awards list, by the scoring
+ * functions). */
+void fd_lead_mark(fd_lead *lead, fd_lead_str f);
 
 #endif

@@ -63,7 +63,7 @@ static void test_save_writes_what_changed(void)
         lead->engagement = 5;
         lead->awarded[0] = 5;
         lead->created_at = lead->updated_at = 1000;
-        fd_str_set(&lead->source_channel, "email");
+        fd_lead_set(lead, FD_LEAD_SOURCE_CHANNEL, "email");
         /* New (its hash was absent when read): no DEL before the HSET. */
         FD_CHECK_STR(save(lead, &r),
                      "HSET fd:{acme}:lead:L1 layout 1 stage lead cycle 1 fit 0 "
@@ -80,11 +80,23 @@ static void test_save_writes_what_changed(void)
         lead->engagement = 15;
         lead->awarded[1] = 10;
         lead->updated_at = 2000;
-        fd_str_set(&lead->persona, "cmo");
+        fd_lead_set(lead, FD_LEAD_PERSONA, "cmo");
         FD_CHECK_STR(save(lead, &r),
                      "HSET fd:{acme}:lead:L1 stage sql engagement 15 "
                      "updated_at 2000 persona cmo entered:mql 2000 "
                      "implied:mql 1 entered:sql 2000 rule:form 10\n");
+        /* The same persona again (another copy): nothing to write. A list
+         * changed in place is written once marked. */
+        char cmo[] = "cmo";
+        fd_lead_set(lead, FD_LEAD_PERSONA, cmo);
+        FD_CHECK_STR(save(lead, &r), "");
+        fd_lead_set(lead, FD_LEAD_AWARDS, "2000:10");
+        FD_CHECK_STR(save(lead, &r), "HSET fd:{acme}:lead:L1 awards 2000:10\n");
+        lead->awards[0] = '3';
+        FD_CHECK_STR(save(lead, &r), "");
+        fd_lead_mark(lead, FD_LEAD_AWARDS);
+        FD_CHECK_STR(save(lead, &r), "HSET fd:{acme}:lead:L1 awards 3000:10\n");
+        fd_lead_set(lead, FD_LEAD_AWARDS, NULL);
         /* A new cycle: the stays and flags of the old one go. */
         lead->lc.stage = FD_STAGE_LEAD;
         lead->lc.cycle = 2;
@@ -94,13 +106,13 @@ static void test_save_writes_what_changed(void)
         lead->engagement = 0;
         lead->awarded[0] = lead->awarded[1] = 0;
         lead->updated_at = 3000;
-        fd_str_set(&lead->persona, NULL);
+        fd_lead_set(lead, FD_LEAD_PERSONA, NULL);
         FD_CHECK_STR(save(lead, &r),
                      "HSET fd:{acme}:lead:L1 stage lead cycle 2 engagement 0 "
                      "updated_at 3000 entered:lead 3000 rule:visit 0 "
                      "rule:form 0\n"
-                     "HDEL fd:{acme}:lead:L1 persona entered:mql implied:mql "
-                     "entered:sql\n");
+                     "HDEL fd:{acme}:lead:L1 persona awards entered:mql "
+                     "implied:mql entered:sql\n");
         fd_resp_free(&r);
         fd_lead_destroy(lead);
 }
