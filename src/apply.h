@@ -68,16 +68,19 @@ struct fd_processor {
         fd_codec *codec;
         fd_store *store;
         const char *prefix;
-        fd_strmap leads;    /* "tenant\0lead" -> fd_lead*, i64 reply index
-                             * (-1: taken from the cache) */
-        fd_strmap cache[3]; /* lead states of earlier batches, as committed:
-                             * generations of processing.lead_cache / 2
-                             * (ptr NULL once taken into a batch): the
-                             * current one, the one before, and the one
-                             * being freed (process.c cache_keep) */
-        int cache_cur;      /* the generation new entries go to */
-        size_t retire_pos;  /* entries of the one being freed so far */
-        fd_strmap seen;     /* "tenant\0event_id" -> 1 stored, 2 in batch */
+        fd_strmap leads;      /* "tenant\0lead" -> fd_lead*, i64 reply index
+                               * (-1: taken from the cache) */
+        fd_strmap cache[3];   /* lead states of earlier batches, as committed:
+                               * generations of processing.lead_cache / 2
+                               * (ptr NULL once taken into a batch): the
+                               * current one, the one before, and the one
+                               * being freed (process.c cache_keep) */
+        int cache_cur;        /* the generation new entries go to */
+        uint64_t cache_moves; /* times cache_cur moved or the cache was
+                               * emptied (a lead's cache_at holds while
+                               * this is its cache_move) */
+        size_t retire_pos;    /* entries of the one being freed so far */
+        fd_strmap seen;       /* "tenant\0event_id" -> 1 stored, 2 in batch */
         fd_strmap_entry **seen_by; /* seen's entries sorted (seen_sorted),
                                     * then room for as many picked */
         size_t seen_by_cap;

@@ -74,6 +74,11 @@ typedef struct fd_lead {
          * (memory only; NULL: none known): an event repeating it needs no
          * SET NX of the alias and SADD to anons again. */
         char *stitched;
+        /* Memory only, process.c's: its entry (+ 1; 0: none) in the lead
+         * cache's current generation when taken from there, while the
+         * cache's moves count was cache_move. */
+        size_t cache_at;
+        uint64_t cache_move;
         unsigned str_changed; /* bit 1 << fd_lead_str: set since the last
                                * load or save (fd_lead_set, fd_lead_mark) */
         fd_lead_stored stored;

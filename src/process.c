@@ -77,6 +77,7 @@ void fd_processor_forget_leads(fd_processor *proc)
         for (int g = 0; g < 3; g++)
                 leads_clear(&proc->cache[g]);
         proc->retire_pos = 0;
+        proc->cache_moves++;
 }
 
 /* The lead cache's generations (cache_cur: the current one). */
@@ -95,6 +96,10 @@ static fd_lead *cache_take(fd_processor *proc, const char *key, size_t len,
                 if (e && e->ptr) {
                         fd_lead *lead = e->ptr;
                         e->ptr = NULL;
+                        /* cache_keep puts it back there without a lookup */
+                        lead->cache_at =
+                                g ? 0 : (size_t)(e - gens[0]->entries) + 1;
+                        lead->cache_move = proc->cache_moves;
                         return lead;
                 }
         }
@@ -141,13 +146,19 @@ static int cache_keep(fd_processor *proc)
                          * what is left goes now. */
                         retire_some(proc, SIZE_MAX);
                         proc->cache_cur = (proc->cache_cur + 1) % 3;
+                        proc->cache_moves++;
                         cur = &proc->cache[proc->cache_cur];
                 }
-                fd_strmap_entry *e = fd_strmap_upsert_hashed(
-                        cur, b->key, b->klen, b->hash, &created);
+                /* Taken from this generation: back into its entry. */
+                fd_strmap_entry *e =
+                        lead->cache_at && lead->cache_move == proc->cache_moves
+                                ? &cur->entries[lead->cache_at - 1]
+                                : fd_strmap_upsert_hashed(cur, b->key, b->klen,
+                                                          b->hash, &created);
                 if (!e)
                         return 0; /* out of memory: not cached, still fine */
                 fd_lead_destroy(e->ptr);
+                lead->cache_at = 0;
                 lead->dirty = 0;
                 e->ptr = lead;
                 b->ptr = NULL;
