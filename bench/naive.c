@@ -239,7 +239,7 @@ static int apply(naive *n, const fd_event *ev)
 
 static int handle(naive *n, const rd_kafka_message_t *m)
 {
-        static const fd_decode_limits limits = {1048576, 0, INT64_MAX};
+        static const fd_decode_limits limits = {1048576, 0, INT64_MAX, NULL};
         const char *topic = rd_kafka_topic_name(m->rkt);
         fd_event ev = {0};
         char err[256];

@@ -304,9 +304,9 @@ fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
                                      direct ? at : NULL, FD__MAX_WRITER_FIELDS,
                                      errstr, errstr_size);
         if (err == FD_DECODE_OK)
-                err = fd__read_event(codec, w, body, len - skip,
-                                     direct ? at : NULL, out, errstr,
-                                     errstr_size);
+                err = fd__read_event(
+                        codec, w, body, len - skip, direct ? at : NULL,
+                        limits ? limits->slab : NULL, out, errstr, errstr_size);
         if (err == FD_DECODE_OK)
                 err = fd__validate_event(out, limits, errstr, errstr_size);
         if (err != FD_DECODE_OK)

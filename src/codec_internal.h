@@ -215,8 +215,8 @@ fd_decode_err fd__check_body(const fd__node *schema, const uint8_t *buf,
  * tests and the decode fuzzer compare them). */
 fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
                              const uint8_t *body, size_t len,
-                             const uint8_t *const *at, fd_event *out,
-                             char *errstr, size_t errstr_size);
+                             const uint8_t *const *at, struct fd_slab *slab,
+                             fd_event *out, char *errstr, size_t errstr_size);
 
 /* Checks required fields, stage, amount and occurred_at limits (limits may
  * be NULL). May canonicalise the stage name in place. */

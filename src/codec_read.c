@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "codec_internal.h"
+#include "slab.h"
 #include "funneld/timebucket.h"
 #include "funneld/stage.h"
 
@@ -419,8 +420,8 @@ static int avro_read_body(fd__writer *w, const uint8_t *body, size_t len,
 
 fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
                              const uint8_t *body, size_t len,
-                             const uint8_t *const *at, fd_event *out,
-                             char *errstr, size_t errstr_size)
+                             const uint8_t *const *at, fd_slab *slab,
+                             fd_event *out, char *errstr, size_t errstr_size)
 {
         const fd__reader *rd = &codec->rd[w->kind];
         char *rec = (char *)&out->u;
@@ -442,7 +443,9 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
                                         1;
                 a.left = len + room * sizeof(fd_attr) + w->dflt_bytes +
                          2 * sizeof(void *);
-                a.p = out->arena = malloc(a.left);
+                a.p = out->arena =
+                        slab ? fd_slab_alloc(slab, a.left, &out->arena_owner)
+                             : malloc(a.left);
                 if (!a.p) {
                         snprintf(errstr, errstr_size,
                                  "out of memory decoding an event");
@@ -468,8 +471,8 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
                 }
                 if (rc == 3) { /* a shape left to avro-c: start over */
                         fd_event_clear(out);
-                        return fd__read_event(codec, w, body, len, NULL, out,
-                                              errstr, errstr_size);
+                        return fd__read_event(codec, w, body, len, NULL, NULL,
+                                              out, errstr, errstr_size);
                 }
                 if (rc == 1) {
                         snprintf(errstr, errstr_size,

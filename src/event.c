@@ -4,6 +4,8 @@
 
 #include "funneld/event.h"
 
+#include "slab.h"
+
 static void lead_event_clear(fd_lead_event *le)
 {
         size_t i;
@@ -51,7 +53,9 @@ static void spend_event_clear(fd_spend_event *se)
 /* Frees every string ev owns and zeroes ev. */
 void fd_event_clear(fd_event *ev)
 {
-        if (ev->arena)
+        if (ev->arena_owner)
+                fd_slab_release(ev->arena_owner);
+        else if (ev->arena)
                 free(ev->arena);
         else if (ev->kind == FD_EV_LEAD)
                 lead_event_clear(&ev->u.lead);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "replay.h"
+#include "slab.h"
 #include "validate.h"
 
 /* How long a message must have been buffered before the merge passes it
@@ -50,6 +51,7 @@ typedef struct fd_queue {
         int64_t popped_ts;  /* latest event time popped */
         int64_t max_popped; /* highest offset popped, -1 none */
         int64_t last_push;  /* ms, monotonic */
+        fd_slab *slab;      /* its events' strings (NULL: malloc) */
 } fd_queue;
 
 struct fd_pipeline {
@@ -239,13 +241,15 @@ static void *memdup(const void *p, size_t len)
 /* Decodes a consumed message into out; a bad one keeps its bytes for the
  * DLQ. */
 static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
-                       fd_event_kind kind, int64_t wall_now, fd_msg *out)
+                       fd_event_kind kind, int64_t wall_now, fd_slab *slab,
+                       fd_msg *out)
 {
         char errstr[512];
         fd_decode_limits limits = {
                 .max_bytes = pl->conf->max_message_bytes,
                 .min_event_time_ms = pl->conf->min_event_time_ms,
                 .max_event_time_ms = wall_now + pl->conf->max_future_ms,
+                .slab = slab,
         };
         memset(out, 0, sizeof(*out));
         out->topic = kind;
@@ -339,7 +343,11 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m, int64_t now,
         }
         if (!q)
                 return;
-        decode_msg(pl, m, (fd_event_kind)(idx + 1), wall_now, &msg);
+        /* A queue's events are released in about the order they came: their
+         * strings share its slab's chunks (64 KiB: ~150 events). */
+        if (!q->slab)
+                q->slab = fd_slab_new(64 * 1024); /* NULL: malloc each */
+        decode_msg(pl, m, (fd_event_kind)(idx + 1), wall_now, q->slab, &msg);
         if (queue_push(q, &msg, pl->conf->allowed_lateness_ms > 0, now) != 0) {
                 fd_msg_clear(&msg);
                 pl->need_reset = 1;
@@ -1467,6 +1475,7 @@ void fd_pipeline_destroy(fd_pipeline *pl)
                 for (int32_t p = 0; pl->queues[t] && p < pl->nparts; p++) {
                         free(pl->queues[t][p].items);
                         free(pl->queues[t][p].arrived);
+                        fd_slab_free(pl->queues[t][p].slab);
                 }
                 free(pl->queues[t]);
         }

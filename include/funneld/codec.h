@@ -73,6 +73,8 @@ typedef struct fd_decode_limits {
         int64_t max_bytes;         /* larger values: FD_DECODE_OVERSIZED */
         int64_t min_event_time_ms; /* earlier occurred_at: invalid-field */
         int64_t max_event_time_ms; /* later occurred_at: invalid-field */
+        struct fd_slab *slab; /* where an event's block of strings is carved
+                               * (NULL: malloc; src/slab.h) */
 } fd_decode_limits;
 
 /* Decodes buf as kind into out (which must be zeroed or cleared). Validates

@@ -75,6 +75,8 @@ typedef struct fd_event {
         fd_event_kind kind;
         char *arena; /* when set, every string and array of the event lives
                         in this one block (the decoder's direct reader) */
+        void *arena_owner; /* the arena's slab chunk (fd_slab_release);
+                            * NULL: the arena was malloc-ed */
         union {
                 fd_lead_event lead;
                 fd_crm_event crm;

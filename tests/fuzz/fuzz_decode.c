@@ -3,6 +3,8 @@
  * Input: byte 0 is a selector, the rest is the Kafka value.
  *   bit 0: 0 = LeadEvent, 1 = CrmStageEvent
  *   bit 1: 1 = decode without limits (NULL), else the production-like limits
+ *   bit 2: with the limits, the event's strings go in a slab (as the
+ *          pipeline's are), not a block of their own
  * The codec is created once: Confluent ids 1 (LeadEvent) and 2
  * (CrmStageEvent) with the reader schemas, ids 3..5 with the evolved test
  * writers of tests/unit/data, and the reader schemas as plain writers.
@@ -24,6 +26,7 @@
 
 #include "funneld/codec.h"
 #include "funneld/stage.h"
+#include "slab.h"
 
 #ifndef FD_FUZZ_SOURCE_DIR
 #define FD_FUZZ_SOURCE_DIR "."
@@ -42,7 +45,11 @@
 
 /* Production-like limits: 64 KiB, occurred_at in 2000 .. 2099. */
 static const fd_decode_limits fuzz_limits = {65536, 946684800000LL,
-                                             4102444799999LL};
+                                             4102444799999LL, NULL};
+
+/* The slab some inputs decode into, as the pipeline does (small chunks:
+ * a block often gets a chunk of its own or starts a new one). */
+static fd_slab *fuzz_slab_shared;
 
 /* Optional writers: registered when present; failures are ignored. */
 static const struct {
@@ -274,6 +281,13 @@ static int fd_fuzz_decode_one(const uint8_t *data, size_t size)
                 return 0;
         kind = (data[0] & 1) ? FD_EV_CRM : FD_EV_LEAD;
         limits = (data[0] & 2) ? NULL : &fuzz_limits;
+        fd_decode_limits with_slab = fuzz_limits;
+        if (limits && (data[0] & 4)) {
+                if (!fuzz_slab_shared)
+                        fuzz_slab_shared = fd_slab_new(4096);
+                with_slab.slab = fuzz_slab_shared;
+                limits = &with_slab;
+        }
         rc = fd_codec_decode(codec, kind, data + 1, size - 1, limits, &ev, err,
                              sizeof(err));
         /* The direct reader against avro-c's. */
@@ -316,6 +330,8 @@ static void fd_fuzz_decode_teardown(void)
         fd_codec_destroy(fuzz_codec_shared[0]);
         fd_codec_destroy(fuzz_codec_shared[1]);
         fuzz_codec_shared[0] = fuzz_codec_shared[1] = NULL;
+        fd_slab_free(fuzz_slab_shared);
+        fuzz_slab_shared = NULL;
 }
 #else
 /* avro-c's generic records keep string buffers at unaligned offsets, so

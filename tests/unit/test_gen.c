@@ -586,7 +586,8 @@ static const char *src_path(const char *rel)
  * unchanged. */
 static void test_codec_round_trip(void)
 {
-        fd_decode_limits limits = {1 << 20, 946684800000LL, 4102444799999LL};
+        fd_decode_limits limits = {1 << 20, 946684800000LL, 4102444799999LL,
+                                   NULL};
         fd_codec *codec =
                 fd_codec_new(src_path("schemas"), errstr, sizeof(errstr));
         fd_gen *gen = spend_gen(2, 3000, 0.0);
