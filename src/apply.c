@@ -137,21 +137,91 @@ static void cohort_months(const fd_lead *lead, char lead_month[12],
         }
 }
 
+/* Counter keys built from parts, without a format per key: the keys of one
+ * lead's counters share their start "P:{T}:" (ck_base), and each is that
+ * start and a few parts (ck_key), then "\0field" (ck_add). In
+ * proc->scratch. */
+typedef struct ck_part {
+        const char *s;
+        size_t n;
+} ck_part;
+#define CK(lit) ((ck_part){(lit), sizeof(lit) - 1})
+
+/* Starts a key with "P:{T}:"; its length in *base. */
+static int ck_base(fd_processor *proc, const char *tenant, size_t *base)
+{
+        fd_buf *k = &proc->scratch;
+        fd_buf_reset(k);
+        if (fd_buf_append(k, proc->prefix, strlen(proc->prefix)) ||
+            fd_buf_append(k, ":{", 2) ||
+            fd_buf_append(k, tenant, strlen(tenant)) ||
+            fd_buf_append(k, "}:", 2))
+                return -1;
+        *base = k->len;
+        return 0;
+}
+
+/* The key of the base and parts. */
+static int ck_key(fd_processor *proc, size_t base, const ck_part *parts,
+                  size_t cnt)
+{
+        fd_buf *k = &proc->scratch;
+        int rc = 0;
+        k->len = base;
+        for (size_t i = 0; i < cnt; i++)
+                rc |= fd_buf_append(k, parts[i].s, parts[i].n);
+        return rc;
+}
+
+/* The entry of the key and field (member) in map; NULL when out of memory.
+ * The key stays for another field. */
+static fd_strmap_entry *ck_add(fd_processor *proc, fd_strmap *map,
+                               const char *field, size_t flen)
+{
+        fd_buf *k = &proc->scratch;
+        size_t klen = k->len;
+        int created;
+        if (fd_buf_append(k, "", 1) || fd_buf_append(k, field, flen))
+                return NULL;
+        fd_strmap_entry *e = fd_strmap_upsert(map, k->data, k->len, &created);
+        k->len = klen;
+        return e;
+}
+
+/* Adds delta to counter field of the key built. */
+static int ck_count(fd_processor *proc, const char *field, size_t flen,
+                    int64_t delta)
+{
+        fd_strmap_entry *e = ck_add(proc, &proc->counters, field, flen);
+        if (!e)
+                return -1;
+        e->i64 += delta;
+        return 0;
+}
+
 /* Adds delta to field of the lead's cohorts: P:{T}:cohort:lead:<created
  * month> and, for what follows an MQL entry, P:{T}:cohort:mql:<MQL month>. */
 static int count_cohorts(fd_processor *proc, const fd_lead *lead,
                          const char *field, int64_t delta, int with_mql)
 {
-        const char *p = proc->prefix, *t = lead->tenant_id;
         char lm[12], mm[12];
+        size_t base, flen = strlen(field);
         int rc = 0;
         cohort_months(lead, lm, mm);
+        if (!lm[0] && !(with_mql && mm[0]))
+                return 0;
+        if (ck_base(proc, lead->tenant_id, &base))
+                return -1;
         if (lm[0])
-                rc |= fd_apply_count(proc, field, delta,
-                                     "%s:{%s}:cohort:lead:%s", p, t, lm);
+                rc |= ck_key(proc, base,
+                             (ck_part[]){CK("cohort:lead:"), {lm, strlen(lm)}},
+                             2) ||
+                      ck_count(proc, field, flen, delta);
         if (with_mql && mm[0])
-                rc |= fd_apply_count(proc, field, delta,
-                                     "%s:{%s}:cohort:mql:%s", p, t, mm);
+                rc |= ck_key(proc, base,
+                             (ck_part[]){CK("cohort:mql:"), {mm, strlen(mm)}},
+                             2) ||
+                      ck_count(proc, field, flen, delta);
         return rc;
 }
 
@@ -159,7 +229,6 @@ static int count_cohorts(fd_processor *proc, const fd_lead *lead,
 static int count_entry(fd_processor *proc, const fd_lead *lead,
                        const fd_stage_entry *en)
 {
-        const char *p = proc->prefix, *t = lead->tenant_id;
         const char *s = fd_stage_name(en->stage);
         const char *dims[3][2] = {
                 {"channel",
@@ -167,30 +236,46 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
                 {"campaign", lead->source_campaign},
                 {"persona", lead->persona},
         };
-        char key[1024];
+        char implied[64];
         fd_bucket b;
+        size_t base;
         int rc = 0;
 
         fd_apply_bucket(lead->tconf, en->at, &b);
-        rc |= fd_apply_count(proc, b.day, 1, "%s:{%s}:daily:%s", p, t, s);
-        rc |= fd_apply_count(proc, b.month, 1, "%s:{%s}:monthly:%s", p, t, s);
-        rc |= fd_apply_count(proc, b.hour, 1, "%s:{%s}:hourly:%s:%s", p, t, s,
-                             b.day);
-        rc |= fd_apply_count(proc, s, 1, "%s:{%s}:total", p, t);
+        if (ck_base(proc, lead->tenant_id, &base))
+                return -1;
+        ck_part st = {s, strlen(s)}, day = {b.day, strlen(b.day)},
+                month = {b.month, strlen(b.month)};
+        rc |= ck_key(proc, base, (ck_part[]){CK("daily:"), st}, 2) ||
+              ck_count(proc, day.s, day.n, 1);
+        rc |= ck_key(proc, base, (ck_part[]){CK("monthly:"), st}, 2) ||
+              ck_count(proc, month.s, month.n, 1);
+        rc |= ck_key(proc, base, (ck_part[]){CK("hourly:"), st, CK(":"), day},
+                     4) ||
+              ck_count(proc, b.hour, strlen(b.hour), 1);
+        rc |= ck_key(proc, base, (ck_part[]){CK("total")}, 1) ||
+              ck_count(proc, st.s, st.n, 1);
         if (en->implied) {
-                fd_fmt(key, sizeof(key), "%s:implied", s);
-                rc |= fd_apply_count(proc, key, 1, "%s:{%s}:total", p, t);
+                int n = fd_fmt(implied, sizeof(implied), "%s:implied", s);
+                rc |= ck_count(proc, implied, (size_t)n, 1); /* same key */
         }
         for (int i = 0; i < 3; i++) {
-                const char *dim = dims[i][0], *val = dims[i][1];
-                if (!val)
+                if (!dims[i][1])
                         continue;
-                rc |= fd_apply_count(proc, b.day, 1, "%s:{%s}:daily:%s:%s:%s",
-                                     p, t, s, dim, val);
-                rc |= fd_apply_count(proc, val, 1, "%s:{%s}:monthly:%s:%s:%s",
-                                     p, t, s, dim, b.month);
-                fd_fmt(key, sizeof(key), "%s:{%s}:dim:%s", p, t, dim);
-                rc |= add_member(proc, key, val);
+                ck_part dim = {dims[i][0], strlen(dims[i][0])},
+                        val = {dims[i][1], strlen(dims[i][1])};
+                rc |= ck_key(proc, base,
+                             (ck_part[]){CK("daily:"), st, CK(":"), dim,
+                                         CK(":"), val},
+                             6) ||
+                      ck_count(proc, day.s, day.n, 1);
+                rc |= ck_key(proc, base,
+                             (ck_part[]){CK("monthly:"), st, CK(":"), dim,
+                                         CK(":"), month},
+                             6) ||
+                      ck_count(proc, val.s, val.n, 1);
+                rc |= ck_key(proc, base, (ck_part[]){CK("dim:"), dim}, 2) ||
+                      !ck_add(proc, &proc->sets, val.s, val.n);
         }
         rc |= count_cohorts(proc, lead, s, 1, en->stage != FD_STAGE_LEAD);
         return rc ? -1 : 0;
@@ -488,22 +573,17 @@ static int stitch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
 }
 
 /* Counts the event's anonymous id as a visitor of its day:
- * PFADD P:{T}:visitors:D (HyperLogLog), grouped per key at flush. */
-static int add_visitor(fd_processor *proc, const fd_lead_event *le,
+ * PFADD P:{T}:visitors:D (HyperLogLog), grouped per key at flush. base:
+ * "P:{T}:" is in proc->scratch (ck_base). */
+static int add_visitor(fd_processor *proc, const fd_lead_event *le, size_t base,
                        const char *day)
 {
-        char key[512];
-        int created;
-        int n = fd_fmt(key, sizeof(key), "%s:{%s}:visitors:%s", proc->prefix,
-                       le->tenant_id, day);
-        if (n < 0 || (size_t)n >= sizeof(key))
-                return -1;
-        if (fd_strmap_key(&proc->scratch, key, le->anonymous_id, NULL))
-                return -1;
-        return fd_strmap_upsert(&proc->hlls, proc->scratch.data,
-                                proc->scratch.len, &created)
-                       ? 0
-                       : -1;
+        return ck_key(proc, base,
+                      (ck_part[]){CK("visitors:"), {day, strlen(day)}}, 2) ||
+                               !ck_add(proc, &proc->hlls, le->anonymous_id,
+                                       strlen(le->anonymous_id))
+                       ? -1
+                       : 0;
 }
 
 /* Decays an existing lead's engagement from its latest event time to at
@@ -561,10 +641,13 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
         fd_lead *lead;
 
         fd_apply_bucket(tconf, le->occurred_at, &b);
-        if (fd_apply_count(proc, le->type, 1, "%s:{%s}:events:%s", proc->prefix,
-                           le->tenant_id, b.day))
+        size_t base;
+        if (ck_base(proc, le->tenant_id, &base) ||
+            ck_key(proc, base,
+                   (ck_part[]){CK("events:"), {b.day, strlen(b.day)}}, 2) ||
+            ck_count(proc, le->type, strlen(le->type), 1))
                 return -1;
-        if (le->anonymous_id && add_visitor(proc, le, b.day))
+        if (le->anonymous_id && add_visitor(proc, le, base, b.day))
                 return -1;
         if (!le->lead_id)
                 return add_touch(proc, le, NULL);
