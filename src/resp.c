@@ -103,6 +103,31 @@ int fd_resp_i64(fd_resp *r, int64_t v)
         return fd_resp_arg(r, num, fd_fmt_i64(num, v));
 }
 
+int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts)
+{
+        size_t len[16], total = 0;
+        char hdr[32];
+        if (cnt > 16)
+                return -1;
+        for (size_t i = 0; i < cnt; i++)
+                total += len[i] = strlen(parts[i]);
+        size_t h = length_line(hdr, '$', total);
+        if (fd_buf_ensure(&r->buf, h + total + 2) != 0)
+                return -1;
+        char *at = r->buf.data + r->buf.len;
+        memcpy(at, hdr, h);
+        at += h;
+        for (size_t i = 0; i < cnt; i++) {
+                memcpy(at, parts[i], len[i]);
+                at += len[i];
+        }
+        at[0] = '\r';
+        at[1] = '\n';
+        at[2] = '\0';
+        r->buf.len += h + total + 2;
+        return 0;
+}
+
 int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
 {
         /* Formatted straight into the buffer, after room for the "$NN\r\n"

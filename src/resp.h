@@ -28,6 +28,9 @@ int fd_resp_cmd(fd_resp *r, int argc);
 size_t fd_resp_cmd_begin(fd_resp *r);
 int fd_resp_cmd_end(fd_resp *r, size_t start, int argc);
 int fd_resp_arg(fd_resp *r, const void *data, size_t len);
+/* One argument made of the cnt strings of parts joined (key names: no
+ * format to parse). */
+int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts);
 int fd_resp_str(fd_resp *r, const char *s);
 int fd_resp_i64(fd_resp *r, int64_t v);
 int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
