@@ -5,9 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Chunks kept for reuse once empty. */
-#define SPARE_MAX 4
-
 typedef struct chunk {
         fd_slab *slab;
         struct chunk *next; /* in the spare list */
@@ -20,10 +17,9 @@ struct fd_slab {
         size_t chunk_size;
         chunk *cur;   /* blocks are carved from it */
         chunk *spare; /* empty, for the next cur */
-        size_t spare_cnt;
-        size_t out; /* chunks not in spare (cur, and the ones
-                     * with blocks out) */
-        int dead;   /* fd_slab_free was called: goes with out */
+        size_t out;   /* chunks not in spare (cur, and the ones
+                       * with blocks out) */
+        int dead;     /* fd_slab_free was called: goes with out */
 };
 
 fd_slab *fd_slab_new(size_t chunk_size)
@@ -48,12 +44,15 @@ static chunk *chunk_new(fd_slab *slab, size_t cap)
 static void chunk_done(chunk *c)
 {
         fd_slab *slab = c->slab;
-        if (!slab->dead && c->cap == slab->chunk_size &&
-            slab->spare_cnt < SPARE_MAX) {
+        /* Every empty chunk is kept for reuse: a slab holds what its
+         * deepest backlog needed (bounded by the queue's limit), and a
+         * queue that fills again reuses its pages instead of malloc's
+         * handing freed ones back to the kernel and faulting fresh ones
+         * in. */
+        if (!slab->dead && c->cap == slab->chunk_size) {
                 c->used = 0;
                 c->next = slab->spare;
                 slab->spare = c;
-                slab->spare_cnt++;
                 slab->out--;
                 return;
         }
@@ -76,7 +75,6 @@ void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner)
                 } else {
                         if ((c = slab->spare)) {
                                 slab->spare = c->next;
-                                slab->spare_cnt--;
                                 slab->out++;
                         } else if (!(c = chunk_new(slab, slab->chunk_size))) {
                                 return NULL;
@@ -114,7 +112,6 @@ void fd_slab_free(fd_slab *slab)
                 free(c);
         }
         slab->spare = NULL;
-        slab->spare_cnt = 0;
         slab->dead = 1;
         chunk *cur = slab->cur;
         slab->cur = NULL;

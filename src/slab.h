@@ -18,7 +18,8 @@ fd_slab *fd_slab_new(size_t chunk_size);
 void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner);
 
 /* Releases a block by its owner (fd_slab_alloc's). A chunk whose blocks
- * are all released is reused; a few are kept spare, others freed. */
+ * are all released is kept for reuse until the slab is freed (a block of
+ * its own chunk is freed). */
 void fd_slab_release(void *owner);
 
 /* Destroys slab (NULL allowed). Blocks still out stay valid: their chunks
