@@ -54,15 +54,25 @@ int fd_regex_memo_match(struct fd_regex_memo *memo, const regex_t *re,
 }
 
 /* 1 when needle occurs in hay, ignoring ASCII case. */
+static int ascii_lower(int c)
+{
+        return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 static int contains_nocase(const char *hay, const char *needle)
 {
         size_t n = strlen(needle);
+        int first = ascii_lower((unsigned char)needle[0]);
 
+        if (n == 0)
+                return 1;
+        /* strncasecmp only where the first byte matches */
         for (; *hay; hay++) {
-                if (strncasecmp(hay, needle, n) == 0)
+                if (ascii_lower((unsigned char)*hay) == first &&
+                    strncasecmp(hay, needle, n) == 0)
                         return 1;
         }
-        return n == 0;
+        return 0;
 }
 
 static int attr_matches(const fd_score_rule *rule, const fd_lead_event *le)
