@@ -31,9 +31,20 @@ typedef struct day_slot {
         int used;
 } day_slot;
 
+/* The local hours last looked up: every ms of [lo, hi) has the local time
+ * lt in zone (events come in about time order, a few zones at a time). */
+#define HOUR_MEMO 8
+typedef struct hour_slot {
+        char zone[TZ_NAME_MAX];
+        int64_t lo, hi;
+        fd_local_time lt;
+} hour_slot;
+
 /* Process-wide caches (single thread, see above). */
 static char tz_current[TZ_NAME_MAX]; /* zone TZ is set to, "" if none */
 static day_slot day_cache[DAY_CACHE_SZ];
+static hour_slot hour_memo[HOUR_MEMO];
+static unsigned hour_memo_next;
 
 int64_t fd_floor_div(int64_t a, int64_t b)
 {
@@ -227,13 +238,14 @@ static size_t slot_index(const char *tz, int64_t day)
 /* UTC offset of tz at ms, from the cache when possible: a UTC day whose
  * first and last second have the same offset is cached whole (zones change
  * offset at most a few times a year); the rare day with a transition is
- * looked up per event. */
-static int zone_offset(const char *tz, int64_t ms, long *offset)
+ * looked up per event (*whole_day 0). */
+static int zone_offset(const char *tz, int64_t ms, long *offset, int *whole_day)
 {
         int64_t day = fd_floor_div(ms, FD_DAY_MS);
         day_slot *slot = &day_cache[slot_index(tz, day)];
         long start, end;
 
+        *whole_day = 1;
         if (slot->used && slot->day == day && strcmp(slot->zone, tz) == 0) {
                 *offset = slot->offset;
                 return 0;
@@ -241,8 +253,10 @@ static int zone_offset(const char *tz, int64_t ms, long *offset)
         if (zone_select(tz) != 0 || offset_at(day * 86400, &start) != 0 ||
             offset_at(day * 86400 + 86399, &end) != 0)
                 return -1;
-        if (start != end) /* a transition inside this day: no caching */
+        if (start != end) { /* a transition inside this day: no caching */
+                *whole_day = 0;
                 return offset_at(fd_floor_div(ms, 1000), offset);
+        }
         snprintf(slot->zone, sizeof(slot->zone), "%s", tz);
         slot->day = day;
         slot->offset = start;
@@ -270,11 +284,20 @@ void fd_civil_from_days(int64_t day, int64_t *y, int *m, int *d)
 int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
 {
         long offset = 0;
+        int whole_day = 1;
         int64_t local, days, year;
 
         if (!tz || !tz[0] || strlen(tz) >= TZ_NAME_MAX)
                 return -1;
-        if (strcmp(tz, "UTC") != 0 && zone_offset(tz, ms, &offset) != 0)
+        for (int i = 0; i < HOUR_MEMO; i++) {
+                const hour_slot *h = &hour_memo[i];
+                if (ms >= h->lo && ms < h->hi && strcmp(h->zone, tz) == 0) {
+                        *out = h->lt;
+                        return 0;
+                }
+        }
+        if (strcmp(tz, "UTC") != 0 &&
+            zone_offset(tz, ms, &offset, &whole_day) != 0)
                 return -1;
         /* Local wall time = the civil fields of the shifted instant. */
         local = fd_floor_div(ms, 1000) + offset;
@@ -283,5 +306,17 @@ int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
         out->wday = fd_weekday_of(days);
         fd_civil_from_days(days, &year, &out->month, &out->day);
         out->year = (int)year;
+        if (whole_day && ms > -(INT64_C(1) << 60) && ms < (INT64_C(1) << 60)) {
+                /* The local hour's instants, within this UTC day (whose
+                 * offset is the same throughout). */
+                hour_slot *h = &hour_memo[hour_memo_next++ % HOUR_MEMO];
+                int64_t day0 = fd_floor_div(ms, FD_DAY_MS) * FD_DAY_MS;
+                int64_t lo = (fd_floor_div(local, 3600) * 3600 - offset) * 1000;
+                memcpy(h->zone, tz, strlen(tz) + 1); /* < TZ_NAME_MAX */
+                h->lo = lo > day0 ? lo : day0;
+                h->hi = lo + 3600000 < day0 + FD_DAY_MS ? lo + 3600000
+                                                        : day0 + FD_DAY_MS;
+                h->lt = *out;
+        }
         return 0;
 }

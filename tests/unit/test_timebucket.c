@@ -288,67 +288,93 @@ static void test_business_days_custom_weekend(void)
         FD_CHECK_INT(fd_business_days_in_month(&none, 2026, 3), 31);
 }
 
+static const char *const local_zones[] = {"UTC",
+                                          "America/New_York",
+                                          "Europe/Berlin",
+                                          "Asia/Kolkata",
+                                          "Australia/Lord_Howe",
+                                          "Asia/Kathmandu",
+                                          "America/Sao_Paulo"};
+#define LOCAL_ZONES (sizeof(local_zones) / sizeof(*local_zones))
+
+/* 1 when fd_local_time_of gives zone's ms the fields the C library's
+ * localtime_r gives (reported, up to *bad 5); 0 otherwise. */
+static int same_as_localtime(const char *zone, int64_t ms, int *bad)
+{
+        fd_local_time lt = {0};
+        struct tm tm;
+        time_t t;
+
+        if (fd_local_time_of(zone, ms, &lt) != 0) {
+                (*bad)++;
+                return 0;
+        }
+        /* The reference. funneld keeps TZ at the zone it looked up last;
+         * setting TZ to the same zone keeps that true (UTC is never looked
+         * up). */
+        t = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+        if (strcmp(zone, "UTC") == 0) {
+                gmtime_r(&t, &tm);
+        } else {
+                setenv("TZ", zone, 1);
+                tzset();
+                localtime_r(&t, &tm);
+        }
+        if (lt.year == tm.tm_year + 1900 && lt.month == tm.tm_mon + 1 &&
+            lt.day == tm.tm_mday && lt.hour == tm.tm_hour &&
+            lt.wday == tm.tm_wday)
+                return 1;
+        if ((*bad)++ < 5)
+                fprintf(stderr,
+                        "%s at %" PRId64 " ms: %d-%d-%d %d h (wday %d), "
+                        "localtime_r %d-%d-%d %d h (wday %d)\n",
+                        zone, ms, lt.year, lt.month, lt.day, lt.hour, lt.wday,
+                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_wday);
+        return 0;
+}
+
 /* Random instants from 1901 to 2099 in zones with DST, half-hour and
  * 45-minute offsets: the same fields as the C library's localtime_r. */
 static void test_matches_localtime(void)
 {
-        static const char *zones[] = {"UTC",
-                                      "America/New_York",
-                                      "Europe/Berlin",
-                                      "Asia/Kolkata",
-                                      "Australia/Lord_Howe",
-                                      "Asia/Kathmandu",
-                                      "America/Sao_Paulo"};
         uint64_t x = 0x2545F4914F6CDD1DULL;
         int bad = 0;
 
-        for (size_t z = 0; z < sizeof(zones) / sizeof(*zones); z++) {
+        for (size_t z = 0; z < LOCAL_ZONES; z++) {
                 for (int i = 0; i < 20000; i++) {
-                        fd_local_time lt = {0};
-                        struct tm tm;
-                        int64_t ms;
-                        time_t t;
-
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
                         /* 1901-12-13 .. about 2100, with milliseconds */
-                        ms = -2147483648000LL +
-                             (int64_t)(x % 6250000000ULL) * 1000 +
-                             (int64_t)(x >> 54);
-                        if (fd_local_time_of(zones[z], ms, &lt) != 0) {
-                                bad++;
-                                continue;
-                        }
-                        /* The reference. funneld keeps TZ at the zone it
-                         * looked up last; setting TZ to the same zone
-                         * keeps that true (UTC is never looked up). */
-                        t = (time_t)(ms >= 0 ? ms / 1000
-                                             : -((-ms + 999) / 1000));
-                        if (strcmp(zones[z], "UTC") == 0) {
-                                gmtime_r(&t, &tm);
-                        } else {
-                                setenv("TZ", zones[z], 1);
-                                tzset();
-                                localtime_r(&t, &tm);
-                        }
-                        if (lt.year != tm.tm_year + 1900 ||
-                            lt.month != tm.tm_mon + 1 || lt.day != tm.tm_mday ||
-                            lt.hour != tm.tm_hour || lt.wday != tm.tm_wday) {
-                                if (bad++ < 5)
-                                        fprintf(stderr,
-                                                "%s at %" PRId64
-                                                " ms: %d-%d-%d %d h (wday %d), "
-                                                "localtime_r %d-%d-%d %d h "
-                                                "(wday %d)\n",
-                                                zones[z], ms, lt.year, lt.month,
-                                                lt.day, lt.hour, lt.wday,
-                                                tm.tm_year + 1900,
-                                                tm.tm_mon + 1, tm.tm_mday,
-                                                tm.tm_hour, tm.tm_wday);
-                        }
+                        same_as_localtime(local_zones[z],
+                                          -2147483648000LL +
+                                                  (int64_t)(x % 6250000000ULL) *
+                                                          1000 +
+                                                  (int64_t)(x >> 54),
+                                          &bad);
                 }
         }
+        FD_CHECK_INT(bad, 0);
+}
+
+/* Instants in order, as events mostly come (the local hour of the last
+ * lookups is remembered): every 7 min 13.5 s through 2026's spring and
+ * autumn transitions of each zone, and through the hours around them. */
+static void test_in_order_matches_localtime(void)
+{
+        static const int64_t from[] = {
+                1772323200000LL, /* 2026-03-01 */
+                1790812800000LL, /* 2026-10-01 */
+                1767225600000LL, /* 2026-01-01 */
+        };
+        int bad = 0;
+
+        for (size_t z = 0; z < LOCAL_ZONES; z++)
+                for (size_t f = 0; f < sizeof(from) / sizeof(*from); f++)
+                        for (int64_t ms = from[f];
+                             ms < from[f] + 45 * 86400000LL; ms += 433500)
+                                same_as_localtime(local_zones[z], ms, &bad);
         FD_CHECK_INT(bad, 0);
 }
 
@@ -364,6 +390,7 @@ int main(void)
         FD_RUN(test_alternating_zones);
         FD_RUN(test_apply_bucket_matches_local_time);
         FD_RUN(test_matches_localtime);
+        FD_RUN(test_in_order_matches_localtime);
         FD_RUN(test_zone_validation);
         FD_RUN(test_weekday_of);
         FD_RUN(test_business_days_default);
