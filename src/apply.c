@@ -465,9 +465,9 @@ static void touch_field(fd_buf *out, const char *s)
         size_t n = s ? strlen(s) : 0;
         if (!n || fd_buf_ensure(out, n) != 0)
                 return;
-        char *d = out->data + out->len;
-        for (size_t i = 0; i < n; i++)
-                d[i] = s[i] == '|' ? '_' : s[i];
+        char *d = out->data + out->len, *bar = memcpy(d, s, n);
+        while ((bar = memchr(bar, '|', n - (size_t)(bar - d))))
+                *bar++ = '_';
         out->len += n;
         out->data[out->len] = '\0';
 }

@@ -157,7 +157,8 @@ C02 = crm_ev("c02", T0 + 20 * D, ALICE, "closed_won", opp="opp-1",
              amount=AMOUNT, currency="USD")
 C03 = crm_ev("c03", T0 + 22 * D, ALICE, "closed_won", opp="opp-1",
              amount=5, currency="USD")
-B01 = lead_ev("b01", T0 + 1 * D + 3 * H, "form_submit", lead=BOB,
+# A "|" in a touch field is stored as "_" (the member's separator).
+B01 = lead_ev("b|01", T0 + 1 * D + 3 * H, "form_submit", lead=BOB,
               channel="referral", campaign="partner-x", persona="it_admin")
 B02 = crm_ev("b02", T0 + 2 * D + 3 * H, BOB, "sql")
 K01 = crm_ev("k01", T0 + 3 * D, CAROL, "lead")
@@ -414,8 +415,10 @@ def expected_keys(group):
         k[f"{p}:revenue:{m}:USD:{oct_}"] = dict(h)
 
     def members(*evs):
-        return [(f"{e['event_id']}|{e['channel'] or 'unknown'}|"
-                 f"{e['campaign'] or ''}|{e['type']}",
+        def f(v):
+            return (v or "").replace("|", "_")
+        return [(f"{f(e['event_id'])}|{f(e['channel']) or 'unknown'}|"
+                 f"{f(e['campaign'])}|{f(e['type'])}",
                  float(e["occurred_at"])) for e in evs]
     k[f"{p}:touches:anon:{ANON}"] = members(E01, E02, E08)
     k[f"{p}:touches:lead:{ALICE}"] = members(E03, E04, E05, E06, E07, E09,
@@ -451,7 +454,7 @@ def expected_keys(group):
         "sql", 0, 5, B01["occurred_at"], B02["occurred_at"],
         {"lead": B01["occurred_at"], "mql": B02["occurred_at"],
          "sql": B02["occurred_at"]}, {"form": 5},
-        created_event="b01", source_channel="referral",
+        created_event="b|01", source_channel="referral",
         source_campaign="partner-x", persona="it_admin",
         **{"implied:mql": "1"})
     k[f"{p}:lead:{CAROL}"] = lead_hash(
@@ -500,7 +503,7 @@ def expected_keys(group):
         ("e05|15|20", float(E05["occurred_at"])),
         ("e06|15|22", float(E06["occurred_at"])),
         ("e09|15|24", float(E09["occurred_at"]))]
-    k[f"{p}:scores:{BOB}"] = [("b01|0|5", float(B01["occurred_at"]))]
+    k[f"{p}:scores:{BOB}"] = [("b_01|0|5", float(B01["occurred_at"]))]
     # Unique visitors: every lead event carrying an anonymous id counts that
     # id on its day (alice's cookie, before and after the identify).
     visitors = defaultdict(set)
