@@ -225,19 +225,18 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                 int *set_cnt, fd_resp *del, int *del_cnt)
 {
         const fd_score_model *model = &lead->tconf->score;
-        char num[24];
         int rc = 0;
 
-        /* name, present now?, changed?, present in Redis?, value: a field
-         * to set (its name and value written to set, when given) or to
-         * delete (its name written to del, when given), counted. */
-#define FIELD(name, present, changed, was, val_str)                            \
+        /* name, present now?, changed?, present in Redis?, value written by
+         * put: a field to set (its name and value written to set, when
+         * given) or to delete (its name written to del, when given),
+         * counted. */
+#define FIELD(name, present, changed, was, put)                                \
         do {                                                                   \
                 if ((present) && (!st || (changed))) {                         \
                         (*set_cnt)++;                                          \
                         if (set)                                               \
-                                rc |= fd_resp_str(set, name) ||                \
-                                      fd_resp_str(set, val_str);               \
+                                rc |= fd_resp_str(set, name) || (put);         \
                 } else if (st && !(present) && (was)) {                        \
                         (*del_cnt)++;                                          \
                         if (del)                                               \
@@ -245,11 +244,12 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                 }                                                              \
         } while (0)
 /* Values are only formatted when written. */
-#define NUM(v) (num[fd_fmt_i64(num, (v))] = '\0', num)
+#define NUM(v) fd_resp_i64(set, (v))
+#define STR(v) fd_resp_str(set, (v))
 
-        FIELD("layout", 1, 0, 1, "1");
+        FIELD("layout", 1, 0, 1, STR("1"));
         FIELD("stage", 1, st->lc.stage != lead->lc.stage, 1,
-              fd_stage_name(lead->lc.stage));
+              STR(fd_stage_name(lead->lc.stage)));
         FIELD("cycle", 1, st->lc.cycle != lead->lc.cycle, 1,
               NUM(lead->lc.cycle));
         FIELD("fit", 1, st->fit != lead->fit, 1, NUM(lead->fit));
@@ -260,12 +260,12 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
         FIELD("updated_at", 1, st->updated_at != lead->updated_at, 1,
               NUM(lead->updated_at));
         FIELD("cold", lead->cold != FD_STAGE_NONE, st->cold != lead->cold,
-              st->cold != FD_STAGE_NONE, fd_stage_name(lead->cold));
+              st->cold != FD_STAGE_NONE, STR(fd_stage_name(lead->cold)));
         for (int i = 0; i < FD_LEAD_STR__COUNT; i++) {
                 const char *cur = *str_field(lead, (fd_lead_str)i);
                 unsigned bit = 1u << i;
                 FIELD(str_names[i], cur != NULL, lead->str_changed & bit,
-                      st->str_was & bit, cur);
+                      st->str_was & bit, STR(cur));
         }
         for (int s = 1; s < FD_STAGE__COUNT; s++) {
                 int64_t at = lead->lc.entered_at[s];
@@ -275,12 +275,13 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                       st->lc.entered_at[s] != 0, NUM(at));
                 FIELD(implied_field[s], (lead->lc.implied_mask & bit) != 0,
                       !(st->lc.implied_mask & bit),
-                      (st->lc.implied_mask & bit) != 0, "1");
+                      (st->lc.implied_mask & bit) != 0, STR("1"));
         }
         for (size_t i = 0; i < model->rule_cnt; i++)
                 FIELD(model->rules[i].field, 1,
                       st->awarded[i] != lead->awarded[i], 1,
                       NUM(lead->awarded[i]));
+#undef STR
 #undef NUM
 #undef FIELD
         return rc;

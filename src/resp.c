@@ -92,11 +92,6 @@ int fd_resp_arg(fd_resp *r, const void *data, size_t len)
         return 0;
 }
 
-int fd_resp_str(fd_resp *r, const char *s)
-{
-        return fd_resp_arg(r, s, strlen(s));
-}
-
 int fd_resp_i64(fd_resp *r, int64_t v)
 {
         char num[32];

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "funneld/codec.h"
 
@@ -31,7 +32,11 @@ int fd_resp_arg(fd_resp *r, const void *data, size_t len);
 /* One argument made of the cnt strings of parts joined (key names: no
  * format to parse). */
 int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts);
-int fd_resp_str(fd_resp *r, const char *s);
+/* Inline: the length of a literal is known where it is written. */
+static inline int fd_resp_str(fd_resp *r, const char *s)
+{
+        return fd_resp_arg(r, s, strlen(s));
+}
 int fd_resp_i64(fd_resp *r, int64_t v);
 int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
