@@ -54,6 +54,13 @@ typedef struct fd_queue {
         fd_slab *slab;      /* its events' strings (NULL: malloc) */
 } fd_queue;
 
+/* The ring slot of queue position i (cap is a power of two: no division,
+ * which the merge's scan of every queue head did per message). */
+static inline size_t slot_of(const fd_queue *q, size_t i)
+{
+        return i & (q->cap - 1);
+}
+
 struct fd_pipeline {
         const fd_config *conf;
         fd_codec *codec;
@@ -119,7 +126,7 @@ static void drain_outboxes(fd_pipeline *pl);
 static void queue_clear(fd_queue *q)
 {
         for (size_t i = q->head; i < q->tail; i++)
-                fd_msg_clear(&q->items[i % q->cap]);
+                fd_msg_clear(&q->items[slot_of(q, i)]);
         q->head = q->tail = 0;
         q->at_eof = 0;
         q->ended_fill = 0;
@@ -169,8 +176,8 @@ static int queue_push(fd_queue *q, fd_msg *msg, int sorted, int64_t now)
                         return -1;
                 }
                 for (size_t i = q->head; i < q->tail; i++) {
-                        items[i - q->head] = q->items[i % q->cap];
-                        arrived[i - q->head] = q->arrived[i % q->cap];
+                        items[i - q->head] = q->items[slot_of(q, i)];
+                        arrived[i - q->head] = q->arrived[slot_of(q, i)];
                 }
                 free(q->items);
                 free(q->arrived);
@@ -190,14 +197,15 @@ static int queue_push(fd_queue *q, fd_msg *msg, int sorted, int64_t now)
                 q->max_ts = msg->ts;
         if (sorted) {
                 for (; at > q->head &&
-                       msg_before(msg, &q->items[(at - 1) % q->cap]);
+                       msg_before(msg, &q->items[slot_of(q, at - 1)]);
                      at--) {
-                        q->items[at % q->cap] = q->items[(at - 1) % q->cap];
-                        q->arrived[at % q->cap] = q->arrived[(at - 1) % q->cap];
+                        q->items[slot_of(q, at)] = q->items[slot_of(q, at - 1)];
+                        q->arrived[slot_of(q, at)] =
+                                q->arrived[slot_of(q, at - 1)];
                 }
         }
-        q->arrived[at % q->cap] = now;
-        q->items[at % q->cap] = *msg;
+        q->arrived[slot_of(q, at)] = now;
+        q->items[slot_of(q, at)] = *msg;
         q->tail++;
         q->last_push = now;
         q->next = msg->offset + 1;
@@ -210,18 +218,17 @@ static int queue_push(fd_queue *q, fd_msg *msg, int sorted, int64_t now)
 
 static fd_msg *queue_peek(fd_queue *q)
 {
-        return queue_len(q) ? &q->items[q->head % q->cap] : NULL;
+        return queue_len(q) ? &q->items[slot_of(q, q->head)] : NULL;
 }
 
 /* Moves the head into *out (taken by the caller). */
 static void queue_pop(fd_queue *q, fd_msg *out)
 {
-        *out = q->items[q->head % q->cap];
+        *out = q->items[slot_of(q, q->head)];
         if (out->ts > q->popped_ts)
                 q->popped_ts = out->ts;
         if (out->offset > q->max_popped)
                 q->max_popped = out->offset;
-        memset(&q->items[q->head % q->cap], 0, sizeof(fd_msg));
         q->head++;
 }
 
@@ -784,7 +791,7 @@ static int batch_add(fd_pipeline *pl, fd_queue *q)
                 pl->batch = b;
                 pl->batch_cap = cap;
         }
-        int64_t arrived = q->arrived[q->head % q->cap];
+        int64_t arrived = q->arrived[slot_of(q, q->head)];
         if (!pl->batch_cnt || arrived < pl->batch_oldest)
                 pl->batch_oldest = arrived;
         queue_pop(q, &pl->batch[pl->batch_cnt++]);
@@ -944,8 +951,8 @@ static void set_next_offsets(fd_pipeline *pl)
                         continue;
                 next[at] = q->max_popped + 1;
                 for (size_t j = q->head; j < q->tail; j++)
-                        if (q->items[j % q->cap].offset < next[at])
-                                next[at] = q->items[j % q->cap].offset;
+                        if (q->items[slot_of(q, j)].offset < next[at])
+                                next[at] = q->items[slot_of(q, j)].offset;
         }
         fd_processor_clear_next_offsets(pl->proc);
         for (int t = 0; t < pl->ntopics; t++)
