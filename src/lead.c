@@ -15,25 +15,24 @@ void fd_str_set(char **dst, const char *src)
         *dst = copy;
 }
 
-/* Returns a lead owned by the caller. */
+/* Returns a lead owned by the caller: one block holds the lead, its two
+ * awarded arrays and its ids (a lead's hot data close together, one
+ * allocation). */
 fd_lead *fd_lead_new(const char *tenant_id, const char *lead_id,
                      const fd_tenant_conf *tconf)
 {
-        fd_lead *lead = calloc(1, sizeof(*lead));
+        size_t rules = (tconf->score.rule_cnt + 1) * sizeof(int32_t);
+        size_t tl = strlen(tenant_id) + 1, ll = strlen(lead_id) + 1;
+        fd_lead *lead = calloc(1, sizeof(*lead) + 2 * rules + tl + ll);
         if (!lead)
                 return NULL;
-        lead->tenant_id = strdup(tenant_id);
-        lead->lead_id = strdup(lead_id);
+        char *at = (char *)(lead + 1); /* int32_t-aligned after the lead */
+        lead->awarded = (int32_t *)at;
+        lead->stored.awarded = (int32_t *)(at + rules);
+        lead->tenant_id = memcpy(at + 2 * rules, tenant_id, tl);
+        lead->lead_id = memcpy(at + 2 * rules + tl, lead_id, ll);
         lead->tconf = tconf;
-        lead->awarded = calloc(tconf->score.rule_cnt + 1, sizeof(int32_t));
-        lead->stored.awarded =
-                calloc(tconf->score.rule_cnt + 1, sizeof(int32_t));
         lead->stored.full = 1;
-        if (!lead->tenant_id || !lead->lead_id || !lead->awarded ||
-            !lead->stored.awarded) {
-                fd_lead_destroy(lead);
-                return NULL;
-        }
         return lead;
 }
 
@@ -41,15 +40,11 @@ void fd_lead_destroy(fd_lead *lead)
 {
         if (!lead)
                 return;
-        free(lead->tenant_id);
-        free(lead->lead_id);
-        free(lead->awarded);
         free(lead->created_event);
         free(lead->source_channel);
         free(lead->source_campaign);
         free(lead->persona);
         free(lead->opportunity_id);
-        free(lead->stored.awarded);
         free(lead->awards);
         free(lead->stitched);
         free(lead);
