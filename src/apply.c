@@ -367,11 +367,11 @@ static void restart_engagement(fd_lead *lead)
 static int count_velocity(fd_processor *proc, const fd_lead *lead,
                           fd_stage left, int64_t at)
 {
-        const char *p = proc->prefix, *t = lead->tenant_id;
         const char *s = fd_stage_name(left);
         const char *ch =
                 lead->source_channel ? lead->source_channel : "unknown";
         int64_t d = at - lead->lc.entered_at[left];
+        size_t base;
         int rc = 0;
 
         if (d < 0)
@@ -380,12 +380,19 @@ static int count_velocity(fd_processor *proc, const fd_lead *lead,
                 "sum_ms", "count",
                 fd_velocity_bucket_field[fd_velocity_bucket(d)]};
         const int64_t deltas[3] = {d, 1, 1};
-        for (int i = 0; i < 3; i++) {
-                rc |= fd_apply_count(proc, fields[i], deltas[i],
-                                     "%s:{%s}:velocity:%s", p, t, s);
-                rc |= fd_apply_count(proc, fields[i], deltas[i],
-                                     "%s:{%s}:velocity:%s:channel:%s", p, t, s,
-                                     ch);
+        ck_part st = {s, strlen(s)};
+        /* P:{T}:velocity:<stage> and P:{T}:velocity:<stage>:channel:<ch> */
+        const ck_part keys[2][4] = {
+                {CK("velocity:"), st},
+                {CK("velocity:"), st, CK(":channel:"), {ch, strlen(ch)}}};
+        const size_t parts[2] = {2, 4};
+        if (ck_base(proc, lead->tenant_id, &base))
+                return -1;
+        for (int k = 0; k < 2 && !rc; k++) {
+                rc = ck_key(proc, base, keys[k], parts[k]);
+                for (int i = 0; i < 3 && !rc; i++)
+                        rc = ck_count(proc, fields[i], strlen(fields[i]),
+                                      deltas[i]);
         }
         return rc;
 }
