@@ -94,8 +94,25 @@ int fd_resp_arg(fd_resp *r, const void *data, size_t len)
 
 int fd_resp_i64(fd_resp *r, int64_t v)
 {
-        char num[32];
-        return fd_resp_arg(r, num, fd_fmt_i64(num, v));
+        /* "$<n>\r\n<digits>\r\n" in place: n is at most 20 (two digits),
+         * and the digits' fixed-size copy stays within the room ensured. */
+        char num[24] = {0}; /* all of it is copied */
+        size_t n = fd_fmt_i64(num, v), h = 1;
+        if (fd_buf_ensure(&r->buf, 5 + sizeof(num) + 2) != 0)
+                return -1;
+        char *at = r->buf.data + r->buf.len;
+        at[0] = '$';
+        if (n >= 10)
+                at[h++] = (char)('0' + n / 10);
+        at[h++] = (char)('0' + n % 10);
+        at[h++] = '\r';
+        at[h++] = '\n';
+        memcpy(at + h, num, sizeof(num));
+        at[h + n] = '\r';
+        at[h + n + 1] = '\n';
+        r->buf.len += h + n + 2;
+        r->buf.data[r->buf.len] = '\0';
+        return 0;
 }
 
 int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts)

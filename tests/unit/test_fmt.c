@@ -122,6 +122,42 @@ static void test_resp_fmt(void)
         }
 }
 
+/* fd_resp_i64 writes the bulk string of the number's digits, and
+ * fd_resp_join the one of its parts joined, as fd_resp_arg does. */
+static void test_resp_i64_and_join(void)
+{
+        static const int64_t vals[] = {0,
+                                       7,
+                                       -7,
+                                       10,
+                                       99,
+                                       -100,
+                                       1774746000123LL,
+                                       999999999,
+                                       1000000000,
+                                       INT64_MAX,
+                                       INT64_MIN};
+        char num[32];
+        fd_resp a = {0}, b = {0};
+
+        for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+                FD_CHECK(fd_resp_i64(&a, vals[i]) == 0);
+                snprintf(num, sizeof(num), "%lld", (long long)vals[i]);
+                FD_CHECK(fd_resp_arg(&b, num, strlen(num)) == 0);
+        }
+        const char *parts[] = {"fd", ":{", "acme", "}:lead:", "L-1"};
+        FD_CHECK(fd_resp_join(&a, 5, parts) == 0);
+        FD_CHECK(fd_resp_join(&a, 1, parts) == 0);
+        FD_CHECK(fd_resp_join(&a, 0, parts) == 0);
+        FD_CHECK(fd_resp_str(&b, "fd:{acme}:lead:L-1") == 0);
+        FD_CHECK(fd_resp_str(&b, "fd") == 0);
+        FD_CHECK(fd_resp_str(&b, "") == 0);
+        FD_CHECK_INT(a.buf.len, b.buf.len);
+        FD_CHECK(memcmp(a.buf.data, b.buf.data, b.buf.len + 1) == 0);
+        fd_resp_free(&a);
+        fd_resp_free(&b);
+}
+
 /* A command begun before its arguments are counted gives the bytes of one
  * started with its count (1, 2 and 5 digit counts), and one ended with
  * no arguments leaves nothing of itself. */
@@ -173,6 +209,7 @@ int main(void)
         FD_RUN(test_i64_digits);
         FD_RUN(test_resp_args);
         FD_RUN(test_resp_fmt);
+        FD_RUN(test_resp_i64_and_join);
         FD_RUN(test_resp_cmd_begin_end);
         FD_RUN(test_vfmt);
         return FD_DONE();
