@@ -44,99 +44,6 @@ int64_t fd_apply_clock(const fd_processor *proc, int32_t partition)
         return proc->parts[partition].clock;
 }
 
-/* Adds delta to counter field of key (printf-formatted key). */
-int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
-                   const char *keyfmt, ...)
-{
-        fd_buf *k = &proc->scratch;
-        size_t flen = strlen(field);
-        va_list ap;
-        int created, n;
-
-        /* "key\0field", formatted straight into the scratch buffer. */
-        fd_buf_reset(k);
-        if (fd_buf_ensure(k, 512 + flen) != 0)
-                return -1;
-        va_start(ap, keyfmt);
-        n = fd_vfmt(k->data, k->cap - flen - 1, keyfmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -1;
-        if ((size_t)n >= k->cap - flen - 1) {
-                /* A long redis.prefix: room for it, then format again. */
-                if (fd_buf_reserve(k, (size_t)n + 1 + flen) != 0)
-                        return -1;
-                va_start(ap, keyfmt);
-                fd_vfmt(k->data, (size_t)n + 1, keyfmt, ap);
-                va_end(ap);
-        }
-        k->len = (size_t)n + 1; /* the key's NUL separates it from field */
-        if (fd_buf_append(k, field, flen) != 0)
-                return -1;
-        fd_strmap_entry *e =
-                fd_strmap_upsert(&proc->counters, k->data, k->len, &created);
-        if (!e)
-                return -1;
-        e->i64 += delta;
-        return 0;
-}
-
-/* Adds member to the set at key. */
-static int add_member(fd_processor *proc, const char *key, const char *member)
-{
-        int created;
-        if (fd_strmap_key(&proc->scratch, key, member, NULL))
-                return -1;
-        return fd_strmap_upsert(&proc->sets, proc->scratch.data,
-                                proc->scratch.len, &created)
-                       ? 0
-                       : -1;
-}
-
-void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
-{
-        fd_local_time lt;
-        if (fd_local_time_of(tconf->timezone, ms, &lt) != 0)
-                fd_local_time_of("UTC", ms, &lt);
-        /* "YYYY-MM-DD", "YYYY-MM", "HH" without printf (per event). */
-        int y = lt.year % 10000, m = lt.month % 100, d = lt.day % 100;
-        char *o = b->day;
-        *o++ = (char)('0' + y / 1000);
-        *o++ = (char)('0' + y / 100 % 10);
-        *o++ = (char)('0' + y / 10 % 10);
-        *o++ = (char)('0' + y % 10);
-        *o++ = '-';
-        *o++ = (char)('0' + m / 10);
-        *o++ = (char)('0' + m % 10);
-        memcpy(b->month, b->day, 7);
-        b->month[7] = '\0';
-        *o++ = '-';
-        *o++ = (char)('0' + d / 10);
-        *o++ = (char)('0' + d % 10);
-        *o = '\0';
-        b->hour[0] = (char)('0' + lt.hour % 100 / 10);
-        b->hour[1] = (char)('0' + lt.hour % 10);
-        b->hour[2] = '\0';
-}
-
-/* The cohort months of lead: the month it was created in and, when it
- * entered MQL in its current cycle, that month ("" when not). */
-static void cohort_months(const fd_lead *lead, char lead_month[12],
-                          char mql_month[12])
-{
-        fd_bucket b;
-        lead_month[0] = mql_month[0] = '\0';
-        if (lead->created_at) {
-                fd_apply_bucket(lead->tconf, lead->created_at, &b);
-                memcpy(lead_month, b.month, sizeof(b.month));
-        }
-        if (lead->lc.entered_at[FD_STAGE_MQL]) {
-                fd_apply_bucket(lead->tconf, lead->lc.entered_at[FD_STAGE_MQL],
-                                &b);
-                memcpy(mql_month, b.month, sizeof(b.month));
-        }
-}
-
 /* Counter keys built from parts, without a format per key: the keys of one
  * lead's counters share their start "P:{T}:" (ck_base), and each is that
  * start and a few parts (ck_key), then "\0field" (ck_add). In
@@ -197,6 +104,91 @@ static int ck_count(fd_processor *proc, const char *field, size_t flen,
                 return -1;
         e->i64 += delta;
         return 0;
+}
+
+/* Adds delta to counter field of key (printf-formatted key). */
+int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
+                   const char *keyfmt, ...)
+{
+        fd_buf *k = &proc->scratch;
+        va_list ap;
+        int n;
+
+        /* The key, formatted straight into the scratch buffer. */
+        fd_buf_reset(k);
+        if (fd_buf_ensure(k, 512) != 0)
+                return -1;
+        va_start(ap, keyfmt);
+        n = fd_vfmt(k->data, k->cap, keyfmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -1;
+        if ((size_t)n >= k->cap) {
+                /* A long redis.prefix: room for it, then format again. */
+                if (fd_buf_reserve(k, (size_t)n) != 0)
+                        return -1;
+                va_start(ap, keyfmt);
+                fd_vfmt(k->data, (size_t)n + 1, keyfmt, ap);
+                va_end(ap);
+        }
+        k->len = (size_t)n;
+        return ck_count(proc, field, strlen(field), delta);
+}
+
+/* Adds member to the set at key. */
+static int add_member(fd_processor *proc, const char *key, const char *member)
+{
+        fd_buf *k = &proc->scratch;
+        fd_buf_reset(k);
+        return fd_buf_append(k, key, strlen(key)) ||
+                               !ck_add(proc, &proc->sets, member,
+                                       strlen(member))
+                       ? -1
+                       : 0;
+}
+
+void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
+{
+        fd_local_time lt;
+        if (fd_local_time_of(tconf->timezone, ms, &lt) != 0)
+                fd_local_time_of("UTC", ms, &lt);
+        /* "YYYY-MM-DD", "YYYY-MM", "HH" without printf (per event). */
+        int y = lt.year % 10000, m = lt.month % 100, d = lt.day % 100;
+        char *o = b->day;
+        *o++ = (char)('0' + y / 1000);
+        *o++ = (char)('0' + y / 100 % 10);
+        *o++ = (char)('0' + y / 10 % 10);
+        *o++ = (char)('0' + y % 10);
+        *o++ = '-';
+        *o++ = (char)('0' + m / 10);
+        *o++ = (char)('0' + m % 10);
+        memcpy(b->month, b->day, 7);
+        b->month[7] = '\0';
+        *o++ = '-';
+        *o++ = (char)('0' + d / 10);
+        *o++ = (char)('0' + d % 10);
+        *o = '\0';
+        b->hour[0] = (char)('0' + lt.hour % 100 / 10);
+        b->hour[1] = (char)('0' + lt.hour % 10);
+        b->hour[2] = '\0';
+}
+
+/* The cohort months of lead: the month it was created in and, when it
+ * entered MQL in its current cycle, that month ("" when not). */
+static void cohort_months(const fd_lead *lead, char lead_month[12],
+                          char mql_month[12])
+{
+        fd_bucket b;
+        lead_month[0] = mql_month[0] = '\0';
+        if (lead->created_at) {
+                fd_apply_bucket(lead->tconf, lead->created_at, &b);
+                memcpy(lead_month, b.month, sizeof(b.month));
+        }
+        if (lead->lc.entered_at[FD_STAGE_MQL]) {
+                fd_apply_bucket(lead->tconf, lead->lc.entered_at[FD_STAGE_MQL],
+                                &b);
+                memcpy(mql_month, b.month, sizeof(b.month));
+        }
 }
 
 /* Adds delta to field of the lead's cohorts: P:{T}:cohort:lead:<created

@@ -117,18 +117,17 @@ int fd_resp_i64(fd_resp *r, int64_t v)
 
 int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts)
 {
+        /* As fd_resp_arg: the header written in place, room reserved for
+         * the longest. */
         size_t len[16], total = 0;
-        char hdr[32];
         if (cnt > 16)
                 return -1;
         for (size_t i = 0; i < cnt; i++)
                 total += len[i] = strlen(parts[i]);
-        size_t h = length_line(hdr, '$', total);
-        if (fd_buf_ensure(&r->buf, h + total + 2) != 0)
+        if (total > SIZE_MAX - 32 || fd_buf_ensure(&r->buf, 25 + total) != 0)
                 return -1;
-        char *at = r->buf.data + r->buf.len;
-        memcpy(at, hdr, h);
-        at += h;
+        char *start = r->buf.data + r->buf.len;
+        char *at = start + length_line(start, '$', total);
         for (size_t i = 0; i < cnt; i++) {
                 memcpy(at, parts[i], len[i]);
                 at += len[i];
@@ -136,7 +135,7 @@ int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts)
         at[0] = '\r';
         at[1] = '\n';
         at[2] = '\0';
-        r->buf.len += h + total + 2;
+        r->buf.len += (size_t)(at + 2 - start);
         return 0;
 }
 

@@ -53,12 +53,12 @@ int fd_regex_memo_match(struct fd_regex_memo *memo, const regex_t *re,
         return match;
 }
 
-/* 1 when needle occurs in hay, ignoring ASCII case. */
 static int ascii_lower(int c)
 {
         return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
+/* 1 when needle occurs in hay, ignoring ASCII case. */
 static int contains_nocase(const char *hay, const char *needle)
 {
         size_t n = strlen(needle);

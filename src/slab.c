@@ -70,18 +70,15 @@ void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner)
         if (n > slab->chunk_size / 4) {
                 c = chunk_new(slab, n); /* its own: freed on release */
         } else if (!c || c->cap - c->used < n) {
-                if (c && c->live == 0) {
-                        c->used = 0; /* all released: carve it again */
-                } else {
-                        if ((c = slab->spare)) {
-                                slab->spare = c->next;
-                                slab->out++;
-                        } else if (!(c = chunk_new(slab, slab->chunk_size))) {
-                                return NULL;
-                        }
-                        slab->cur = c; /* the old one goes with its last
-                                        * release */
+                /* A new cur (the old one, with blocks out, goes with its
+                 * last release; an emptied cur starts over at 0). */
+                if ((c = slab->spare)) {
+                        slab->spare = c->next;
+                        slab->out++;
+                } else if (!(c = chunk_new(slab, slab->chunk_size))) {
+                        return NULL;
                 }
+                slab->cur = c;
         }
         if (!c)
                 return NULL;
