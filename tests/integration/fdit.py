@@ -140,10 +140,11 @@ def wait_for(predicate, timeout, what, interval=0.1):
 
 # ------------------------------------------------------------ Kafka
 
-def admin(bootstrap_servers=None):
+def admin(bootstrap_servers=None, client_conf=None):
     from confluent_kafka.admin import AdminClient
     return AdminClient({"bootstrap.servers":
-                        bootstrap_servers or bootstrap()})
+                        bootstrap_servers or bootstrap(),
+                        **(client_conf or {})})
 
 
 def input_topics(name, **create):
@@ -157,12 +158,13 @@ def input_topics(name, **create):
 
 
 def create_topics(names, partitions=4, config=None, timeout=30,
-                  bootstrap_servers=None):
+                  bootstrap_servers=None, client_conf=None):
     """Creates topics (replication 1) and waits until the broker's metadata
     shows every one with all its partitions led. bootstrap_servers: another
-    broker than the fixture's."""
+    broker than the fixture's; client_conf: more client settings for it
+    (security)."""
     from confluent_kafka.admin import NewTopic
-    a = admin(bootstrap_servers)
+    a = admin(bootstrap_servers, client_conf)
     names = list(names)
     futures = a.create_topics([NewTopic(n, num_partitions=partitions,
                                         replication_factor=1,
@@ -194,7 +196,7 @@ def create_topics(names, partitions=4, config=None, timeout=30,
     # ListOffsets: then its log exists.
     from confluent_kafka import Consumer, KafkaException, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap_servers or bootstrap(),
-                  "group.id": unique("fdit-ready")})
+                  "group.id": unique("fdit-ready"), **(client_conf or {})})
     pending = [TopicPartition(n, p) for n in names for p in range(partitions)]
 
     def all_online():
