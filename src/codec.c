@@ -8,12 +8,13 @@
  * 0 == 0 and fewer bytes -> undecodable; other first bytes ->
  * bad-magic-byte. An empty value is always undecodable.
  *
- * Decoding: the body is pre-validated (codec_check.c), which also notes
- * where each writer field starts; the values are then copied into the C
- * struct straight from those bytes through the reader-to-writer field map
- * built at registration (codec_read.c). avro-c's generic value reads the
- * rare shapes the direct reader leaves alone (huge attribute maps, writers
- * of more than 64 fields) and serves as the reference the tests compare it
+ * Decoding: one pass over the body checks each writer field (against
+ * every length, count and index limit codec_check.c enforces) and copies it
+ * into the C struct through the writer-to-reader field map built at
+ * registration (codec_read.c). A body that pass does not take, invalid ones
+ * and the rare shapes (huge attribute maps, writers of more than 64
+ * fields), is pre-validated (codec_check.c) and read with avro-c's generic
+ * value, which also serves as the reference the tests compare the one pass
  * with (fd_codec_use_avro_reader). Reader fields the writer lacks take the
  * reader schema's default. A codec is not thread-safe: use one per thread.
  *
@@ -293,20 +294,21 @@ fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
         }
         err = pick_writer(codec, kind, buf, len, &w, &skip, errstr,
                           errstr_size);
-        /* Where each writer field starts, for the direct reader. */
-        const uint8_t *at[FD__MAX_WRITER_FIELDS];
         const uint8_t *body = (const uint8_t *)buf + skip;
-        int direct = err == FD_DECODE_OK && !codec->avro_reader &&
-                     w->wfield_cnt <= FD__MAX_WRITER_FIELDS;
 
-        if (err == FD_DECODE_OK)
-                err = fd__check_body(w->plan.root, body, len - skip,
-                                     direct ? at : NULL, FD__MAX_WRITER_FIELDS,
-                                     errstr, errstr_size);
-        if (err == FD_DECODE_OK)
-                err = fd__read_event(
-                        codec, w, body, len - skip, direct ? at : NULL,
-                        limits ? limits->slab : NULL, out, errstr, errstr_size);
+        /* Bodies the one pass leaves (invalid ones included) are checked
+         * and read with avro-c, which say why. */
+        if (err == FD_DECODE_OK &&
+            (codec->avro_reader ||
+             fd__scan_event(codec, w, body, len - skip,
+                            limits ? limits->slab : NULL, out) != 0)) {
+                fd_event_clear(out);
+                err = fd__check_body(w->plan.root, body, len - skip, errstr,
+                                     errstr_size);
+                if (err == FD_DECODE_OK)
+                        err = fd__read_event(codec, w, body, len - skip, out,
+                                             errstr, errstr_size);
+        }
         if (err == FD_DECODE_OK)
                 err = fd__validate_event(out, limits, errstr, errstr_size);
         if (err != FD_DECODE_OK)

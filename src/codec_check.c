@@ -21,8 +21,6 @@ typedef struct cursor {
         size_t items_left;     /* array/map item budget */
         const char *field;     /* top-level field being walked, for messages */
         const char *nul_field; /* field of a string with a NUL byte */
-        const uint8_t **at;    /* where each top-level field starts, or NULL */
-        size_t at_cap;
 } cursor;
 
 static int read_long_varint(cursor *c, int64_t *out)
@@ -275,11 +273,8 @@ static int check_record(cursor *c, const fd__node *s, int depth)
 {
         for (size_t i = 0; i < s->n; i++) {
                 int rc;
-                if (depth == 0) {
+                if (depth == 0)
                         c->field = s->name[i];
-                        if (i < c->at_cap)
-                                c->at[i] = c->p;
-                }
                 if (!s->kid[i])
                         return -1;
                 rc = check_leaf(c, s->kid[i]);
@@ -340,11 +335,22 @@ static int check_value(cursor *c, const fd__node *s, int depth)
         }
 }
 
-fd_decode_err fd__check_body(const fd__node *schema, const uint8_t *buf,
-                             size_t len, const uint8_t **at, size_t at_cap,
-                             char *errstr, size_t errstr_size)
+long fd__check_one(const fd__node *s, const uint8_t *buf, size_t len,
+                   size_t *items, int *nul)
 {
-        cursor c = {buf, len, len + 4096, NULL, NULL, at, at ? at_cap : 0};
+        cursor c = {buf, len, *items, NULL, NULL};
+
+        if (check_value(&c, s, 1) != 0)
+                return -1;
+        *items = c.items_left;
+        *nul = c.nul_field != NULL;
+        return (long)(len - c.left);
+}
+
+fd_decode_err fd__check_body(const fd__node *schema, const uint8_t *buf,
+                             size_t len, char *errstr, size_t errstr_size)
+{
+        cursor c = {buf, len, len + 4096, NULL, NULL};
 
         if (check_value(&c, schema, 0) != 0) {
                 snprintf(errstr, errstr_size,

@@ -47,7 +47,7 @@ typedef struct fd__dflt {
 } fd__dflt;
 
 /* A writer schema compiled for the walks over a body (fd__check_body and
- * the direct reader): plain arrays instead of avro-c's per-call lookups.
+ * fd__scan_event): plain arrays instead of avro-c's per-call lookups.
  * Links point at the node of their target, so recursive schemas are
  * graphs; every node is owned by the plan. */
 typedef struct fd__node {
@@ -90,9 +90,13 @@ typedef struct fd__writer {
         avro_reader_t reader;
         int fmap[FD__MAX_FIELDS]; /* writer field index, -1: use default */
         fd__plan plan;            /* schema compiled */
-        const fd__node *ftype[FD__MAX_FIELDS]; /* its writer type */
-        size_t wfield_cnt;                     /* top-level writer fields */
-        size_t dflt_bytes; /* room the defaults of missing fields take */
+        size_t wfield_cnt;        /* top-level writer fields */
+        size_t dflt_bytes;        /* room the defaults of missing fields take */
+        /* fd__scan_event: the reader field each writer field feeds (-1:
+         * none), and the room an event's block needs besides the body's
+         * length (defaults, attribute arrays, alignment). */
+        int8_t rfield[FD__MAX_WRITER_FIELDS];
+        size_t scan_room;
 } fd__writer;
 
 /* A record written straight into a buffer (codec_write.c): the value of
@@ -195,28 +199,42 @@ void fd__writer_destroy(fd__writer *w);
 
 /* Walks the Avro binary body buf[0..len) against schema without allocating:
  * every length, count, union index and enum index is checked against the
- * remaining bytes, and the body must be consumed exactly. When at is not
- * NULL, at[i] is set to where top-level field i starts (i < at_cap). Returns
+ * remaining bytes, and the body must be consumed exactly. Returns
  * FD_DECODE_OK, FD_DECODE_UNDECODABLE or FD_DECODE_INVALID_FIELD (a string
  * containing a NUL byte), with a sentence in errstr. */
 fd_decode_err fd__check_body(const fd__node *schema, const uint8_t *buf,
-                             size_t len, const uint8_t **at, size_t at_cap,
-                             char *errstr, size_t errstr_size);
+                             size_t len, char *errstr, size_t errstr_size);
+
+/* Checks one value of type s (a top-level field's) at buf[0..len) by
+ * fd__check_body's rules, taking its arrays' and maps' items from *items.
+ * Returns the bytes it takes, or -1 when they are not a valid value; *nul
+ * is set to 1 when one of its strings has a NUL byte. */
+long fd__check_one(const fd__node *s, const uint8_t *buf, size_t len,
+                   size_t *items, int *nul);
 
 /* codec_read.c */
 
-/* Copies a body fd__check_body() accepted into out (which then owns its
- * strings; kind set even on error so that fd_event_clear releases partial
- * results). With at (the field starts fd__check_body() recorded for every
- * writer field) the values are read straight from the bytes; with at NULL,
- * or when the direct reader meets a shape it leaves to avro-c (a map of
- * more than FD__DIRECT_MAX_ATTRS entries), body[0..len) is read with avro-c
- * into w->value and copied from there. Both give the same event (the unit
- * tests and the decode fuzzer compare them). */
+/* Reads a body in one pass, checking it as fd__check_body() would and
+ * copying the values into out (kind set; its strings in one block, from
+ * slab when not NULL). Returns 0, or -1 for any body it does not take: one
+ * that fd__check_body() or fd__read_event() would refuse (so that they
+ * give the reason), a map of more than FD__DIRECT_MAX_ATTRS keys, or a
+ * shape it does not read. out must be released (fd_event_clear) either
+ * way. */
+int fd__scan_event(const fd_codec *codec, const fd__writer *w,
+                   const uint8_t *body, size_t len, struct fd_slab *slab,
+                   fd_event *out);
+
+/* Fills w's scan fields (rfield, scan_room) for reader rd. */
+void fd__scan_plan(fd__writer *w, const fd__reader *rd);
+
+/* Copies a body fd__check_body() accepted into out with avro-c (which then
+ * owns its strings; kind set even on error so that fd_event_clear releases
+ * partial results). fd__scan_event() gives the same event for the bodies
+ * it takes (the unit tests and the decode fuzzer compare them). */
 fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
-                             const uint8_t *body, size_t len,
-                             const uint8_t *const *at, struct fd_slab *slab,
-                             fd_event *out, char *errstr, size_t errstr_size);
+                             const uint8_t *body, size_t len, fd_event *out,
+                             char *errstr, size_t errstr_size);
 
 /* Checks required fields, stage, amount and occurred_at limits (limits may
  * be NULL). May canonicalise the stage name in place. */

@@ -1,5 +1,6 @@
-/* funneld — copying a decoded Avro generic value into fd_event by field
- * name (with reader defaults), and validating the result. */
+/* funneld — reading an Avro body into fd_event: in one pass straight from
+ * the bytes, or through avro-c's generic value (with reader defaults), and
+ * validating the result. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ static int unwrap(avro_value_t *in, leaf *out)
 }
 
 /* Where the strings of an event go: the heap (one allocation each), or,
- * for the direct reader, one block the event owns (fd_event.arena). */
+ * for the one-pass reader, one block the event owns (fd_event.arena). */
 typedef struct dalloc {
         char *p;     /* next free byte of the block; NULL: the heap */
         size_t left; /* bytes left in the block */
@@ -76,22 +77,6 @@ static char *d_strndup(dalloc *a, const char *s, size_t n)
         return dst;
 }
 
-/* Copies the n bytes at s into *dst (from a). "" stays "" for required
- * fields and becomes NULL for optional ones. Returns 0, 1 when the bytes
- * contain NUL, or -1 out of memory. nul_free: the bytes are an Avro string
- * fd__check_body() accepted, so they have no NUL to look for. */
-static int take_str(dalloc *a, const char *s, size_t n, int optional,
-                    int nul_free, char **dst)
-{
-        *dst = NULL;
-        if (!nul_free && n && memchr(s, '\0', n))
-                return 1;
-        if (optional && n == 0)
-                return 0;
-        *dst = d_strndup(a, s, n);
-        return *dst ? 0 : -1;
-}
-
 /* Copies a string/bytes leaf into *dst (heap, owned by the event). "" stays
  * "" for required fields and becomes NULL for optional ones. Returns 0, or
  * 1 when the bytes contain NUL, or -1 on an avro/memory error. */
@@ -115,7 +100,12 @@ static int copy_str(leaf *l, int optional, char **dst)
                         return -1;
                 s = b;
         }
-        return take_str(&heap, s, n, optional, 0, dst);
+        if (n && memchr(s, '\0', n))
+                return 1;
+        if (optional && n == 0)
+                return 0;
+        *dst = d_strndup(&heap, s, n);
+        return *dst ? 0 : -1;
 }
 
 static int get_long(leaf *l, int64_t *out)
@@ -239,167 +229,252 @@ static int copy_field(const fd__field *f, avro_value_t *wv, char *rec)
         return -1;
 }
 
-/* ---- the direct reader: values straight from a checked body ----
+/* ---- the one-pass reader: values straight from the body ----
  *
- * fd__check_body() has already proved that every length, count and union
- * index of the body is in range, so the reads below need no bounds checks
- * of their own. They follow copy_field()'s rules exactly. */
+ * Each writer field is checked by fd__check_body()'s rules and copied into
+ * the reader field it feeds in the same step, following copy_field()'s
+ * rules. A body either pass would refuse (and the rare shapes) is left to
+ * them, so that reasons and messages come from one place. */
 
-static int64_t direct_varint(const uint8_t **p)
+typedef struct scan {
+        const uint8_t *p, *end;
+        size_t items; /* array/map item budget, as fd__check_body()'s */
+        dalloc a;     /* the event's block */
+} scan;
+
+/* A zigzag varint of at most 10 bytes (most are one). 0, or -1. */
+static inline int scan_varint(scan *s, int64_t *out)
 {
         uint64_t v = 0;
-        int shift = 0;
-        uint8_t b;
 
-        do {
-                b = *(*p)++;
-                v |= (uint64_t)(b & 0x7f) << shift;
-                shift += 7;
-        } while ((b & 0x80) && shift < 70);
-        return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-}
-
-/* Resolves a union at *p to its branch (reading the index); NULL for a
- * null value. */
-static const fd__node *direct_leaf(const fd__node *s, const uint8_t **p)
-{
-        if (s->type == AVRO_UNION)
-                s = s->kid[direct_varint(p)];
-        return s->type == AVRO_NULL ? NULL : s;
-}
-
-/* A string or bytes value at *p: its bytes and length. */
-static const char *direct_bytes(const uint8_t **p, size_t *n)
-{
-        const char *s;
-
-        *n = (size_t)direct_varint(p);
-        s = (const char *)*p;
-        *p += *n;
-        return s;
-}
-
-/* How many entries the attribute array of a map value at p needs: the
- * entries of all its blocks (repeated keys counted), at most
- * FD__DIRECT_MAX_ATTRS + 1; 0 for a null. */
-static size_t direct_map_room(const fd__node *s, const uint8_t *p)
-{
-        size_t n = 0;
-        int64_t left;
-
-        s = direct_leaf(s, &p);
-        if (!s || s->type != AVRO_MAP)
+        if (s->p < s->end && !(*s->p & 0x80)) {
+                v = *s->p++;
+                *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
                 return 0;
-        while (n <= FD__DIRECT_MAX_ATTRS && (left = direct_varint(&p)) != 0) {
-                if (left < 0) {
-                        left = -left;
-                        (void)direct_varint(&p);
-                }
-                n += (size_t)left;
-                for (; left > 0; left--) {
-                        size_t kn, vn;
+        }
+        for (int shift = 0; shift < 70 && s->p < s->end; shift += 7) {
+                uint8_t b = *s->p++;
 
-                        (void)direct_bytes(&p, &kn);
-                        if (direct_leaf(s->kid[0], &p))
-                                (void)direct_bytes(&p, &vn);
+                v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+                        return 0;
                 }
         }
-        return n > FD__DIRECT_MAX_ATTRS ? FD__DIRECT_MAX_ATTRS + 1 : n;
+        return -1;
 }
 
-/* Like copy_map(), with avro-c's rule for a repeated key: the entry keeps
- * its first position and takes the last value. Returns 3 for a map larger
- * than FD__DIRECT_MAX_ATTRS (left to avro-c). */
-static int direct_map(dalloc *al, const fd__node *values, const uint8_t *p,
-                      size_t room, fd_attr **attrs, size_t *cnt)
+/* The branch of union t at s->p (reading its index), or t itself; NULL
+ * when the index is out of range. */
+static inline const fd__node *scan_branch(scan *s, const fd__node *t)
 {
-        fd_attr *a = NULL;
-        size_t n = 0, i;
-        int64_t left;
+        int64_t v;
 
-        if (room > FD__DIRECT_MAX_ATTRS)
-                return 3;
+        if (t->type != AVRO_UNION)
+                return t;
+        if (scan_varint(s, &v) != 0 || v < 0 || (uint64_t)v >= t->n)
+                return NULL;
+        return t->kid[v];
+}
 
-        while ((left = direct_varint(&p)) != 0) {
+/* A string or bytes value (type t) without a NUL byte: its bytes, *n long;
+ * NULL when malformed, of another type, or with a NUL. */
+static inline const char *scan_bytes(scan *s, avro_type_t t, size_t *n)
+{
+        int64_t len;
+        const char *str;
+
+        if ((t != AVRO_STRING && t != AVRO_BYTES) ||
+            scan_varint(s, &len) != 0 || len < 0 || len > s->end - s->p)
+                return NULL;
+        str = (const char *)s->p;
+        s->p += len;
+        *n = (size_t)len;
+        return memchr(str, '\0', *n) ? NULL : str;
+}
+
+/* n bytes at str, and a NUL, copied into the event's block (which has
+ * room for every string of the body). */
+static inline char *scan_copy(scan *s, const char *str, size_t n)
+{
+        char *dst = s->a.p;
+
+        if (n + 1 > s->a.left)
+                return NULL;
+        memcpy(dst, str, n);
+        dst[n] = '\0';
+        s->a.p += n + 1;
+        s->a.left -= n + 1;
+        return dst;
+}
+
+/* The map of values vt at s->p into *attrs / *cnt, with avro-c's rule for
+ * a repeated key (first position, last value). 0, or -1: leave it. */
+static int scan_map(scan *s, const fd__node *vt, fd_attr **attrs, size_t *cnt)
+{
+        fd_attr got[FD__DIRECT_MAX_ATTRS];
+        size_t klen[FD__DIRECT_MAX_ATTRS], n = 0, i;
+        int64_t left, size;
+
+        for (;;) {
+                if (scan_varint(s, &left) != 0)
+                        return -1;
+                if (left == 0)
+                        break;
                 if (left < 0) {
+                        if (left == INT64_MIN || scan_varint(s, &size) != 0 ||
+                            size < 0 || size > s->end - s->p)
+                                return -1;
                         left = -left;
-                        (void)direct_varint(&p); /* block size in bytes */
                 }
+                if ((uint64_t)left > s->items)
+                        return -1;
+                s->items -= (size_t)left;
                 for (; left > 0; left--) {
+                        const fd__node *b;
                         const char *k, *v = "";
-                        const fd__node *vs;
                         size_t kn, vn = 0;
                         char *val;
-                        int rc;
 
-                        k = direct_bytes(&p, &kn);
-                        if ((vs = direct_leaf(values, &p)))
-                                v = direct_bytes(&p, &vn);
-                        rc = take_str(al, v, vn, 0,
-                                      !vs || vs->type == AVRO_STRING, &val);
-                        if (rc != 0)
-                                return rc;
+                        if (!(k = scan_bytes(s, AVRO_STRING, &kn)) ||
+                            !(b = scan_branch(s, vt)) ||
+                            (b->type != AVRO_NULL &&
+                             !(v = scan_bytes(s, b->type, &vn))) ||
+                            !(val = scan_copy(s, v, vn)))
+                                return -1;
                         for (i = 0; i < n; i++)
-                                if (strlen(a[i].key) == kn &&
-                                    memcmp(a[i].key, k, kn) == 0)
+                                if (klen[i] == kn &&
+                                    memcmp(got[i].key, k, kn) == 0)
                                         break;
                         if (i < n) {
-                                a[i].value = val;
+                                got[i].value = val;
                                 continue;
                         }
-                        if (n == FD__DIRECT_MAX_ATTRS)
-                                return 3;
-                        if (!a && !(a = d_alloc(al, room * sizeof(*a))))
+                        if (n == FD__DIRECT_MAX_ATTRS ||
+                            !(got[n].key = scan_copy(s, k, kn)))
                                 return -1;
-                        /* a key is a string: NUL-free (checked) */
-                        if (take_str(al, k, kn, 0, 1, &a[n].key) != 0)
-                                return -1;
-                        a[n++].value = val;
-                        *attrs = a;
-                        *cnt = n;
+                        klen[n] = kn;
+                        got[n++].value = val;
                 }
+        }
+        if (n) {
+                if (!(*attrs = d_alloc(&s->a, n * sizeof(**attrs))))
+                        return -1;
+                memcpy(*attrs, got, n * sizeof(**attrs));
+                *cnt = n;
         }
         return 0;
 }
 
-/* copy_field() for the bytes of writer field type s at p. Also returns 3:
- * leave this event to avro-c. */
-static int direct_field(dalloc *a, const fd__field *f, const fd__node *s,
-                        const uint8_t *p, char *rec)
+/* Writer field type t at s->p into reader field f of rec. 0, or -1: leave
+ * the body to the two passes. */
+static int scan_field(scan *s, const fd__field *f, const fd__node *t, char *rec)
 {
+        const fd__node *b = scan_branch(s, t);
         const char *str;
+        int64_t v;
         size_t n;
 
-        s = direct_leaf(s, &p);
+        if (!b)
+                return -1;
         switch (f->type) {
         case FD__F_STR:
         case FD__F_OPT_STR:
-                *(char **)(rec + f->off) = NULL;
-                if (!s)
+                if (b->type == AVRO_NULL)
                         return 0;
-                str = direct_bytes(&p, &n);
-                return take_str(a, str, n, f->type == FD__F_OPT_STR,
-                                s->type == AVRO_STRING,
-                                (char **)(rec + f->off));
+                if (!(str = scan_bytes(s, b->type, &n)))
+                        return -1;
+                if (n == 0 && f->type == FD__F_OPT_STR)
+                        return 0;
+                return (*(char **)(rec + f->off) = scan_copy(s, str, n)) ? 0
+                                                                         : -1;
         case FD__F_TIME:
-                if (!s)
-                        return 2;
-                *(int64_t *)(rec + f->off) = direct_varint(&p);
-                return 0;
         case FD__F_OPT_LONG:
-                if (!s)
-                        return 0;
-                *(int *)(rec + f->off_cnt) = 1;
-                *(int64_t *)(rec + f->off) = direct_varint(&p);
+                if (b->type == AVRO_NULL) /* a null time is refused */
+                        return f->type == FD__F_TIME ? -1 : 0;
+                if ((b->type != AVRO_INT64 && b->type != AVRO_INT32) ||
+                    scan_varint(s, &v) != 0 ||
+                    (b->type == AVRO_INT32 && (v < INT32_MIN || v > INT32_MAX)))
+                        return -1;
+                *(int64_t *)(rec + f->off) = v;
+                if (f->type == FD__F_OPT_LONG)
+                        *(int *)(rec + f->off_cnt) = 1;
                 return 0;
         case FD__F_ATTRS:
-                if (!s)
+                if (b->type == AVRO_NULL)
                         return 0;
-                return direct_map(a, s->kid[0], p, direct_map_room(s, p),
-                                  (fd_attr **)(rec + f->off),
-                                  (size_t *)(rec + f->off_cnt));
+                if (b->type != AVRO_MAP)
+                        return -1;
+                return scan_map(s, b->kid[0], (fd_attr **)(rec + f->off),
+                                (size_t *)(rec + f->off_cnt));
         }
         return -1;
+}
+
+void fd__scan_plan(fd__writer *w, const fd__reader *rd)
+{
+        size_t i;
+
+        memset(w->rfield, -1, sizeof(w->rfield));
+        /* every default, an attribute array per map field, and the
+         * alignment of the block's start */
+        w->scan_room = w->dflt_bytes + sizeof(void *);
+        for (i = 0; i < rd->field_cnt; i++) {
+                if (w->fmap[i] >= 0 && w->fmap[i] < FD__MAX_WRITER_FIELDS)
+                        w->rfield[w->fmap[i]] = (int8_t)i;
+                if (rd->fields[i].type == FD__F_ATTRS)
+                        w->scan_room += FD__DIRECT_MAX_ATTRS * sizeof(fd_attr) +
+                                        sizeof(void *);
+        }
+}
+
+int fd__scan_event(const fd_codec *codec, const fd__writer *w,
+                   const uint8_t *body, size_t len, fd_slab *slab,
+                   fd_event *out)
+{
+        const fd__reader *rd = &codec->rd[w->kind];
+        const fd__node *root = w->plan.root;
+        char *rec = (char *)&out->u;
+        /* Every string of the body takes at most the bytes it had (each
+         * has a length byte for its NUL). */
+        size_t cap = len + w->scan_room, i;
+        scan s = {body, body + len, len + 4096, {NULL, cap}};
+        int nul;
+
+        out->kind = w->kind;
+        if (w->wfield_cnt > FD__MAX_WRITER_FIELDS || root->type != AVRO_RECORD)
+                return -1;
+        s.a.p = out->arena = slab ? fd_slab_alloc(slab, cap, &out->arena_owner)
+                                  : malloc(cap);
+        if (!s.a.p)
+                return -1;
+        for (i = 0; i < root->n; i++) {
+                int r = w->rfield[i];
+                long took;
+
+                if (r >= 0) {
+                        if (scan_field(&s, &rd->fields[r], root->kid[i], rec) !=
+                            0)
+                                return -1;
+                        continue;
+                }
+                took = fd__check_one(root->kid[i], s.p, (size_t)(s.end - s.p),
+                                     &s.items, &nul);
+                if (took < 0 || nul)
+                        return -1;
+                s.p += took;
+        }
+        if (s.p != s.end)
+                return -1;
+        /* dflt_bytes: 0 when the writer has every reader field */
+        for (i = 0; w->dflt_bytes && i < rd->field_cnt; i++)
+                if (w->fmap[i] < 0 &&
+                    apply_default(&rd->fields[i], &rd->dflt[i], rec, &s.a) != 0)
+                        return -1;
+        if (slab)
+                fd_slab_shrink(out->arena_owner, out->arena, cap,
+                               cap - s.a.left);
+        return 0;
 }
 
 /* Reads body into w->value with avro-c. */
@@ -419,39 +494,16 @@ static int avro_read_body(fd__writer *w, const uint8_t *body, size_t len,
 }
 
 fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
-                             const uint8_t *body, size_t len,
-                             const uint8_t *const *at, fd_slab *slab,
-                             fd_event *out, char *errstr, size_t errstr_size)
+                             const uint8_t *body, size_t len, fd_event *out,
+                             char *errstr, size_t errstr_size)
 {
         const fd__reader *rd = &codec->rd[w->kind];
         char *rec = (char *)&out->u;
-        dalloc a = {NULL, 0};
+        dalloc heap = {NULL, 0};
         size_t i;
 
         out->kind = w->kind;
-        if (at) {
-                /* One block for every string: those of the body take at
-                 * most len bytes with their NULs (each has a length byte),
-                 * plus the attribute arrays and the writer's defaults. */
-                size_t room = 0;
-
-                for (i = 0; i < rd->field_cnt; i++)
-                        if (rd->fields[i].type == FD__F_ATTRS &&
-                            w->fmap[i] >= 0)
-                                room += direct_map_room(w->ftype[i],
-                                                        at[w->fmap[i]]) +
-                                        1;
-                a.left = len + room * sizeof(fd_attr) + w->dflt_bytes +
-                         2 * sizeof(void *);
-                a.p = out->arena =
-                        slab ? fd_slab_alloc(slab, a.left, &out->arena_owner)
-                             : malloc(a.left);
-                if (!a.p) {
-                        snprintf(errstr, errstr_size,
-                                 "out of memory decoding an event");
-                        return FD_DECODE_UNDECODABLE;
-                }
-        } else if (avro_read_body(w, body, len, errstr, errstr_size) != 0)
+        if (avro_read_body(w, body, len, errstr, errstr_size) != 0)
                 return FD_DECODE_UNDECODABLE;
         for (i = 0; i < rd->field_cnt; i++) {
                 const fd__field *f = &rd->fields[i];
@@ -459,20 +511,12 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
                 int rc;
 
                 if (w->fmap[i] < 0) {
-                        rc = apply_default(f, &rd->dflt[i], rec, &a);
-                } else if (at) {
-                        rc = direct_field(&a, f, w->ftype[i], at[w->fmap[i]],
-                                          rec);
+                        rc = apply_default(f, &rd->dflt[i], rec, &heap);
                 } else {
                         rc = avro_value_get_by_index(
                                 &w->value, (size_t)w->fmap[i], &wv, NULL);
                         if (rc == 0)
                                 rc = copy_field(f, &wv, rec);
-                }
-                if (rc == 3) { /* a shape left to avro-c: start over */
-                        fd_event_clear(out);
-                        return fd__read_event(codec, w, body, len, NULL, NULL,
-                                              out, errstr, errstr_size);
                 }
                 if (rc == 1) {
                         snprintf(errstr, errstr_size,
@@ -491,8 +535,7 @@ fd_decode_err fd__read_event(fd_codec *codec, fd__writer *w,
                 if (rc != 0) {
                         snprintf(errstr, errstr_size,
                                  "cannot copy field '%s' (%s); check memory",
-                                 f->name,
-                                 at ? "out of memory" : avro_strerror());
+                                 f->name, avro_strerror());
                         return FD_DECODE_UNDECODABLE;
                 }
         }

@@ -449,9 +449,7 @@ static int writer_parse(fd__writer *w, const fd__reader *rd, const char *path,
                          "out of memory compiling writer schema %s", path);
                 goto out;
         }
-        for (size_t i = 0; i < rd->field_cnt; i++)
-                w->ftype[i] =
-                        w->fmap[i] < 0 ? NULL : w->plan.root->kid[w->fmap[i]];
+        fd__scan_plan(w, rd);
         w->iface = avro_generic_class_from_schema(w->schema);
         if (!w->iface || avro_generic_value_new(w->iface, &w->value) != 0) {
                 snprintf(errstr, errstr_size,

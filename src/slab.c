@@ -89,6 +89,18 @@ void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner)
         return p;
 }
 
+void fd_slab_shrink(void *owner, void *p, size_t n, size_t used)
+{
+        const size_t align = alignof(max_align_t);
+        chunk *c = owner;
+
+        n = (n + align - 1) & ~(align - 1);
+        used = (used + align - 1) & ~(align - 1);
+        if (c == c->slab->cur && used <= n &&
+            (unsigned char *)p + n == c->data + c->used)
+                c->used -= n - used;
+}
+
 void fd_slab_release(void *owner)
 {
         chunk *c = owner;

@@ -17,6 +17,11 @@ fd_slab *fd_slab_new(size_t chunk_size);
  * a chunk of their own. */
 void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner);
 
+/* Gives back the end of block p of n bytes (fd_slab_alloc's), keeping its
+ * first used bytes, when it is the latest block carved from its chunk;
+ * otherwise nothing changes. */
+void fd_slab_shrink(void *owner, void *p, size_t n, size_t used);
+
 /* Releases a block by its owner (fd_slab_alloc's). A chunk whose blocks
  * are all released is kept for reuse until the slab is freed (a block of
  * its own chunk is freed). */

@@ -14,7 +14,7 @@
  * error errstr must be set and the event left zeroed. Every input is also
  * decoded by a second codec that reads bodies with avro-c
  * (fd_codec_use_avro_reader): the reason and the event must be the same as
- * the direct reader's. A broken invariant aborts, which libFuzzer reports
+ * the one-pass reader's. A broken invariant aborts, which libFuzzer reports
  * as a crash.
  *
  * tests/unit/test_fuzz_regressions.c includes this file with
@@ -290,12 +290,13 @@ static int fd_fuzz_decode_one(const uint8_t *data, size_t size)
         }
         rc = fd_codec_decode(codec, kind, data + 1, size - 1, limits, &ev, err,
                              sizeof(err));
-        /* The direct reader against avro-c's. */
+        /* The one-pass reader against avro-c's. */
         ref_rc = fd_codec_decode(fuzz_codec(1), kind, data + 1, size - 1,
                                  limits, &ref, ref_err, sizeof(ref_err));
         if (ref_rc != rc)
                 fprintf(stderr,
-                        "fuzz_decode: direct reader %s (%s), avro-c %s (%s)\n",
+                        "fuzz_decode: one-pass reader %s (%s), avro-c %s "
+                        "(%s)\n",
                         fd_decode_err_name(rc), err, fd_decode_err_name(ref_rc),
                         ref_err);
         FUZZ_ASSERT(ref_rc == rc);

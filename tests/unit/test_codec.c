@@ -655,6 +655,7 @@ static void test_evolution_extra_fields(void)
         FD_CHECK_STR(out.u.lead.utm_term, "pricing");
         FD_CHECK_INT(out.u.lead.attr_cnt, 1);
         FD_CHECK_STR(fd_lead_event_attr(&out.u.lead, "country"), "DE");
+        FD_CHECK(out.arena != NULL); /* read in one pass, not by avro-c */
         /* The same bytes under the reader's id do not decode. */
         b.data[4] = ID_LEAD;
         FD_CHECK(decode(codec, FD_EV_LEAD, &b, &out) != FD_DECODE_OK);
@@ -702,6 +703,7 @@ static void test_evolution_missing_fields(void)
         FD_CHECK(out.u.lead.utm_medium == NULL);
         FD_CHECK(out.u.lead.utm_term == NULL && out.u.lead.utm_content == NULL);
         FD_CHECK_INT(out.u.lead.attr_cnt, 0); /* default {} */
+        FD_CHECK(out.arena != NULL); /* read in one pass, not by avro-c */
 
         /* CRM: int amount promoted to long, bytes currency, no owner. */
         if (wenc_open(&w, c0) != 0)
@@ -724,6 +726,7 @@ static void test_evolution_missing_fields(void)
         FD_CHECK_INT(out.u.crm.amount_minor, 250000);
         FD_CHECK_STR(out.u.crm.currency, "GBP");
         FD_CHECK(out.u.crm.owner == NULL && out.u.crm.opportunity_id == NULL);
+        FD_CHECK(out.arena != NULL); /* an int and bytes, in one pass too */
 out:
         fd_event_clear(&out);
         fd_buf_free(&b);
@@ -1049,7 +1052,7 @@ static void test_hostile_random(void)
         fd_codec_destroy(codec);
 }
 
-/* ---- the direct reader against avro-c's (fd_codec_use_avro_reader) ---- */
+/* ---- the one-pass reader against avro-c's (fd_codec_use_avro_reader) ---- */
 
 static void put_long(fd_buf *b, int64_t v)
 {
@@ -1269,8 +1272,9 @@ static void test_direct_reader(void)
         FD_CHECK_STR(out.u.lead.attrs[1].value, "10");
         FD_CHECK_STR(out.u.lead.channel, "paid_search");
         FD_CHECK(out.u.lead.anonymous_id == NULL);
+        FD_CHECK(out.arena != NULL); /* read in one pass */
         fd_event_clear(&out);
-        /* A map larger than the direct reader takes: avro-c reads it. */
+        /* A map larger than the one-pass reader takes: avro-c reads it. */
         lead_head(&b);
         put_long(&b, 70);
         for (i = 0; i < 70; i++) {
@@ -1283,6 +1287,7 @@ static void test_direct_reader(void)
         FD_CHECK_INT(decode(direct, FD_EV_LEAD, &b, &out), FD_DECODE_OK);
         FD_CHECK_INT(out.u.lead.attr_cnt, 70);
         FD_CHECK_STR(out.u.lead.attrs[69].value, "last");
+        FD_CHECK(out.arena == NULL);
         fd_event_clear(&out);
         /* A NUL byte in an attribute value is refused by both. */
         lead_head(&b);

@@ -96,6 +96,34 @@ static void test_large_block_has_its_own_chunk(void)
         fd_slab_free(s);
 }
 
+/* Shrinking the latest block gives its end to the next block; an older
+ * block or a block of its own chunk keeps its size. */
+static void test_shrink_latest_block(void)
+{
+        const size_t al = alignof(max_align_t);
+        fd_slab *s = fd_slab_new(4096);
+        void *o1, *o2, *o3, *o4, *o5;
+        char *a = fd_slab_alloc(s, 512, &o1);
+        char *b, *c, *d;
+
+        fd_slab_shrink(o1, a, 512, 10);
+        b = fd_slab_alloc(s, 100, &o2);
+        FD_CHECK(b == a + (10 + al - 1) / al * al);
+        fd_slab_shrink(o1, a, 512, 0); /* a is not the latest: no change */
+        c = fd_slab_alloc(s, 8, &o3);
+        FD_CHECK(c == b + (100 + al - 1) / al * al);
+        d = fd_slab_alloc(s, 3000, &o4); /* its own chunk */
+        fd_slab_shrink(o4, d, 3000, 1);
+        FD_CHECK(fd_slab_alloc(s, 8, &o5) == c + al); /* still after c */
+        memset(d, 'z', 3000);
+        fd_slab_release(o1);
+        fd_slab_release(o2);
+        fd_slab_release(o3);
+        fd_slab_release(o4);
+        fd_slab_release(o5);
+        fd_slab_free(s);
+}
+
 /* Freeing the slab while blocks are out: they stay valid; the last release
  * frees what is left (the leak checkers of the sanitizer and valgrind runs
  * see the rest). */
@@ -121,5 +149,6 @@ int main(void)
         FD_RUN(test_empty_current_chunk_restarts);
         FD_RUN(test_large_block_has_its_own_chunk);
         FD_RUN(test_blocks_outlive_the_slab);
+        FD_RUN(test_shrink_latest_block);
         return FD_DONE();
 }
