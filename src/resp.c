@@ -188,3 +188,55 @@ int fd_resp_strs(fd_resp *r, int argc, ...)
         va_end(ap);
         return rc;
 }
+
+int fd_resp_skim(const char *buf, size_t len, size_t *pos, fd_resp_value *v)
+{
+        const char *p = buf + *pos, *end = buf + len, *nl;
+        long long num = 0;
+
+        if (p >= end || !(nl = memchr(p, '\n', (size_t)(end - p))))
+                return 0;
+        if (nl == p || nl[-1] != '\r')
+                return -1;
+        *v = (fd_resp_value){0};
+        switch (*p) {
+        case '+':
+                v->type = FD_RESP_STATUS;
+                break;
+        case ':':
+                v->type = FD_RESP_INTEGER;
+                break;
+        case '-':
+                v->type = FD_RESP_ERROR;
+                v->str = p + 1;
+                v->len = (size_t)(nl - 1 - v->str);
+                break;
+        case '$':
+        case '*':
+                v->type = *p == '$' ? FD_RESP_STRING : FD_RESP_ARRAY;
+                if (nl - p == 4 && p[1] == '-' && p[2] == '1') {
+                        v->type = FD_RESP_NIL;
+                        break;
+                }
+                if (nl - p < 3)
+                        return -1; /* no digits */
+                for (p++; p < nl - 1; p++) {
+                        if (*p < '0' || *p > '9' || num > 1000000000000LL)
+                                return -1;
+                        num = num * 10 + (*p - '0');
+                }
+                if (v->type == FD_RESP_ARRAY)
+                        v->more = num;
+                else if (end - (nl + 1) < num + 2)
+                        return 0; /* the string's bytes are not all here */
+                else if (nl[num + 1] != '\r' || nl[num + 2] != '\n')
+                        return -1;
+                else
+                        nl += num + 2;
+                break;
+        default:
+                return -1;
+        }
+        *pos = (size_t)(nl + 1 - buf);
+        return 1;
+}

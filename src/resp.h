@@ -44,4 +44,28 @@ int fd_resp_fmt(fd_resp *r, const char *fmt, ...)
 /* Whole commands of string arguments: fd_resp_strs(r, 3, "HSET", k, v). */
 int fd_resp_strs(fd_resp *r, int argc, ...);
 
+/* ---- reading RESP2 answers without building them ---- */
+
+enum {
+        FD_RESP_STATUS = 1,
+        FD_RESP_ERROR,
+        FD_RESP_INTEGER,
+        FD_RESP_STRING,
+        FD_RESP_ARRAY,
+        FD_RESP_NIL
+};
+
+typedef struct fd_resp_value {
+        int type;        /* FD_RESP_*; NIL for "$-1" and "*-1" */
+        long long more;  /* an array's elements, which follow it */
+        const char *str; /* an error's text (not NUL-terminated) */
+        size_t len;
+} fd_resp_value;
+
+/* Takes the value at buf[*pos..len): an array's first line only, a bulk
+ * string with its bytes. Returns 1 (*pos moved past it), 0 when buf does
+ * not hold all of it yet (nothing taken), or -1 for bytes that are not
+ * RESP2. */
+int fd_resp_skim(const char *buf, size_t len, size_t *pos, fd_resp_value *v);
+
 #endif

@@ -575,108 +575,91 @@ out:
         return rc;
 }
 
-/* Reads the MULTI, QUEUED... and EXEC replies of a transaction of n
- * commands. */
 /* The answer to a batch (+OK, a +QUEUED per command, the EXEC array) is
- * read without building reply objects: only the type of each top-level
- * reply and the errors matter, and a batch has thousands of replies. The
- * functions below replace hiredis's reply builders while read_exec runs. */
+ * read straight from the reader's buffer, without hiredis's parse and
+ * reply objects: only the type of each top-level reply and the errors
+ * matter, and a batch has thousands of replies, most of them "+QUEUED" and
+ * small integers. buf, pos, len, ridx and err are public fields of
+ * redisReader; redisBufferRead() appends what the socket has, and hiredis
+ * trims the buffer on its next redisGetReply as usual. */
 typedef struct exec_answer {
-        int top_type;  /* type of the last top-level reply */
+        int top_type;  /* FD_RESP_* type of the last top-level reply */
         size_t errors; /* error replies, at any depth */
         size_t inner;  /* of them inside the EXEC array: commands that ran */
         char first_error[256];
 } exec_answer;
 
-static _Thread_local exec_answer *answer;
-static char answer_obj; /* what the builders return: not NULL (not OOM) */
-
-static void *answer_note(const redisReadTask *task, const char *s, size_t len)
-{
-        if (!task->parent)
-                answer->top_type = task->type;
-        if (task->type == REDIS_REPLY_ERROR && task->parent)
-                answer->inner++;
-        if (task->type == REDIS_REPLY_ERROR && answer->errors++ == 0 && s) {
-                size_t n = len < sizeof(answer->first_error) - 1
-                                   ? len
-                                   : sizeof(answer->first_error) - 1;
-                memcpy(answer->first_error, s, n);
-                answer->first_error[n] = '\0';
-        }
-        return &answer_obj;
-}
-
-static void *answer_string(const redisReadTask *task, char *s, size_t len)
-{
-        return answer_note(task, s, len);
-}
-
-static void *answer_array(const redisReadTask *task, int elements)
-{
-        (void)elements;
-        return answer_note(task, NULL, 0);
-}
-
-static void *answer_integer(const redisReadTask *task, long long v)
-{
-        (void)v;
-        return answer_note(task, NULL, 0);
-}
-
-static void *answer_nil(const redisReadTask *task)
-{
-        /* task->type is that of the '*' or '$' line: an aborted EXEC
-         * ("*-1", WATCH saw a change) arrives as an ARRAY task */
-        void *obj = answer_note(task, NULL, 0);
-        if (!task->parent)
-                answer->top_type = REDIS_REPLY_NIL;
-        return obj;
-}
-
-static redisReplyObjectFunctions answer_fns = {
-        .createString = answer_string,
-        .createArray = answer_array,
-        .createInteger = answer_integer,
-        .createNil = answer_nil,
-        .freeObject = free_nothing,
-};
-
-/* Takes one "+QUEUED" answer from the reader's buffer when it starts
- * there, between top-level replies: a transaction has one per command, and
- * counting them off the buffer costs less than a parse each through
- * redisGetReply. buf, pos, len and ridx are public fields of redisReader;
- * hiredis reads and trims its buffer on the next redisGetReply as usual. */
-static int take_queued(redisReader *rd)
+/* The length of the "+QUEUED" or ":<integer>" line at b (avail bytes), 0
+ * for anything else or a line not all there. */
+static inline size_t short_line(const char *b, size_t avail)
 {
         static const char q[] = "+QUEUED\r\n";
-        const size_t n = sizeof(q) - 1;
-        if (rd->ridx != -1 || rd->err || rd->len - rd->pos < n ||
-            memcmp(rd->buf + rd->pos, q, n) != 0)
+        size_t k;
+
+        if (avail >= sizeof(q) - 1 && memcmp(b, q, sizeof(q) - 1) == 0)
+                return sizeof(q) - 1;
+        if (!avail || b[0] != ':')
                 return 0;
-        rd->pos += n;
-        return 1;
+        for (k = 1; k < avail && k < 24 && b[k] != '\r'; k++)
+                ;
+        return k + 1 < avail && b[k] == '\r' && b[k + 1] == '\n' ? k + 2 : 0;
 }
 
+/* Reads the MULTI, QUEUED... and EXEC replies of a transaction of n
+ * commands. */
 static int read_exec(fd_store *store, size_t n)
 {
-        redisReader *reader = store->ctx->reader;
+        redisReader *rd = store->ctx->reader;
         exec_answer a = {0};
-        int rc = FD_STORE_OK;
+        size_t tops = n + 2, k;
+        long long left = 0; /* values still to take of the current reply */
+        fd_resp_value v;
+        int rc;
 
-        answer = &a;
-        redisReplyObjectFunctions *saved = reader_lend(reader, &answer_fns);
-        for (size_t i = 0; i < n + 2 && rc == FD_STORE_OK; i++) {
-                void *reply = NULL;
-                if (i >= 1 && i <= n && take_queued(reader))
-                        continue;
-                if (redisGetReply(store->ctx, &reply) != REDIS_OK || !reply)
-                        rc = FD_STORE_ERR;
+        if (rd->ridx != -1 || rd->err) {
+                FD_WARN("store", "redis reader is in the middle of a reply "
+                                 "before a transaction's answer; reconnecting");
+                return FD_STORE_ERR;
         }
-        reader_restore(reader, saved);
-        answer = NULL;
-        if (rc != FD_STORE_OK)
-                return rc;
+        while (tops > 0) {
+                int top = left == 0;
+
+                if ((k = short_line(rd->buf + rd->pos, rd->len - rd->pos))) {
+                        rd->pos += k;
+                        v.type = rd->buf[rd->pos - k] == '+' ? FD_RESP_STATUS
+                                                             : FD_RESP_INTEGER;
+                        v.more = 0;
+                } else if ((rc = fd_resp_skim(rd->buf, rd->len, &rd->pos,
+                                              &v)) == 0) {
+                        if (redisBufferRead(store->ctx) != REDIS_OK) {
+                                FD_WARN("store",
+                                        "redis connection failed reading a "
+                                        "transaction's answer: %s",
+                                        store->ctx->errstr);
+                                return FD_STORE_ERR;
+                        }
+                        continue;
+                } else if (rc < 0) {
+                        FD_WARN("store", "redis answered a transaction with "
+                                         "bytes that are not RESP2; "
+                                         "reconnecting");
+                        return FD_STORE_ERR;
+                } else if (v.type == FD_RESP_ERROR) {
+                        a.inner += !top;
+                        if (a.errors++ == 0) {
+                                size_t m = v.len < sizeof(a.first_error) - 1
+                                                   ? v.len
+                                                   : sizeof(a.first_error) - 1;
+                                memcpy(a.first_error, v.str, m);
+                                a.first_error[m] = '\0';
+                        }
+                }
+                if (top)
+                        a.top_type = v.type;
+                left += v.more - !top;
+                if (left == 0)
+                        tops--;
+        }
         if (a.inner) {
                 FD_ERROR("store",
                          "redis ran the batch but %zu of its commands failed, "
@@ -696,7 +679,7 @@ static int read_exec(fd_store *store, size_t n)
                          a.errors, a.first_error);
                 return FD_STORE_ERR;
         }
-        return a.top_type == REDIS_REPLY_NIL ? FD_STORE_FENCED : FD_STORE_OK;
+        return a.top_type == FD_RESP_NIL ? FD_STORE_FENCED : FD_STORE_OK;
 }
 
 int fd_store_watch_read(fd_store *store, const int32_t *parts,

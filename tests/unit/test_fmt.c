@@ -188,6 +188,51 @@ static void test_resp_cmd_begin_end(void)
         }
 }
 
+/* A transaction's answer taken value by value, whole or cut anywhere. */
+static void test_resp_skim(void)
+{
+        static const char ans[] =
+                "+OK\r\n+QUEUED\r\n-ERR wrong\r\n*4\r\n:12\r\n"
+                "$5\r\na\r\nbc\r\n$-1\r\n*0\r\n*-1\r\n";
+        static const int types[] = {
+                FD_RESP_STATUS, FD_RESP_STATUS,  FD_RESP_ERROR,
+                FD_RESP_ARRAY,  FD_RESP_INTEGER, FD_RESP_STRING,
+                FD_RESP_NIL,    FD_RESP_ARRAY,   FD_RESP_NIL};
+        const size_t n = sizeof(ans) - 1, cnt = sizeof(types) / sizeof(*types);
+        static const char *const bad[] = {"?x\r\n",         "$\r\n", "*12a\r\n",
+                                          "$3\r\nabcd\r\n", "+OK\n", "*-2\r\n"};
+        fd_resp_value v;
+        size_t pos, i, cut;
+
+        for (cut = 0; cut <= n; cut++) {
+                /* the bytes up to cut first, then all: the same values */
+                size_t got = 0;
+                int rc;
+
+                pos = 0;
+                while ((rc = fd_resp_skim(ans, cut, &pos, &v)) == 1)
+                        FD_CHECK_INT(v.type, types[got++]);
+                FD_CHECK_INT(rc, 0);
+                while (fd_resp_skim(ans, n, &pos, &v) == 1) {
+                        FD_CHECK(got < cnt);
+                        if (got == 2)
+                                FD_CHECK(v.len == 9 &&
+                                         memcmp(v.str, "ERR wrong", 9) == 0);
+                        if (got == 3)
+                                FD_CHECK_INT(v.more, 4);
+                        FD_CHECK_INT(v.type, types[got++]);
+                }
+                FD_CHECK_INT(got, cnt);
+                FD_CHECK_INT(pos, n);
+        }
+        for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+                pos = 0;
+                FD_CHECK_INT(fd_resp_skim(bad[i], strlen(bad[i]), &pos, &v),
+                             -1);
+                FD_CHECK_INT(pos, 0);
+        }
+}
+
 static void test_vfmt(void)
 {
         FD_CHECK(same(256, "%s:{%s}:daily:%s", "fd", "acme", "mql"));
@@ -211,6 +256,7 @@ int main(void)
         FD_RUN(test_resp_fmt);
         FD_RUN(test_resp_i64_and_join);
         FD_RUN(test_resp_cmd_begin_end);
+        FD_RUN(test_resp_skim);
         FD_RUN(test_vfmt);
         return FD_DONE();
 }
