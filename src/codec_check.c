@@ -6,7 +6,9 @@
  * varint is at most 10 bytes, every length fits the remaining bytes, every
  * union and enum index is in range, ints fit 32 bits, booleans are 0 or 1,
  * the total number of array/map items is bounded, nesting is bounded, and
- * the body must be consumed exactly (trailing bytes are rejected). */
+ * the body must be consumed exactly (trailing bytes are rejected). The
+ * one-pass reader (codec_read.c) applies the same rules as it copies, and
+ * checks the writer fields it does not copy here (fd__check_one). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

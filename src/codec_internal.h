@@ -1,5 +1,5 @@
 /* funneld — private structures shared by the codec's source files
- * (codec.c, codec_schema.c, codec_check.c, codec_encode.c). */
+ * (codec.c, codec_schema.c, codec_check.c, codec_read.c, codec_encode.c). */
 #ifndef FUNNELD_CODEC_INTERNAL_H
 #define FUNNELD_CODEC_INTERNAL_H
 

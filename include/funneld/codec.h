@@ -54,11 +54,13 @@ int fd_codec_set_plain_writer(fd_codec *codec, fd_event_kind kind,
                               const char *path, char *errstr,
                               size_t errstr_size);
 
-/* How a body is copied into the event once the pre-validator has walked it:
- * by default straight from its bytes (one more pass over fields whose
- * positions are known); with on != 0 through avro-c's generic value, the
- * reference the unit tests and the decode fuzzer compare the default with.
- * Both accept and reject the same values and give the same events. */
+/* How a body is read into the event: by default in one pass straight from
+ * its bytes, each field checked and copied in one step (bodies that pass
+ * leaves, invalid ones included, are pre-validated and read with avro-c);
+ * with on != 0 always pre-validated and read through avro-c's generic
+ * value, the reference the unit tests and the decode fuzzer compare the
+ * default with. Both accept and reject the same values and give the same
+ * events. */
 void fd_codec_use_avro_reader(fd_codec *codec, int on);
 
 /* How promotions and attributions are encoded: by default written straight

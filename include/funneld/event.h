@@ -74,7 +74,7 @@ typedef struct fd_spend_event {
 typedef struct fd_event {
         fd_event_kind kind;
         char *arena; /* when set, every string and array of the event lives
-                        in this one block (the decoder's direct reader) */
+                        in this one block (the decoder's one-pass reader) */
         void *arena_owner; /* the arena's slab chunk (fd_slab_release);
                             * NULL: the arena was malloc-ed */
         union {
