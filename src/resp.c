@@ -191,48 +191,64 @@ int fd_resp_strs(fd_resp *r, int argc, ...)
 
 int fd_resp_skim(const char *buf, size_t len, size_t *pos, fd_resp_value *v)
 {
-        const char *p = buf + *pos, *end = buf + len, *nl;
+        const char *p = buf + *pos, *end = buf + len, *q, *digits, *nl;
         long long num = 0;
+        int neg = 0;
 
-        if (p >= end || !(nl = memchr(p, '\n', (size_t)(end - p))))
+        if (p >= end)
                 return 0;
-        if (nl == p || nl[-1] != '\r')
-                return -1;
         *v = (fd_resp_value){0};
         switch (*p) {
         case '+':
-                v->type = FD_RESP_STATUS;
-                break;
-        case ':':
-                v->type = FD_RESP_INTEGER;
-                break;
         case '-':
-                v->type = FD_RESP_ERROR;
+                if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+                        return 0;
+                if (nl[-1] != '\r')
+                        return -1;
+                v->type = *p == '+' ? FD_RESP_STATUS : FD_RESP_ERROR;
                 v->str = p + 1;
                 v->len = (size_t)(nl - 1 - v->str);
                 break;
+        case ':':
         case '$':
         case '*':
-                v->type = *p == '$' ? FD_RESP_STRING : FD_RESP_ARRAY;
-                if (nl - p == 4 && p[1] == '-' && p[2] == '1') {
-                        v->type = FD_RESP_NIL;
-                        break;
+                /* the number is read as the line is searched: most values
+                 * of an answer are integers and bulk strings */
+                q = p + 1;
+                if (q < end && *q == '-') {
+                        neg = 1;
+                        q++;
                 }
-                if (nl - p < 3)
-                        return -1; /* no digits */
-                for (p++; p < nl - 1; p++) {
-                        if (*p < '0' || *p > '9' || num > 1000000000000LL)
+                for (digits = q; q < end && *q >= '0' && *q <= '9'; q++) {
+                        if (q - digits == 18)
                                 return -1;
-                        num = num * 10 + (*p - '0');
+                        num = num * 10 + (*q - '0');
                 }
-                if (v->type == FD_RESP_ARRAY)
-                        v->more = num;
-                else if (end - (nl + 1) < num + 2)
-                        return 0; /* the string's bytes are not all here */
-                else if (nl[num + 1] != '\r' || nl[num + 2] != '\n')
+                if (end - q < 2) /* the line is not all here, or wrong */
+                        return q == end || *q == '\r' ? 0 : -1;
+                if (q == digits || q[0] != '\r' || q[1] != '\n')
                         return -1;
-                else
+                nl = q + 1;
+                if (*p == ':') {
+                        v->type = FD_RESP_INTEGER;
+                        v->num = neg ? -num : num;
+                } else if (neg) {
+                        if (num != 1)
+                                return -1;
+                        v->type = FD_RESP_NIL;
+                } else if (*p == '*') {
+                        v->type = FD_RESP_ARRAY;
+                        v->more = num;
+                } else if (end - (nl + 1) < num + 2) {
+                        return 0; /* the string's bytes are not all here */
+                } else if (nl[num + 1] != '\r' || nl[num + 2] != '\n') {
+                        return -1;
+                } else {
+                        v->type = FD_RESP_STRING;
+                        v->str = nl + 1;
+                        v->len = (size_t)num;
                         nl += num + 2;
+                }
                 break;
         default:
                 return -1;

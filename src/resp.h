@@ -58,7 +58,9 @@ enum {
 typedef struct fd_resp_value {
         int type;        /* FD_RESP_*; NIL for "$-1" and "*-1" */
         long long more;  /* an array's elements, which follow it */
-        const char *str; /* an error's text (not NUL-terminated) */
+        long long num;   /* an integer's value */
+        const char *str; /* a status's, error's or string's bytes, in the
+                            buffer (not NUL-terminated) */
         size_t len;
 } fd_resp_value;
 

@@ -460,6 +460,119 @@ static int send_resp(fd_store *store, struct iovec *iov, int cnt)
         return 0;
 }
 
+/* Reads what the socket has into the reader's buffer, first dropping the
+ * bytes already taken from it, as hiredis does after each reply (its sds
+ * functions are public in hiredis 0.x; 1.x renamed them, and there the
+ * buffer keeps a batch's answer until hiredis's next reply). Only between
+ * values read with fd_resp_skim: hiredis has no reply half-read. */
+static int read_more(fd_store *store)
+{
+        redisReader *rd = store->ctx->reader;
+#if HIREDIS_MAJOR == 0
+        if (rd->pos >= 1024) {
+                sdsrange(rd->buf, (int)rd->pos, -1);
+                rd->pos = 0;
+                rd->len = sdslen(rd->buf);
+        }
+#else
+        (void)rd;
+#endif
+        if (redisBufferRead(store->ctx) == REDIS_OK)
+                return 0;
+        FD_WARN("store", "redis connection failed reading an answer: %s",
+                store->ctx->errstr);
+        return -1;
+}
+
+/* Notes bytes from Redis that are not RESP2 on the connection (which is
+ * then replaced). */
+static int not_resp(fd_store *store)
+{
+        store->ctx->err = REDIS_ERR_PROTOCOL;
+        snprintf(store->ctx->errstr, sizeof(store->ctx->errstr),
+                 "redis sent bytes that are not RESP2");
+        return -1;
+}
+
+#if HIREDIS_MAJOR == 0
+#define REPLY_DEPTH 8
+
+/* One reply built in the arena straight from the reader's buffer, as the
+ * arena builders above build it through hiredis's parse (which costs more
+ * than the copy: ~130 Ir per value). 0, or -1 with the context's error
+ * set (an array nested deeper than REPLY_DEPTH counts as one). */
+static int arena_read(fd_store *store, redisReply **out)
+{
+        static const int type_of[] = {
+                [FD_RESP_STATUS] = REDIS_REPLY_STATUS,
+                [FD_RESP_ERROR] = REDIS_REPLY_ERROR,
+                [FD_RESP_INTEGER] = REDIS_REPLY_INTEGER,
+                [FD_RESP_STRING] = REDIS_REPLY_STRING,
+                [FD_RESP_ARRAY] = REDIS_REPLY_ARRAY,
+                [FD_RESP_NIL] = REDIS_REPLY_NIL,
+        };
+        redisReader *rd = store->ctx->reader;
+        redisReply *open[REPLY_DEPTH];
+        size_t filled[REPLY_DEPTH], depth = 0;
+        fd_resp_value v;
+        int rc;
+
+        if (rd->ridx != -1 || rd->err)
+                return not_resp(store);
+        for (;;) {
+                const char *b = rd->buf + rd->pos;
+
+                /* a one-digit integer (SMISMEMBER's, one per event) */
+                if (rd->len - rd->pos >= 4 && b[0] == ':' && b[1] >= '0' &&
+                    b[1] <= '9' && b[2] == '\r' && b[3] == '\n') {
+                        v = (fd_resp_value){.type = FD_RESP_INTEGER,
+                                            .num = b[1] - '0'};
+                        rd->pos += 4;
+                        rc = 1;
+                } else if ((rc = fd_resp_skim(rd->buf, rd->len, &rd->pos,
+                                              &v)) == 0) {
+                        if (read_more(store) != 0)
+                                return -1;
+                        continue;
+                }
+                redisReply *r = rc > 0 ? arena_alloc(sizeof(*r)) : NULL;
+                if (!r)
+                        return rc > 0 ? -1 : not_resp(store);
+                memset(r, 0, sizeof(*r));
+                r->type = type_of[v.type];
+                r->integer = v.num;
+                if (v.type == FD_RESP_STATUS || v.type == FD_RESP_ERROR ||
+                    v.type == FD_RESP_STRING) {
+                        if (!(r->str = arena_alloc(v.len + 1)))
+                                return -1;
+                        memcpy(r->str, v.str, v.len);
+                        r->str[v.len] = '\0';
+                        r->len = v.len;
+                }
+                if (v.type == FD_RESP_ARRAY && v.more > 0) {
+                        r->elements = (size_t)v.more;
+                        if (!(r->element = arena_alloc(r->elements *
+                                                       sizeof(*r->element))))
+                                return -1;
+                }
+                if (depth)
+                        open[depth - 1]->element[filled[depth - 1]++] = r;
+                else
+                        *out = r;
+                if (r->elements) {
+                        if (depth == REPLY_DEPTH)
+                                return not_resp(store);
+                        open[depth] = r;
+                        filled[depth++] = 0;
+                }
+                while (depth && filled[depth - 1] == open[depth - 1]->elements)
+                        depth--;
+                if (!depth)
+                        return 0;
+        }
+}
+#endif
+
 int fd_store_pipeline(fd_store *store, const fd_resp *r, redisReply **replies)
 {
         size_t i;
@@ -470,6 +583,14 @@ int fd_store_pipeline(fd_store *store, const fd_resp *r, redisReply **replies)
                 return FD_STORE_ERR;
         for (i = 0; i < r->cmd_cnt; i++) {
                 void *reply = NULL;
+#if HIREDIS_MAJOR == 0
+                /* the batch's reads: straight into the arena */
+                if (arena_store == store) {
+                        if (arena_read(store, (redisReply **)&replies[i]) != 0)
+                                break;
+                        continue;
+                }
+#endif
                 if (redisGetReply(store->ctx, &reply) != REDIS_OK || !reply)
                         break;
                 replies[i] = reply;
@@ -619,6 +740,7 @@ static int read_exec(fd_store *store, size_t n)
         if (rd->ridx != -1 || rd->err) {
                 FD_WARN("store", "redis reader is in the middle of a reply "
                                  "before a transaction's answer; reconnecting");
+                not_resp(store);
                 return FD_STORE_ERR;
         }
         while (tops > 0) {
@@ -631,18 +753,14 @@ static int read_exec(fd_store *store, size_t n)
                         v.more = 0;
                 } else if ((rc = fd_resp_skim(rd->buf, rd->len, &rd->pos,
                                               &v)) == 0) {
-                        if (redisBufferRead(store->ctx) != REDIS_OK) {
-                                FD_WARN("store",
-                                        "redis connection failed reading a "
-                                        "transaction's answer: %s",
-                                        store->ctx->errstr);
+                        if (read_more(store) != 0)
                                 return FD_STORE_ERR;
-                        }
                         continue;
                 } else if (rc < 0) {
                         FD_WARN("store", "redis answered a transaction with "
                                          "bytes that are not RESP2; "
                                          "reconnecting");
+                        not_resp(store);
                         return FD_STORE_ERR;
                 } else if (v.type == FD_RESP_ERROR) {
                         a.inner += !top;

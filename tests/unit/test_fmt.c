@@ -192,7 +192,7 @@ static void test_resp_cmd_begin_end(void)
 static void test_resp_skim(void)
 {
         static const char ans[] =
-                "+OK\r\n+QUEUED\r\n-ERR wrong\r\n*4\r\n:12\r\n"
+                "+OK\r\n+QUEUED\r\n-ERR wrong\r\n*4\r\n:-12\r\n"
                 "$5\r\na\r\nbc\r\n$-1\r\n*0\r\n*-1\r\n";
         static const int types[] = {
                 FD_RESP_STATUS, FD_RESP_STATUS,  FD_RESP_ERROR,
@@ -220,6 +220,11 @@ static void test_resp_skim(void)
                                          memcmp(v.str, "ERR wrong", 9) == 0);
                         if (got == 3)
                                 FD_CHECK_INT(v.more, 4);
+                        if (got == 4)
+                                FD_CHECK_INT(v.num, -12);
+                        if (got == 5)
+                                FD_CHECK(v.len == 5 &&
+                                         memcmp(v.str, "a\r\nbc", 5) == 0);
                         FD_CHECK_INT(v.type, types[got++]);
                 }
                 FD_CHECK_INT(got, cnt);
