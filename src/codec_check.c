@@ -25,37 +25,15 @@ typedef struct cursor {
         const char *nul_field; /* field of a string with a NUL byte */
 } cursor;
 
-static int read_long_varint(cursor *c, int64_t *out)
-{
-        uint64_t v = 0;
-        int shift;
-
-        for (shift = 0; shift < 70; shift += 7) {
-                uint8_t b;
-
-                if (c->left == 0)
-                        return -1;
-                b = *c->p++;
-                c->left--;
-                v |= (uint64_t)(b & 0x7f) << shift;
-                if (!(b & 0x80)) {
-                        *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-                        return 0;
-                }
-        }
-        return -1;
-}
-
-/* A zigzag varint; most (lengths, union branches) are one byte. */
+/* A zigzag varint (fd__varint) at the cursor. */
 static inline int read_varint(cursor *c, int64_t *out)
 {
-        if (c->left && !(*c->p & 0x80)) {
-                uint64_t v = *c->p++;
-                c->left--;
-                *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-                return 0;
-        }
-        return read_long_varint(c, out);
+        const uint8_t *p = c->p;
+        int rc = fd__varint(&p, c->p + c->left, out);
+
+        c->left -= (size_t)(p - c->p);
+        c->p = p;
+        return rc;
 }
 
 static int skip_bytes(cursor *c, int is_string)

@@ -10,6 +10,31 @@
 
 #include "funneld/codec.h"
 
+/* Reads the zigzag varint at *p (before end, at most 10 bytes; most,
+ * lengths and union branches, are one) into *out and moves *p past it. 0,
+ * or -1 when end comes first or it is longer. */
+static inline int fd__varint(const uint8_t **p, const uint8_t *end,
+                             int64_t *out)
+{
+        uint64_t v = 0;
+
+        if (*p < end && !(**p & 0x80)) {
+                v = *(*p)++;
+                *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+                return 0;
+        }
+        for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+                uint8_t b = *(*p)++;
+
+                v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+                        return 0;
+                }
+        }
+        return -1;
+}
+
 /* Most fields a decoded reader record has (LeadEvent has 14). */
 #define FD__MAX_FIELDS 16
 /* Writers with more top-level fields are read with avro-c only. */

@@ -242,26 +242,10 @@ typedef struct scan {
         dalloc a;     /* the event's block */
 } scan;
 
-/* A zigzag varint of at most 10 bytes (most are one). 0, or -1. */
+/* A zigzag varint at the scan (fd__varint). */
 static inline int scan_varint(scan *s, int64_t *out)
 {
-        uint64_t v = 0;
-
-        if (s->p < s->end && !(*s->p & 0x80)) {
-                v = *s->p++;
-                *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-                return 0;
-        }
-        for (int shift = 0; shift < 70 && s->p < s->end; shift += 7) {
-                uint8_t b = *s->p++;
-
-                v |= (uint64_t)(b & 0x7f) << shift;
-                if (!(b & 0x80)) {
-                        *out = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-                        return 0;
-                }
-        }
-        return -1;
+        return fd__varint(&s->p, s->end, out);
 }
 
 /* The branch of union t at s->p (reading its index), or t itself; NULL

@@ -61,12 +61,18 @@ static void chunk_done(chunk *c)
                 free(slab);
 }
 
-void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner)
+/* n rounded up to the alignment of every block. */
+static size_t aligned(size_t n)
 {
         const size_t align = alignof(max_align_t);
+        return (n + align - 1) & ~(align - 1);
+}
+
+void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner)
+{
         chunk *c = slab->cur;
 
-        n = (n + align - 1) & ~(align - 1);
+        n = aligned(n);
         if (n > slab->chunk_size / 4) {
                 c = chunk_new(slab, n); /* its own: freed on release */
         } else if (!c || c->cap - c->used < n) {
@@ -91,11 +97,10 @@ void *fd_slab_alloc(fd_slab *slab, size_t n, void **owner)
 
 void fd_slab_shrink(void *owner, void *p, size_t n, size_t used)
 {
-        const size_t align = alignof(max_align_t);
         chunk *c = owner;
 
-        n = (n + align - 1) & ~(align - 1);
-        used = (used + align - 1) & ~(align - 1);
+        n = aligned(n);
+        used = aligned(used);
         if (c == c->slab->cur && used <= n &&
             (unsigned char *)p + n == c->data + c->used)
                 c->used -= n - used;

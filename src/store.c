@@ -464,7 +464,8 @@ static int send_resp(fd_store *store, struct iovec *iov, int cnt)
  * bytes already taken from it, as hiredis does after each reply (its sds
  * functions are public in hiredis 0.x; 1.x renamed them, and there the
  * buffer keeps a batch's answer until hiredis's next reply). Only between
- * values read with fd_resp_skim: hiredis has no reply half-read. */
+ * values read with take_value: hiredis has no reply half-read. 0, or -1
+ * with the context's error set. */
 static int read_more(fd_store *store)
 {
         redisReader *rd = store->ctx->reader;
@@ -477,11 +478,7 @@ static int read_more(fd_store *store)
 #else
         (void)rd;
 #endif
-        if (redisBufferRead(store->ctx) == REDIS_OK)
-                return 0;
-        FD_WARN("store", "redis connection failed reading an answer: %s",
-                store->ctx->errstr);
-        return -1;
+        return redisBufferRead(store->ctx) == REDIS_OK ? 0 : -1;
 }
 
 /* Notes bytes from Redis that are not RESP2 on the connection (which is
@@ -494,13 +491,68 @@ static int not_resp(fd_store *store)
         return -1;
 }
 
+/* 0 when hiredis has no reply half-read, so that take_value may read the
+ * buffer; -1 with the context's error set otherwise. */
+static int reader_idle(fd_store *store)
+{
+        redisReader *rd = store->ctx->reader;
+        return rd->ridx != -1 || rd->err ? not_resp(store) : 0;
+}
+
+/* Takes the next value from the reader's buffer, reading from the socket
+ * as needed, without hiredis's parse: "+QUEUED" and integers (most of a
+ * transaction's answer and of SMISMEMBER's) by a short check here,
+ * anything else with fd_resp_skim. After reader_idle. 0, or -1 with the
+ * context's error set. Inline: it runs for every value of an answer. */
+static inline __attribute__((always_inline)) int take_value(fd_store *store,
+                                                            fd_resp_value *v)
+{
+        static const char queued[] = "+QUEUED\r\n";
+        redisReader *rd = store->ctx->reader;
+
+        for (;;) {
+                const char *b = rd->buf + rd->pos;
+                size_t avail = rd->len - rd->pos, k;
+                long long num = 0;
+                int rc;
+
+                if (avail >= sizeof(queued) - 1 &&
+                    memcmp(b, queued, sizeof(queued) - 1) == 0) {
+                        *v = (fd_resp_value){.type = FD_RESP_STATUS,
+                                             .str = b + 1,
+                                             .len = sizeof(queued) - 4};
+                        rd->pos += sizeof(queued) - 1;
+                        return 0;
+                }
+                /* at most 18 digits: no overflow */
+                for (k = 1; avail && b[0] == ':' && k < avail && k < 19 &&
+                            b[k] >= '0' && b[k] <= '9';
+                     k++)
+                        num = num * 10 + (b[k] - '0');
+                if (k > 1 && k + 1 < avail && b[k] == '\r' &&
+                    b[k + 1] == '\n') {
+                        *v = (fd_resp_value){.type = FD_RESP_INTEGER,
+                                             .num = num};
+                        rd->pos += k + 2;
+                        return 0;
+                }
+                if ((rc = fd_resp_skim(rd->buf, rd->len, &rd->pos, v)) > 0)
+                        return 0;
+                if (rc < 0)
+                        return not_resp(store);
+                if (read_more(store) != 0)
+                        return -1;
+        }
+}
+
 #if HIREDIS_MAJOR == 0
 #define REPLY_DEPTH 8
 
-/* One reply built in the arena straight from the reader's buffer, as the
- * arena builders above build it through hiredis's parse (which costs more
- * than the copy: ~130 Ir per value). 0, or -1 with the context's error
- * set (an array nested deeper than REPLY_DEPTH counts as one). */
+/* One reply built in the arena straight from the reader's buffer
+ * (take_value), as the arena builders above build it through hiredis's
+ * parse (which costs more than the copy: ~130 Ir per value). 0, or -1
+ * with the context's error set (an array nested deeper than REPLY_DEPTH
+ * counts as one). */
 static int arena_read(fd_store *store, redisReply **out)
 {
         static const int type_of[] = {
@@ -511,38 +563,22 @@ static int arena_read(fd_store *store, redisReply **out)
                 [FD_RESP_ARRAY] = REDIS_REPLY_ARRAY,
                 [FD_RESP_NIL] = REDIS_REPLY_NIL,
         };
-        redisReader *rd = store->ctx->reader;
         redisReply *open[REPLY_DEPTH];
         size_t filled[REPLY_DEPTH], depth = 0;
         fd_resp_value v;
-        int rc;
 
-        if (rd->ridx != -1 || rd->err)
-                return not_resp(store);
+        if (reader_idle(store) != 0)
+                return -1;
         for (;;) {
-                const char *b = rd->buf + rd->pos;
-
-                /* a one-digit integer (SMISMEMBER's, one per event) */
-                if (rd->len - rd->pos >= 4 && b[0] == ':' && b[1] >= '0' &&
-                    b[1] <= '9' && b[2] == '\r' && b[3] == '\n') {
-                        v = (fd_resp_value){.type = FD_RESP_INTEGER,
-                                            .num = b[1] - '0'};
-                        rd->pos += 4;
-                        rc = 1;
-                } else if ((rc = fd_resp_skim(rd->buf, rd->len, &rd->pos,
-                                              &v)) == 0) {
-                        if (read_more(store) != 0)
-                                return -1;
-                        continue;
-                }
-                redisReply *r = rc > 0 ? arena_alloc(sizeof(*r)) : NULL;
+                if (take_value(store, &v) != 0)
+                        return -1;
+                redisReply *r = arena_alloc(sizeof(*r));
                 if (!r)
-                        return rc > 0 ? -1 : not_resp(store);
+                        return -1;
                 memset(r, 0, sizeof(*r));
                 r->type = type_of[v.type];
                 r->integer = v.num;
-                if (v.type == FD_RESP_STATUS || v.type == FD_RESP_ERROR ||
-                    v.type == FD_RESP_STRING) {
+                if (v.str) { /* a status, error or string */
                         if (!(r->str = arena_alloc(v.len + 1)))
                                 return -1;
                         memcpy(r->str, v.str, v.len);
@@ -710,59 +746,27 @@ typedef struct exec_answer {
         char first_error[256];
 } exec_answer;
 
-/* The length of the "+QUEUED" or ":<integer>" line at b (avail bytes), 0
- * for anything else or a line not all there. */
-static inline size_t short_line(const char *b, size_t avail)
-{
-        static const char q[] = "+QUEUED\r\n";
-        size_t k;
-
-        if (avail >= sizeof(q) - 1 && memcmp(b, q, sizeof(q) - 1) == 0)
-                return sizeof(q) - 1;
-        if (!avail || b[0] != ':')
-                return 0;
-        for (k = 1; k < avail && k < 24 && b[k] != '\r'; k++)
-                ;
-        return k + 1 < avail && b[k] == '\r' && b[k + 1] == '\n' ? k + 2 : 0;
-}
-
 /* Reads the MULTI, QUEUED... and EXEC replies of a transaction of n
  * commands. */
 static int read_exec(fd_store *store, size_t n)
 {
-        redisReader *rd = store->ctx->reader;
         exec_answer a = {0};
-        size_t tops = n + 2, k;
+        size_t tops = n + 2;
         long long left = 0; /* values still to take of the current reply */
         fd_resp_value v;
-        int rc;
 
-        if (rd->ridx != -1 || rd->err) {
-                FD_WARN("store", "redis reader is in the middle of a reply "
-                                 "before a transaction's answer; reconnecting");
-                not_resp(store);
-                return FD_STORE_ERR;
-        }
         while (tops > 0) {
                 int top = left == 0;
 
-                if ((k = short_line(rd->buf + rd->pos, rd->len - rd->pos))) {
-                        rd->pos += k;
-                        v.type = rd->buf[rd->pos - k] == '+' ? FD_RESP_STATUS
-                                                             : FD_RESP_INTEGER;
-                        v.more = 0;
-                } else if ((rc = fd_resp_skim(rd->buf, rd->len, &rd->pos,
-                                              &v)) == 0) {
-                        if (read_more(store) != 0)
-                                return FD_STORE_ERR;
-                        continue;
-                } else if (rc < 0) {
-                        FD_WARN("store", "redis answered a transaction with "
-                                         "bytes that are not RESP2; "
-                                         "reconnecting");
-                        not_resp(store);
+                if ((tops == n + 2 && reader_idle(store) != 0) ||
+                    take_value(store, &v) != 0) {
+                        FD_WARN("store",
+                                "cannot read redis's answer to a "
+                                "transaction: %s; reconnecting",
+                                store->ctx->errstr);
                         return FD_STORE_ERR;
-                } else if (v.type == FD_RESP_ERROR) {
+                }
+                if (v.type == FD_RESP_ERROR) {
                         a.inner += !top;
                         if (a.errors++ == 0) {
                                 size_t m = v.len < sizeof(a.first_error) - 1
