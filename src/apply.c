@@ -82,17 +82,25 @@ static int ck_key(fd_processor *proc, size_t base, const ck_part *parts,
 
 /* The entry of the key and field (member) in map; NULL when out of memory.
  * The key stays for another field. */
-static fd_strmap_entry *ck_add(fd_processor *proc, fd_strmap *map,
-                               const char *field, size_t flen)
+static fd_strmap_entry *ck_add2(fd_processor *proc, fd_strmap *map,
+                                const char *f1, size_t n1, const char *f2,
+                                size_t n2)
 {
         fd_buf *k = &proc->scratch;
         size_t klen = k->len;
         int created;
-        if (fd_buf_append(k, "", 1) || fd_buf_append(k, field, flen))
+        if (fd_buf_append(k, "", 1) || fd_buf_append(k, f1, n1) ||
+            (n2 && fd_buf_append(k, f2, n2)))
                 return NULL;
         fd_strmap_entry *e = fd_strmap_upsert(map, k->data, k->len, &created);
         k->len = klen;
         return e;
+}
+
+static fd_strmap_entry *ck_add(fd_processor *proc, fd_strmap *map,
+                               const char *field, size_t flen)
+{
+        return ck_add2(proc, map, field, flen, NULL, 0);
 }
 
 /* Adds delta to counter field of the key built. */
@@ -106,33 +114,66 @@ static int ck_count(fd_processor *proc, const char *field, size_t flen,
         return 0;
 }
 
-/* Adds delta to counter field of key (printf-formatted key). */
-int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
-                   const char *keyfmt, ...)
+/* Formats the key of keyfmt and ap into proc->scratch. */
+static int count_vkey(fd_processor *proc, const char *keyfmt, va_list ap)
 {
         fd_buf *k = &proc->scratch;
-        va_list ap;
+        va_list again;
         int n;
 
         /* The key, formatted straight into the scratch buffer. */
         fd_buf_reset(k);
         if (fd_buf_ensure(k, 512) != 0)
                 return -1;
-        va_start(ap, keyfmt);
+        va_copy(again, ap);
         n = fd_vfmt(k->data, k->cap, keyfmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -1;
-        if ((size_t)n >= k->cap) {
+        if (n >= 0 && (size_t)n >= k->cap) {
                 /* A long redis.prefix: room for it, then format again. */
                 if (fd_buf_reserve(k, (size_t)n) != 0)
-                        return -1;
-                va_start(ap, keyfmt);
-                fd_vfmt(k->data, (size_t)n + 1, keyfmt, ap);
-                va_end(ap);
+                        n = -1;
+                else
+                        fd_vfmt(k->data, (size_t)n + 1, keyfmt, again);
         }
+        va_end(again);
+        if (n < 0)
+                return -1;
         k->len = (size_t)n;
-        return ck_count(proc, field, strlen(field), delta);
+        return 0;
+}
+
+int fd_apply_count_key(fd_processor *proc, const char *keyfmt, ...)
+{
+        va_list ap;
+        int rc;
+
+        va_start(ap, keyfmt);
+        rc = count_vkey(proc, keyfmt, ap);
+        va_end(ap);
+        return rc;
+}
+
+int fd_apply_count_field(fd_processor *proc, const char *f1, const char *f2,
+                         int64_t delta)
+{
+        fd_strmap_entry *e = ck_add2(proc, &proc->counters, f1, strlen(f1), f2,
+                                     f2 ? strlen(f2) : 0);
+        if (!e)
+                return -1;
+        e->i64 += delta;
+        return 0;
+}
+
+/* Adds delta to counter field of key (printf-formatted key). */
+int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
+                   const char *keyfmt, ...)
+{
+        va_list ap;
+        int rc;
+
+        va_start(ap, keyfmt);
+        rc = count_vkey(proc, keyfmt, ap);
+        va_end(ap);
+        return rc || fd_apply_count_field(proc, field, NULL, delta);
 }
 
 /* Adds member to the set at key. */

@@ -202,6 +202,14 @@ int fd_apply_count(fd_processor *proc, const char *field, int64_t delta,
                    const char *keyfmt, ...)
         __attribute__((format(printf, 4, 5)));
 
+/* The same for many fields of one key: fd_apply_count_key formats the key,
+ * then each fd_apply_count_field adds delta to field f1 followed by f2
+ * (NULL: none) of it, until the next key or fd_apply_count. */
+int fd_apply_count_key(fd_processor *proc, const char *keyfmt, ...)
+        __attribute__((format(printf, 2, 3)));
+int fd_apply_count_field(fd_processor *proc, const char *f1, const char *f2,
+                         int64_t delta);
+
 /* Queues a derived event for topic through partition's outbox. */
 int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
                     const void *value, size_t len, const fd_header *hdrs,

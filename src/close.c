@@ -423,45 +423,33 @@ int fd_apply_read_touches(fd_processor *proc, const fd_msg *msg)
         return rc ? FD_STORE_ERR : FD_STORE_OK;
 }
 
-/* One revenue key: all-time (month NULL) or of a month. */
-typedef struct rev_key {
-        const char *p, *t, *model, *cur, *month;
-} rev_key;
-
-static int count_rev(fd_processor *proc, const rev_key *k, const char *field,
-                     int64_t delta)
-{
-        return fd_apply_count(proc, field, delta, "%s:{%s}:revenue:%s:%s%s%s",
-                              k->p, k->t, k->model, k->cur, k->month ? ":" : "",
-                              k->month ? k->month : "");
-}
-
-/* Counts credits of one model in the all-time and monthly revenue keys. */
+/* Counts credits of one model in the all-time and monthly revenue keys,
+ * P:{T}:revenue:<model>:<currency>[:<month>]: each key formatted once for
+ * all its fields. */
 static int count_model(fd_processor *proc, const fd_lead *lead, const char *m,
                        const char *cur, const char *month, const int64_t *cr,
                        int64_t amount, size_t in_window)
 {
         const fd_touch_list *tl = &proc->close_touches;
-        char field[600];
         int rc = 0;
-        for (int k = 0; k < 2; k++) {
-                rev_key key = {proc->prefix, lead->tenant_id, m, cur,
-                               k ? month : NULL};
-                rc |= count_rev(proc, &key, "total", amount);
-                rc |= count_rev(proc, &key, "deals", 1);
+        for (int k = 0; k < 2 && !rc; k++) {
+                rc = fd_apply_count_key(proc, "%s:{%s}:revenue:%s:%s%s%s",
+                                        proc->prefix, lead->tenant_id, m, cur,
+                                        k ? ":" : "", k ? month : "");
+                rc = rc || fd_apply_count_field(proc, "total", NULL, amount) ||
+                     fd_apply_count_field(proc, "deals", NULL, 1);
                 if (!in_window)
-                        rc |= count_rev(proc, &key, "unattributed", amount);
-                for (size_t i = 0; i < tl->cnt; i++) {
+                        rc = rc || fd_apply_count_field(proc, "unattributed",
+                                                        NULL, amount);
+                for (size_t i = 0; i < tl->cnt && !rc; i++) {
+                        const fd_touch *t = &tl->touches[i];
                         if (!cr[i])
                                 continue;
-                        fd_fmt(field, sizeof(field), "channel:%s",
-                               tl->touches[i].channel);
-                        rc |= count_rev(proc, &key, field, cr[i]);
-                        if (!tl->touches[i].campaign)
-                                continue;
-                        fd_fmt(field, sizeof(field), "campaign:%s",
-                               tl->touches[i].campaign);
-                        rc |= count_rev(proc, &key, field, cr[i]);
+                        rc = fd_apply_count_field(proc, "channel:", t->channel,
+                                                  cr[i]) ||
+                             (t->campaign &&
+                              fd_apply_count_field(
+                                      proc, "campaign:", t->campaign, cr[i]));
                 }
         }
         return rc;
@@ -515,16 +503,6 @@ static int is_marketing(const fd_tenant_conf *tc, const char *channel)
         return 1;
 }
 
-/* Adds delta to field of P:{T}:sourcing and P:{T}:sourcing:<month>. */
-static int sourcing_add(fd_processor *proc, const fd_lead *lead,
-                        const char *month, const char *field, int64_t delta)
-{
-        const char *p = proc->prefix, *t = lead->tenant_id;
-        return fd_apply_count(proc, field, delta, "%s:{%s}:sourcing", p, t) |
-               fd_apply_count(proc, field, delta, "%s:{%s}:sourcing:%s", p, t,
-                              month);
-}
-
 /* Marketing-sourced (first touch of the journey in the window on a
  * marketing channel) and influenced (any such touch) counts and revenue of
  * a won deal, in P:{T}:sourcing and P:{T}:sourcing:<month>. */
@@ -535,7 +513,6 @@ static int count_sourcing(fd_processor *proc, const fd_lead *lead,
         const fd_touch_list *tl = &proc->close_touches;
         int64_t lo = closed_at - lead->tconf->lookback_ms;
         int first = -1, influenced = 0, rc = 0;
-        char rev[320], srev[330], irev[330];
 
         for (size_t i = 0; i < tl->cnt; i++) {
                 const fd_touch *tt = &tl->touches[i];
@@ -547,21 +524,22 @@ static int count_sourcing(fd_processor *proc, const fd_lead *lead,
         }
         int sourced = first >= 0 &&
                       is_marketing(lead->tconf, tl->touches[first].channel);
-        fd_fmt(rev, sizeof(rev), "revenue:%s", cur);
-        fd_fmt(srev, sizeof(srev), "sourced_revenue:%s", cur);
-        fd_fmt(irev, sizeof(irev), "influenced_revenue:%s", cur);
-        rc |= sourcing_add(proc, lead, month, "customers", 1);
-        if (amount)
-                rc |= sourcing_add(proc, lead, month, rev, amount);
-        if (sourced) {
-                rc |= sourcing_add(proc, lead, month, "sourced", 1);
-                if (amount)
-                        rc |= sourcing_add(proc, lead, month, srev, amount);
-        }
-        if (influenced) {
-                rc |= sourcing_add(proc, lead, month, "influenced", 1);
-                if (amount)
-                        rc |= sourcing_add(proc, lead, month, irev, amount);
+        for (int k = 0; k < 2 && !rc; k++) {
+                rc = fd_apply_count_key(proc, "%s:{%s}:sourcing%s%s",
+                                        proc->prefix, lead->tenant_id,
+                                        k ? ":" : "", k ? month : "") ||
+                     fd_apply_count_field(proc, "customers", NULL, 1) ||
+                     (amount &&
+                      fd_apply_count_field(proc, "revenue:", cur, amount)) ||
+                     (sourced &&
+                      (fd_apply_count_field(proc, "sourced", NULL, 1) ||
+                       (amount && fd_apply_count_field(proc, "sourced_revenue:",
+                                                       cur, amount)))) ||
+                     (influenced &&
+                      (fd_apply_count_field(proc, "influenced", NULL, 1) ||
+                       (amount &&
+                        fd_apply_count_field(proc, "influenced_revenue:", cur,
+                                             amount))));
         }
         return rc;
 }
@@ -592,13 +570,16 @@ int fd_close_journey(fd_processor *proc, const fd_lead *lead, int64_t closed_at,
         }
         k = fd_markov_journey(path, n, converted, steps, n + 1);
         fd_apply_bucket(lead->tconf, closed_at, &b);
-        for (size_t i = 0; i < k && !rc; i++) {
-                fd_fmt(field, sizeof(field), "%s|%s", steps[i].from,
-                       steps[i].to);
-                rc |= fd_apply_count(proc, field, 1, "%s:{%s}:markov",
-                                     proc->prefix, lead->tenant_id) |
-                      fd_apply_count(proc, field, 1, "%s:{%s}:markov:%s",
-                                     proc->prefix, lead->tenant_id, b.month);
+        /* P:{T}:markov and P:{T}:markov:<month>, "<from>|<to>" fields */
+        for (int m = 0; m < 2 && !rc; m++) {
+                rc = fd_apply_count_key(proc, "%s:{%s}:markov%s%s",
+                                        proc->prefix, lead->tenant_id,
+                                        m ? ":" : "", m ? b.month : "");
+                for (size_t i = 0; i < k && !rc; i++) {
+                        fd_fmt(field, sizeof(field), "%s|%s", steps[i].from,
+                               steps[i].to);
+                        rc = fd_apply_count_field(proc, field, NULL, 1);
+                }
         }
         free(path);
         free(steps);
