@@ -22,11 +22,19 @@ void fd_resp_free(fd_resp *r)
 
 /* Writes "<kind><len>\r\n" at out (at most 23 bytes): a command's "*argc"
  * or an argument's "$len"; returns its length. */
-static size_t length_line(char *out, char kind, size_t len)
+static inline size_t length_line(char *out, char kind, size_t len)
 {
         size_t n = 1;
         out[0] = kind;
-        n += fd_fmt_i64(out + n, (int64_t)len);
+        /* Most lengths have one or two digits: no call for those. */
+        if (len < 10) {
+                out[n++] = (char)('0' + len);
+        } else if (len < 100) {
+                out[n++] = (char)('0' + len / 10);
+                out[n++] = (char)('0' + len % 10);
+        } else {
+                n += fd_fmt_i64(out + n, (int64_t)len);
+        }
         out[n++] = '\r';
         out[n++] = '\n';
         return n;
