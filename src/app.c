@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "funneld/redis.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -131,11 +132,12 @@ int fd_app_run(const fd_config *conf, const fd_app_opts *opts)
                 goto out;
         if (opts->reload)
                 fd_pipeline_set_reload(pl, opts->reload, conf->path);
+        char where[160];
         FD_INFO("funneld",
-                "consuming %s and %s as group '%s'; state in redis %s:%d "
-                "under prefix '%s'",
+                "consuming %s and %s as group '%s'; state in redis %s under "
+                "prefix '%s'",
                 conf->topic_lead, conf->topic_crm, conf->group_id,
-                conf->redis_host, conf->redis_port, conf->redis_prefix);
+                fd_redis_where(conf, where, sizeof(where)), conf->redis_prefix);
         rc = fd_pipeline_run(pl, opts->stop) == 0 ? 0 : 1;
         const fd_process_stats *st = fd_pipeline_stats(pl);
         FD_INFO("funneld",

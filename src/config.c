@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "config_internal.h"
 #include "funneld/event.h"
@@ -726,6 +727,24 @@ static void check_replay(loader *ld)
                   conf->redis_prefix, conf->redis_prefix);
 }
 
+/* A Unix socket path fits sockaddr_un's sun_path with its NUL. */
+static void check_socket(loader *ld)
+{
+        const char *path = ld->conf->redis_socket;
+        struct sockaddr_un sa;
+        int line;
+
+        if (!path || strlen(path) < sizeof(sa.sun_path))
+                return;
+        line = key_line(ld, "redis.socket");
+        add_error(ld, line ? line : 1,
+                  "redis.socket is %zu bytes long; a Unix socket path can "
+                  "have at most %zu: move the socket (redis-server's "
+                  "unixsocket) to a shorter path or use redis.host and "
+                  "redis.port",
+                  strlen(path), sizeof(sa.sun_path) - 1);
+}
+
 /* The custom model and its weights come together: attribution.models may
  * list custom only when [attribution] sets custom_weights (the tenants
  * without their own inherit them), and custom_weights (global or a
@@ -793,6 +812,7 @@ static void parse_file(loader *ld)
                 check_goal(ld, &ld->conf->tenants[i]);
         check_custom(ld);
         check_replay(ld);
+        check_socket(ld);
 }
 
 /* Returns a new config read from path, or NULL with errstr set. */

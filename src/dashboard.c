@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "funneld/redis.h"
 #include "funneld/stage.h"
 
 #define TOP_CHANNELS 8
@@ -106,8 +107,7 @@ void fd_dashboard_print(FILE *fp, const fd_config *conf, double elapsed_s,
                         int64_t generated)
 {
         struct timeval tv = {2, 0};
-        redisContext *c =
-                redisConnectWithTimeout(conf->redis_host, conf->redis_port, tv);
+        redisContext *c = fd_redis_connect(conf, tv);
         const char *p = conf->redis_prefix;
         static channel_sum sums[CURRENCY_CNT][64];
         size_t cnt[CURRENCY_CNT] = {0};

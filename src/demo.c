@@ -94,6 +94,8 @@ static int start_redis(demo *d)
                         redisFree(c);
                 if (ok) {
                         free(d->conf->redis_host);
+                        free(d->conf->redis_socket);
+                        d->conf->redis_socket = NULL;
                         d->conf->redis_host = strdup("127.0.0.1");
                         d->conf->redis_port = port;
                         return 0;

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "fault.h"
+#include "funneld/redis.h"
 #include "log.h"
 
 /* A chunk of the reply arena (fd_store_replies_begin). */
@@ -28,7 +29,8 @@ struct fd_store {
         redisContext *ctx;
         char prefix[128];
         char group[256];
-        fd_resp watch; /* fd_store_commit's epoch check, kept between */
+        char where[160]; /* fd_redis_where: for messages */
+        fd_resp watch;   /* fd_store_commit's epoch check, kept between */
         int64_t dedupe_v1_until; /* P:meta dedupe_v1_until; 0: none */
         /* The reply arena: chunks in order, the one being filled, and the
          * reader functions saved while it is in use. */
@@ -234,17 +236,16 @@ static int check_reply(fd_store *store, redisReply *reply, const char *what,
 {
         if (!reply) {
                 snprintf(errstr, errstr_size,
-                         "redis %s:%d: %s failed: %s; check that redis-server "
-                         "is running and reachable (redis.host, redis.port)",
-                         store->conf->redis_host, store->conf->redis_port, what,
-                         store->ctx->errstr);
+                         "redis %s: %s failed: %s; check that redis-server "
+                         "is running and reachable (%s)",
+                         store->where, what, store->ctx->errstr,
+                         fd_redis_settings(store->conf));
                 return FD_STORE_ERR;
         }
         if (reply->type == REDIS_REPLY_ERROR) {
                 int oom = strncmp(reply->str, "OOM", 3) == 0;
-                snprintf(errstr, errstr_size, "redis %s:%d: %s refused: %s; %s",
-                         store->conf->redis_host, store->conf->redis_port, what,
-                         reply->str,
+                snprintf(errstr, errstr_size, "redis %s: %s refused: %s; %s",
+                         store->where, what, reply->str,
                          oom ? "redis is out of memory: raise its maxmemory "
                                "or free memory"
                              : "check redis.user, redis.password and the "
@@ -273,10 +274,9 @@ static int check_layout(fd_store *store, char *errstr, size_t errstr_size)
                                    errstr, errstr_size);
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
                 snprintf(errstr, errstr_size,
-                         "redis %s:%d: reading the layout marker: unexpected "
-                         "reply; check that redis.host/redis.port is a Redis "
-                         "server",
-                         store->conf->redis_host, store->conf->redis_port);
+                         "redis %s: reading the layout marker: unexpected "
+                         "reply; check that %s names a Redis server",
+                         store->where, fd_redis_settings(store->conf));
                 freeReplyObject(reply);
                 return FD_STORE_ERR;
         }
@@ -323,12 +323,11 @@ static int check_smismember(fd_store *store, char *errstr, size_t errstr_size)
                 store->ctx, "SMISMEMBER %s:dedupe-probe x", store->prefix);
         if (reply && reply->type == REDIS_REPLY_ERROR) {
                 snprintf(errstr, errstr_size,
-                         "redis %s:%d refused SMISMEMBER: %s; funneld reads "
+                         "redis %s refused SMISMEMBER: %s; funneld reads "
                          "its event-id dedupe sets with it: use Redis 6.2 or "
                          "later and let redis.user run it (+smismember or "
                          "+@read)",
-                         store->conf->redis_host, store->conf->redis_port,
-                         reply->str);
+                         store->where, reply->str);
                 freeReplyObject(reply);
                 return FD_STORE_ERR;
         }
@@ -340,19 +339,23 @@ static int connect_store(fd_store *store, char *errstr, size_t errstr_size)
         struct timeval tv = {5, 0};
         redisReply *reply;
 
-        store->ctx = redisConnectWithTimeout(store->conf->redis_host,
-                                             store->conf->redis_port, tv);
+        fd_redis_where(store->conf, store->where, sizeof(store->where));
+        store->ctx = fd_redis_connect(store->conf, tv);
         if (!store->ctx || store->ctx->err) {
                 snprintf(errstr, errstr_size,
-                         "cannot connect to redis at %s:%d: %s; start "
-                         "redis-server or set redis.host/redis.port",
-                         store->conf->redis_host, store->conf->redis_port,
-                         store->ctx ? store->ctx->errstr : "out of memory");
+                         "cannot connect to redis at %s: %s; start "
+                         "redis-server or set %s",
+                         store->where,
+                         store->ctx ? store->ctx->errstr : "out of memory",
+                         fd_redis_settings(store->conf));
                 return FD_STORE_ERR;
         }
         tv.tv_sec = 30;
         redisSetTimeout(store->ctx, tv);
-        redisEnableKeepAlive(store->ctx);
+        /* TCP only: on a Unix socket hiredis's keepalive fails (and leaves
+         * the context in error). */
+        if (store->ctx->connection_type == REDIS_CONN_TCP)
+                redisEnableKeepAlive(store->ctx);
         if (store->conf->redis_password) {
                 if (store->conf->redis_user)
                         reply = redisCommand(store->ctx, "AUTH %s %s",

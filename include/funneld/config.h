@@ -85,6 +85,7 @@ typedef struct fd_config {
 
         char *redis_host;            /* redis.host, "127.0.0.1" */
         int redis_port;              /* redis.port, 6379 */
+        char *redis_socket;          /* redis.socket, NULL: TCP */
         char *redis_user;            /* redis.user, NULL */
         char *redis_password;        /* redis.password, NULL */
         int redis_db;                /* redis.db, 0 */

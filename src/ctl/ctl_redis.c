@@ -14,22 +14,23 @@ static redisReply *checked(ctl_redis *r, redisReply *reply, const char *what,
 {
         if (!reply) {
                 snprintf(errstr, errstr_size,
-                         "redis %s:%d: %s failed: %s; check that redis-server "
+                         "redis %s: %s failed: %s; check that redis-server "
                          "is running and reachable (--redis HOST:PORT or "
-                         "redis.host/redis.port in the config)",
-                         r->host, r->port, what,
+                         "SOCKET_PATH, or %s in the config)",
+                         r->where, what,
                          r->ctx && r->ctx->errstr[0] ? r->ctx->errstr
-                                                     : "no reply");
+                                                     : "no reply",
+                         r->settings);
                 return NULL;
         }
         if (reply->type == REDIS_REPLY_ERROR) {
                 snprintf(errstr, errstr_size,
-                         "redis %s:%d: %s refused: %s; check redis.user, "
+                         "redis %s: %s refused: %s; check redis.user, "
                          "redis.password, redis.db and the ACL of that user "
                          "(funnelctl needs read commands: HGET, HGETALL, "
                          "HMGET, ZRANGE, SMEMBERS, SISMEMBER, LLEN, GET, SCAN, "
                          "PFCOUNT)",
-                         r->host, r->port, what, reply->str);
+                         r->where, what, reply->str);
                 freeReplyObject(reply);
                 return NULL;
         }
@@ -46,10 +47,10 @@ static int check_layout(ctl_redis *r, const char *prefix, char *errstr,
                 return -1;
         if (reply->type != REDIS_REPLY_STRING) {
                 snprintf(errstr, errstr_size,
-                         "redis %s:%d holds no funneld data under prefix "
+                         "redis %s holds no funneld data under prefix "
                          "'%s' (no %s:meta layout_version); check --prefix / "
                          "redis.prefix and redis.db, or start funneld first",
-                         r->host, r->port, prefix, prefix);
+                         r->where, prefix, prefix);
         } else if (atoi(reply->str) < CTL_LAYOUT_OLDEST ||
                    atoi(reply->str) > CTL_LAYOUT_VERSION) {
                 snprintf(errstr, errstr_size,
@@ -99,16 +100,16 @@ int ctl_redis_connect(ctl_redis *r, const fd_config *conf, const char *prefix,
         struct timeval tv = {5, 0};
         redisReply *reply;
 
-        r->host = conf->redis_host;
-        r->port = conf->redis_port;
-        r->ctx = redisConnectWithTimeout(r->host, r->port, tv);
+        fd_redis_where(conf, r->where, sizeof(r->where));
+        r->settings = fd_redis_settings(conf);
+        r->ctx = fd_redis_connect(conf, tv);
         if (!r->ctx || r->ctx->err) {
                 snprintf(errstr, errstr_size,
-                         "cannot connect to redis at %s:%d: %s; start "
+                         "cannot connect to redis at %s: %s; start "
                          "redis-server, or point funnelctl at it with "
-                         "--redis HOST:PORT or -c FUNNELD_CONFIG",
-                         r->host, r->port,
-                         r->ctx ? r->ctx->errstr : "out of memory");
+                         "--redis HOST:PORT or SOCKET_PATH, or -c "
+                         "FUNNELD_CONFIG",
+                         r->where, r->ctx ? r->ctx->errstr : "out of memory");
                 goto fail;
         }
         tv.tv_sec = 30;

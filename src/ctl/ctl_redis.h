@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "funneld/config.h"
+#include "funneld/redis.h"
 
 /* The layouts funnelctl reads: 2, and 1 (they differ only in the event-id
  * dedupe keys, which funnelctl does not read). */
@@ -18,8 +19,8 @@
 
 typedef struct ctl_redis {
         redisContext *ctx;
-        const char *host;
-        int port;
+        char where[160];      /* fd_redis_where, for messages */
+        const char *settings; /* fd_redis_settings */
         /* The namespace to read: the prefix given, or the one its P:active
          * names (a re-scoring replay that switched the readers). */
         char prefix[256];
@@ -34,8 +35,8 @@ typedef struct ctl_hash {
         size_t cnt;
 } ctl_hash;
 
-/* Connects to conf's redis (host, port, user, password, db), follows
- * P:active to the namespace readers of P read (r->prefix, r->group) and
+/* Connects to conf's redis (host and port or socket, user, password, db),
+ * follows P:active to the namespace readers of P read (r->prefix, r->group) and
  * checks its P:meta layout_version (prefix P). 0, or -1 with errstr saying what
  * went wrong and what to do (then r holds no connection). */
 int ctl_redis_connect(ctl_redis *r, const fd_config *conf, const char *prefix,

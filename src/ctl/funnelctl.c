@@ -21,11 +21,15 @@ static const char global_help[] =
         "global options (before or after the command):\n"
         "  -c, --config FILE      funneld's config file: redis.host, "
         "redis.port,\n"
-        "                         redis.user, redis.password, redis.db, "
-        "redis.prefix,\n"
-        "                         funneld.group.id and tenant time zones "
-        "come from it\n"
-        "      --redis HOST:PORT  override redis.host and redis.port\n"
+        "                         redis.socket, redis.user, redis.password, "
+        "redis.db,\n"
+        "                         redis.prefix, funneld.group.id and "
+        "tenant time\n"
+        "                         zones come from it\n"
+        "      --redis HOST:PORT  override redis.host and redis.port "
+        "(and redis.socket)\n"
+        "      --redis /PATH      connect to redis-server's Unix socket "
+        "PATH instead\n"
         "      --prefix P         override redis.prefix (default fd)\n"
         "      --group G          override funneld.group.id (default "
         "funneld)\n"
@@ -508,7 +512,15 @@ static fd_config *load_config(const cli *c)
                         c->config ? errstr : "out of memory");
                 return NULL;
         }
-        if (c->redis) {
+        if (c->redis && c->redis[0] == '/') { /* a Unix socket's path */
+                char *path = strdup(c->redis);
+                if (!path) {
+                        fd_config_destroy(conf);
+                        return NULL;
+                }
+                free(conf->redis_socket);
+                conf->redis_socket = path;
+        } else if (c->redis) {
                 const char *colon = strrchr(c->redis, ':');
                 char *end, *host;
                 long port = colon ? strtol(colon + 1, &end, 10) : 0;
@@ -517,7 +529,8 @@ static fd_config *load_config(const cli *c)
                     !(host = strndup(c->redis, colon - c->redis))) {
                         fprintf(stderr,
                                 "funnelctl: --redis '%s' is not HOST:PORT "
-                                "(e.g. 127.0.0.1:6379)\n",
+                                "(e.g. 127.0.0.1:6379) or the absolute path "
+                                "of a Unix socket\n",
                                 c->redis);
                         fd_config_destroy(conf);
                         return NULL;
@@ -525,6 +538,8 @@ static fd_config *load_config(const cli *c)
                 free(conf->redis_host);
                 conf->redis_host = host;
                 conf->redis_port = (int)port;
+                free(conf->redis_socket); /* HOST:PORT wins over the file */
+                conf->redis_socket = NULL;
         }
         return conf;
 }

@@ -66,6 +66,11 @@ def redis_port():
     return int(_read_env("redis")["REDIS_PORT"])
 
 
+def redis_socket():
+    """The fixture redis-server's Unix socket path."""
+    return _read_env("redis")["REDIS_SOCKET"]
+
+
 def redis_host():
     return _read_env("redis").get("REDIS_HOST", "127.0.0.1")
 

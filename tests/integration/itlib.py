@@ -185,6 +185,7 @@ class Setup:
         # fixtures (test_outage.py).
         self.redis_port = redis_port
         self.bootstrap = bootstrap
+        self.redis = ""  # more [redis] settings, e.g. "socket = PATH\n"
 
     # -------------------------------------------------------------- set-up
 
@@ -224,7 +225,7 @@ dlq = {self.dlq}
 host = {fdit.redis_host()}
 port = {self.redis_port or fdit.redis_port()}
 prefix = {self.prefix}
-
+{self.redis}
 [schemas]
 dir = {SCHEMAS}
 id.1 = lead:{SCHEMAS / 'lead_event.avsc'}
