@@ -60,14 +60,22 @@ def log(msg):
 
 
 # funneld again on the throughput phase's topics with one setting changed:
-# (results key, [processing] setting).
-VARIANTS = [("nocache", "lead_cache = 0"),
-            ("nooverlap", "overlap = false"),
-            ("nocatchup", "batch.catchup_events = 2000")]
+# (results key, label, config section, setting). {socket}: redis-server's
+# Unix socket (the variant is skipped without one).
+VARIANTS = [("nocache", "lead_cache = 0", "processing", "lead_cache = 0"),
+            ("nooverlap", "overlap = false", "processing", "overlap = false"),
+            ("nocatchup", "batch.catchup_events = 2000", "processing",
+             "batch.catchup_events = 2000"),
+            ("socket", "redis.socket", "redis", "socket = {socket}")]
 
 
 class BenchError(Exception):
     pass
+
+
+def names(env, line):
+    """Whether env file env exists and has line."""
+    return env.exists() and line in env.read_text().splitlines()
 
 
 # ------------------------------------------------------------ services
@@ -76,32 +84,45 @@ class Services:
     """Kafka and Redis: the ones given, else private ones started with the
     integration fixtures (tests/integration/fixture.py) in state."""
 
-    def __init__(self, state, bootstrap=None, redis=None, reuse=False):
+    def __init__(self, state, bootstrap=None, redis=None, reuse=False,
+                 redis_socket=None):
         self.reuse = reuse
         self.state = Path(state)
         self.state.mkdir(parents=True, exist_ok=True)
         os.environ["FUNNELD_IT_STATE"] = str(self.state)
         self.started = []
         self.bootstrap_arg, self.redis_arg = bootstrap, redis
+        self.socket_arg = redis_socket
 
     def __enter__(self):
         import fixture
         env_k, env_r = self.state / "kafka.env", self.state / "redis.env"
+        # Services given: their env files, unless the state's (the
+        # integration fixtures') already name them, which keeps the
+        # fixtures' PIDs (for fixture.py stop) and redis-server's socket.
         if self.bootstrap_arg:
-            env_k.write_text(f"KAFKA_BOOTSTRAP={self.bootstrap_arg}\n")
+            if not names(env_k, f"KAFKA_BOOTSTRAP={self.bootstrap_arg}"):
+                env_k.write_text(f"KAFKA_BOOTSTRAP={self.bootstrap_arg}\n")
         elif not (self.reuse and env_k.exists()):
             fixture.start_kafka(self.state)
             self.started.append("kafka")
         if self.redis_arg:
             host, _, port = self.redis_arg.rpartition(":")
-            env_r.write_text(f"REDIS_HOST={host or '127.0.0.1'}\n"
-                             f"REDIS_PORT={port}\n")
+            if not names(env_r, f"REDIS_PORT={port}") or self.socket_arg:
+                env_r.write_text(f"REDIS_HOST={host or '127.0.0.1'}\n"
+                                 f"REDIS_PORT={port}\n" +
+                                 (f"REDIS_SOCKET={self.socket_arg}\n"
+                                  if self.socket_arg else ""))
         elif not (self.reuse and env_r.exists()):
             fixture.start_redis(self.state)
             self.started.append("redis")
         import fdit
         self.bootstrap = fdit.bootstrap()
         self.redis_host, self.redis_port = fdit.redis_host(), fdit.redis_port()
+        try:
+            self.redis_socket = fdit.redis_socket()
+        except KeyError:
+            self.redis_socket = None
         self.private_redis = "redis" in self.started
         return self
 
@@ -405,10 +426,15 @@ class Bench:
         log(f"throughput: naive {nv['eps']:.0f} events/s, "
             f"{nv['cpu_us_per_event']:.1f} µs CPU/event")
         variants = {}
-        for key, setting in VARIANTS:
-            log(f"throughput: running funneld with {setting}")
-            v = self.run_variant(s, f"bench_{key}", setting)
-            log(f"throughput: funneld with {setting} {v['eps']:.0f} "
+        for key, label, section, setting in VARIANTS:
+            if "{socket}" in setting and not self.svc.redis_socket:
+                log(f"throughput: no Unix socket of redis-server known "
+                    f"(--redis-socket): {label} skipped")
+                continue
+            setting = setting.format(socket=self.svc.redis_socket)
+            log(f"throughput: running funneld with {label}")
+            v = self.run_variant(s, f"bench_{key}", setting, section)
+            log(f"throughput: funneld with {label} {v['eps']:.0f} "
                 f"events/s, {v['cpu_us_per_event']:.1f} µs CPU/event")
             variants[key] = v
         parity["naive"] = self.stage_totals(nv["prefix"])
@@ -422,16 +448,21 @@ class Bench:
             "stage_totals": parity}
         clear_redis(self.svc, self.r, nv["prefix"])
 
-    def run_variant(self, s, name, setting):
+    def run_variant(self, s, name, setting, section="processing"):
         """funneld over s's input topics with its own group, prefix and
-        output topics, and [processing] setting (may be empty)."""
+        output topics, and setting (may be empty) in [processing] or
+        [redis]."""
         import itlib
+        line = f"{setting}\n" if setting else ""
         v_setup = itlib.Setup(name, self.work,
                               inputs=(s.lead_topic, s.crm_topic),
                               partitions=PARTITIONS,
-                              processing=f"{setting}\n" if setting else "",
+                              processing=line if section == "processing"
+                              else "",
                               bootstrap=self.svc.bootstrap,
                               redis_port=self.svc.redis_port)
+        if section == "redis":
+            v_setup.redis = line
         v_setup.create_topics()
         v_setup.write_config()
         v = self.run_funneld(v_setup)
@@ -804,7 +835,7 @@ def report(res, args):
     tp = res.get("throughput")
     if tp:
         f, n = tp["funneld"], tp["naive"]
-        vs = [(setting, tp.get(key) or {}) for key, setting in VARIANTS]
+        vs = [(label, tp.get(key) or {}) for key, label, _, _ in VARIANTS]
         L += [f"## Throughput: {tp['events']} pre-produced events, earliest "
               "to end, 1 instance, 4 partitions", "",
               "| metric | funneld | naive | funneld/naive | " +
@@ -1025,6 +1056,10 @@ def main(argv=None):
     ap.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     ap.add_argument("--redis", help="HOST:PORT of a redis-server to use "
                                     "instead of starting one")
+    ap.add_argument("--redis-socket",
+                    help="with --redis: the Unix socket of that "
+                         "redis-server, for the redis.socket variant of the "
+                         "throughput phase (a private redis-server has one)")
     ap.add_argument("--results", default=str(REPO / "bench" / "results"),
                     help="directory for <date>.md and .json")
     a = ap.parse_args(argv)
@@ -1046,7 +1081,8 @@ def main(argv=None):
     state = Path(a.state or os.environ.get("FUNNELD_IT_STATE") or
                  Path(a.build) / "bench-state")
     try:
-        with Services(state, a.bootstrap, a.redis, reuse) as svc:
+        with Services(state, a.bootstrap, a.redis, reuse,
+                      a.redis_socket) as svc:
             b = Bench(a, svc)
             b.results = res
             for ph in phases:
