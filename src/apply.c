@@ -269,7 +269,6 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
                 {"campaign", lead->source_campaign},
                 {"persona", lead->persona},
         };
-        char implied[64];
         fd_bucket b;
         size_t base;
         int rc = 0;
@@ -288,10 +287,8 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
               ck_count(proc, b.hour, strlen(b.hour), 1);
         rc |= ck_key(proc, base, (ck_part[]){CK("total")}, 1) ||
               ck_count(proc, st.s, st.n, 1);
-        if (en->implied) {
-                int n = fd_fmt(implied, sizeof(implied), "%s:implied", s);
-                rc |= ck_count(proc, implied, (size_t)n, 1); /* same key */
-        }
+        if (en->implied) /* "<stage>:implied" of the same key */
+                rc |= fd_apply_count_field(proc, s, ":implied", 1);
         for (int i = 0; i < 3; i++) {
                 if (!dims[i][1])
                         continue;

@@ -10,6 +10,7 @@ socket can have carried the data."""
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,7 +67,8 @@ def test_funneld_and_funnelctl_over_the_socket():
 
 
 def test_missing_socket_is_refused():
-    missing = fdit.work_dir() / "no-such-dir" / "redis.sock"
+    # Short: a work directory's path can be longer than a socket's may be.
+    missing = Path("/tmp") / f"fdit-{uuid.uuid4().hex[:8]}-none" / "redis.sock"
     setup, config = socket_setup("redis_socket_missing", missing)
     p = fdit.start_funneld(config)
     rc = p.wait(timeout=60)
