@@ -453,16 +453,13 @@ class Bench:
         output topics, and setting (may be empty) in [processing] or
         [redis]."""
         import itlib
-        line = f"{setting}\n" if setting else ""
         v_setup = itlib.Setup(name, self.work,
                               inputs=(s.lead_topic, s.crm_topic),
                               partitions=PARTITIONS,
-                              processing=line if section == "processing"
-                              else "",
                               bootstrap=self.svc.bootstrap,
                               redis_port=self.svc.redis_port)
-        if section == "redis":
-            v_setup.redis = line
+        # Setup.processing / Setup.redis: the lines of that section
+        setattr(v_setup, section, f"{setting}\n" if setting else "")
         v_setup.create_topics()
         v_setup.write_config()
         v = self.run_funneld(v_setup)

@@ -103,15 +103,21 @@ static fd_strmap_entry *ck_add(fd_processor *proc, fd_strmap *map,
         return ck_add2(proc, map, field, flen, NULL, 0);
 }
 
-/* Adds delta to counter field of the key built. */
-static int ck_count(fd_processor *proc, const char *field, size_t flen,
-                    int64_t delta)
+/* Adds delta to counter field f1 f2 (n2 0: f1 alone) of the key built. */
+static int ck_count2(fd_processor *proc, const char *f1, size_t n1,
+                     const char *f2, size_t n2, int64_t delta)
 {
-        fd_strmap_entry *e = ck_add(proc, &proc->counters, field, flen);
+        fd_strmap_entry *e = ck_add2(proc, &proc->counters, f1, n1, f2, n2);
         if (!e)
                 return -1;
         e->i64 += delta;
         return 0;
+}
+
+static int ck_count(fd_processor *proc, const char *field, size_t flen,
+                    int64_t delta)
+{
+        return ck_count2(proc, field, flen, NULL, 0, delta);
 }
 
 /* Formats the key of keyfmt and ap into proc->scratch. */
@@ -155,12 +161,7 @@ int fd_apply_count_key(fd_processor *proc, const char *keyfmt, ...)
 int fd_apply_count_field(fd_processor *proc, const char *f1, const char *f2,
                          int64_t delta)
 {
-        fd_strmap_entry *e = ck_add2(proc, &proc->counters, f1, strlen(f1), f2,
-                                     f2 ? strlen(f2) : 0);
-        if (!e)
-                return -1;
-        e->i64 += delta;
-        return 0;
+        return ck_count2(proc, f1, strlen(f1), f2, f2 ? strlen(f2) : 0, delta);
 }
 
 /* Adds delta to counter field of key (printf-formatted key). */

@@ -22,8 +22,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -405,6 +405,13 @@ def stop_redis(state):
     d = state / "redis"
     kill_pidfile(d / "redis.pid", "redis-server", "redis-server")
     shutil.rmtree(d / "data", ignore_errors=True)
+    # the socket's own directory, when the state's path was too long
+    env = state / "redis.env"
+    for line in env.read_text().splitlines() if env.exists() else ():
+        sock = Path(line.partition("=")[2])
+        if line.startswith("REDIS_SOCKET=") and \
+                sock.parent.name.startswith("fdit-redis-"):
+            shutil.rmtree(sock.parent, ignore_errors=True)
     (state / "redis.env").unlink(missing_ok=True)
     log("redis-server stopped, data removed")
 
