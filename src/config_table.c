@@ -118,6 +118,15 @@ const fd_cfg_key fd_cfg_keys[] = {
          "How long (ms) a partition pair waits for its lagging input topic "
          "before it processes the other one (as Kafka Streams' "
          "max.task.idle.ms)."},
+        {"processing.kafka_commit_ms", FD_CFG_INT, "1000", 0, 600000, NULL,
+         G(kafka_commit_ms),
+         "How often (ms), at most, funneld also commits the offsets it has "
+         "written to Redis to its consumer group in Kafka, for lag tools "
+         "(kafka-consumer-groups, Burrow) and for processing."
+         "on_missing_offsets; always before its partitions are revoked and "
+         "when it stops. funneld itself reads its offsets from Redis only. "
+         "0: after every batch, which costs the broker CPU per batch "
+         "(docs/PERFORMANCE.md, run X)."},
         {"processing.queue.max_events", FD_CFG_INT, "20000", 4, 10000000, NULL,
          G(queue_max_events),
          "Messages buffered per input partition before funneld pauses "

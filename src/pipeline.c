@@ -78,9 +78,13 @@ struct fd_pipeline {
         int32_t *owned; /* partition numbers assigned, sorted */
         int64_t *epochs;
         size_t owned_cnt;
-        int64_t *next[FD_IN_TOPICS]; /* per partition: next offset in Redis,
-                                      * -1 unknown */
-        int64_t status_at;           /* ms, monotonic: last status report */
+        int64_t *next[FD_IN_TOPICS];  /* per partition: next offset in Redis,
+                                       * -1 unknown */
+        int64_t *ksent[FD_IN_TOPICS]; /* per partition: next offset last
+                                       * committed to Kafka, -1 none */
+        int kcommit_due;              /* next moved since the last commit */
+        int64_t kcommit_at; /* ms, monotonic: the last commit to Kafka */
+        int64_t status_at;  /* ms, monotonic: last status report */
         volatile sig_atomic_t *stop;
         volatile sig_atomic_t *reload; /* SIGHUP: read the config again */
         const char *config_path;
@@ -121,6 +125,7 @@ static size_t queue_len(const fd_queue *q)
 static int flush_held(fd_pipeline *pl);
 static int settle(fd_pipeline *pl);
 static void written(fd_pipeline *pl, fd_msg *msgs, size_t *n);
+static void commit_to_kafka(fd_pipeline *pl, int now);
 static void drain_outboxes(fd_pipeline *pl);
 
 static void queue_clear(fd_queue *q)
@@ -455,8 +460,11 @@ static int claim_and_position(fd_pipeline *pl,
                 tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_INVALID;
                 int idx = topic_index(pl, tp->topic);
                 if (idx >= 0 && tp->partition >= 0 &&
-                    tp->partition < pl->nparts)
+                    tp->partition < pl->nparts) {
                         pl->next[idx][tp->partition] = off;
+                        pl->ksent[idx][tp->partition] = -1;
+                        pl->kcommit_due |= off >= 0; /* Kafka may lag */
+                }
         }
         if (check_missing_offsets(pl, list) != 0) {
                 pl->fatal = 1;
@@ -647,6 +655,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                    * to produce unless confirmed now */
                 fd_outbox_settle(pl->outbox, pl->store, pl->producer, pl->owned,
                                  pl->epochs, pl->owned_cnt, FD_SETTLE_MS);
+        commit_to_kafka(pl, 1); /* what this owner wrote */
         drop_buffers(pl);
         pl->owned_cnt = 0;
         rd_kafka_assign(rk, NULL);
@@ -859,43 +868,49 @@ static void fill_batch(fd_pipeline *pl)
                 }
 }
 
-/* Also commits the batch's offsets to Kafka, asynchronously, for lag
- * monitoring tools; funneld itself only trusts the offsets in Redis. */
-static void commit_to_kafka(fd_pipeline *pl, const fd_msg *msgs, size_t n)
+/* Notes the offsets of the batch msgs[0..n) written to Redis: the next
+ * offset per partition (pl->next), committed to Kafka by commit_to_kafka. */
+static void note_written(fd_pipeline *pl, const fd_msg *msgs, size_t n)
 {
-        rd_kafka_topic_partition_list_t *l =
-                rd_kafka_topic_partition_list_new(8);
-        /* Each topic's partitions' places in l (+ 1), so that a message
-         * needs no search of the list (the batch interleaves them). */
-        size_t places = (size_t)FD_IN_TOPICS * (size_t)pl->nparts;
-        int *place = places ? calloc(places, sizeof(*place)) : NULL;
         for (size_t i = 0; i < n; i++) {
                 int t = (int)msgs[i].topic - 1;
-                const char *topic = topic_name(pl, t);
                 int32_t p = msgs[i].partition;
-                int *at = NULL;
-                rd_kafka_topic_partition_t *tp = NULL;
-                if (place && t >= 0 && t < FD_IN_TOPICS && p >= 0 &&
-                    p < pl->nparts)
-                        at = &place[(size_t)t * (size_t)pl->nparts + (size_t)p];
-                if (at && *at)
-                        tp = &l->elems[*at - 1];
-                else
-                        tp = rd_kafka_topic_partition_list_find(l, topic, p);
-                if (!tp)
-                        tp = rd_kafka_topic_partition_list_add(l, topic, p);
-                if (at)
-                        *at = (int)(tp - l->elems) + 1;
-                if (msgs[i].offset + 1 > tp->offset)
-                        tp->offset = msgs[i].offset + 1;
-                if (msgs[i].partition >= 0 && msgs[i].partition < pl->nparts &&
-                    msgs[i].offset + 1 > pl->next[t][msgs[i].partition])
-                        pl->next[t][msgs[i].partition] = msgs[i].offset + 1;
+                if (t >= 0 && t < pl->ntopics && p >= 0 && p < pl->nparts &&
+                    msgs[i].offset + 1 > pl->next[t][p]) {
+                        pl->next[t][p] = msgs[i].offset + 1;
+                        pl->kcommit_due = 1;
+                }
+        }
+}
+
+/* Commits the next offsets of the owned partitions that moved since the
+ * last commit to Kafka, asynchronously, for lag monitoring tools and for
+ * check_missing_offsets; funneld itself only trusts the offsets in Redis.
+ * At most once per processing.kafka_commit_ms unless now is set (before
+ * the partitions are revoked, at the end). */
+static void commit_to_kafka(fd_pipeline *pl, int now)
+{
+        int64_t ms = fd_mono_ms();
+        if (!pl->kcommit_due ||
+            (!now && ms - pl->kcommit_at < pl->conf->kafka_commit_ms))
+                return;
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new(8);
+        for (size_t i = 0; i < pl->owned_cnt; i++) {
+                int32_t p = pl->owned[i];
+                for (int t = 0; t < pl->ntopics; t++)
+                        if (pl->next[t][p] > pl->ksent[t][p]) {
+                                rd_kafka_topic_partition_list_add(
+                                        l, topic_name(pl, t), p)
+                                        ->offset = pl->next[t][p];
+                                pl->ksent[t][p] = pl->next[t][p];
+                        }
         }
         if (l->cnt)
                 rd_kafka_commit(pl->consumer, l, 1);
         rd_kafka_topic_partition_list_destroy(l);
-        free(place);
+        pl->kcommit_due = 0;
+        pl->kcommit_at = ms;
 }
 
 /* Tells the metrics what became of a committed slice of the batch. */
@@ -1059,7 +1074,8 @@ static void check_replay(fd_pipeline *pl)
 static void written(fd_pipeline *pl, fd_msg *msgs, size_t *n)
 {
         count_batch(pl, msgs, *n);
-        commit_to_kafka(pl, msgs, *n);
+        note_written(pl, msgs, *n);
+        commit_to_kafka(pl, 0);
         for (size_t i = 0; i < *n; i++)
                 fd_msg_clear(&msgs[i]);
         *n = 0;
@@ -1363,6 +1379,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                         flush_held(pl); /* nothing to go with it */
                 check_wall_clock(pl);
                 check_replay(pl);
+                commit_to_kafka(pl, 0); /* what waited for the interval */
                 if (pl->drain_due)
                         drain_outboxes(pl);
                 rd_kafka_poll(pl->producer, 0);
@@ -1379,6 +1396,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                 process_batch(pl);
         flush_held(pl);
         drain_outboxes_to_end(pl);
+        commit_to_kafka(pl, 1); /* completed by rd_kafka_consumer_close */
         return pl->fatal ? -1 : 0;
 }
 
@@ -1435,18 +1453,20 @@ fd_pipeline *fd_pipeline_new(const fd_config *conf, fd_codec *codec,
                 calloc((size_t)pl->nparts * FD_IN_TOPICS, sizeof(int64_t));
         pl->outbox = fd_outbox_new(pl->nparts);
         pl->kctx.outbox = pl->outbox;
+        pl->kcommit_at = fd_mono_ms() - conf->kafka_commit_ms; /* first: now */
         if (!pl->owned || !pl->epochs || !pl->next_store || !pl->outbox)
                 goto fail;
         topics = rd_kafka_topic_partition_list_new(pl->ntopics);
         for (int t = 0; t < pl->ntopics; t++) {
                 pl->queues[t] = calloc((size_t)pl->nparts, sizeof(fd_queue));
                 pl->next[t] = malloc((size_t)pl->nparts * sizeof(int64_t));
-                if (!pl->queues[t] || !pl->next[t]) {
+                pl->ksent[t] = malloc((size_t)pl->nparts * sizeof(int64_t));
+                if (!pl->queues[t] || !pl->next[t] || !pl->ksent[t]) {
                         rd_kafka_topic_partition_list_destroy(topics);
                         goto fail;
                 }
                 for (int32_t p = 0; p < pl->nparts; p++) {
-                        pl->next[t][p] = -1;
+                        pl->next[t][p] = pl->ksent[t][p] = -1;
                         queue_clear(&pl->queues[t][p]);
                 }
                 rd_kafka_topic_partition_list_add(topics, names[t],
@@ -1497,8 +1517,10 @@ void fd_pipeline_destroy(fd_pipeline *pl)
         free(pl->owned);
         free(pl->epochs);
         free(pl->next_store);
-        for (int t = 0; t < FD_IN_TOPICS; t++)
+        for (int t = 0; t < FD_IN_TOPICS; t++) {
                 free(pl->next[t]);
+                free(pl->ksent[t]);
+        }
         for (size_t i = 0; i < pl->reloaded_cnt; i++)
                 fd_config_destroy(pl->reloaded[i]);
         free(pl->reloaded);

@@ -107,6 +107,7 @@ typedef struct fd_config {
         int batch_max_ms;            /* processing.batch.max_ms, 10 */
         int max_task_idle_ms;        /* processing.max_task_idle_ms, 500 */
         int queue_max_events;        /* processing.queue.max_events, 20000 */
+        int kafka_commit_ms;         /* processing.kafka_commit_ms, 1000 */
         int64_t allowed_lateness_ms; /* processing.allowed_lateness_ms, 0 */
         int lateness_idle_ms;        /* processing.lateness_idle_ms, 1000 */
         int lead_cache;              /* processing.lead_cache, 200000 */
