@@ -61,12 +61,16 @@ def log(msg):
 
 # funneld again on the throughput phase's topics with one setting changed:
 # (results key, label, config section, setting). {socket}: redis-server's
-# Unix socket (the variant is skipped without one).
+# Unix socket (the variant is skipped without one). Section "env": the
+# setting is a variable of funneld's environment (glibc's malloc marking its
+# heaps for transparent huge pages: packaging/ sets it).
 VARIANTS = [("nocache", "lead_cache = 0", "processing", "lead_cache = 0"),
             ("nooverlap", "overlap = false", "processing", "overlap = false"),
             ("nocatchup", "batch.catchup_events = 2000", "processing",
              "batch.catchup_events = 2000"),
-            ("socket", "redis.socket", "redis", "socket = {socket}")]
+            ("socket", "redis.socket", "redis", "socket = {socket}"),
+            ("hugetlb", "glibc.malloc.hugetlb=1", "env",
+             "GLIBC_TUNABLES=glibc.malloc.hugetlb=1")]
 
 
 class BenchError(Exception):
@@ -224,6 +228,7 @@ class Bench:
         self.work.mkdir(parents=True, exist_ok=True)
         self.r = redis_client()
         self.results = {}
+        self.topics = []  # created by this run: drop_topics deletes them
 
     # -------------------------------------------------------- helpers
 
@@ -233,9 +238,23 @@ class Bench:
                         bootstrap=self.svc.bootstrap,
                         redis_port=self.svc.redis_port,
                         processing=processing, kafka=kafka)
-        s.create_topics()
+        self.create_topics(s)
         s.write_config()
         return s
+
+    def create_topics(self, s):
+        self.topics += s.own_topics()
+        s.create_topics()
+
+    def drop_topics(self):
+        """Deletes the topics this run created (after each phase): a broker
+        given with --bootstrap keeps none of them, and the fixture broker
+        does not pile up hundreds of partitions over repeated runs."""
+        import fdit
+        if self.topics:
+            fdit.delete_topics(self.topics, timeout=60,
+                               bootstrap_servers=self.svc.bootstrap)
+            self.topics = []
 
     def produce(self, s, events, seed=1, rate=0, leads=0, timeout=1800):
         import fdit
@@ -250,9 +269,11 @@ class Bench:
         return time.monotonic() - t0
 
     def run_funneld(self, s, instances=1, timeout=1800, wrapper=(),
-                    poll_s=0.02, on_start=None, on_done=None, stall_s=120):
+                    poll_s=0.02, on_start=None, on_done=None, stall_s=120,
+                    env=None):
         """Runs funneld (instances processes, one group) over everything in
-        s's input topics; returns the measurements."""
+        s's input topics, with env's variables added to its environment;
+        returns the measurements."""
         import fdit
         ends = s.end_offsets()
         messages = sum(ends.values())
@@ -265,7 +286,8 @@ class Bench:
         for i in range(instances):
             procs.append(fdit.Process(
                 [*wrapper, str(self.funneld), "-c", str(s.config)],
-                self.work / f"{s.names.prefix}.{i}.log"))
+                self.work / f"{s.names.prefix}.{i}.log",
+                env={**os.environ, **env} if env else None))
         if on_start:
             on_start(procs)
         key = f"{s.prefix}:offsets:{s.group}"
@@ -451,18 +473,22 @@ class Bench:
     def run_variant(self, s, name, setting, section="processing"):
         """funneld over s's input topics with its own group, prefix and
         output topics, and setting (may be empty) in [processing] or
-        [redis]."""
+        [redis], or section "env": setting is NAME=VALUE in funneld's
+        environment."""
         import itlib
         v_setup = itlib.Setup(name, self.work,
                               inputs=(s.lead_topic, s.crm_topic),
                               partitions=PARTITIONS,
                               bootstrap=self.svc.bootstrap,
                               redis_port=self.svc.redis_port)
-        # Setup.processing / Setup.redis: the lines of that section
-        setattr(v_setup, section, f"{setting}\n" if setting else "")
-        v_setup.create_topics()
+        env = None
+        if section == "env":
+            env = dict([setting.split("=", 1)])
+        elif setting:  # Setup.processing / Setup.redis: that section's lines
+            setattr(v_setup, section, f"{setting}\n")
+        self.create_topics(v_setup)
         v_setup.write_config()
-        v = self.run_funneld(v_setup)
+        v = self.run_funneld(v_setup, env=env)
         v.pop("procs")
         clear_redis(self.svc, self.r, v_setup.prefix)
         return v
@@ -477,7 +503,11 @@ class Bench:
                 rate = round(tp["funneld"]["eps"] / 2, -2) or 1000
             else:
                 rate = float(r)
-            out.append(self.latency_at(rate))
+            # Each point more than once: one run's tail moves with the
+            # moment on a shared box (p99 27-60 ms in consecutive runs of
+            # one binary, run X).
+            for i in range(self.a.latency_runs):
+                out.append({**self.latency_at(rate), "run": i + 1})
         self.results["latency"] = out
 
     def latency_at(self, rate):
@@ -920,8 +950,9 @@ def report(res, args):
         def cell(d, k):
             return f"{d[k]:.1f}" if k in d else "n/a"
         L += ["## Latency from produce (CreateTime) to effect", "",
-              "| offered events/s | produced at events/s | to | n | p50 ms | "
-              "p99 ms | max ms |", "|---:|---:|---|---:|---:|---:|---:|"]
+              "| offered events/s | run | produced at events/s | to | n | "
+              "p50 ms | p99 ms | max ms |",
+              "|---:|---:|---:|---|---:|---:|---:|---:|"]
         for lat in lats:
             for label, k in (("committed in Redis (P:offsets:G covers it)",
                               "redis"),
@@ -930,10 +961,12 @@ def report(res, args):
                              ("promotion CreateTime on the output topic",
                               "promotion")):
                 d = lat.get(k, {"n": 0})
-                L.append(f"| {lat['rate']:.0f} | {lat['achieved_rate']:.0f} | "
+                L.append(f"| {lat['rate']:.0f} | {lat.get('run', 1)} | "
+                         f"{lat['achieved_rate']:.0f} | "
                          f"{label} | {d['n']} | {cell(d, 'p50_ms')} | "
                          f"{cell(d, 'p99_ms')} | {cell(d, 'max_ms')} |")
-        L += ["", "Each point runs funneld first, then funneld-gen at the "
+        L += ["", "Each point (each run of it: `--latency-runs`) runs "
+              "funneld first, then funneld-gen at the "
               "offered rate for the same number of seconds. An offered rate "
               "above funneld's throughput builds a backlog, so its latency "
               "grows with the run length: it measures saturation, not "
@@ -1028,6 +1061,9 @@ def main(argv=None):
                          "separated; auto = half of funneld's measured "
                          "throughput (20000,auto)")
     ap.add_argument("--latency-seconds", type=float, default=15)
+    ap.add_argument("--latency-runs", type=int, default=2,
+                    help="runs of each latency point, each reported (2; "
+                         "--quick: 1)")
     ap.add_argument("--latency-settings", default="",
                     help="[processing] settings of funneld in the latency "
                          "phase, comma-separated, e.g. 'batch.max_ms = 10,"
@@ -1065,7 +1101,7 @@ def main(argv=None):
         if a.events == 1000000:
             a.events = 20000
         a.latency_seconds = min(a.latency_seconds, 3)
-        a.runs = 1
+        a.runs = a.latency_runs = 1
         phases = [p for p in phases if p in ("throughput", "latency")]
     started = datetime.datetime.now(datetime.timezone.utc)
     res = {"started": started.strftime("%Y-%m-%d %H:%M UTC"),
@@ -1082,8 +1118,12 @@ def main(argv=None):
                       a.redis_socket) as svc:
             b = Bench(a, svc)
             b.results = res
-            for ph in phases:
-                getattr(b, f"phase_{ph}")()
+            try:
+                for ph in phases:
+                    getattr(b, f"phase_{ph}")()
+                    b.drop_topics()
+            finally:
+                b.drop_topics()
     except Exception as e:  # noqa: BLE001 - BenchError, FixtureError, ITError
         if not isinstance(e, BenchError) and \
                 type(e).__name__ not in ("FixtureError", "ITError"):

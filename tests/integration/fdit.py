@@ -221,8 +221,11 @@ def create_topics(names, partitions=4, config=None, timeout=30,
     return names
 
 
-def delete_topics(names, timeout=30):
-    futures = admin().delete_topics(list(names), request_timeout=timeout)
+def delete_topics(names, timeout=30, bootstrap_servers=None):
+    # The client must outlive the futures: destroyed at once (a temporary),
+    # it took the requests with it and no topic was deleted.
+    a = admin(bootstrap_servers)
+    futures = a.delete_topics(list(names), request_timeout=timeout)
     for fut in futures.values():
         try:
             fut.result(timeout)

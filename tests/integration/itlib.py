@@ -190,10 +190,14 @@ class Setup:
     # -------------------------------------------------------------- set-up
 
     def create_topics(self):
-        outs = [self.promotions, self.attribution, self.alerts, self.dlq]
-        ins = [t for t in self.input_topics()] if self.own_inputs else []
-        fdit.create_topics(ins + outs, partitions=self.partitions,
+        fdit.create_topics(self.own_topics(), partitions=self.partitions,
                            bootstrap_servers=self.bootstrap)
+
+    def own_topics(self):
+        """The topics create_topics makes: the outputs, and the inputs
+        unless they are shared with another setup."""
+        outs = [self.promotions, self.attribution, self.alerts, self.dlq]
+        return (self.input_topics() if self.own_inputs else []) + outs
 
     def input_topics(self):
         return [t for t in (self.lead_topic, self.crm_topic, self.spend_topic)
