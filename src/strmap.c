@@ -106,9 +106,22 @@ static char *key_copy(fd_strmap *map, const char *key, size_t klen)
 void fd_strmap_clear(fd_strmap *map)
 {
         keys_reset(map, 1);
-        map->cnt = 0;
-        if (map->slots)
+        if (map->slots && map->cnt * 16 < map->slot_cnt) {
+                /* A table grown by a larger batch than this one: zero the
+                 * entries' slots, not the whole table. An entry's slot is
+                 * at or after its home slot (wrapping); the scan passes
+                 * slots already zeroed. */
+                size_t mask = map->slot_cnt - 1;
+                for (size_t e = 0; e < map->cnt; e++) {
+                        size_t i = (size_t)map->entries[e].hash & mask;
+                        while (map->slots[i] != (uint32_t)(e + 1))
+                                i = (i + 1) & mask;
+                        map->slots[i] = 0;
+                }
+        } else if (map->slots) {
                 memset(map->slots, 0, map->slot_cnt * sizeof(*map->slots));
+        }
+        map->cnt = 0;
 }
 
 void fd_strmap_free(fd_strmap *map)

@@ -79,6 +79,42 @@ static void test_many_keys_keep_insertion_order(void)
         fd_strmap_free(&map);
 }
 
+/* A table grown by a large batch and then cleared while holding few
+ * entries (the clear zeroes only their slots): every slot ends empty, so
+ * nothing of the cleared batch is found and the same keys are new again,
+ * over many rounds of few keys whose probe runs wrap and overlap. */
+static void test_clear_of_few_entries_in_a_large_table(void)
+{
+        fd_strmap map;
+        char key[32];
+        int created, bad = 0;
+
+        fd_strmap_init(&map);
+        for (int i = 0; i < 20000; i++) {
+                int n = snprintf(key, sizeof(key), "big-%d", i);
+                fd_strmap_upsert(&map, key, (size_t)n, &created);
+        }
+        fd_strmap_clear(&map); /* the whole table */
+        size_t slots = map.slot_cnt;
+        for (int round = 0; round < 200; round++) {
+                for (int i = 0; i < 50; i++) {
+                        int n = snprintf(key, sizeof(key), "r%d-%d", round % 3,
+                                         i);
+                        fd_strmap_upsert(&map, key, (size_t)n, &created)->i64 =
+                                i;
+                        bad += !created; /* the clear left it behind */
+                }
+                fd_strmap_clear(&map); /* 50 entries in a large table */
+                for (size_t s = 0; s < map.slot_cnt; s++)
+                        bad += map.slots[s] != 0;
+        }
+        FD_CHECK_INT(bad, 0);
+        FD_CHECK_INT(map.slot_cnt, slots); /* memory kept */
+        FD_CHECK(fd_strmap_get(&map, "r0-1", 4) == NULL);
+        FD_CHECK(fd_strmap_get(&map, "big-7", 5) == NULL);
+        fd_strmap_free(&map);
+}
+
 /* Keys "t<7i mod parts>\0id-<i>": sorted by first part, and in insertion order
  * within one, for few and for many distinct first parts. */
 static void check_grouped(int parts)
@@ -155,6 +191,7 @@ int main(void)
         FD_RUN(test_key_joins_parts_with_nuls);
         FD_RUN(test_keys_differing_after_a_nul_are_distinct);
         FD_RUN(test_many_keys_keep_insertion_order);
+        FD_RUN(test_clear_of_few_entries_in_a_large_table);
         FD_RUN(test_sorted_groups_first_parts_stably);
         FD_RUN(test_hash_sees_every_byte);
         return FD_DONE();
