@@ -514,21 +514,21 @@ static void touch_field(fd_buf *out, const char *s)
  * (proc->batch_touches): kind 'l' touches of a lead, 'a' of an anonymous
  * id, 's' score history. Written at flush, one ZADD per zset, and read by
  * a close later in the batch; trim: the zset is also cut to its newest
- * processing.touch_max members at flush (proc->trims, the same key). */
+ * processing.touch_max members at flush (its chain's entry marked). */
 static int zset_add(fd_processor *proc, const char *tenant, char kind,
                     const char *id, const fd_buf *member, int64_t at, int trim)
 {
+        static char trim_mark; /* an entry's ptr: trim at flush */
         char kd[2] = {kind, '\0'};
         fd_buf *k = &proc->scratch;
-        int created;
-        return fd_strmap_key(k, tenant, kd, id, "", NULL) ||
-                               fd_chains_add(&proc->batch_touches, k->data,
-                                             k->len, member->data, member->len,
-                                             at) ||
-                               (trim && !fd_strmap_upsert(&proc->trims, k->data,
-                                                          k->len, &created))
-                       ? -1
-                       : 0;
+        fd_strmap_entry *e;
+        if (fd_strmap_key(k, tenant, kd, id, "", NULL) ||
+            !(e = fd_chains_put(&proc->batch_touches, k->data, k->len,
+                                member->data, member->len, at)))
+                return -1;
+        if (trim)
+                e->ptr = &trim_mark;
+        return 0;
 }
 
 /* Counts a member added to a lead's zset whose size is at most *bound
@@ -1044,9 +1044,12 @@ int fd_apply_flush_aggregates(fd_processor *proc)
               /* one RPUSH per partition, its entries in order */
               flush_chains(proc, &proc->outbox, "RPUSH", 0, outbox_key) |
               flush_dues(proc);
-        for (size_t i = 0; i < proc->trims.cnt; i++) {
+        const fd_strmap *zsets = &proc->batch_touches.by_key;
+        for (size_t i = 0; i < zsets->cnt; i++) {
+                if (!zsets->entries[i].ptr) /* not marked by zset_add */
+                        continue;
                 rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "ZREMRANGEBYRANK") ||
-                      zset_key(proc, proc->trims.entries[i].key) ||
+                      zset_key(proc, zsets->entries[i].key) ||
                       fd_resp_i64(w, 0) ||
                       fd_resp_i64(w, -(int64_t)proc->conf->touch_max - 1);
         }

@@ -91,11 +91,11 @@ struct fd_processor {
         fd_strmap counters;      /* "key\0field" -> increment */
         fd_strmap sets;          /* "key\0member" */
         fd_strmap hlls;          /* "key\0member": PFADD */
-        fd_strmap trims;         /* lead-owned zsets to cut at flush */
         fd_chains batch_touches; /* the zset members (touches, score
                                   * history) the batch added so far (a
                                   * close reads touches with the stored
-                                  * ones) */
+                                  * ones); a key's entry ptr set: cut to
+                                  * touch_max at flush */
         fd_chains batch_anons;   /* "T\0lead\0" -> the anonymous ids the
                                   * batch stitched to the lead */
         fd_chains outbox;        /* input partition (decimal) -> the outbox

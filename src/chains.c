@@ -25,28 +25,34 @@ void fd_chains_free(fd_chains *ch)
         fd_chains_init(ch);
 }
 
-int fd_chains_add(fd_chains *ch, const char *key, size_t klen,
-                  const char *value, size_t len, int64_t at)
+fd_strmap_entry *fd_chains_put(fd_chains *ch, const char *key, size_t klen,
+                               const char *value, size_t len, int64_t at)
 {
         int created;
         if (ch->cnt == ch->cap) {
                 size_t cap = ch->cap ? ch->cap * 2 : 256;
                 fd_chain_item *grown = realloc(ch->items, cap * sizeof(*grown));
                 if (!grown)
-                        return -1;
+                        return NULL;
                 ch->items = grown;
                 ch->cap = cap;
         }
         fd_strmap_entry *k = fd_strmap_upsert(&ch->by_key, key, klen, &created);
         if (!k || len > UINT32_MAX || ch->cnt >= UINT32_MAX)
-                return -1;
+                return NULL;
         ch->items[ch->cnt] = (fd_chain_item){at, ch->values.len, (uint32_t)len,
                                              (uint32_t)k->i64};
         if (fd_buf_append(&ch->values, value, len) != 0)
-                return -1;
+                return NULL;
         ch->values.len++; /* its NUL */
         k->i64 = (int64_t)++ch->cnt;
-        return 0;
+        return k;
+}
+
+int fd_chains_add(fd_chains *ch, const char *key, size_t klen,
+                  const char *value, size_t len, int64_t at)
+{
+        return fd_chains_put(ch, key, klen, value, len, at) ? 0 : -1;
 }
 
 long fd_chains_order(const fd_chains *ch, int64_t head, uint32_t **order,

@@ -36,6 +36,11 @@ void fd_chains_free(fd_chains *ch);
 /* Adds value (len bytes) with i64 at to key (klen bytes). */
 int fd_chains_add(fd_chains *ch, const char *key, size_t klen,
                   const char *value, size_t len, int64_t at);
+/* The same, returning key's by_key entry (NULL when out of memory): its
+ * ptr is the caller's, NULL while the caller has not set it (apply.c marks
+ * the zsets to trim at flush). Valid until the next addition. */
+fd_strmap_entry *fd_chains_put(fd_chains *ch, const char *key, size_t klen,
+                               const char *value, size_t len, int64_t at);
 
 /* The items of the chain whose newest is head (a by_key entry's i64, 0:
  * none), oldest first: their indexes in *order, grown as needed (*cap its

@@ -47,7 +47,6 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         fd_strmap_init(&proc->counters);
         fd_strmap_init(&proc->sets);
         fd_strmap_init(&proc->hlls);
-        fd_strmap_init(&proc->trims);
         fd_chains_init(&proc->batch_touches);
         fd_chains_init(&proc->batch_anons);
         fd_chains_init(&proc->outbox);
@@ -176,7 +175,6 @@ static void batch_reset(fd_processor *proc)
         fd_strmap_clear(&proc->counters);
         fd_strmap_clear(&proc->sets);
         fd_strmap_clear(&proc->hlls);
-        fd_strmap_clear(&proc->trims);
         fd_chains_clear(&proc->batch_touches);
         fd_chains_clear(&proc->batch_anons);
         fd_chains_clear(&proc->outbox);
@@ -218,7 +216,6 @@ void fd_processor_destroy(fd_processor *proc)
         fd_strmap_free(&proc->counters);
         fd_strmap_free(&proc->sets);
         fd_strmap_free(&proc->hlls);
-        fd_strmap_free(&proc->trims);
         fd_chains_free(&proc->batch_touches);
         fd_chains_free(&proc->batch_anons);
         fd_chains_free(&proc->outbox);
