@@ -839,6 +839,9 @@ def machine():
                               dirty.stdout.splitlines()),
             "uname": " ".join(platform.uname()), "nproc": os.cpu_count(),
             "cpu": cpu,
+            # funneld inherits the benchmark's environment: glibc's
+            # tunables change its allocator (the hugetlb variant)
+            "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
             "uptime": subprocess.run(["uptime"], capture_output=True,
                                      text=True).stdout.strip()}
 
@@ -856,6 +859,9 @@ def report(res, args):
           f"- machine: `{m['uname']}`", f"- nproc: {m['nproc']}; CPU: {m['cpu']}",
           f"- commit: `{m.get('commit', '?')}`; uncommitted in src/, "
           f"include/: `{m.get('dirty') or 'none'}`",
+          f"- GLIBC_TUNABLES in funneld's environment: "
+          f"`{m.get('glibc_tunables') or 'none'}` (the hugetlb variant sets "
+          "its own)",
           f"- load at start: `{m['uptime']}`",
           f"- load at end: `{res.get('uptime_end', '')}`",
           f"- build: `{args.build}`; command: `{' '.join(res['argv'])}`", ""]

@@ -58,15 +58,21 @@ def run(name, processing, events, seed):
     return setup, ends, r, proc
 
 
-def test_idle_commit_reaches_the_end():
-    setup, ends, _, proc = run("kcommit_idle", "", 4000, 41)
+def committed_while_running(name, processing, events, seed):
+    """Runs funneld over the events and waits, while it keeps running, for
+    its group's committed offsets to reach the input's end."""
+    setup, ends, _, proc = run(name, processing, events, seed)
     try:
         got = fdit.wait_for(lambda: at_end(setup, ends), 30,
                             "the group's committed offsets in Kafka to reach "
-                            f"the input's end {ends} while funneld idles")
+                            f"the input's end {ends} while funneld runs")
         assert got == ends, (got, ends)
     finally:
         setup.stop(proc)
+
+
+def test_idle_commit_reaches_the_end():
+    committed_while_running("kcommit_idle", "", 4000, 41)
 
 
 def test_long_interval_commits_at_stop():
@@ -80,15 +86,7 @@ def test_long_interval_commits_at_stop():
 
 
 def test_every_batch():
-    setup, ends, _, proc = run("kcommit_each", "kafka_commit_ms = 0\n",
-                               2000, 43)
-    try:
-        got = fdit.wait_for(lambda: at_end(setup, ends), 30,
-                            "the group's committed offsets in Kafka to reach "
-                            f"the input's end {ends}")
-        assert got == ends, (got, ends)
-    finally:
-        setup.stop(proc)
+    committed_while_running("kcommit_each", "kafka_commit_ms = 0\n", 2000, 43)
 
 
 if __name__ == "__main__":
