@@ -454,10 +454,22 @@ class Bench:
                     f"(--redis-socket): {label} skipped")
                 continue
             setting = setting.format(socket=self.svc.redis_socket)
-            log(f"throughput: running funneld with {label}")
+            # The variant against a default run right next to it, as the
+            # A/B pairs of runs W and X (the box's speed drifts within
+            # minutes: the median default run of minutes ago is no
+            # baseline for it); which of the two runs first alternates.
+            first = len(variants) % 2 == 0
+            log(f"throughput: running funneld with {label} and the "
+                f"default {'after' if first else 'before'} it")
+            if not first:
+                base = self.run_variant(s, f"bench_base_{key}", "")
             v = self.run_variant(s, f"bench_{key}", setting, section)
+            if first:
+                base = self.run_variant(s, f"bench_base_{key}", "")
             log(f"throughput: funneld with {label} {v['eps']:.0f} "
-                f"events/s, {v['cpu_us_per_event']:.1f} µs CPU/event")
+                f"events/s, {v['cpu_us_per_event']:.1f} µs CPU/event "
+                f"(the default next to it: {base['eps']:.0f})")
+            v["base"] = base
             variants[key] = v
         parity["naive"] = self.stage_totals(nv["prefix"])
         self.results["throughput"] = {
@@ -915,7 +927,7 @@ def report(res, args):
                     return "n/a" if v is None else fmt.format(v)
             L.append(f"| {label} | {show(a)} | {show(b)} | {ratio(a, b)} | " +
                      "".join(f"{show(v.get(k))} | "
-                             f"{ratio(a, v.get(k)) if v.get(k) else 'n/a'} | "
+                             f"{ratio(v.get('base', f).get(k), v.get(k)) if v.get(k) else 'n/a'} | "
                              for _, v in vs).rstrip())
         if len(tp.get("runs", [])) > 1:
             L += ["", f"funneld ran {len(tp['runs'])} times over the same "
@@ -926,6 +938,18 @@ def report(res, args):
                       f"{r['eps']:.0f} ({r['cpu_us_per_event_from_first']:.1f}"
                       f"; {r['redis_cpu_us_per_event']:.1f})"
                       for r in tp["runs"]) + "."]
+        paired = [(lb, v) for lb, v in vs if v.get("base")]
+        if paired:
+            L += ["", "Each variant's ratio (funneld/that) is to a default "
+                  "run made right next to it (after it for the first "
+                  "variant, before it for the second, and so on), not to "
+                  "the funneld column: the box's speed drifts within "
+                  "minutes. Default → variant, events/s (CPU µs/event "
+                  "from the first event): " + "; ".join(
+                      f"{lb}: {v['base']['eps']:.0f} "
+                      f"({v['base']['cpu_us_per_event_from_first']:.1f}) → "
+                      f"{v['eps']:.0f} ({v['cpu_us_per_event_from_first']:.1f})"
+                      for lb, v in paired) + "."]
         L += ["", f"Pre-producing took {tp['produce_s']:.1f} s. Stage entries "
               "counted (sum over tenants of `P:{T}:total`), a parity check of "
               "the baseline: funneld "
