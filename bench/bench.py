@@ -1148,12 +1148,11 @@ def main(argv=None):
                       a.redis_socket) as svc:
             b = Bench(a, svc)
             b.results = res
-            try:
-                for ph in phases:
+            for ph in phases:
+                try:
                     getattr(b, f"phase_{ph}")()
+                finally:
                     b.drop_topics()
-            finally:
-                b.drop_topics()
     except Exception as e:  # noqa: BLE001 - BenchError, FixtureError, ITError
         if not isinstance(e, BenchError) and \
                 type(e).__name__ not in ("FixtureError", "ITError"):

@@ -1069,13 +1069,12 @@ static void check_replay(fd_pipeline *pl)
                 fd_processor_set_quiet(pl->proc, 0);
 }
 
-/* The messages msgs[0..n) are written to Redis: counted, committed to
- * Kafka (for lag tools) and freed. */
+/* The messages msgs[0..n) are written to Redis: counted, noted for the
+ * commit to Kafka (for lag tools) and freed. */
 static void written(fd_pipeline *pl, fd_msg *msgs, size_t *n)
 {
         count_batch(pl, msgs, *n);
-        note_written(pl, msgs, *n);
-        commit_to_kafka(pl, 0);
+        note_written(pl, msgs, *n); /* committed by the main loop */
         for (size_t i = 0; i < *n; i++)
                 fd_msg_clear(&msgs[i]);
         *n = 0;
@@ -1379,7 +1378,7 @@ int fd_pipeline_run(fd_pipeline *pl, volatile sig_atomic_t *stop)
                         flush_held(pl); /* nothing to go with it */
                 check_wall_clock(pl);
                 check_replay(pl);
-                commit_to_kafka(pl, 0); /* what waited for the interval */
+                commit_to_kafka(pl, 0); /* what was written, per interval */
                 if (pl->drain_due)
                         drain_outboxes(pl);
                 rd_kafka_poll(pl->producer, 0);
