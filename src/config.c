@@ -54,6 +54,7 @@ typedef struct loader {
         tenant_build *tenants;
         size_t tenant_cnt;
         int schema_ids_set;
+        size_t regex_budget; /* rule regex nodes left to compile */
         cfg_err *errs;
         size_t err_cnt;
         size_t err_total;
@@ -499,8 +500,8 @@ static void finish_rules(loader *ld, const rule_list *list,
                 fd_score_rule *out = &model->rules[model->rule_cnt];
 
                 err[0] = '\0';
-                if (fd_rule_build_finish(&list->v[i], out, &line, err,
-                                         sizeof(err)) < 0)
+                if (fd_rule_build_finish(&list->v[i], out, &ld->regex_budget,
+                                         &line, err, sizeof(err)) < 0)
                         add_error(ld, line, "%s", err);
                 else
                         model->rule_cnt++;
@@ -824,6 +825,7 @@ fd_config *fd_config_load(const char *path, char *errstr, size_t errstr_size)
         memset(&ld, 0, sizeof(ld));
         ld.path = path;
         ld.conf = conf;
+        ld.regex_budget = FD_REGEX_MAX_TOTAL;
         if (!conf) {
                 snprintf(errstr, errstr_size, "%s: out of memory", path);
                 return NULL;

@@ -114,14 +114,25 @@ int fd_rule_build_init(fd_rule_build *rb, const char *name, int line);
 int fd_rule_build_set(fd_rule_build *rb, const char *key, const char *value,
                       int line, char *err, size_t err_size);
 
+/* The most nodes one rule regex may compile to, and all of a config
+ * file's rule regexes together (fd_regex_nodes; a tenant's copy of the
+ * default rules shares their compiled regexes and counts nothing). Real
+ * patterns take tens. At 1000 nodes glibc's regcomp needs at most about
+ * 1.5 MiB and 11 ms (nested stars, "((a*)*){142}"); unbounded, one line
+ * like "((a{99}){99}){99}" takes gigabytes. */
+#define FD_REGEX_MAX_NODES 1000
+#define FD_REGEX_MAX_TOTAL 10000
+
 /* Checks the assembled rule and fills out (caller releases it with
- * fd_score_model_clear). On error returns -1, sets *err_line and err. */
+ * fd_score_model_clear). A regex rule takes its nodes from
+ * *regex_budget. On error returns -1, sets *err_line and err. */
 int fd_rule_build_finish(const fd_rule_build *rb, fd_score_rule *out,
-                         int *err_line, char *err, size_t err_size);
+                         size_t *regex_budget, int *err_line, char *err,
+                         size_t err_size);
 
 void fd_rule_build_clear(fd_rule_build *rb);
 
-/* Deep-copies src into dst, compiling its regex again. 0 or -1. */
+/* Deep-copies src into dst, sharing its compiled regex. 0 or -1. */
 int fd_score_rule_copy(fd_score_rule *dst, const fd_score_rule *src);
 
 /* Deep-copies the rules of src into dst, whose rules must be empty (the

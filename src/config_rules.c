@@ -23,7 +23,10 @@ static const rule_key_doc rule_docs[] = {
                   "case-sensitive), `set` (equal to one of `values`, "
                   "case-sensitive), `contains` (substring, "
                   "case-insensitive), `regex` (POSIX extended regular "
-                  "expression, case-insensitive)."},
+                  "expression, case-insensitive; no back-references; at "
+                  "most 1000 compiled nodes, about one per character, "
+                  "with `x{n}` counting x n times and `*`, `?` three, and "
+                  "10000 for all regexes of the file)."},
         {"value", "The operand of `exact`, `contains` and `regex`."},
         {"values", "The comma list of `set`."},
         {"points", "Required, non-zero, -10000 .. 10000. Added to the score "
@@ -324,29 +327,61 @@ fail:
         return -1;
 }
 
-/* Compiles r->values[0] into r->re and gives it a memo (both freed by
- * fd_score_model_clear when match is REGEX). */
-static int compile_regex(fd_score_rule *r, char *err, size_t err_size)
+/* Compiles r->values[0] into r->rx (released by fd_score_model_clear when
+ * match is REGEX). A pattern that compiles to more than
+ * FD_REGEX_MAX_NODES, or to more than what is left of *budget (all regexes
+ * of the file together), is refused before regcomp (fd_regex_nodes):
+ * glibc copies what {n} repeats n times, so "((a{99}){99}){99}" alone
+ * takes gigabytes. Back-references are refused too (matching them can
+ * take exponential time on an attribute value). */
+static int compile_regex(fd_score_rule *r, size_t *budget, char *err,
+                         size_t err_size)
 {
         char msg[160];
-        int rc = regcomp(&r->re, r->values[0],
-                         REG_EXTENDED | REG_ICASE | REG_NOSUB);
+        const char *pattern = r->values[0];
+        size_t n = fd_regex_nodes(pattern, FD_REGEX_MAX_NODES);
 
-        if (rc == 0) {
-                r->memo = fd_regex_memo_new();
-                return 0;
+        if (n > FD_REGEX_MAX_NODES) {
+                snprintf(err, err_size,
+                         "rule '%s': regex '%s' is too large: it compiles to "
+                         "more than %d nodes (x{n} repeats x n times, nested "
+                         "repetitions multiply); use smaller bounds, fewer "
+                         "nested repetitions or 'match = contains'",
+                         r->name, pattern, FD_REGEX_MAX_NODES);
+                return -1;
         }
-        regerror(rc, &r->re, msg, sizeof(msg));
-        snprintf(err, err_size,
-                 "rule '%s': regex '%s' does not compile (%s); fix the POSIX "
-                 "extended regular expression",
-                 r->name, r->values[0], msg);
-        return -1;
+        if (n > *budget) {
+                snprintf(err, err_size,
+                         "rule '%s': regex '%s' takes the regexes of this "
+                         "file past %d nodes in all; use fewer or smaller "
+                         "regexes, or 'match = contains' or 'set'",
+                         r->name, pattern, FD_REGEX_MAX_TOTAL);
+                return -1;
+        }
+        if (fd_regex_has_backref(pattern)) {
+                snprintf(err, err_size,
+                         "rule '%s': regex '%s' uses a back-reference (\\1 "
+                         "to \\9), whose matching can take exponential time; "
+                         "write it without one",
+                         r->name, pattern);
+                return -1;
+        }
+        r->rx = fd_rule_regex_new(pattern, msg, sizeof(msg));
+        if (!r->rx) {
+                snprintf(err, err_size,
+                         "rule '%s': regex '%s' does not compile (%s); fix the "
+                         "POSIX extended regular expression",
+                         r->name, pattern, msg);
+                return -1;
+        }
+        *budget -= n;
+        return 0;
 }
 
 /* out owns new copies of rb's strings and its compiled regex. */
 int fd_rule_build_finish(const fd_rule_build *rb, fd_score_rule *out,
-                         int *err_line, char *err, size_t err_size)
+                         size_t *regex_budget, int *err_line, char *err,
+                         size_t err_size)
 {
         char *one[1];
         char *const *vals = rb->values;
@@ -371,7 +406,7 @@ int fd_rule_build_finish(const fd_rule_build *rb, fd_score_rule *out,
                            ? (rb->points < 0 ? -rb->points : rb->points)
                            : 0;
         if (rb->match == FD_MATCH_REGEX &&
-            compile_regex(out, err, err_size) < 0) {
+            compile_regex(out, regex_budget, err, err_size) < 0) {
                 *err_line = rb->value_line;
                 rule_release(out);
                 return -1;
@@ -380,21 +415,18 @@ int fd_rule_build_finish(const fd_rule_build *rb, fd_score_rule *out,
         return 0;
 }
 
-/* dst owns new copies of src's strings and a new compiled regex. */
+/* dst owns new copies of src's strings and shares its compiled regex. */
 int fd_score_rule_copy(fd_score_rule *dst, const fd_score_rule *src)
 {
-        char err[256];
-
         if (rule_dup_strings(dst, src->name, src->event_type, src->attr,
                              src->values, src->value_cnt) < 0)
                 return -1;
         dst->kind = src->kind;
         dst->points = src->points;
         dst->cap = src->cap;
-        if (src->match == FD_MATCH_REGEX &&
-            compile_regex(dst, err, sizeof(err)) < 0) {
-                rule_release(dst);
-                return -1;
+        if (src->match == FD_MATCH_REGEX) {
+                dst->rx = src->rx;
+                dst->rx->refs++;
         }
         dst->match = src->match;
         return 0;

@@ -2,6 +2,7 @@
  * capped per rule, lead and cycle; the MQL condition; hand-raise types. */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,229 @@ int fd_regex_memo_match(struct fd_regex_memo *memo, const regex_t *re,
         return match;
 }
 
+fd_rule_regex *fd_rule_regex_new(const char *pattern, char *msg,
+                                 size_t msg_size)
+{
+        fd_rule_regex *rx = calloc(1, sizeof(*rx));
+        int rc;
+
+        if (!rx) {
+                snprintf(msg, msg_size, "out of memory");
+                return NULL;
+        }
+        rc = regcomp(&rx->re, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+        if (rc != 0) {
+                regerror(rc, &rx->re, msg, msg_size);
+                free(rx);
+                return NULL;
+        }
+        rx->memo = fd_regex_memo_new();
+        rx->refs = 1;
+        return rx;
+}
+
+void fd_rule_regex_release(fd_rule_regex *rx)
+{
+        if (!rx || --rx->refs > 0)
+                return;
+        regfree(&rx->re);
+        fd_regex_memo_free(rx->memo);
+        free(rx);
+}
+
+/* Past the bracket expression that starts at p ("[...]", with "]" first
+ * taken literally and "[:class:]", "[.x.]", "[=x=]" inside); the end of
+ * the string when it is not closed. */
+static const char *skip_bracket(const char *p)
+{
+        const char *q = p + 1;
+
+        if (*q == '^')
+                q++;
+        if (*q == ']')
+                q++;
+        while (*q && *q != ']') {
+                if (q[0] == '[' &&
+                    (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+                        const char *c = q + 2;
+
+                        while (*c && !(c[0] == q[1] && c[1] == ']'))
+                                c++;
+                        q = *c ? c + 2 : q + 1;
+                } else {
+                        q++;
+                }
+        }
+        return *q ? q + 1 : q;
+}
+
+/* What fd_regex_nodes counts for a "*", a "?" or an optional copy: the
+ * node and the epsilon closures that grow with every node that may match
+ * nothing (regcomp's time grows with the cube of nested stars). */
+#define EPSILON_NODES 3
+
+/* a + b and a * b, or limit when larger (a, b <= limit). */
+static size_t add_upto(size_t a, size_t b, size_t limit)
+{
+        return a + b > limit ? limit : a + b;
+}
+
+static size_t mul_upto(size_t a, size_t b, size_t limit)
+{
+        return a && b > limit / a ? limit : a * b > limit ? limit : a * b;
+}
+
+/* Reads the interval at p ("{m}", "{m,}", "{m,n}" or "{,n}"): sets *end
+ * past it and returns the nodes of x{...} for an x of x_nodes, at most
+ * limit: m copies of x, n - m optional ones, for {m,} a starred one. Returns
+ * SIZE_MAX when p starts no interval (regcomp reads the "{" literally or
+ * rejects it). */
+static size_t interval_nodes(const char *p, size_t x_nodes, size_t limit,
+                             const char **end)
+{
+        size_t num[2] = {0, 0}, nodes;
+        int digits[2] = {0, 0}, part = 0;
+        const char *q = p + 1;
+
+        for (;; q++) {
+                if (*q >= '0' && *q <= '9') {
+                        if (num[part] <= limit)
+                                num[part] = num[part] * 10 + (size_t)(*q - '0');
+                        digits[part] = 1;
+                } else if (*q == ',' && part == 0) {
+                        part = 1;
+                } else {
+                        break;
+                }
+        }
+        if (*q != '}' || (!digits[0] && !digits[1]))
+                return SIZE_MAX;
+        *end = q + 1;
+        nodes = mul_upto(x_nodes, num[0], limit);
+        if (part == 0)
+                return nodes;
+        if (!digits[1]) /* {m,} */
+                return add_upto(nodes, x_nodes + EPSILON_NODES, limit);
+        if (num[1] > num[0])
+                nodes = add_upto(nodes,
+                                 mul_upto(num[1] - num[0],
+                                          x_nodes + EPSILON_NODES, limit),
+                                 limit);
+        return nodes;
+}
+
+/* One level of parentheses in fd_regex_nodes: the nodes of the group so
+ * far, and of its last item (what a repetition applies to). */
+typedef struct rx_level {
+        size_t total;
+        size_t last;
+} rx_level;
+
+static void level_item(rx_level *l, size_t n, size_t limit)
+{
+        l->total = add_upto(l->total, n, limit);
+        l->last = n;
+}
+
+/* The level's last item becomes one of n nodes (a repetition of it). */
+static void level_regrow(rx_level *l, size_t n, size_t limit)
+{
+        l->total = add_upto(l->total - l->last, n, limit);
+        l->last = n;
+}
+
+size_t fd_regex_nodes(const char *pattern, size_t cap)
+{
+        size_t limit = cap + 1, depth = 0, n;
+        const char *p = pattern, *end;
+        /* one level per "(", and the top */
+        rx_level *lv = calloc(strlen(pattern) + 1, sizeof(*lv));
+
+        if (!lv)
+                return limit;
+        while (*p) {
+                rx_level *l = &lv[depth];
+
+                switch (*p) {
+                case '(':
+                        depth++;
+                        lv[depth].total = lv[depth].last = 0;
+                        p++;
+                        continue;
+                case ')':
+                        if (depth > 0) { /* a group is its contents */
+                                n = l->total;
+                                depth--;
+                                level_item(&lv[depth], n, limit);
+                                p++;
+                                continue;
+                        }
+                        break; /* unmatched: a literal */
+                case '|':
+                        level_item(l, 1, limit);
+                        l->last = 0;
+                        p++;
+                        continue;
+                case '*':
+                case '?':
+                        level_regrow(l, add_upto(l->last, EPSILON_NODES, limit),
+                                     limit);
+                        p++;
+                        continue;
+                case '+':
+                        level_regrow(l,
+                                     add_upto(mul_upto(l->last, 2, limit),
+                                              EPSILON_NODES, limit),
+                                     limit);
+                        p++;
+                        continue;
+                case '{':
+                        n = interval_nodes(p, l->last, limit, &end);
+                        if (n != SIZE_MAX) {
+                                level_regrow(l, n, limit);
+                                p = end;
+                                continue;
+                        }
+                        break;
+                case '[':
+                        level_item(l, 1, limit);
+                        p = skip_bracket(p);
+                        continue;
+                case '\\':
+                        level_item(l, 1, limit);
+                        p += p[1] ? 2 : 1;
+                        continue;
+                default:
+                        break;
+                }
+                level_item(l, 1, limit);
+                p++;
+        }
+        for (; depth > 0; depth--) /* unclosed groups */
+                level_item(&lv[depth - 1], lv[depth].total, limit);
+        n = lv[0].total;
+        free(lv);
+        return n;
+}
+
+int fd_regex_has_backref(const char *pattern)
+{
+        const char *p = pattern;
+
+        while (*p) {
+                if (*p == '[') {
+                        p = skip_bracket(p);
+                } else if (*p == '\\') {
+                        if (p[1] >= '1' && p[1] <= '9')
+                                return 1;
+                        p += p[1] ? 2 : 1;
+                } else {
+                        p++;
+                }
+        }
+        return 0;
+}
+
 static int ascii_lower(int c)
 {
         return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
@@ -96,7 +320,7 @@ static int attr_matches(const fd_score_rule *rule, const fd_lead_event *le)
         case FD_MATCH_CONTAINS:
                 return contains_nocase(v, rule->values[0]);
         case FD_MATCH_REGEX:
-                return fd_regex_memo_match(rule->memo, &rule->re, v);
+                return fd_regex_memo_match(rule->rx->memo, &rule->rx->re, v);
         default:
                 return 0;
         }
@@ -335,10 +559,8 @@ void fd_score_model_clear(fd_score_model *model)
                 for (size_t j = 0; j < rule->value_cnt; j++)
                         free(rule->values[j]);
                 free(rule->values);
-                if (rule->match == FD_MATCH_REGEX) {
-                        regfree(&rule->re);
-                        fd_regex_memo_free(rule->memo);
-                }
+                if (rule->match == FD_MATCH_REGEX)
+                        fd_rule_regex_release(rule->rx);
         }
         free(model->rules);
         model->rules = NULL;

@@ -35,12 +35,10 @@ typedef struct fd_score_rule {
         fd_match_kind match;
         char **values; /* match operands */
         size_t value_cnt;
-        regex_t re;                 /* compiled when match == FD_MATCH_REGEX */
-        struct fd_regex_memo *memo; /* re's answers for recent values, or
-                                     * NULL (fd_regex_memo_new) */
-        int32_t points;             /* may be negative */
-        int32_t cap;                /* max |total| awarded per lead per cycle;
-                                     * 0 = unlimited */
+        struct fd_rule_regex *rx; /* when match == FD_MATCH_REGEX */
+        int32_t points;           /* may be negative */
+        int32_t cap;              /* max |total| awarded per lead per cycle;
+                                   * 0 = unlimited */
 } fd_score_rule;
 
 typedef struct fd_mql_condition {
@@ -75,6 +73,38 @@ void fd_regex_memo_free(struct fd_regex_memo *memo);
 /* regexec(re, v) == 0, through memo when not NULL. */
 int fd_regex_memo_match(struct fd_regex_memo *memo, const regex_t *re,
                         const char *v);
+
+/* A regex rule's compiled pattern and memo, shared by the copies of the
+ * rule (every tenant that takes the default rules holds the same one). */
+typedef struct fd_rule_regex {
+        regex_t re;
+        struct fd_regex_memo *memo; /* NULL: regexec every time */
+        size_t refs;
+} fd_rule_regex;
+
+/* Compiles pattern (POSIX extended, case-insensitive) into a new shared
+ * regex with one reference. NULL with regcomp's message in msg (or "out of
+ * memory"). */
+fd_rule_regex *fd_rule_regex_new(const char *pattern, char *msg,
+                                 size_t msg_size);
+
+/* Drops one reference; the last frees the regex. NULL is ignored. */
+void fd_rule_regex_release(fd_rule_regex *rx);
+
+/* An estimate of the nodes glibc's regcomp builds for pattern (with
+ * REG_NOSUB, where groups add none), weighted by what they cost it: one
+ * per literal, bracket expression, escape, anchor and "|", three per "*"
+ * and "?" (nodes that may match nothing make its epsilon closures grow
+ * faster than linearly); x+ is two x and a star; x{n} is n copies of x,
+ * x{m,n} m copies and n - m optional ones, x{m,} m copies and a starred
+ * one; nested repetitions multiply. The config loader bounds it before
+ * compiling. The count stops growing past cap: cap + 1 means more (or out
+ * of memory). */
+size_t fd_regex_nodes(const char *pattern, size_t cap);
+
+/* 1 when pattern holds a back-reference (\1 to \9), which glibc's
+ * matcher may need exponential time for; 0 otherwise. */
+int fd_regex_has_backref(const char *pattern);
 
 /* What one event did to a lead's score. */
 typedef struct fd_score_delta {

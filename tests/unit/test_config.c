@@ -254,11 +254,51 @@ static void test_error_models_timezone(void)
                               "zone 'Europe/Nowhere'"));
 }
 
+/* All rule regexes of a file together may compile to 10000 nodes: 10
+ * rules of 1000 load, the 11th is refused at its value's line. */
+static void test_error_regex_budget(void)
+{
+        char text[2048];
+        size_t len = 0, len10 = 0;
+        fd_config *conf;
+
+        for (int i = 1; i <= 11; i++) {
+                len10 = len;
+                len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                        "[rule.r%d]\nkind = fit\n"
+                                        "attribute = t\nmatch = regex\n"
+                                        "value = a{1000}\npoints = 5\n",
+                                        i);
+        }
+        FD_CHECK(len < sizeof(text));
+        FD_CHECK(expect_error(text, 10 * 6 + 5,
+                              "rule 'r11': regex 'a{1000}' takes the regexes "
+                              "of this file past 10000 nodes in all"));
+        text[len10] = '\0';
+        conf = load_text(text);
+        FD_CHECK(conf != NULL);
+        if (conf) {
+                FD_CHECK_INT(conf->defaults.score.rule_cnt, 10);
+                fd_config_destroy(conf);
+        }
+}
+
 static void test_error_rules(void)
 {
         FD_CHECK(expect_error("[rule.a]\nkind = fit\nattribute = job_title\n"
                               "match = regex\nvalue = ([a-z\npoints = 5\n",
                               5, "rule 'a': regex '([a-z' does not compile"));
+        FD_CHECK(expect_error("[rule.a]\nkind = fit\nattribute = t\n"
+                              "match = regex\nvalue = ((a{99}){99}){99}\n"
+                              "points = 5\n",
+                              5,
+                              "rule 'a': regex '((a{99}){99}){99}' is too "
+                              "large: it compiles to more than 1000 nodes"));
+        FD_CHECK(expect_error("[rule.a]\nkind = fit\nattribute = t\n"
+                              "match = regex\nvalue = (a+)\\1\npoints = 5\n",
+                              5,
+                              "rule 'a': regex '(a+)\\1' uses a "
+                              "back-reference"));
         FD_CHECK(expect_error("[mql]\nmin_fit = 1\n\n[rule.b]\n"
                               "kind = engagement\nevent_type = page_view\n",
                               4,
@@ -438,6 +478,9 @@ static void test_tenant_inheritance(void)
         FD_CHECK_STR(t1->score.rules[0].name, "g1");
         FD_CHECK_INT(t1->score.rules[0].match, FD_MATCH_REGEX);
         FD_CHECK_STR(t1->score.rules[0].values[0], "^vp");
+        /* the copy shares the defaults' compiled regex */
+        FD_CHECK(t1->score.rules[0].rx == d->score.rules[0].rx);
+        FD_CHECK_INT(d->score.rules[0].rx->refs, 2);
         /* t2: own time zone, hand-raise list and rules */
         FD_CHECK_STR(t2->timezone, "Europe/Berlin");
         FD_CHECK_INT(t2->score.mql.min_fit, INT32_MIN);
@@ -933,6 +976,7 @@ int main(void)
         FD_RUN(test_error_bad_values);
         FD_RUN(test_error_models_timezone);
         FD_RUN(test_error_rules);
+        FD_RUN(test_error_regex_budget);
         FD_RUN(test_error_duplicate_and_syntax);
         FD_RUN(test_all_errors_reported_in_line_order);
         FD_RUN(test_error_missing_file);

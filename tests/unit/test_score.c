@@ -28,8 +28,11 @@ static fd_score_rule rule(const char *name, fd_score_kind kind,
         r.value_cnt = cnt;
         r.points = points;
         r.cap = cap;
-        if (match == FD_MATCH_REGEX)
-                regcomp(&r.re, values[0], REG_EXTENDED | REG_ICASE | REG_NOSUB);
+        if (match == FD_MATCH_REGEX) {
+                char msg[128];
+
+                r.rx = fd_rule_regex_new(values[0], msg, sizeof(msg));
+        }
         return r;
 }
 
@@ -121,7 +124,76 @@ static void test_match_regex(void)
         FD_CHECK_INT(fit_once(&m, "job_title", "CEO"), 20);
         FD_CHECK_INT(fit_once(&m, "job_title", "Chief Marketing Officer"), 20);
         FD_CHECK_INT(fit_once(&m, "job_title", "Assistant to the CEO"), 0);
-        regfree(&r.re);
+        fd_rule_regex_release(r.rx);
+}
+
+/* fd_regex_nodes counts the nodes glibc's regcomp builds: one per
+ * literal, bracket, escape and "|", three per "*" and "?", none for a
+ * group; x{n} n copies of x, optional copies three more, nested bounds
+ * multiplied; the count stops at cap + 1. */
+static void test_regex_nodes(void)
+{
+        static const struct {
+                const char *pattern;
+                size_t nodes;
+        } cases[] = {
+                {"", 0},
+                {"abc", 3},
+                {"^(ceo|cto)$", 9},
+                {"[[:alpha:]]x", 2},
+                {"[]a{99}]", 1}, /* a bracket, "]" first is literal */
+                {"\\.(edu)", 4},
+                {"a{10}", 10},
+                {"a{2,10}", 34}, /* 2 copies, 8 optional ones */
+                {"a{7,}", 11},   /* 7 copies, a starred one */
+                {"a{,4}", 16},
+                {"a{0}", 0},
+                {"ab+", 6},
+                {"a*b?", 8},
+                {"(ab){3}", 6},
+                {"x(a|b){1,5}y", 29},
+                {"((a{10}){10}){10}", 1000},
+                {"(a?){250}", 1000},
+                {"((a*)*){142}", 994},
+                {"a{2}{3}", 6}, /* stacked bounds multiply */
+                {"a{", 2},      /* not an interval: literal */
+                {"a{x}", 4},
+                {"(ab", 2}, /* unclosed: what it holds */
+                {"a)", 2},  /* unmatched ")" is a literal */
+                {"()", 0},
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                size_t n = fd_regex_nodes(cases[i].pattern, 5000);
+
+                if (n != cases[i].nodes)
+                        fprintf(stderr, "pattern '%s': %zu nodes\n",
+                                cases[i].pattern, n);
+                FD_CHECK_INT(n, cases[i].nodes);
+        }
+        FD_CHECK_INT(fd_regex_nodes("((a{99}){99}){99}", 1000), 1001);
+        FD_CHECK_INT(fd_regex_nodes("a{99999999999999999999}", 1000), 1001);
+        FD_CHECK_INT(fd_regex_nodes("a{1,99999999999999999999}", 1000), 1001);
+        FD_CHECK_INT(fd_regex_nodes("(((((a+)+)+)+)+)+", 1000), 253);
+        FD_CHECK_INT(fd_regex_has_backref("(a)\\1"), 1);
+        FD_CHECK_INT(fd_regex_has_backref("a\\.b[\\1]\\\\1"), 0);
+}
+
+/* A regex shared by rule copies lives until its last holder releases it
+ * (valgrind and ASan check the counting). */
+static void test_rule_regex_shared(void)
+{
+        char msg[128] = "";
+        fd_rule_regex *rx = fd_rule_regex_new("^vp", msg, sizeof(msg));
+
+        FD_CHECK(rx != NULL);
+        rx->refs++;
+        fd_rule_regex_release(rx);
+        FD_CHECK_INT(regexec(&rx->re, "VP Sales", 0, NULL, 0), 0);
+        fd_rule_regex_release(rx);
+        fd_rule_regex_release(NULL);
+        FD_CHECK(fd_rule_regex_new("([a-z", msg, sizeof(msg)) == NULL);
+        FD_CHECK(strstr(msg, "Unmatched") != NULL);
 }
 
 /* The memo answers as regexec does: for repeated values, for more values
@@ -447,6 +519,8 @@ int main(void)
         FD_RUN(test_match_contains);
         FD_RUN(test_match_regex);
         FD_RUN(test_regex_memo);
+        FD_RUN(test_regex_nodes);
+        FD_RUN(test_rule_regex_shared);
         FD_RUN(test_event_type_filter);
         FD_RUN(test_event_and_attribute);
         FD_RUN(test_cap_partial_remainder);
