@@ -502,7 +502,14 @@ static int reconnect_store(fd_pipeline *pl)
 }
 
 /* Drops what was read ahead and the lead states kept between batches:
- * called whenever partitions move or Redis must be read again. */
+ * called whenever partitions move or Redis must be read again, before
+ * librdkafka's assignment changes. A partition paused for its full queue
+ * is resumed here, not after the next rd_kafka_assign(): librdkafka keeps
+ * the pause across a re-assignment (the partition would never fetch
+ * again), and a resume that follows an assign closely can make the
+ * assign's start offset look outdated to the fetcher, which then never
+ * starts (librdkafka issues 2190 and 4637: a partition stalled for good
+ * after a Redis outage in CI). */
 static void drop_buffers(fd_pipeline *pl)
 {
         fd_processor_forget_leads(pl->proc);
@@ -511,7 +518,8 @@ static void drop_buffers(fd_pipeline *pl)
         for (int t = 0; t < pl->ntopics; t++)
                 for (int32_t p = 0; p < pl->nparts; p++) {
                         queue_clear(&pl->queues[t][p]);
-                        pl->queues[t][p].paused = 0;
+                        if (pl->queues[t][p].paused)
+                                set_paused(pl, t, p, 0);
                 }
         for (size_t i = 0; i < pl->batch_cnt; i++)
                 fd_msg_clear(&pl->batch[i]);
@@ -581,14 +589,11 @@ static void assign_from_store(fd_pipeline *pl,
                 if (rc == -2 || reconnect_store(pl) != 0)
                         return; /* stopping: leave it unassigned */
         resolve_starts(pl, list);
+        /* no partition is paused here (drop_buffers resumed them) */
         rd_kafka_resp_err_t rerr = rd_kafka_assign(pl->consumer, list);
         if (rerr)
                 FD_ERROR("pipeline", "assign failed: %s",
                          rd_kafka_err2str(rerr));
-        /* librdkafka keeps a partition's pause across a re-assignment:
-         * one we paused (full queue) before a rebalance and get again
-         * would never fetch, while our queue state says it is running. */
-        rd_kafka_resume_partitions(pl->consumer, list);
         pl->drain_due = 1;
         pl->status_at = 0; /* report the new partitions at once */
         fd_metrics_up(pl->metrics, FD_COMP_KAFKA); /* the group answered */
