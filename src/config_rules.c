@@ -339,7 +339,8 @@ static int compile_regex(fd_score_rule *r, size_t *budget, char *err,
 {
         char msg[160];
         const char *pattern = r->values[0];
-        size_t n = fd_regex_nodes(pattern, FD_REGEX_MAX_NODES);
+        int backref;
+        size_t n = fd_regex_nodes(pattern, FD_REGEX_MAX_NODES, &backref);
 
         if (n > FD_REGEX_MAX_NODES) {
                 snprintf(err, err_size,
@@ -358,7 +359,7 @@ static int compile_regex(fd_score_rule *r, size_t *budget, char *err,
                          r->name, pattern, FD_REGEX_MAX_TOTAL);
                 return -1;
         }
-        if (fd_regex_has_backref(pattern)) {
+        if (backref) {
                 snprintf(err, err_size,
                          "rule '%s': regex '%s' uses a back-reference (\\1 "
                          "to \\9), whose matching can take exponential time; "

@@ -185,13 +185,15 @@ static void level_regrow(rx_level *l, size_t n, size_t limit)
         l->last = n;
 }
 
-size_t fd_regex_nodes(const char *pattern, size_t cap)
+size_t fd_regex_nodes(const char *pattern, size_t cap, int *backref)
 {
         size_t limit = cap + 1, depth = 0, n;
         const char *p = pattern, *end;
         /* one level per "(", and the top */
         rx_level *lv = calloc(strlen(pattern) + 1, sizeof(*lv));
 
+        if (backref)
+                *backref = 0;
         if (!lv)
                 return limit;
         while (*p) {
@@ -243,6 +245,8 @@ size_t fd_regex_nodes(const char *pattern, size_t cap)
                         p = skip_bracket(p);
                         continue;
                 case '\\':
+                        if (backref && p[1] >= '1' && p[1] <= '9')
+                                *backref = 1;
                         level_item(l, 1, limit);
                         p += p[1] ? 2 : 1;
                         continue;
@@ -257,24 +261,6 @@ size_t fd_regex_nodes(const char *pattern, size_t cap)
         n = lv[0].total;
         free(lv);
         return n;
-}
-
-int fd_regex_has_backref(const char *pattern)
-{
-        const char *p = pattern;
-
-        while (*p) {
-                if (*p == '[') {
-                        p = skip_bracket(p);
-                } else if (*p == '\\') {
-                        if (p[1] >= '1' && p[1] <= '9')
-                                return 1;
-                        p += p[1] ? 2 : 1;
-                } else {
-                        p++;
-                }
-        }
-        return 0;
 }
 
 static int ascii_lower(int c)

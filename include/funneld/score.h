@@ -99,12 +99,10 @@ void fd_rule_regex_release(fd_rule_regex *rx);
  * x{m,n} m copies and n - m optional ones, x{m,} m copies and a starred
  * one; nested repetitions multiply. The config loader bounds it before
  * compiling. The count stops growing past cap: cap + 1 means more (or out
- * of memory). */
-size_t fd_regex_nodes(const char *pattern, size_t cap);
-
-/* 1 when pattern holds a back-reference (\1 to \9), which glibc's
- * matcher may need exponential time for; 0 otherwise. */
-int fd_regex_has_backref(const char *pattern);
+ * of memory). The same pass sets *backref (when not NULL) to whether
+ * pattern holds a back-reference (\1 to \9, outside brackets), which
+ * glibc's matcher may need exponential time for. */
+size_t fd_regex_nodes(const char *pattern, size_t cap, int *backref);
 
 /* What one event did to a lead's score. */
 typedef struct fd_score_delta {
