@@ -23,10 +23,12 @@ static const rule_key_doc rule_docs[] = {
                   "case-sensitive), `set` (equal to one of `values`, "
                   "case-sensitive), `contains` (substring, "
                   "case-insensitive), `regex` (POSIX extended regular "
-                  "expression, case-insensitive; no back-references; at "
-                  "most 1000 compiled nodes, about one per character, "
-                  "with `x{n}` counting x n times and `*`, `?` three, and "
-                  "10000 for all regexes of the file)."},
+                  "expression, case-insensitive; no back-references, no "
+                  "repetition of what can match the empty string such as "
+                  "`(a*)*`; at most 1000 compiled nodes, about one per "
+                  "character, with `x{n}` counting x and n copies and "
+                  "`*`, `?` three, and 10000 for all regexes of the "
+                  "file)."},
         {"value", "The operand of `exact`, `contains` and `regex`."},
         {"values", "The comma list of `set`."},
         {"points", "Required, non-zero, -10000 .. 10000. Added to the score "
@@ -333,14 +335,15 @@ fail:
  * of the file together), is refused before regcomp (fd_regex_nodes):
  * glibc copies what {n} repeats n times, so "((a{99}){99}){99}" alone
  * takes gigabytes. Back-references are refused too (matching them can
- * take exponential time on an attribute value). */
+ * take exponential time on an attribute value), and repetitions of what
+ * may match nothing (compiling them can). */
 static int compile_regex(fd_score_rule *r, size_t *budget, char *err,
                          size_t err_size)
 {
         char msg[160];
         const char *pattern = r->values[0];
-        int backref;
-        size_t n = fd_regex_nodes(pattern, FD_REGEX_MAX_NODES, &backref);
+        unsigned hazards;
+        size_t n = fd_regex_nodes(pattern, FD_REGEX_MAX_NODES, &hazards);
 
         if (n > FD_REGEX_MAX_NODES) {
                 snprintf(err, err_size,
@@ -359,11 +362,21 @@ static int compile_regex(fd_score_rule *r, size_t *budget, char *err,
                          r->name, pattern, FD_REGEX_MAX_TOTAL);
                 return -1;
         }
-        if (backref) {
+        if (hazards & FD_REGEX_BACKREF) {
                 snprintf(err, err_size,
                          "rule '%s': regex '%s' uses a back-reference (\\1 "
                          "to \\9), whose matching can take exponential time; "
                          "write it without one",
+                         r->name, pattern);
+                return -1;
+        }
+        if (hazards & FD_REGEX_EMPTY_LOOP) {
+                snprintf(err, err_size,
+                         "rule '%s': regex '%s' repeats something that can "
+                         "match the empty string (like \"(a*)*\", "
+                         "\"(a?){3}\" or \"()+\"), which can take regcomp "
+                         "exponential time; repeat only what matches at least "
+                         "one character (\"(a*)*\" is \"a*\")",
                          r->name, pattern);
                 return -1;
         }

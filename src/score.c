@@ -127,12 +127,12 @@ static size_t mul_upto(size_t a, size_t b, size_t limit)
 }
 
 /* Reads the interval at p ("{m}", "{m,}", "{m,n}" or "{,n}"): sets *end
- * past it and returns the nodes of x{...} for an x of x_nodes, at most
- * limit: m copies of x, n - m optional ones, for {m,} a starred one. Returns
- * SIZE_MAX when p starts no interval (regcomp reads the "{" literally or
- * rejects it). */
+ * past it and *min to m, and returns the nodes of x{...} for an x of
+ * x_nodes, at most limit: m copies of x, n - m optional ones, for {m,} a
+ * starred one. Returns SIZE_MAX when p starts no interval (regcomp reads
+ * the "{" literally or rejects it). */
 static size_t interval_nodes(const char *p, size_t x_nodes, size_t limit,
-                             const char **end)
+                             const char **end, size_t *min)
 {
         size_t num[2] = {0, 0}, nodes;
         int digits[2] = {0, 0}, part = 0;
@@ -152,6 +152,7 @@ static size_t interval_nodes(const char *p, size_t x_nodes, size_t limit,
         if (*q != '}' || (!digits[0] && !digits[1]))
                 return SIZE_MAX;
         *end = q + 1;
+        *min = num[0];
         nodes = mul_upto(x_nodes, num[0], limit);
         if (part == 0)
                 return nodes;
@@ -166,101 +167,181 @@ static size_t interval_nodes(const char *p, size_t x_nodes, size_t limit,
 }
 
 /* One level of parentheses in fd_regex_nodes: the nodes of the group so
- * far, and of its last item (what a repetition applies to). */
+ * far and of its last item (what a repetition applies to), and what may
+ * match the empty string: the items of this alternative before the last,
+ * the last one, and an earlier alternative of the group. */
 typedef struct rx_level {
         size_t total;
         size_t last;
+        unsigned has_last : 1;
+        unsigned before_empty : 1;
+        unsigned last_empty : 1;
+        unsigned group_empty : 1;
 } rx_level;
 
-static void level_item(rx_level *l, size_t n, size_t limit)
+/* fd_regex_nodes' running count: every node regcomp builds on the way,
+ * also those a later "{0}" drops again (it builds x{99} before it applies
+ * the {0} that follows), saturating at limit; and the hazards seen. */
+typedef struct rx_count {
+        size_t made;
+        size_t limit;
+        unsigned hazards;
+} rx_count;
+
+/* A new alternative (of a new group, or after "|"). */
+static void level_alt(rx_level *l)
 {
-        l->total = add_upto(l->total, n, limit);
-        l->last = n;
+        l->last = 0;
+        l->has_last = 0;
+        l->before_empty = 1;
+        l->last_empty = 0;
 }
 
-/* The level's last item becomes one of n nodes (a repetition of it). */
-static void level_regrow(rx_level *l, size_t n, size_t limit)
+/* Whether the alternative so far may match the empty string. */
+static int alt_empty(const rx_level *l)
 {
-        l->total = add_upto(l->total - l->last, n, limit);
-        l->last = n;
+        return l->before_empty && (!l->has_last || l->last_empty);
 }
 
-size_t fd_regex_nodes(const char *pattern, size_t cap, int *backref)
+/* An item of n nodes ends the level; leaf: it is built now (not a group
+ * whose nodes were counted inside); empty: it may match the empty string
+ * (an anchor, a group that may). */
+static void level_item(rx_level *l, size_t n, rx_count *c, int leaf, int empty)
 {
-        size_t limit = cap + 1, depth = 0, n;
+        l->before_empty = (unsigned)alt_empty(l);
+        l->total = add_upto(l->total, n, c->limit);
+        l->last = n;
+        l->has_last = 1;
+        l->last_empty = empty != 0;
+        if (leaf)
+                c->made = add_upto(c->made, n, c->limit);
+}
+
+/* The level's last item becomes a repetition of it, of n nodes; empty: the
+ * repetition may match nothing ("*", "?", "{0,n}"). Repeating what may
+ * already match nothing makes a loop of epsilon nodes, whose closures
+ * take regcomp exponential time ("()*{0,5}{9}"): a hazard. */
+static void level_regrow(rx_level *l, size_t n, int empty, rx_count *c)
+{
+        if (!l->has_last) /* nothing to repeat: regcomp skips it */
+                return;
+        if (l->last_empty)
+                c->hazards |= FD_REGEX_EMPTY_LOOP;
+        l->total = add_upto(l->total - l->last, n, c->limit);
+        l->last = n;
+        l->last_empty |= empty != 0;
+        c->made = add_upto(c->made, n, c->limit);
+}
+
+/* The group l closes into outer: its contents, or when they are empty
+ * (also "(a{0})") the two epsilon nodes glibc keeps for an empty group
+ * even under REG_NOSUB. */
+static void level_close(rx_level *outer, const rx_level *l, rx_count *c)
+{
+        int empty = l->group_empty || alt_empty(l);
+
+        if (l->total)
+                level_item(outer, l->total, c, 0, empty);
+        else
+                level_item(outer, 2 * EPSILON_NODES, c, 1, 1);
+}
+
+/* Whether the escape at p (a backslash) is an anchor: a word boundary,
+ * or the start or end of the string. */
+static int escape_is_anchor(const char *p)
+{
+        return p[1] && strchr("bB<>`'", p[1]) != NULL;
+}
+
+size_t fd_regex_nodes(const char *pattern, size_t cap, unsigned *hazards)
+{
+        size_t depth = 0, n, min;
+        rx_count c = {0, cap + 1, 0};
         const char *p = pattern, *end;
         /* one level per "(", and the top */
         rx_level *lv = calloc(strlen(pattern) + 1, sizeof(*lv));
 
-        if (backref)
-                *backref = 0;
-        if (!lv)
-                return limit;
+        if (!lv) {
+                if (hazards)
+                        *hazards = 0;
+                return c.limit;
+        }
+        level_alt(&lv[0]);
         while (*p) {
                 rx_level *l = &lv[depth];
 
                 switch (*p) {
                 case '(':
                         depth++;
-                        lv[depth].total = lv[depth].last = 0;
+                        lv[depth].total = 0;
+                        lv[depth].group_empty = 0;
+                        level_alt(&lv[depth]);
                         p++;
                         continue;
                 case ')':
-                        if (depth > 0) { /* a group is its contents */
-                                n = l->total;
+                        if (depth > 0) {
                                 depth--;
-                                level_item(&lv[depth], n, limit);
+                                level_close(&lv[depth], l, &c);
                                 p++;
                                 continue;
                         }
                         break; /* unmatched: a literal */
                 case '|':
-                        level_item(l, 1, limit);
-                        l->last = 0;
+                        l->group_empty |= (unsigned)alt_empty(l);
+                        l->total = add_upto(l->total, 1, c.limit);
+                        c.made = add_upto(c.made, 1, c.limit);
+                        level_alt(l);
+                        p++;
+                        continue;
+                case '^':
+                case '$':
+                        level_item(l, 1, &c, 1, 1);
                         p++;
                         continue;
                 case '*':
                 case '?':
-                        level_regrow(l, add_upto(l->last, EPSILON_NODES, limit),
-                                     limit);
+                        level_regrow(l,
+                                     add_upto(l->last, EPSILON_NODES, c.limit),
+                                     1, &c);
                         p++;
                         continue;
                 case '+':
                         level_regrow(l,
-                                     add_upto(mul_upto(l->last, 2, limit),
-                                              EPSILON_NODES, limit),
-                                     limit);
+                                     add_upto(mul_upto(l->last, 2, c.limit),
+                                              EPSILON_NODES, c.limit),
+                                     0, &c);
                         p++;
                         continue;
                 case '{':
-                        n = interval_nodes(p, l->last, limit, &end);
+                        n = interval_nodes(p, l->last, c.limit, &end, &min);
                         if (n != SIZE_MAX) {
-                                level_regrow(l, n, limit);
+                                level_regrow(l, n, min == 0, &c);
                                 p = end;
                                 continue;
                         }
                         break;
                 case '[':
-                        level_item(l, 1, limit);
+                        level_item(l, 1, &c, 1, 0);
                         p = skip_bracket(p);
                         continue;
                 case '\\':
-                        if (backref && p[1] >= '1' && p[1] <= '9')
-                                *backref = 1;
-                        level_item(l, 1, limit);
+                        if (p[1] >= '1' && p[1] <= '9')
+                                c.hazards |= FD_REGEX_BACKREF;
+                        level_item(l, 1, &c, 1, escape_is_anchor(p));
                         p += p[1] ? 2 : 1;
                         continue;
                 default:
                         break;
                 }
-                level_item(l, 1, limit);
+                level_item(l, 1, &c, 1, 0);
                 p++;
         }
         for (; depth > 0; depth--) /* unclosed groups */
-                level_item(&lv[depth - 1], lv[depth].total, limit);
-        n = lv[0].total;
+                level_close(&lv[depth - 1], &lv[depth], &c);
         free(lv);
-        return n;
+        if (hazards)
+                *hazards = c.hazards;
+        return c.made;
 }
 
 static int ascii_lower(int c)

@@ -91,18 +91,26 @@ fd_rule_regex *fd_rule_regex_new(const char *pattern, char *msg,
 /* Drops one reference; the last frees the regex. NULL is ignored. */
 void fd_rule_regex_release(fd_rule_regex *rx);
 
+/* What fd_regex_nodes reports in *hazards besides the count: a
+ * back-reference (\1 to \9 outside brackets), which glibc's matcher may
+ * need exponential time for, and a repetition of something that may match
+ * the empty string ("(a*)*", "(a?){9}", "()+"), whose epsilon loops take
+ * its compiler exponential time. */
+#define FD_REGEX_BACKREF    1u
+#define FD_REGEX_EMPTY_LOOP 2u
+
 /* An estimate of the nodes glibc's regcomp builds for pattern (with
- * REG_NOSUB, where groups add none), weighted by what they cost it: one
- * per literal, bracket expression, escape, anchor and "|", three per "*"
- * and "?" (nodes that may match nothing make its epsilon closures grow
- * faster than linearly); x+ is two x and a star; x{n} is n copies of x,
- * x{m,n} m copies and n - m optional ones, x{m,} m copies and a starred
- * one; nested repetitions multiply. The config loader bounds it before
- * compiling. The count stops growing past cap: cap + 1 means more (or out
- * of memory). The same pass sets *backref (when not NULL) to whether
- * pattern holds a back-reference (\1 to \9, outside brackets), which
- * glibc's matcher may need exponential time for. */
-size_t fd_regex_nodes(const char *pattern, size_t cap, int *backref);
+ * REG_NOSUB, where groups add none unless empty), weighted by what they
+ * cost it: one per literal, bracket expression, escape, anchor and "|",
+ * three per "*" and "?" (nodes that may match nothing make its epsilon
+ * closures grow faster than linearly), six for an empty group; x+ is two x
+ * and a star; x{n} is n copies of x, x{m,n} m copies and n - m optional
+ * ones, x{m,} m copies and a starred one; nested repetitions multiply.
+ * Every repetition counts all it builds, also what a later "{0}" drops.
+ * The config loader bounds it before compiling. The count stops growing
+ * past cap: cap + 1 means more (or out of memory). The same pass sets
+ * *hazards (when not NULL) to the FD_REGEX_* hazards pattern holds. */
+size_t fd_regex_nodes(const char *pattern, size_t cap, unsigned *hazards);
 
 /* What one event did to a lead's score. */
 typedef struct fd_score_delta {

@@ -255,7 +255,8 @@ static void test_error_models_timezone(void)
 }
 
 /* All rule regexes of a file together may compile to 10000 nodes: 10
- * rules of 1000 load, the 11th is refused at its value's line. */
+ * rules of 1000 load (a, then 999 copies), the 11th is refused at its
+ * value's line. */
 static void test_error_regex_budget(void)
 {
         char text[2048];
@@ -267,12 +268,12 @@ static void test_error_regex_budget(void)
                 len += (size_t)snprintf(text + len, sizeof(text) - len,
                                         "[rule.r%d]\nkind = fit\n"
                                         "attribute = t\nmatch = regex\n"
-                                        "value = a{1000}\npoints = 5\n",
+                                        "value = a{999}\npoints = 5\n",
                                         i);
         }
         FD_CHECK(len < sizeof(text));
         FD_CHECK(expect_error(text, 10 * 6 + 5,
-                              "rule 'r11': regex 'a{1000}' takes the regexes "
+                              "rule 'r11': regex 'a{999}' takes the regexes "
                               "of this file past 10000 nodes in all"));
         text[len10] = '\0';
         conf = load_text(text);
@@ -299,6 +300,11 @@ static void test_error_rules(void)
                               5,
                               "rule 'a': regex '(a+)\\1' uses a "
                               "back-reference"));
+        FD_CHECK(expect_error("[rule.a]\nkind = fit\nattribute = t\n"
+                              "match = regex\nvalue = x(a?){3}\npoints = 5\n",
+                              5,
+                              "rule 'a': regex 'x(a?){3}' repeats something "
+                              "that can match the empty string"));
         FD_CHECK(expect_error("[mql]\nmin_fit = 1\n\n[rule.b]\n"
                               "kind = engagement\nevent_type = page_view\n",
                               4,

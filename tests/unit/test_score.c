@@ -127,19 +127,20 @@ static void test_match_regex(void)
         fd_rule_regex_release(r.rx);
 }
 
-/* Whether fd_regex_nodes saw a back-reference in pattern. */
-static int backref_of(const char *pattern)
+/* The FD_REGEX_* hazards fd_regex_nodes saw in pattern. */
+static unsigned hazards_of(const char *pattern)
 {
-        int backref = -1;
+        unsigned hazards = ~0u;
 
-        fd_regex_nodes(pattern, 5000, &backref);
-        return backref;
+        fd_regex_nodes(pattern, 5000, &hazards);
+        return hazards;
 }
 
 /* fd_regex_nodes counts the nodes glibc's regcomp builds: one per
  * literal, bracket, escape and "|", three per "*" and "?", none for a
- * group; x{n} n copies of x, optional copies three more, nested bounds
- * multiplied; the count stops at cap + 1. */
+ * group unless empty (six); x{n} n copies of x, optional copies three
+ * more, nested bounds multiplied; every repetition counts all it builds
+ * on the way (x, then x{n}); the count stops at cap + 1. */
 static void test_regex_nodes(void)
 {
         static const struct {
@@ -152,24 +153,24 @@ static void test_regex_nodes(void)
                 {"[[:alpha:]]x", 2},
                 {"[]a{99}]", 1}, /* a bracket, "]" first is literal */
                 {"\\.(edu)", 4},
-                {"a{10}", 10},
-                {"a{2,10}", 34}, /* 2 copies, 8 optional ones */
-                {"a{7,}", 11},   /* 7 copies, a starred one */
-                {"a{,4}", 16},
-                {"a{0}", 0},
-                {"ab+", 6},
-                {"a*b?", 8},
-                {"(ab){3}", 6},
-                {"x(a|b){1,5}y", 29},
-                {"((a{10}){10}){10}", 1000},
-                {"(a?){250}", 1000},
-                {"((a*)*){142}", 994},
-                {"a{2}{3}", 6}, /* stacked bounds multiply */
+                {"a{10}", 11},   /* a, then its 10 copies */
+                {"a{2,10}", 35}, /* 2 copies, 8 optional ones */
+                {"a{7,}", 12},   /* 7 copies, a starred one */
+                {"a{,4}", 17},
+                {"a{0}", 1},
+                {"a{99}{0}", 100}, /* built before {0} drops it */
+                {"ab+", 7},
+                {"a*b?", 10},
+                {"(ab){3}", 8},
+                {"x(a|b){1,5}y", 32},
+                {"((a{10}){10}){10}", 1111},
+                {"a{2}{3}", 9}, /* stacked bounds multiply */
                 {"a{", 2},      /* not an interval: literal */
                 {"a{x}", 4},
                 {"(ab", 2}, /* unclosed: what it holds */
                 {"a)", 2},  /* unmatched ")" is a literal */
-                {"()", 0},
+                {"()", 6},  /* an empty group keeps two epsilon nodes */
+                {"(a{0})", 7},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -185,9 +186,44 @@ static void test_regex_nodes(void)
                      1001);
         FD_CHECK_INT(fd_regex_nodes("a{1,99999999999999999999}", 1000, NULL),
                      1001);
-        FD_CHECK_INT(fd_regex_nodes("(((((a+)+)+)+)+)+", 1000, NULL), 253);
-        FD_CHECK_INT(backref_of("(a)\\1"), 1);
-        FD_CHECK_INT(backref_of("a\\.b[\\1]\\\\1"), 0);
+        FD_CHECK_INT(fd_regex_nodes("(((((a+)+)+)+)+)+", 1000, NULL), 487);
+}
+
+/* What fd_regex_nodes reports besides the count: back-references, and
+ * repetitions of what may match the empty string. */
+static void test_regex_hazards(void)
+{
+        static const struct {
+                const char *pattern;
+                unsigned hazards;
+        } cases[] = {
+                {"(a)\\1", FD_REGEX_BACKREF},
+                {"a\\.b[\\1]\\\\1", 0}, /* in brackets, an escaped "\" */
+                {"(a*)*", FD_REGEX_EMPTY_LOOP},
+                {"(a?){250}", FD_REGEX_EMPTY_LOOP},
+                {"a**", FD_REGEX_EMPTY_LOOP},
+                {"(){3}", FD_REGEX_EMPTY_LOOP},
+                {"(a|)+", FD_REGEX_EMPTY_LOOP},  /* an empty alternative */
+                {"(\\b)*", FD_REGEX_EMPTY_LOOP}, /* anchors match nothing */
+                {"(^|x)?", FD_REGEX_EMPTY_LOOP},
+                {"(a*b?)+", FD_REGEX_EMPTY_LOOP},
+                {"(((vp){00}){99}){99}", FD_REGEX_EMPTY_LOOP},
+                {"(a*b)*", 0}, /* b is always matched */
+                {"(a|b)+", 0},
+                {"(x|a*)b{2}", 0},
+                {"(https?://)?(www\\.)?example\\.com", 0},
+                {"^(vp|head)( of)? (sales|marketing)$", 0},
+                {"*a", 0}, /* nothing to repeat: regcomp skips the "*" */
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                unsigned h = hazards_of(cases[i].pattern);
+
+                if (h != cases[i].hazards)
+                        fprintf(stderr, "pattern '%s': hazards %u\n",
+                                cases[i].pattern, h);
+                FD_CHECK_INT(h, cases[i].hazards);
+        }
 }
 
 /* A regex shared by rule copies lives until its last holder releases it
@@ -531,6 +567,7 @@ int main(void)
         FD_RUN(test_match_regex);
         FD_RUN(test_regex_memo);
         FD_RUN(test_regex_nodes);
+        FD_RUN(test_regex_hazards);
         FD_RUN(test_rule_regex_shared);
         FD_RUN(test_event_type_filter);
         FD_RUN(test_event_and_attribute);
