@@ -63,14 +63,20 @@ def log(msg):
 # (results key, label, config section, setting). {socket}: redis-server's
 # Unix socket (the variant is skipped without one). Section "env": the
 # setting is a variable of funneld's environment (glibc's malloc marking its
-# heaps for transparent huge pages: packaging/ sets it).
+# heaps for transparent huge pages: packaging/ sets it). Section
+# "redis-config": "name value" pairs, comma-separated, set on redis-server
+# (CONFIG SET) for the variant's run and restored after it: lead hashes and
+# histories as hash tables and skiplists instead of listpacks, which Redis
+# scans per field written.
 VARIANTS = [("nocache", "lead_cache = 0", "processing", "lead_cache = 0"),
             ("nooverlap", "overlap = false", "processing", "overlap = false"),
             ("nocatchup", "batch.catchup_events = 2000", "processing",
              "batch.catchup_events = 2000"),
             ("socket", "redis.socket", "redis", "socket = {socket}"),
             ("hugetlb", "glibc.malloc.hugetlb=1", "env",
-             "GLIBC_TUNABLES=glibc.malloc.hugetlb=1")]
+             "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"),
+            ("nolistpack", "Redis without listpacks", "redis-config",
+             "hash-max-listpack-entries 0,zset-max-listpack-entries 0")]
 
 
 class BenchError(Exception):
@@ -166,6 +172,11 @@ def command_deltas(before, after, messages):
                         "usec_per_call": (usec - u0) / (calls - c0),
                         "usec_per_event": (usec - u0) / messages}
     return out
+
+
+def redis_used_b(r):
+    """Bytes redis-server holds for data (INFO memory used_memory)."""
+    return int(r.info("memory")["used_memory"])
 
 
 def redis_cpu_s(r):
@@ -281,6 +292,7 @@ class Bench:
         cmds0 = commands_processed(r)
         rcpu0 = redis_cpu_s(r)
         cstats0 = command_stats(r)
+        mem0 = redis_used_b(r)
         procs = []
         t_start = time.time()
         for i in range(instances):
@@ -308,6 +320,8 @@ class Bench:
         cmds = commands_processed(r) - cmds0 - own - 1
         rcpu = redis_cpu_s(r) - rcpu0
         cstats = command_deltas(cstats0, command_stats(r), messages)
+        # what the run's keys take in Redis (the caller clears them after)
+        mem = redis_used_b(r) - mem0
         if on_done:
             on_done(procs)
         for p in procs:
@@ -331,7 +345,7 @@ class Bench:
                 "redis_cmds": cmds, "redis_cmds_per_event": cmds / messages,
                 "redis_cpu_us_per_event": rcpu / messages * 1e6,
                 "redis_busy": rcpu / max(t_done - t_start, 1e-9),
-                "redis_commands": cstats,
+                "redis_commands": cstats, "redis_mem_b": mem,
                 "redis_exec_us": cstats.get("exec", {}).get("usec_per_call"),
                 "peak_rss_kb": max(hwm), "procs": procs}
 
@@ -486,7 +500,18 @@ class Bench:
         """funneld over s's input topics with its own group, prefix and
         output topics, and setting (may be empty) in [processing] or
         [redis], or section "env": setting is NAME=VALUE in funneld's
-        environment."""
+        environment, or section "redis-config": redis-server's settings
+        for this run."""
+        if section == "redis-config":
+            pairs = [kv.split() for kv in setting.split(",")]
+            old = {k: self.r.config_get(k)[k] for k, _ in pairs}
+            for k, v in pairs:
+                self.r.config_set(k, v)
+            try:
+                return self.run_variant(s, name, "")
+            finally:
+                for k, v in old.items():
+                    self.r.config_set(k, v)
         import itlib
         v_setup = itlib.Setup(name, self.work,
                               inputs=(s.lead_topic, s.crm_topic),
@@ -901,6 +926,8 @@ def report(res, args):
                  "redis_cpu_us_per_event", "{:.1f}", True),
                 ("Redis busy (its CPU s / wall s of the run)", "redis_busy",
                  "{:.2f}", True),
+                ("Redis memory the run's keys hold (MiB of used_memory)",
+                 "redis_mem_b", None, True),
                 ("Redis µs per transaction (EXEC; other clients wait)",
                  "redis_exec_us", "{:.0f}", True),
                 ("peak RSS (MiB)", "peak_rss_kb", None, True),
@@ -919,9 +946,11 @@ def report(res, args):
                          "".join(f"{c} | | " for c in cells[2:]).rstrip())
                 continue
             a, b = f.get(k), n.get(k)
-            if k == "peak_rss_kb":
-                def show(v):
-                    return "n/a" if v is None else f"{v / 1024:.1f}"
+            if k in ("peak_rss_kb", "redis_mem_b"):
+                div = 1024 if k == "peak_rss_kb" else 1 << 20
+
+                def show(v, div=div):
+                    return "n/a" if v is None else f"{v / div:.1f}"
             else:
                 def show(v):
                     return "n/a" if v is None else fmt.format(v)
