@@ -286,10 +286,9 @@ size_t fd_regex_nodes(const char *pattern, size_t cap, unsigned *hazards)
                                 continue;
                         }
                         break; /* unmatched: a literal */
-                case '|':
+                case '|':      /* one node; then a new alternative */
                         l->group_empty |= (unsigned)alt_empty(l);
-                        l->total = add_upto(l->total, 1, c.limit);
-                        c.made = add_upto(c.made, 1, c.limit);
+                        level_item(l, 1, &c, 1, 0);
                         level_alt(l);
                         p++;
                         continue;
