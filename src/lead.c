@@ -107,8 +107,8 @@ static void take_as_stored(fd_lead *lead)
         lead->str_changed = 0;
 }
 
-/* Loads one hash field; returns 1 for a rule field of the config, 0 for
- * another known field, -1 for a field this config does not write. */
+/* Loads one hash field; returns 0 for a field this config writes, -1 for
+ * another. */
 static int load_field(fd_lead *lead, const char *f, const char *v)
 {
         const fd_score_model *model = &lead->tconf->score;
@@ -158,7 +158,7 @@ static int load_field(fd_lead *lead, const char *f, const char *v)
                 for (size_t i = 0; i < model->rule_cnt; i++)
                         if (strcmp(model->rules[i].name, f + 5) == 0) {
                                 lead->awarded[i] = (int32_t)strtol(v, NULL, 10);
-                                return 1;
+                                return 0;
                         }
                 return -1;
         } else
@@ -168,7 +168,6 @@ static int load_field(fd_lead *lead, const char *f, const char *v)
 
 int fd_lead_load(fd_lead *lead, const redisReply *reply)
 {
-        size_t rules = 0;
         int odd = 0;
 
         if (reply->type != REDIS_REPLY_ARRAY)
@@ -176,22 +175,19 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply)
         for (size_t i = 0; i + 1 < reply->elements; i += 2) {
                 const redisReply *f = reply->element[i];
                 const redisReply *v = reply->element[i + 1];
-                int known = -1;
-                if (f->type == REDIS_REPLY_STRING &&
-                    v->type == REDIS_REPLY_STRING)
-                        known = load_field(lead, f->str, v->str);
-                if (known < 0)
+                if (f->type != REDIS_REPLY_STRING ||
+                    v->type != REDIS_REPLY_STRING ||
+                    load_field(lead, f->str, v->str) < 0)
                         odd = 1;
-                rules += known == 1;
         }
         lead->exists = reply->elements > 0;
         if (lead->exists)
                 lead->touches_max = lead->scores_max = -1;
         take_as_stored(lead);
-        /* A hash of another shape (stale rule fields after a rule was
-         * removed, a missing new rule) is rewritten whole at its save. */
-        lead->stored.full =
-                !lead->exists || odd || rules != lead->tconf->score.rule_cnt;
+        /* A hash with fields this config does not write (a rule since
+         * removed) is rewritten whole at its save. A rule without a field
+         * (one added since, or one that awarded nothing) is at 0. */
+        lead->stored.full = !lead->exists || odd;
         return 0;
 }
 
@@ -272,9 +268,11 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                       !(st->lc.implied_mask & bit),
                       (st->lc.implied_mask & bit) != 0, STR("1"));
         }
+        /* An absent rule field is 0: a new lead's hash holds only the
+         * rules that awarded it something. */
         for (size_t i = 0; i < model->rule_cnt; i++)
-                FIELD(model->rules[i].field, 1,
-                      st->awarded[i] != lead->awarded[i], 1,
+                FIELD(model->rules[i].field, lead->awarded[i] != 0,
+                      st->awarded[i] != lead->awarded[i], st->awarded[i] != 0,
                       NUM(lead->awarded[i]));
 #undef STR
 #undef NUM

@@ -4,8 +4,8 @@
  * Hash fields: stage, cycle, fit, engagement, created_at, created_event,
  * source_channel, source_campaign, persona, opportunity_id, updated_at,
  * entered:<stage> (ms, this cycle), implied:<stage> (1), rule:<name> (points
- * awarded this cycle), awards (scoring.decay = expire: AT:POINTS,...), cold
- * (the stage, mql or sql, whose cold alert fired;
+ * awarded this cycle; absent when 0), awards (scoring.decay = expire:
+ * AT:POINTS,...), cold (the stage, mql or sql, whose cold alert fired;
  * removed when the lead leaves it). */
 #ifndef FD_LEAD_H
 #define FD_LEAD_H

@@ -337,7 +337,8 @@ class Lead:
         for s in self.implied:
             h[f"implied:{s}"] = "1"
         for name, v in self.awarded.items():
-            h[f"rule:{name}"] = str(v)
+            if v:  # an absent rule field is 0
+                h[f"rule:{name}"] = str(v)
         return h
 
 

@@ -437,7 +437,8 @@ def expected_keys(group):
              "engagement": str(eng), "created_at": str(created),
              "updated_at": str(updated)}
         h.update({f"entered:{s}": str(at) for s, at in entered.items()})
-        h.update({f"rule:{r}": str(rule_pts.get(r, 0)) for r in rules})
+        h.update({f"rule:{r}": str(rule_pts[r]) for r in rules
+                  if rule_pts.get(r)})  # an absent rule field is 0
         h.update(extra)
         return h
     k[f"{p}:lead:{ALICE}"] = lead_hash(

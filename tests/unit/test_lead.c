@@ -68,8 +68,7 @@ static void test_save_writes_what_changed(void)
         FD_CHECK_STR(save(lead, &r),
                      "HSET fd:{acme}:lead:L1 layout 1 stage lead cycle 1 fit 0 "
                      "engagement 5 created_at 1000 updated_at 1000 "
-                     "source_channel email entered:lead 1000 rule:visit 5 "
-                     "rule:form 0\n");
+                     "source_channel email entered:lead 1000 rule:visit 5\n");
         /* Nothing changed: nothing written. */
         FD_CHECK_STR(save(lead, &r), "");
         /* A jump to SQL implies MQL; a score and a persona change. */
@@ -109,10 +108,9 @@ static void test_save_writes_what_changed(void)
         fd_lead_set(lead, FD_LEAD_PERSONA, NULL);
         FD_CHECK_STR(save(lead, &r),
                      "HSET fd:{acme}:lead:L1 stage lead cycle 2 engagement 0 "
-                     "updated_at 3000 entered:lead 3000 rule:visit 0 "
-                     "rule:form 0\n"
+                     "updated_at 3000 entered:lead 3000\n"
                      "HDEL fd:{acme}:lead:L1 persona awards entered:mql "
-                     "implied:mql entered:sql\n");
+                     "implied:mql entered:sql rule:visit rule:form\n");
         fd_resp_free(&r);
         fd_lead_destroy(lead);
 }
@@ -170,6 +168,10 @@ static void test_loaded_lead(void)
                                "engagement", "1",  "created_at",   "10",
                                "updated_at", "10", "entered:lead", "10",
                                "rule:visit", "1",  "rule:removed", "4"};
+        const char *bare[] = {"layout",     "1",  "stage",        "lead",
+                              "cycle",      "1",  "fit",          "0",
+                              "engagement", "0",  "created_at",   "10",
+                              "updated_at", "10", "entered:lead", "10"};
         redisReply *rep = hash_reply(same, sizeof(same) / sizeof(*same));
         fd_lead *lead = fd_lead_new("acme", "L2", &tc);
         fd_resp r = {0};
@@ -181,8 +183,8 @@ static void test_loaded_lead(void)
         lead->fit = 4;
         FD_CHECK_STR(save(lead, &r), "HSET fd:{acme}:lead:L2 fit 4\n");
         fd_lead_destroy(lead);
-        /* A rule the config no longer has (and one it lacks): rewritten
-         * whole, so the stale field goes. */
+        /* A rule the config no longer has: rewritten whole, so the stale
+         * field goes; rule:form, absent, is at 0 and stays absent. */
         rep = hash_reply(stale, sizeof(stale) / sizeof(*stale));
         lead = fd_lead_new("acme", "L3", &tc);
         FD_CHECK_INT(fd_lead_load(lead, rep), 0);
@@ -191,8 +193,20 @@ static void test_loaded_lead(void)
                      "DEL fd:{acme}:lead:L3\n"
                      "HSET fd:{acme}:lead:L3 layout 1 stage lead cycle 1 fit 0 "
                      "engagement 1 created_at 10 updated_at 10 "
-                     "entered:lead 10 rule:visit 1 rule:form 0\n");
+                     "entered:lead 10 rule:visit 1\n");
         FD_CHECK_STR(save(lead, &r), "");
+        fd_lead_destroy(lead);
+        /* No rule fields (none awarded yet, or rules added since): both at
+         * 0, nothing to rewrite; an award writes its field alone. */
+        rep = hash_reply(bare, sizeof(bare) / sizeof(*bare));
+        lead = fd_lead_new("acme", "L4", &tc);
+        FD_CHECK_INT(fd_lead_load(lead, rep), 0);
+        free_reply(rep);
+        FD_CHECK_INT(lead->awarded[0], 0);
+        FD_CHECK_INT(lead->awarded[1], 0);
+        FD_CHECK_STR(save(lead, &r), "");
+        lead->awarded[1] = 10;
+        FD_CHECK_STR(save(lead, &r), "HSET fd:{acme}:lead:L4 rule:form 10\n");
         fd_resp_free(&r);
         fd_lead_destroy(lead);
 }
