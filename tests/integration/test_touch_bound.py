@@ -2,14 +2,17 @@
 """processing.touch_max bounds a lead's touches and score history, whether
 the lead is new, kept in funneld's lead cache between batches, or read back
 from Redis after a restart (funneld trims a new lead's zsets only when they
-can exceed the bound, and always when it does not know their size).
+can exceed the bound, and always when it does not know their size), and
+an anonymous id's touches (trimmed at every batch that adds to them).
 
 touch_max = 3; every page view is a touch and earns 1 engagement point, so
 each view also adds a score-history entry. One funneld runs rounds 1 and 2
 (lead N new in round 1, cached in round 2); a second funneld runs round 3
 (N read from Redis). Lead O exists in Redis before the first funneld starts
 (hand-written hash and zsets of 5 members, as an older funneld could have
-left them with a larger touch_max): its first new touch trims them.
+left them with a larger touch_max): its first new touch trims them. The
+anonymous ids zN and zO follow N and O's rounds (zO's 5 touches stored
+before).
 
 A closed deal is credited to the touches the bound keeps, whether they were
 committed before it or come earlier in its own batch (a close reads the
@@ -50,6 +53,7 @@ def test_touch_bound_new_cached_and_reloaded_leads():
     p = s.prefix
     touches = f"{p}:{{{T}}}:touches:lead:"
     scores = f"{p}:{{{T}}}:scores:"
+    anons = f"{p}:{{{T}}}:touches:anon:"
     # Lead O, stored before: 5 touches and 5 score entries.
     r.hset(f"{p}:{{{T}}}:lead:O", mapping={
         "stage": "lead", "cycle": "1", "fit": "0", "engagement": "5",
@@ -57,32 +61,46 @@ def test_touch_bound_new_cached_and_reloaded_leads():
     for i in range(5):
         r.zadd(touches + "O", {f"old-{i}|email||page_view": T0 - 10 + i})
         r.zadd(scores + "O", {f"old-{i}|0|{i + 1}": T0 - 10 + i})
+        r.zadd(anons + "zO", {f"zold-{i}|email||page_view": T0 - 10 + i})
 
     def check(lead, ids):
-        for key in (touches + lead, scores + lead):
+        keys = ((anons + lead,) if lead.startswith("z") else
+                (touches + lead, scores + lead))
+        for key in keys:
             got = [m.split("|")[0] for m in r.zrange(key, 0, -1)]
             assert got == ids, (key, got, ids)
+
+    def anon(a, n):
+        return anon_view(avro, a, f"{a}-{n}", T0 + n * 1000)
 
     with itlib.Cleanup() as c:
         c.add(s)
         proc = s.start()
-        # Round 1: N new with 2 views; O gets 1 view.
+        # Round 1: N new with 2 views; O gets 1 view (zN, zO likewise).
         fdit.produce(s.lead_topic, [view(avro, "N", 0), view(avro, "N", 1),
-                                    view(avro, "O", 0)])
+                                    view(avro, "O", 0), anon("zN", 0),
+                                    anon("zN", 1), anon("zO", 0)])
         s.wait_caught_up(proc, r, s.end_offsets())
-        check("N", ["N-0", "N-1"])
+        for x in ("N", "zN"):
+            check(x, [f"{x}-0", f"{x}-1"])
         check("O", ["old-3", "old-4", "O-0"])
+        check("zO", ["zold-3", "zold-4", "zO-0"])
         # Round 2: N is in the lead cache; 2 more views pass the bound.
-        fdit.produce(s.lead_topic, [view(avro, "N", 2), view(avro, "N", 3)])
+        fdit.produce(s.lead_topic, [view(avro, "N", 2), view(avro, "N", 3),
+                                    anon("zN", 2), anon("zN", 3)])
         s.wait_caught_up(proc, r, s.end_offsets())
-        check("N", ["N-1", "N-2", "N-3"])
+        for x in ("N", "zN"):
+            check(x, [f"{x}-1", f"{x}-2", f"{x}-3"])
         # Round 3, after a restart: N is read from Redis.
         s.stop(proc)
         proc = s.start()
-        fdit.produce(s.lead_topic, [view(avro, "N", 4), view(avro, "O", 1)])
+        fdit.produce(s.lead_topic, [view(avro, "N", 4), view(avro, "O", 1),
+                                    anon("zN", 4), anon("zO", 1)])
         s.wait_caught_up(proc, r, s.end_offsets())
-        check("N", ["N-2", "N-3", "N-4"])
+        for x in ("N", "zN"):
+            check(x, [f"{x}-2", f"{x}-3", f"{x}-4"])
         check("O", ["old-4", "O-0", "O-1"])
+        check("zO", ["zold-4", "zO-0", "zO-1"])
         s.stop(proc)
     assert r.hget(f"{p}:{{{T}}}:lead:N", "engagement") == "5"
 
