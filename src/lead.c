@@ -98,6 +98,8 @@ static void take_as_stored(fd_lead *lead)
         st->created_at = lead->created_at;
         st->updated_at = lead->updated_at;
         st->cold = lead->cold;
+        st->touches_max = lead->touches_max;
+        st->scores_max = lead->scores_max;
         memcpy(st->awarded, lead->awarded,
                lead->tconf->score.rule_cnt * sizeof(int32_t));
         st->str_was = 0;
@@ -105,6 +107,33 @@ static void take_as_stored(fd_lead *lead)
                 if (*str_field(lead, (fd_lead_str)i))
                         st->str_was |= 1u << i;
         lead->str_changed = 0;
+}
+
+/* The history_bound field "T,S" into the lead's bounds; both stay unknown
+ * (-1) unless both are counts. */
+static void load_bounds(fd_lead *lead, const char *v)
+{
+        char *end;
+        long t = strtol(v, &end, 10), s;
+        if (end == v || *end != ',' || t < 0 || t > INT32_MAX)
+                return;
+        v = end + 1;
+        s = strtol(v, &end, 10);
+        if (end == v || *end || s < 0 || s > INT32_MAX)
+                return;
+        lead->touches_max = (int32_t)t;
+        lead->scores_max = (int32_t)s;
+}
+
+/* The history_bound field's value of the lead's bounds into buf (without
+ * printf: most saves write it). */
+static const char *bounds_str(const fd_lead *lead, char buf[48])
+{
+        size_t n = fd_fmt_i64(buf, lead->touches_max);
+        buf[n++] = ',';
+        n += fd_fmt_i64(buf + n, lead->scores_max);
+        buf[n] = '\0';
+        return buf;
 }
 
 /* Loads one hash field; returns 0 for a field this config writes, -1 for
@@ -144,6 +173,8 @@ static int load_field(fd_lead *lead, const char *f, const char *v)
                 fd_str_set(&lead->opportunity_id, v);
         else if (strcmp(f, "awards") == 0)
                 fd_str_set(&lead->awards, v);
+        else if (strcmp(f, "history_bound") == 0)
+                load_bounds(lead, v);
         else if (strncmp(f, "entered:", 8) == 0) {
                 fd_stage s = fd_stage_parse(f + 8);
                 if (s == FD_STAGE_NONE)
@@ -172,6 +203,7 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply)
 
         if (reply->type != REDIS_REPLY_ARRAY)
                 return -1;
+        lead->touches_max = lead->scores_max = -1; /* unless stored */
         for (size_t i = 0; i + 1 < reply->elements; i += 2) {
                 const redisReply *f = reply->element[i];
                 const redisReply *v = reply->element[i + 1];
@@ -181,8 +213,8 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply)
                         odd = 1;
         }
         lead->exists = reply->elements > 0;
-        if (lead->exists)
-                lead->touches_max = lead->scores_max = -1;
+        if (!lead->exists) /* new to Redis: its zsets are empty */
+                lead->touches_max = lead->scores_max = 0;
         take_as_stored(lead);
         /* A hash with fields this config does not write (a rule since
          * removed) is rewritten whole at its save. A rule without a field
@@ -216,6 +248,7 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                 int *set_cnt, fd_resp *del, int *del_cnt)
 {
         const fd_score_model *model = &lead->tconf->score;
+        char bounds[48];
         int rc = 0;
 
         /* name, present now?, changed?, present in Redis?, value written by
@@ -274,6 +307,11 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
                 FIELD(model->rules[i].field, lead->awarded[i] != 0,
                       st->awarded[i] != lead->awarded[i], st->awarded[i] != 0,
                       NUM(lead->awarded[i]));
+        FIELD("history_bound", lead->touches_max >= 0 && lead->scores_max >= 0,
+              st->touches_max != lead->touches_max ||
+                      st->scores_max != lead->scores_max,
+              st->touches_max >= 0 && st->scores_max >= 0,
+              STR(bounds_str(lead, bounds)));
 #undef STR
 #undef NUM
 #undef FIELD

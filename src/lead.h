@@ -43,6 +43,7 @@ typedef struct fd_lead_stored {
         int64_t updated_at;
         fd_stage cold;
         unsigned str_was; /* bit 1 << fd_lead_str: the string is in the hash */
+        int32_t touches_max, scores_max; /* history_bound, -1: none */
 } fd_lead_stored;
 
 typedef struct fd_lead {
@@ -66,9 +67,12 @@ typedef struct fd_lead {
         int64_t updated_at;
         fd_stage cold; /* its cold alert fired in this stage; NONE: not */
         /* Upper bounds of the members of its touches and score-history
-         * zsets, -1 unknown (kept in memory only): a lead new to Redis
+         * zsets (hash field history_bound, "T,S"; -1 unknown: a hash
+         * without it, written before funneld kept it): a lead new to Redis
          * starts at 0, so its zsets are trimmed only when they can exceed
-         * processing.touch_max. */
+         * processing.touch_max. The field is written in the transaction
+         * that adds the members, so a hash read back has the bound of the
+         * zsets read with it. */
         int32_t touches_max, scores_max;
         /* The anonymous id last stitched to it by a batch written or to be
          * (memory only; NULL: none known): an event repeating it needs no

@@ -832,7 +832,12 @@ class RefModel:
         for k, ids in self.visitors.items():
             out[k] = ("hll", len(ids))
         for (t, _), ld in self.leads.items():
-            out[f":{{{t}}}:lead:{ld.lead_id}"] = ld.hash()
+            h = out[f":{{{t}}}:lead:{ld.lead_id}"] = ld.hash()
+            # at most how many members its histories hold: what was added,
+            # capped at touch_max once they are trimmed
+            n = [min(len(self.zsets.get(f":{{{t}}}:{k}{ld.lead_id}", ())),
+                     self.touch_max) for k in ("touches:lead:", "scores:")]
+            h["history_bound"] = f"{n[0]},{n[1]}"
         for t, eid in self.seen:
             out.setdefault(f":{{{t}}}:dedupe", set()).add(eid)
         out[f":stats:{group}"] = {k: str(v) for k, v in self.stats.items()}

@@ -574,6 +574,12 @@ def expected_keys(group):
     k[f":stats:{group}:dlq"] = {"bad-magic-byte": "2",
                                 "unknown-schema-id": "1", "undecodable": "1",
                                 "invalid-field": "2"}
+    # Each lead hash bounds its histories: the members added (touch_max is
+    # far off).
+    for lead in (ALICE, BOB, CAROL):
+        n = [len(k.get(f"{p}:{z}{lead}", ())) for z in ("touches:lead:",
+                                                          "scores:")]
+        k[f"{p}:lead:{lead}"]["history_bound"] = f"{n[0]},{n[1]}"
     return k
 
 

@@ -68,7 +68,8 @@ static void test_save_writes_what_changed(void)
         FD_CHECK_STR(save(lead, &r),
                      "HSET fd:{acme}:lead:L1 layout 1 stage lead cycle 1 fit 0 "
                      "engagement 5 created_at 1000 updated_at 1000 "
-                     "source_channel email entered:lead 1000 rule:visit 5\n");
+                     "source_channel email entered:lead 1000 rule:visit 5 "
+                     "history_bound 0,0\n");
         /* Nothing changed: nothing written. */
         FD_CHECK_STR(save(lead, &r), "");
         /* A jump to SQL implies MQL; a score and a persona change. */
@@ -168,6 +169,11 @@ static void test_loaded_lead(void)
                                "engagement", "1",  "created_at",   "10",
                                "updated_at", "10", "entered:lead", "10",
                                "rule:visit", "1",  "rule:removed", "4"};
+        const char *bounded[] = {"layout",        "1",  "stage",        "lead",
+                                 "cycle",         "1",  "fit",          "0",
+                                 "engagement",    "0",  "created_at",   "10",
+                                 "updated_at",    "10", "entered:lead", "10",
+                                 "history_bound", "3,2"};
         const char *bare[] = {"layout",     "1",  "stage",        "lead",
                               "cycle",      "1",  "fit",          "0",
                               "engagement", "0",  "created_at",   "10",
@@ -207,8 +213,38 @@ static void test_loaded_lead(void)
         FD_CHECK_STR(save(lead, &r), "");
         lead->awarded[1] = 10;
         FD_CHECK_STR(save(lead, &r), "HSET fd:{acme}:lead:L4 rule:form 10\n");
-        fd_resp_free(&r);
+        /* Stored before funneld kept history_bound: not known, and not
+         * written while it is not. */
+        FD_CHECK_INT(lead->touches_max, -1);
+        FD_CHECK_INT(lead->scores_max, -1);
         fd_lead_destroy(lead);
+        /* The bounds stored with the hash; written again when they move. */
+        rep = hash_reply(bounded, sizeof(bounded) / sizeof(*bounded));
+        lead = fd_lead_new("acme", "L5", &tc);
+        FD_CHECK_INT(fd_lead_load(lead, rep), 0);
+        free_reply(rep);
+        FD_CHECK_INT(lead->touches_max, 3);
+        FD_CHECK_INT(lead->scores_max, 2);
+        FD_CHECK_STR(save(lead, &r), "");
+        lead->touches_max = 4;
+        FD_CHECK_STR(save(lead, &r),
+                     "HSET fd:{acme}:lead:L5 history_bound 4,2\n");
+        fd_lead_destroy(lead);
+        /* A malformed one: not known (the zsets are trimmed at each batch
+         * that adds to them), and left as it is. */
+        static const char *const bad[] = {"3", "3,", ",2", "3,2x", "-1,2"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+                bounded[17] = bad[i];
+                rep = hash_reply(bounded, sizeof(bounded) / sizeof(*bounded));
+                lead = fd_lead_new("acme", "L6", &tc);
+                FD_CHECK_INT(fd_lead_load(lead, rep), 0);
+                free_reply(rep);
+                FD_CHECK_INT(lead->touches_max, -1);
+                FD_CHECK_INT(lead->scores_max, -1);
+                FD_CHECK_STR(save(lead, &r), "");
+                fd_lead_destroy(lead);
+        }
+        fd_resp_free(&r);
 }
 
 int main(void)
