@@ -6,7 +6,8 @@
  * entered:<stage> (ms, this cycle), implied:<stage> (1), rule:<name> (points
  * awarded this cycle; absent when 0), awards (scoring.decay = expire:
  * AT:POINTS,...), cold (the stage, mql or sql, whose cold alert fired;
- * removed when the lead leaves it). */
+ * removed when the lead leaves it), history_bound ("T,S": see touches_max
+ * below). */
 #ifndef FD_LEAD_H
 #define FD_LEAD_H
 

@@ -12,9 +12,8 @@ each view also adds a score-history entry. One funneld runs rounds 1 and 2
 (N read from Redis). Lead O exists in Redis before the first funneld starts
 (hand-written hash and zsets of 5 members, as an older funneld could have
 left them with a larger touch_max, without history_bound): its first new
-touch trims them, and its bound stays unknown. The
-anonymous ids zN and zO follow N and O's rounds (zO's 5 touches stored
-before).
+touch trims them, and its bound stays unknown. The anonymous ids zN and zO
+follow N and O's rounds (zO's 5 touches stored before).
 
 A closed deal is credited to the touches the bound keeps, whether they were
 committed before it or come earlier in its own batch (a close reads the
