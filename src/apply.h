@@ -80,7 +80,13 @@ struct fd_processor {
                                * emptied (a lead's cache_at holds while
                                * this is its cache_move) */
         size_t retire_pos;    /* entries of the one being freed so far */
-        fd_strmap seen;       /* "tenant\0event_id" -> 1 stored, 2 in batch */
+        /* Leads round one read from Redis whose hash has no history_bound
+         * (written before funneld kept it): round two reads the sizes of
+         * their touch and score histories once (ZCARD replies from
+         * count_reply on), and their next save stores them. */
+        struct fd_lead **counted;
+        size_t counted_cnt, counted_cap, count_reply;
+        fd_strmap seen; /* "tenant\0event_id" -> 1 stored, 2 in batch */
         fd_strmap_entry **seen_by; /* seen's entries sorted (seen_sorted),
                                     * then room for as many picked */
         size_t seen_by_cap;

@@ -69,8 +69,9 @@ typedef struct fd_lead {
         fd_stage cold; /* its cold alert fired in this stage; NONE: not */
         /* Upper bounds of the members of its touches and score-history
          * zsets (hash field history_bound, "T,S"; -1 unknown: a hash
-         * without it, written before funneld kept it): a lead new to Redis
-         * starts at 0, so its zsets are trimmed only when they can exceed
+         * without it, written before funneld kept it, until the reads of
+         * their sizes answer, process.c): a lead new to Redis starts at 0,
+         * so its zsets are trimmed only when they can exceed
          * processing.touch_max. The field is written in the transaction
          * that adds the members, so a hash read back has the bound of the
          * zsets read with it. */

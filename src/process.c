@@ -209,6 +209,7 @@ void fd_processor_destroy(fd_processor *proc)
         fd_processor_forget_leads(proc);
         for (int g = 0; g < 3; g++)
                 fd_strmap_free(&proc->cache[g]);
+        free(proc->counted);
         fd_strmap_free(&proc->leads);
         fd_strmap_free(&proc->seen);
         free(proc->seen_by);
@@ -768,9 +769,70 @@ static int take_dues(fd_processor *proc, redisReply **replies)
         return 0;
 }
 
+/* Notes lead, just read in round one, for the reads of its zsets' sizes
+ * in round two when its hash holds no bounds of them (history_bound). It
+ * was not in the lead cache, so no batch held or in flight has touched
+ * it: Redis has all of its members. */
+static int count_later(fd_processor *proc, struct fd_lead *lead)
+{
+        if (!lead->exists || (lead->touches_max >= 0 && lead->scores_max >= 0))
+                return 0;
+        if (proc->counted_cnt == proc->counted_cap) {
+                size_t cap = proc->counted_cap ? 2 * proc->counted_cap : 64;
+                struct fd_lead **grown =
+                        realloc(proc->counted, cap * sizeof(*grown));
+                if (!grown)
+                        return -1;
+                proc->counted = grown;
+                proc->counted_cap = cap;
+        }
+        proc->counted[proc->counted_cnt++] = lead;
+        return 0;
+}
+
+/* Queues the ZCARDs of the touch and score histories of the leads
+ * count_later noted, two per lead, from reply count_reply on. */
+static int queue_counts(fd_processor *proc)
+{
+        fd_resp *r = &proc->reads;
+        int rc = 0;
+        proc->count_reply = r->cmd_cnt;
+        for (size_t i = 0; i < proc->counted_cnt && !rc; i++) {
+                const struct fd_lead *l = proc->counted[i];
+                rc = fd_resp_cmd(r, 2) || fd_resp_str(r, "ZCARD") ||
+                     fd_key_touches(r, proc->prefix, l->tenant_id, 0,
+                                    l->lead_id) ||
+                     fd_resp_cmd(r, 2) || fd_resp_str(r, "ZCARD") ||
+                     fd_key_scores(r, proc->prefix, l->tenant_id, l->lead_id);
+        }
+        return rc ? -1 : 0;
+}
+
+/* A ZCARD's answer as a bound: -1 (unknown) for anything but a count. */
+static int32_t count_of(const redisReply *r)
+{
+        return r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
+                               r->integer <= INT32_MAX
+                       ? (int32_t)r->integer
+                       : -1;
+}
+
+/* Round two's answers to queue_counts: the noted leads' bounds. */
+static void take_counts(fd_processor *proc, redisReply **replies)
+{
+        for (size_t i = 0; i < proc->counted_cnt; i++) {
+                struct fd_lead *l = proc->counted[i];
+                size_t at = proc->count_reply + 2 * i;
+                l->touches_max = count_of(replies[at]);
+                l->scores_max = count_of(replies[at + 1]);
+        }
+        proc->counted_cnt = 0;
+}
+
 /* Runs a round of reads; loads the replies into the maps: the leads whose
  * i64 is a reply index (set to -1 once loaded) and, in the first round,
- * dedupe markers and deadline-set entries. */
+ * dedupe markers and deadline-set entries (noting the leads whose history
+ * sizes round two reads: count_later), in the second those sizes. */
 static int read_round(fd_processor *proc, int first, const fd_owned *own)
 {
         redisReply **replies;
@@ -805,10 +867,13 @@ static int read_round(fd_processor *proc, int first, const fd_owned *own)
                 fd_strmap_entry *e = &proc->leads.entries[i];
                 if (e->i64 < 0)
                         continue; /* from the cache, or loaded before */
-                if (fd_lead_load(e->ptr, replies[e->i64]) != 0)
+                if (fd_lead_load(e->ptr, replies[e->i64]) != 0 ||
+                    (first && count_later(proc, e->ptr) != 0))
                         rc = FD_STORE_ERR;
                 e->i64 = -1;
         }
+        if (!first)
+                take_counts(proc, replies);
         fd_resp_reset(&proc->reads);
         fd_close_take_replies(proc, replies);
         if (rc == FD_STORE_OK && first && take_dues(proc, replies) != 0)
@@ -832,9 +897,11 @@ static int read_state(fd_processor *proc, fd_msg *msgs, size_t n,
         if (queue_reads(proc, msgs, n, own->parts, own->cnt) != 0 ||
             fd_close_queue_reads(proc, msgs, n, &proc->reads) != 0)
                 return FD_STORE_ERR;
+        proc->counted_cnt = 0;
         rc = read_round(proc, 1, proc->held ? own : NULL);
         if (rc == FD_STORE_OK &&
-            fd_close_queue_anons(proc, msgs, n, &proc->reads) != 0)
+            (fd_close_queue_anons(proc, msgs, n, &proc->reads) != 0 ||
+             queue_counts(proc) != 0))
                 rc = FD_STORE_ERR;
         if (rc == FD_STORE_OK)
                 rc = read_round(proc, 0, NULL);

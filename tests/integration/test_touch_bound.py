@@ -3,17 +3,18 @@
 the lead is new, kept in funneld's lead cache between batches, or read back
 from Redis after a restart (funneld trims a lead's zsets only when they
 can exceed the bound: their sizes are known for a new lead and kept in
-its hash, history_bound; and always when it does not know their size),
-and an anonymous id's touches (trimmed at every batch that adds to them).
+its hash, history_bound, and read once for a hash without it), and an
+anonymous id's touches (trimmed at every batch that adds to them).
 
 touch_max = 3; every page view is a touch and earns 1 engagement point, so
 each view also adds a score-history entry. One funneld runs rounds 1 and 2
 (lead N new in round 1, cached in round 2); a second funneld runs round 3
 (N read from Redis). Lead O exists in Redis before the first funneld starts
 (hand-written hash and zsets of 5 members, as an older funneld could have
-left them with a larger touch_max, without history_bound): its first new
-touch trims them, and its bound stays unknown. The anonymous ids zN and zO
-follow N and O's rounds (zO's 5 touches stored before).
+left them with a larger touch_max, without history_bound): their sizes
+are read with it, its first new touch trims them and its hash gets the
+bound. The anonymous ids zN and zO follow N and O's rounds (zO's 5 touches
+stored before).
 
 A closed deal is credited to the touches the bound keeps, whether they were
 committed before it or come earlier in its own batch (a close reads the
@@ -89,7 +90,7 @@ def test_touch_bound_new_cached_and_reloaded_leads():
             check(x, [f"{x}-0", f"{x}-1"])
         check("O", ["old-3", "old-4", "O-0"])
         check("zO", ["zold-3", "zold-4", "zO-0"])
-        assert (bound("N"), bound("O")) == ("2,2", None)
+        assert (bound("N"), bound("O")) == ("2,2", "3,3")
         # Round 2: N is in the lead cache; 2 more views pass the bound.
         fdit.produce(s.lead_topic, [view(avro, "N", 2), view(avro, "N", 3),
                                     anon("zN", 2), anon("zN", 3)])
@@ -107,7 +108,7 @@ def test_touch_bound_new_cached_and_reloaded_leads():
             check(x, [f"{x}-2", f"{x}-3", f"{x}-4"])
         check("O", ["old-4", "O-0", "O-1"])
         check("zO", ["zold-4", "zO-0", "zO-1"])
-        assert (bound("N"), bound("O")) == ("3,3", None)
+        assert (bound("N"), bound("O")) == ("3,3", "3,3")
         s.stop(proc)
     assert r.hget(f"{p}:{{{T}}}:lead:N", "engagement") == "5"
 
