@@ -213,8 +213,8 @@ static void test_loaded_lead(void)
         FD_CHECK_STR(save(lead, &r), "");
         lead->awarded[1] = 10;
         FD_CHECK_STR(save(lead, &r), "HSET fd:{acme}:lead:L4 rule:form 10\n");
-        /* Stored before funneld kept history_bound: not known, and not
-         * written while it is not. */
+        /* Stored before funneld kept history_bound: not known (the batch
+         * reads the sizes, process.c), nothing written while it is not. */
         FD_CHECK_INT(lead->touches_max, -1);
         FD_CHECK_INT(lead->scores_max, -1);
         fd_lead_destroy(lead);
@@ -230,8 +230,8 @@ static void test_loaded_lead(void)
         FD_CHECK_STR(save(lead, &r),
                      "HSET fd:{acme}:lead:L5 history_bound 4,2\n");
         fd_lead_destroy(lead);
-        /* A malformed one: not known (the zsets are trimmed at each batch
-         * that adds to them), and left as it is. */
+        /* A malformed one: not known, as when absent (replaced once the
+         * batch has read the sizes). */
         static const char *const bad[] = {"3", "3,", ",2", "3,2x", "-1,2"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
                 bounded[17] = bad[i];
