@@ -23,6 +23,8 @@ Phases (each on its own topics, Redis prefix and consumer group):
                thread polls P:offsets:G every ~1 ms; latency = first time the
                hash covered a message - its CreateTime, and promotion
                CreateTime - CreateTime of the input event it names as cause.
+               The first fixed rate runs again on leads stored in Redis
+               (a prefix filled first from a stream of the same lead ids).
   scaling      funneld over --scale-events events with --leads 10k/100k/1M,
                then with 1 and 2 instances in one group.
   callgrind    funneld under callgrind on 20k and 40k events; Ir per event =
@@ -579,12 +581,31 @@ class Bench:
             # one binary, run X).
             for i in range(self.a.latency_runs):
                 out.append({**self.latency_at(rate), "run": i + 1})
+        # The first fixed rate again on leads stored in Redis (production's
+        # state after a restart, or for leads out of the lead cache): every
+        # other point sees new leads only.
+        fixed = [r for r in self.a.rate.split(",") if r != "auto"]
+        if fixed:
+            for i in range(self.a.latency_runs):
+                out.append({**self.latency_at(float(fixed[0]), stored=True),
+                            "run": i + 1})
         self.results["latency"] = out
 
-    def latency_at(self, rate):
+    def latency_at(self, rate, stored=False):
+        """One latency run at rate; stored: on a prefix that a run over a
+        first stream (seed 1, as many events, the same lead ids) filled
+        first, unmeasured."""
         import fdit
         dur = self.a.latency_seconds
         n = int(rate * dur)
+        prefix = None
+        if stored:
+            log(f"latency: filling a prefix with {n} events (seed 1) for "
+                "the stored-leads run")
+            warm = self.setup("bench_latwarm")
+            self.produce(warm, n, seed=1)
+            self.run_funneld(warm).pop("procs")
+            prefix = warm.prefix
         # "kafka.X = v" goes to [kafka] as X (librdkafka's), the rest to
         # [processing]
         kvs = [kv.strip() for kv in self.a.latency_settings.split(",")
@@ -593,6 +614,9 @@ class Bench:
             f"{kv}\n" for kv in kvs if not kv.startswith("kafka.")),
             kafka="".join(f"{kv[len('kafka.'):]}\n" for kv in kvs
                           if kv.startswith("kafka.")))
+        if prefix:
+            s.prefix = prefix
+            s.write_config()
         log(f"latency: funneld running, producing {n} events at {rate}/s")
         p = fdit.start_funneld(s.config, log_path=self.work /
                                f"{s.names.prefix}.log")
@@ -655,7 +679,8 @@ class Bench:
         log(f"latency at {rate:.0f}/s: Redis p50 "
             f"{pct(redis_lat).get('p50_ms', 0):.1f} ms")
         return {
-            "rate": rate, "events": n, "inputs": len(inputs),
+            "rate": rate, "stored": stored, "events": n,
+            "inputs": len(inputs),
             "achieved_rate": len(inputs) / max((last - first) / 1000, 1e-3),
             "redis": pct(redis_lat), "redis_steady": pct(steady),
             "promotion": pct(promo_lat),
@@ -1057,7 +1082,9 @@ def report(res, args):
                              ("promotion CreateTime on the output topic",
                               "promotion")):
                 d = lat.get(k, {"n": 0})
-                L.append(f"| {lat['rate']:.0f} | {lat.get('run', 1)} | "
+                run = f"{lat.get('run', 1)}" + (
+                    ", stored leads" if lat.get("stored") else "")
+                L.append(f"| {lat['rate']:.0f} | {run} | "
                          f"{lat['achieved_rate']:.0f} | "
                          f"{label} | {d['n']} | {cell(d, 'p50_ms')} | "
                          f"{cell(d, 'p99_ms')} | {cell(d, 'max_ms')} |")
@@ -1067,8 +1094,14 @@ def report(res, args):
               "above funneld's throughput builds a backlog, so its latency "
               "grows with the run length: it measures saturation, not "
               "steady-state latency; the `auto` point (half the measured "
-              "throughput) does. " + "; ".join(
-                  f"{lat['rate']:.0f}/s: {lat['promotions']} promotions "
+              "throughput) does. Runs marked *stored leads* read a stream "
+              "(seed 2) on a Redis prefix that funneld filled first from as "
+              "many events of seed 1 (the same lead ids): its leads are "
+              "read from Redis, not created; every other run sees new "
+              "leads. " + "; ".join(
+                  f"{lat['rate']:.0f}/s"
+                  f"{' (stored leads)' if lat.get('stored') else ''}: "
+                  f"{lat['promotions']} promotions "
                   f"({lat['unmatched_promotions']} unmatched), "
                   f"{lat['polls']} offset changes seen" for lat in lats) +
               ". Resolution: CreateTime is in ms; P:offsets:G was polled "
