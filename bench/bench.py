@@ -25,6 +25,11 @@ Phases (each on its own topics, Redis prefix and consumer group):
                CreateTime - CreateTime of the input event it names as cause.
                The first fixed rate runs again on leads stored in Redis
                (a prefix filled first from a stream of the same lead ids).
+  ceiling      funneld over --events events through a proxy that
+               records its Redis traffic; redis-cli --pipe replays it into
+               a fresh redis-server with nothing else running: Redis's CPU
+               per event for funneld's commands alone, against
+               redis-benchmark's pipelined SET/ZADD/HSET on that server.
   scaling      funneld over --scale-events events with --leads 10k/100k/1M,
                then with 1 and 2 instances in one group.
   callgrind    funneld under callgrind on 20k and 40k events; Ir per event =
@@ -782,6 +787,58 @@ class Bench:
                                     "top": lines[:30], "file": str(data)}
         clear_redis(self.svc, self.r, s.prefix)
 
+    def phase_ceiling(self):
+        """Redis alone on funneld's command stream: funneld runs over
+        --events events (the throughput phase's stream) through a proxy that records what it sends
+        Redis (per connection); the recording is replayed into a fresh
+        private redis-server by redis-cli --pipe (nothing else running:
+        no funneld, no broker work), and redis-benchmark's pipelined
+        single-key commands run on that server after it, as the reference
+        of the same moment. Redis's CPU per event there bounds funneld's
+        throughput on this machine whatever funneld costs: one Redis core
+        does at most 1 / (that CPU) events per second."""
+        import fixture
+        import itlib
+        n = self.a.events
+        s = self.setup("bench_ceil")
+        self.produce(s, n)
+        rec_dir = self.work / f"{s.names.prefix}.recording"
+        rec_dir.mkdir(parents=True, exist_ok=True)
+        proxy = Recorder(self.svc.redis_port, rec_dir)
+        proxy.start()
+        try:
+            s.config = itlib.config_via(s, proxy.port, "recorded")
+            log(f"ceiling: funneld over {n} events, its Redis traffic "
+                "recorded")
+            f = self.run_funneld(s)
+            f.pop("procs")
+        finally:
+            proxy.close()
+        clear_redis(self.svc, self.r, s.prefix)
+        files = sorted(rec_dir.glob("conn*.bin"))
+        stream = stream_profile(files, f["messages"])
+        state = (self.work / f"{s.names.prefix}.replay-redis").resolve()
+        fixture.start_redis(state)
+        try:
+            env = dict(ln.split("=", 1) for ln in
+                       (state / "redis.env").read_text().splitlines())
+            sock = env["REDIS_SOCKET"]
+            import redis
+            rr = redis.Redis(unix_socket_path=sock)
+            replay = replay_into(rr, sock, files, f["messages"])
+            reference = redis_reference(rr, sock,
+                                        200000 if self.a.quick else 2000000)
+        finally:
+            fixture.stop_redis(state)
+        shutil.rmtree(rec_dir, ignore_errors=True)
+        log(f"ceiling: Redis alone {replay['us_per_event']:.2f} µs/event: "
+            f"at most {replay['events_per_s']:.0f} events/s")
+        self.results["ceiling"] = {
+            "events": f["messages"], "recorded_run": {
+                k: f[k] for k in ("eps", "redis_cpu_us_per_event",
+                                  "redis_cmds_per_event")},
+            "replay": replay, "reference": reference, "stream": stream}
+
     def phase_callgrind(self):
         if not shutil.which("valgrind"):
             self.results["callgrind"] = {"skipped": "valgrind not installed"}
@@ -820,6 +877,142 @@ class Bench:
 # threads, whose work grows with the (slow, under callgrind) wall time of
 # the run and makes the total vary by a few per cent between runs.
 MAIN_LOOP = "src/pipeline.c:fd_pipeline_run"
+
+
+class Recorder(threading.Thread):
+    """A TCP proxy to 127.0.0.1:port that appends what each client sends
+    to rec_dir/connNNN.bin (in connection order) and passes the replies
+    back."""
+
+    def __init__(self, port, rec_dir):
+        import socket
+        super().__init__(daemon=True)
+        self.rec_dir, self.conns = Path(rec_dir), 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.target = ("127.0.0.1", port)
+        self.pumps = []
+
+    def run(self):
+        import socket
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns += 1
+            upstream = socket.create_connection(self.target)
+            out = open(self.rec_dir / f"conn{self.conns:03d}.bin", "wb")
+            for src, dst, rec in ((client, upstream, out),
+                                  (upstream, client, None)):
+                t = threading.Thread(target=self._pump, args=(src, dst, rec),
+                                     daemon=True)
+                t.start()
+                self.pumps.append(t)
+
+    @staticmethod
+    def _pump(src, dst, rec):
+        import socket
+        try:
+            while True:
+                data = src.recv(1 << 20)
+                if not data:
+                    break
+                if rec:
+                    rec.write(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            if rec:
+                rec.close()
+            for x in (src, dst):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        """Stops accepting; waits for the connections' pumps (funneld has
+        exited, so they end) so that every recording is complete."""
+        self.sock.close()
+        for t in self.pumps:
+            t.join(30)
+
+
+def stream_profile(files, messages):
+    """Per command of the recorded RESP streams: calls, arguments and
+    bytes per event."""
+    calls, args, size = {}, {}, {}
+    for path in files:
+        data = Path(path).read_bytes()
+        i = 0
+        while i < len(data):
+            if data[i:i + 1] != b"*":
+                raise BenchError(f"{path}: not a RESP array at byte {i}")
+            j = data.index(b"\r\n", i)
+            k, start, name = int(data[i + 1:j]), i, ""
+            i = j + 2
+            for a in range(k):
+                j = data.index(b"\r\n", i)
+                ln = int(data[i + 1:j])
+                if a == 0:
+                    name = data[j + 2:j + 2 + ln].decode().upper()
+                i = j + 4 + ln
+            calls[name] = calls.get(name, 0) + 1
+            args[name] = args.get(name, 0) + k
+            size[name] = size.get(name, 0) + i - start
+    return {name: {"calls_per_event": c / messages,
+                   "args_per_event": args[name] / messages,
+                   "bytes_per_event": size[name] / messages}
+            for name, c in sorted(calls.items(), key=lambda kv: -kv[1])}
+
+
+def redis_cpu_of(rr):
+    i = rr.info("cpu")
+    return i["used_cpu_user"] + i["used_cpu_sys"]
+
+
+def replay_into(rr, sock, files, messages):
+    """Sends the recordings to the redis-server at sock with redis-cli
+    --pipe, one after the other; its CPU, commands and wall time."""
+    rr.config_resetstat()
+    cpu0, t0 = redis_cpu_of(rr), time.monotonic()
+    errors = 0
+    for path in files:
+        with open(path, "rb") as fh:
+            p = subprocess.run(["redis-cli", "-s", sock, "--pipe"], stdin=fh,
+                               capture_output=True, text=True)
+        m = re.search(r"errors: (\d+), replies: (\d+)", p.stdout)
+        if p.returncode != 0 and not m:
+            raise BenchError(f"redis-cli --pipe failed on {path}: "
+                             f"{p.stdout[-300:]} {p.stderr[-300:]}")
+        errors += int(m.group(1)) if m else 0
+    cpu = redis_cpu_of(rr) - cpu0
+    wall = time.monotonic() - t0
+    cmds = commands_processed(rr)
+    return {"redis_cpu_s": cpu, "wall_s": wall, "errors": errors,
+            "us_per_event": cpu / messages * 1e6,
+            "events_per_s": messages / max(cpu, 1e-9),
+            "commands_per_cpu_s": cmds / max(cpu, 1e-9),
+            "commands": command_deltas({}, command_stats(rr), messages)}
+
+
+def redis_reference(rr, sock, n):
+    """redis-benchmark's pipelined SET, ZADD and HSET on the same server:
+    commands per second of Redis CPU for single-key commands."""
+    out = {}
+    for cmd in ("set", "zadd", "hset"):
+        cpu0 = redis_cpu_of(rr)
+        p = subprocess.run(["redis-benchmark", "-s", sock, "-P", "64", "-n",
+                            str(n), "-q", "-t", cmd], capture_output=True,
+                           text=True)
+        cpu = redis_cpu_of(rr) - cpu0
+        m = re.findall(r"([\d.]+) requests per second", p.stdout)
+        out[cmd] = {"requests_per_s": float(m[-1]) if m else None,
+                    "commands_per_cpu_s": n / max(cpu, 1e-9)}
+    rr.flushall()
+    return out
 
 
 def callgrind_inclusive(path, func):
@@ -1111,6 +1304,54 @@ def report(res, args):
               "config: " + (f"`{args.latency_settings}`"
                              if args.latency_settings else "none") + ".",
               ""]
+    ce = res.get("ceiling")
+    if ce:
+        rp, rec = ce["replay"], ce["recorded_run"]
+        L += ["## Redis alone on funneld's command stream (the ceiling)", "",
+              f"funneld's Redis traffic over {ce['events']} events, recorded "
+              "through a proxy (that run: "
+              f"{rec['eps']:.0f} events/s, Redis {rec['redis_cpu_us_per_event']:.2f} "
+              f"µs/event, {rec['redis_cmds_per_event']:.2f} commands/event), "
+              "replayed by `redis-cli --pipe` into a fresh redis-server over "
+              "its Unix socket with nothing else running: **Redis "
+              f"{rp['us_per_event']:.2f} µs of CPU per event, so one Redis "
+              f"core takes at most {rp['events_per_s']:.0f} events/s** "
+              f"whatever funneld costs ({rp['commands_per_cpu_s']:.0f} "
+              f"commands per Redis CPU second; replay wall "
+              f"{rp['wall_s']:.1f} s for {rp['redis_cpu_s']:.1f} s of Redis "
+              f"CPU; {rp['errors']} error replies). 150,000 events/s needs "
+              "at most 6.67 µs per event."
+              + (f" The throughput phase's median run above reached "
+                 f"{res['throughput']['funneld']['eps'] / rp['events_per_s']:.0%}"
+                 " of this ceiling." if res.get("throughput") else ""), "",
+              "Reference on the same server right after (`redis-benchmark "
+              "-P 64`, one key per command):", "",
+              "| command | requests/s | commands per Redis CPU second | "
+              "funneld's stream / it |",
+              "|---|---:|---:|---:|"]
+        for cmd, v in ce["reference"].items():
+            L.append(f"| {cmd.upper()} | {v['requests_per_s'] or 0:.0f} | "
+                     f"{v['commands_per_cpu_s']:.0f} | "
+                     f"{rp['commands_per_cpu_s'] / v['commands_per_cpu_s']:.2f}x |")
+        L += ["", "What the stream sends per event, and what each command "
+              "cost Redis in the replay (execution only, `INFO "
+              "commandstats`; the rest of the replay's CPU is reading, "
+              "parsing and queueing the requests and writing replies):", "",
+              "| command | calls/event | arguments/event | bytes/event | "
+              "µs/call | µs/event |", "|---|---:|---:|---:|---:|---:|"]
+        for name, v in ce["stream"].items():
+            c = rp["commands"].get(name.lower(), {})
+            # EXEC's µs are those of the commands it ran
+            us = ("| (its commands') | |" if name == "EXEC" else
+                  f"| {c.get('usec_per_call', 0):.2f} | "
+                  f"{c.get('usec_per_event', 0):.2f} |")
+            L.append(f"| {name} | {v['calls_per_event']:.3f} | "
+                     f"{v['args_per_event']:.2f} | "
+                     f"{v['bytes_per_event']:.1f} {us}")
+        tot = ce["stream"].values()
+        L += [f"| all | {sum(v['calls_per_event'] for v in tot):.3f} | "
+              f"{sum(v['args_per_event'] for v in tot):.2f} | "
+              f"{sum(v['bytes_per_event'] for v in tot):.1f} | | |", ""]
     mem = res.get("memory")
     if mem:
         L += [f"## Memory: {mem['messages']} events, {mem['leads_created']} "
@@ -1208,10 +1449,11 @@ def main(argv=None):
     ap.add_argument("--mem-leads", type=int, default=3000000,
                     help="lead-id pool of the memory phase (3000000)")
     ap.add_argument("--phases",
-                    default="throughput,latency,scaling,callgrind,perf",
+                    default="throughput,latency,ceiling,scaling,callgrind,"
+                            "perf",
                     help="comma-separated subset of throughput, latency, "
-                         "scaling, callgrind, perf, memory (not run by "
-                         "default: about 10 minutes)")
+                         "ceiling, scaling, callgrind, perf, memory (not "
+                         "run by default: about 10 minutes)")
     ap.add_argument("--state", default=None,
                     help="directory for the private broker / redis-server "
                          "and logs (default <build>/bench-state)")
@@ -1231,7 +1473,8 @@ def main(argv=None):
             a.events = 20000
         a.latency_seconds = min(a.latency_seconds, 3)
         a.runs = a.latency_runs = 1
-        phases = [p for p in phases if p in ("throughput", "latency")]
+        phases = [p for p in phases
+                  if p in ("throughput", "latency", "ceiling")]
     started = datetime.datetime.now(datetime.timezone.utc)
     res = {"started": started.strftime("%Y-%m-%d %H:%M UTC"),
            "argv": ["bench/bench.py", *(argv if argv is not None
