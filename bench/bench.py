@@ -789,16 +789,28 @@ class Bench:
 
     def phase_ceiling(self):
         """Redis alone on funneld's command stream: funneld runs over
-        --events events (the throughput phase's stream) through a proxy that records what it sends
-        Redis (per connection); the recording is replayed into a fresh
-        private redis-server by redis-cli --pipe (nothing else running:
-        no funneld, no broker work), and redis-benchmark's pipelined
-        single-key commands run on that server after it, as the reference
-        of the same moment. Redis's CPU per event there bounds funneld's
-        throughput on this machine whatever funneld costs: one Redis core
-        does at most 1 / (that CPU) events per second."""
+        --events events (the throughput phase's stream) through a proxy
+        that records what it sends Redis (per connection); the recording
+        is replayed into a fresh private redis-server by redis-cli --pipe
+        (nothing else running: no funneld, no broker work), and
+        redis-benchmark's pipelined single-key commands run on that server
+        after it, as the reference of the same moment. Redis's CPU per
+        event there bounds funneld's throughput on this machine whatever
+        funneld costs: one Redis core does at most 1 / (that CPU) events
+        per second. Default funneld runs over the same stream right before
+        and right after the replay say how close funneld comes to it (the
+        box's speed drifts within minutes: the throughput phase's runs are
+        no measure of it)."""
         import fixture
         import itlib
+        missing = [t for t in ("redis-cli", "redis-benchmark")
+                   if not shutil.which(t)]
+        if missing:
+            self.results["ceiling"] = {
+                "skipped": f"{' and '.join(missing)} not installed "
+                           "(scripts/setup.sh installs redis-server, which "
+                           "brings them)"}
+            return
         n = self.a.events
         s = self.setup("bench_ceil")
         self.produce(s, n)
@@ -806,15 +818,17 @@ class Bench:
         rec_dir.mkdir(parents=True, exist_ok=True)
         proxy = Recorder(self.svc.redis_port, rec_dir)
         proxy.start()
+        v = self.variant_setup(s, "bench_ceil_rec")
+        v.write_config()
         try:
-            s.config = itlib.config_via(s, proxy.port, "recorded")
+            v.config = itlib.config_via(v, proxy.port, "recorded")
             log(f"ceiling: funneld over {n} events, its Redis traffic "
                 "recorded")
-            f = self.run_funneld(s)
+            f = self.run_funneld(v)
             f.pop("procs")
         finally:
             proxy.close()
-        clear_redis(self.svc, self.r, s.prefix)
+        clear_redis(self.svc, self.r, v.prefix)
         files = sorted(rec_dir.glob("conn*.bin"))
         stream = stream_profile(files, f["messages"])
         state = (self.work / f"{s.names.prefix}.replay-redis").resolve()
@@ -825,18 +839,26 @@ class Bench:
             sock = env["REDIS_SOCKET"]
             import redis
             rr = redis.Redis(unix_socket_path=sock)
+            log("ceiling: funneld's default run before the replay")
+            before = self.run_variant(s, "bench_ceil_before", "")
             replay = replay_into(rr, sock, files, f["messages"])
+            log("ceiling: funneld's default run after the replay")
+            after = self.run_variant(s, "bench_ceil_after", "")
             reference = redis_reference(rr, sock,
                                         200000 if self.a.quick else 2000000)
         finally:
             fixture.stop_redis(state)
         shutil.rmtree(rec_dir, ignore_errors=True)
         log(f"ceiling: Redis alone {replay['us_per_event']:.2f} µs/event: "
-            f"at most {replay['events_per_s']:.0f} events/s")
+            f"at most {replay['events_per_s']:.0f} events/s; funneld "
+            f"{before['eps']:.0f} before, {after['eps']:.0f} after")
+        keep = ("eps", "redis_cpu_us_per_event", "redis_cmds_per_event",
+                "redis_busy", "cpu_us_per_event_from_first")
         self.results["ceiling"] = {
-            "events": f["messages"], "recorded_run": {
-                k: f[k] for k in ("eps", "redis_cpu_us_per_event",
-                                  "redis_cmds_per_event")},
+            "events": f["messages"],
+            "recorded_run": {k: f[k] for k in keep},
+            "before": {k: before[k] for k in keep},
+            "after": {k: after[k] for k in keep},
             "replay": replay, "reference": reference, "stream": stream}
 
     def phase_callgrind(self):
@@ -1305,7 +1327,10 @@ def report(res, args):
                              if args.latency_settings else "none") + ".",
               ""]
     ce = res.get("ceiling")
-    if ce:
+    if ce and "skipped" in ce:
+        L += ["## Redis alone on funneld's command stream (the ceiling)", "",
+              f"Skipped: {ce['skipped']}.", ""]
+    elif ce:
         rp, rec = ce["replay"], ce["recorded_run"]
         L += ["## Redis alone on funneld's command stream (the ceiling)", "",
               f"funneld's Redis traffic over {ce['events']} events, recorded "
@@ -1320,10 +1345,22 @@ def report(res, args):
               f"commands per Redis CPU second; replay wall "
               f"{rp['wall_s']:.1f} s for {rp['redis_cpu_s']:.1f} s of Redis "
               f"CPU; {rp['errors']} error replies). 150,000 events/s needs "
-              "at most 6.67 µs per event."
-              + (f" The throughput phase's median run above reached "
-                 f"{res['throughput']['funneld']['eps'] / rp['events_per_s']:.0%}"
-                 " of this ceiling." if res.get("throughput") else ""), "",
+              "at most 6.67 µs per event.", "",
+              "funneld's default runs over the same stream right before "
+              "and right after the replay (the box's speed drifts within "
+              "minutes, so only runs next to the replay compare with it):",
+              "", "| funneld run | events/s | of the ceiling | Redis CPU "
+              "µs/event | Redis busy | funneld CPU µs/event |",
+              "|---|---:|---:|---:|---:|---:|"]
+        for label in ("before", "after"):
+            r = ce.get(label)
+            if r:
+                L.append(f"| {label} the replay | {r['eps']:.0f} | "
+                         f"{r['eps'] / rp['events_per_s']:.0%} | "
+                         f"{r['redis_cpu_us_per_event']:.2f} | "
+                         f"{r['redis_busy']:.2f} | "
+                         f"{r['cpu_us_per_event_from_first']:.2f} |")
+        L += ["",
               "Reference on the same server right after (`redis-benchmark "
               "-P 64`, one key per command):", "",
               "| command | requests/s | commands per Redis CPU second | "
