@@ -859,7 +859,8 @@ class Bench:
             "recorded_run": {k: f[k] for k in keep},
             "before": {k: before[k] for k in keep},
             "after": {k: after[k] for k in keep},
-            "replay": replay, "reference": reference, "stream": stream}
+            "replay": replay, "reference": reference, "stream": stream,
+            "connections": len(files)}
 
     def phase_callgrind(self):
         if not shutil.which("valgrind"):
@@ -1344,7 +1345,9 @@ def report(res, args):
               f"whatever funneld costs ({rp['commands_per_cpu_s']:.0f} "
               f"commands per Redis CPU second; replay wall "
               f"{rp['wall_s']:.1f} s for {rp['redis_cpu_s']:.1f} s of Redis "
-              f"CPU; {rp['errors']} error replies). 150,000 events/s needs "
+              f"CPU; {rp['errors']} error replies; funneld used "
+              f"{ce.get('connections', '?')} connection(s), replayed one "
+              "after the other). 150,000 events/s needs "
               "at most 6.67 µs per event.", "",
               "funneld's default runs over the same stream right before "
               "and right after the replay (the box's speed drifts within "
