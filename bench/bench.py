@@ -816,7 +816,7 @@ class Bench:
         self.produce(s, n)
         rec_dir = self.work / f"{s.names.prefix}.recording"
         rec_dir.mkdir(parents=True, exist_ok=True)
-        proxy = Recorder(self.svc.redis_port, rec_dir)
+        proxy = itlib.Proxy(self.svc.redis_port, record=rec_dir)
         proxy.start()
         v = self.variant_setup(s, "bench_ceil_rec")
         v.write_config()
@@ -900,67 +900,6 @@ class Bench:
 # threads, whose work grows with the (slow, under callgrind) wall time of
 # the run and makes the total vary by a few per cent between runs.
 MAIN_LOOP = "src/pipeline.c:fd_pipeline_run"
-
-
-class Recorder(threading.Thread):
-    """A TCP proxy to 127.0.0.1:port that appends what each client sends
-    to rec_dir/connNNN.bin (in connection order) and passes the replies
-    back."""
-
-    def __init__(self, port, rec_dir):
-        import socket
-        super().__init__(daemon=True)
-        self.rec_dir, self.conns = Path(rec_dir), 0
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.target = ("127.0.0.1", port)
-        self.pumps = []
-
-    def run(self):
-        import socket
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns += 1
-            upstream = socket.create_connection(self.target)
-            out = open(self.rec_dir / f"conn{self.conns:03d}.bin", "wb")
-            for src, dst, rec in ((client, upstream, out),
-                                  (upstream, client, None)):
-                t = threading.Thread(target=self._pump, args=(src, dst, rec),
-                                     daemon=True)
-                t.start()
-                self.pumps.append(t)
-
-    @staticmethod
-    def _pump(src, dst, rec):
-        import socket
-        try:
-            while True:
-                data = src.recv(1 << 20)
-                if not data:
-                    break
-                if rec:
-                    rec.write(data)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            if rec:
-                rec.close()
-            for x in (src, dst):
-                try:
-                    x.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        """Stops accepting; waits for the connections' pumps (funneld has
-        exited, so they end) so that every recording is complete."""
-        self.sock.close()
-        for t in self.pumps:
-            t.join(30)
 
 
 def stream_profile(files, messages):

@@ -790,10 +790,15 @@ class Proxy(threading.Thread):
     forwarded: both sides of that connection are closed instead (one-shot;
     cuts counts them). With hold_on set to a predicate of a client chunk,
     the first chunk it accepts clears the gate (one-shot): it and everything
-    after it wait until gate.set()."""
+    after it wait until gate.set(). With record set to a directory, what
+    each client sends goes to record/connNNN.bin too (in connection
+    order; complete once close() returned, after the clients left)."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, record=None):
         super().__init__(daemon=True)
+        self.record = Path(record) if record else None
+        self.conns = 0
+        self.pumps = []
         self.gate = threading.Event()
         self.gate.set()
         self.held = 0
@@ -812,12 +817,18 @@ class Proxy(threading.Thread):
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
+            self.conns += 1
+            rec = open(self.record / f"conn{self.conns:03d}.bin", "wb") \
+                if self.record else None
             for src, dst, up in ((client, upstream, True),
                                  (upstream, client, False)):
-                threading.Thread(target=self._pump, args=(src, dst, up),
-                                 daemon=True).start()
+                t = threading.Thread(target=self._pump,
+                                     args=(src, dst, up, rec if up else None),
+                                     daemon=True)
+                t.start()
+                self.pumps.append(t)
 
-    def _pump(self, src, dst, up):
+    def _pump(self, src, dst, up, rec=None):
         try:
             while True:
                 data = src.recv(65536)
@@ -834,10 +845,14 @@ class Proxy(threading.Thread):
                     self.cuts += 1
                     break
                 self.last_traffic = time.monotonic()
+                if rec:
+                    rec.write(data)
                 dst.sendall(data)
         except OSError:
             pass
         finally:
+            if rec:
+                rec.close()
             for s in (src, dst):
                 try:
                     s.shutdown(socket.SHUT_RDWR)
@@ -847,6 +862,9 @@ class Proxy(threading.Thread):
     def close(self):
         self.gate.set()
         self.sock.close()
+        if self.record:
+            for t in self.pumps:
+                t.join(30)
 
 
 def config_via(setup, port, suffix):
