@@ -61,6 +61,20 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         return proc;
 }
 
+/* arr (cnt elements of elem bytes used, room for *cap) with room for one
+ * more: itself, or grown (doubling from 64; *cap updated); NULL when out
+ * of memory (arr is then untouched). */
+static void *room_for_one(void *arr, size_t cnt, size_t *cap, size_t elem)
+{
+        if (cnt < *cap)
+                return arr;
+        size_t n = *cap ? *cap * 2 : 64;
+        void *grown = realloc(arr, n * elem);
+        if (grown)
+                *cap = n;
+        return grown;
+}
+
 /* Destroys the leads map holds and empties it. */
 static void leads_clear(fd_strmap *map)
 {
@@ -653,14 +667,11 @@ static int add_due(fd_processor *proc, int wall, int32_t p, const char *mstr,
         colon = memchr(mstr, ':', mlen);
         if (!colon || colon == mstr || !colon[1] || strlen(mstr) != mlen)
                 return 0; /* not written by funneld: left alone */
-        if (proc->due_cnt == proc->due_cap) {
-                size_t cap = proc->due_cap ? proc->due_cap * 2 : 64;
-                fd_due *grown = realloc(proc->dues, cap * sizeof(*grown));
-                if (!grown)
-                        return -1;
-                proc->dues = grown;
-                proc->due_cap = cap;
-        }
+        fd_due *dues = room_for_one(proc->dues, proc->due_cnt, &proc->due_cap,
+                                    sizeof(*dues));
+        if (!dues)
+                return -1;
+        proc->dues = dues;
         d = &proc->dues[proc->due_cnt];
         *d = (fd_due){.partition = p, .wall = wall, .at = at};
         if (!(d->member = strndup(mstr, mlen)))
@@ -777,15 +788,12 @@ static int count_later(fd_processor *proc, struct fd_lead *lead)
 {
         if (!lead->exists || (lead->touches_max >= 0 && lead->scores_max >= 0))
                 return 0;
-        if (proc->counted_cnt == proc->counted_cap) {
-                size_t cap = proc->counted_cap ? 2 * proc->counted_cap : 64;
-                struct fd_lead **grown =
-                        realloc(proc->counted, cap * sizeof(*grown));
-                if (!grown)
-                        return -1;
-                proc->counted = grown;
-                proc->counted_cap = cap;
-        }
+        struct fd_lead **counted =
+                room_for_one(proc->counted, proc->counted_cnt,
+                             &proc->counted_cap, sizeof(*counted));
+        if (!counted)
+                return -1;
+        proc->counted = counted;
         proc->counted[proc->counted_cnt++] = lead;
         return 0;
 }
@@ -1027,14 +1035,11 @@ int fd_apply_fresh_due(fd_processor *proc, struct fd_lead *lead,
 
         if (!pc)
                 return -1;
-        if (proc->fresh_cnt == proc->fresh_cap) {
-                size_t cap = proc->fresh_cap ? proc->fresh_cap * 2 : 64;
-                fd_due *grown = realloc(proc->fresh, cap * sizeof(*grown));
-                if (!grown)
-                        return -1;
-                proc->fresh = grown;
-                proc->fresh_cap = cap;
-        }
+        fd_due *fresh = room_for_one(proc->fresh, proc->fresh_cnt,
+                                     &proc->fresh_cap, sizeof(*fresh));
+        if (!fresh)
+                return -1;
+        proc->fresh = fresh;
         proc->fresh[proc->fresh_cnt++] =
                 (fd_due){.partition = partition, .at = at, .lead = lead};
         if (at < pc->fresh_min)
