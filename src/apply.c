@@ -503,7 +503,8 @@ static void touch_field(fd_buf *out, const char *s)
         size_t n = s ? strlen(s) : 0;
         if (!n || fd_buf_ensure(out, n) != 0)
                 return;
-        char *d = out->data + out->len, *bar = memcpy(d, s, n);
+        char *d = out->data + out->len, *bar = d;
+        fd_copy(d, s, n);
         while ((bar = memchr(bar, '|', n - (size_t)(bar - d))))
                 *bar++ = '_';
         out->len += n;
@@ -565,20 +566,28 @@ static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
                         anon || may_overflow(proc, &lead->touches_max));
 }
 
+/* Appends v's decimal digits to b. */
+static void append_i64(fd_buf *b, int64_t v)
+{
+        if (fd_buf_ensure(b, 24) != 0)
+                return;
+        b->len += fd_fmt_i64(b->data + b->len, v);
+        b->data[b->len] = '\0';
+}
+
 /* Score history: P:{T}:scores:L gets <event time> "event_id|fit|engagement"
  * (the scores after the event) for an event that changed them. */
 static int add_score_history(fd_processor *proc, const fd_lead_event *le,
                              fd_lead *lead)
 {
         fd_buf *member = &proc->member;
-        char num[24];
 
         fd_buf_reset(member);
         touch_field(member, le->event_id);
         fd_buf_append(member, "|", 1);
-        fd_buf_append(member, num, fd_fmt_i64(num, lead->fit));
+        append_i64(member, lead->fit);
         fd_buf_append(member, "|", 1);
-        fd_buf_append(member, num, fd_fmt_i64(num, lead->engagement));
+        append_i64(member, lead->engagement);
         return zset_add(proc, le->tenant_id, 's', le->lead_id, member,
                         le->occurred_at, may_overflow(proc, &lead->scores_max));
 }

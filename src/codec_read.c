@@ -285,7 +285,7 @@ static inline char *scan_copy(scan *s, const char *str, size_t n)
 
         if (n + 1 > s->a.left)
                 return NULL;
-        memcpy(dst, str, n);
+        fd_copy(dst, str, n);
         dst[n] = '\0';
         s->a.p += n + 1;
         s->a.left -= n + 1;

@@ -91,8 +91,7 @@ int fd_resp_arg(fd_resp *r, const void *data, size_t len)
                 return -1;
         char *end = r->buf.data + r->buf.len;
         size_t n = length_line(end, '$', len);
-        if (len)
-                memcpy(end + n, data, len);
+        fd_copy(end + n, data, len);
         end[n + len] = '\r';
         end[n + len + 1] = '\n';
         r->buf.len += n + len + 2;
@@ -137,7 +136,7 @@ int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts)
         char *start = r->buf.data + r->buf.len;
         char *at = start + length_line(start, '$', total);
         for (size_t i = 0; i < cnt; i++) {
-                memcpy(at, parts[i], len[i]);
+                fd_copy(at, parts[i], len[i]);
                 at += len[i];
         }
         at[0] = '\r';

@@ -105,6 +105,34 @@ static inline int fd_buf_ensure(fd_buf *buf, size_t extra)
 {
         return extra < buf->cap - buf->len ? 0 : fd_buf_reserve(buf, extra);
 }
+/* memcpy, out of line (fd_copy's longer copies). */
+void fd_copy_long(void *dst, const void *src, size_t n);
+/* memcpy for the short strings keys and commands are built from (ids,
+ * names, key parts: mostly under 32 bytes, some 50 copies per event): up to
+ * 32 bytes as two overlapping fixed-size moves, inlined, without memcpy's
+ * call and size dispatch; longer ones by memcpy, out of line (in line, GCC
+ * would warn about that branch for the short arrays it never sees). */
+static inline void fd_copy(void *dst, const void *src, size_t n)
+{
+        unsigned char *d = dst;
+        const unsigned char *s = src;
+        if (n > 32) {
+                fd_copy_long(d, s, n);
+        } else if (n >= 16) {
+                memcpy(d, s, 16);
+                memcpy(d + (n - 16), s + (n - 16), 16);
+        } else if (n >= 8) {
+                memcpy(d, s, 8);
+                memcpy(d + (n - 8), s + (n - 8), 8);
+        } else if (n >= 4) {
+                memcpy(d, s, 4);
+                memcpy(d + (n - 4), s + (n - 4), 4);
+        } else if (n) {
+                d[0] = s[0];
+                d[n / 2] = s[n / 2];
+                d[n - 1] = s[n - 1];
+        }
+}
 /* Copies len bytes of data to the end of buf, growing it as needed. The
  * data stays NUL-terminated past len for convenience. Returns 0, or -1 when
  * memory runs out (buf unchanged). Inline: keys are built from many short
@@ -113,8 +141,7 @@ static inline int fd_buf_append(fd_buf *buf, const void *data, size_t len)
 {
         if (fd_buf_ensure(buf, len) != 0)
                 return -1;
-        if (len)
-                memcpy(buf->data + buf->len, data, len);
+        fd_copy(buf->data + buf->len, data, len);
         buf->len += len;
         buf->data[buf->len] = '\0';
         return 0;
