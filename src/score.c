@@ -394,8 +394,11 @@ static int attr_matches(const fd_score_rule *rule, const fd_lead_event *le)
 
 static int rule_matches(const fd_score_rule *rule, const fd_lead_event *le)
 {
+        /* The first bytes first: most rules name another event type, and
+         * most types differ from it there (no strcmp call). */
         if (rule->event_type &&
-            (!le->type || strcmp(le->type, rule->event_type) != 0))
+            (!le->type || le->type[0] != rule->event_type[0] ||
+             strcmp(le->type, rule->event_type) != 0))
                 return 0;
         return attr_matches(rule, le);
 }
