@@ -189,12 +189,33 @@ static int add_member(fd_processor *proc, const char *key, const char *member)
                        : 0;
 }
 
+/* The buckets of the local hours last formatted, by zone: a batch's events
+ * fall in a few hours of a few zones (the processing thread's only). */
+#define BUCKET_MEMO 4
+static struct bucket_slot {
+        char zone[64]; /* "" unused */
+        int64_t lo, hi;
+        fd_bucket b;
+} bucket_memo[BUCKET_MEMO];
+static unsigned bucket_memo_next;
+
 void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
 {
+        const char *tz = tconf->timezone;
         fd_local_time lt;
-        if (fd_local_time_of(tconf->timezone, ms, &lt) != 0)
-                fd_local_time_of("UTC", ms, &lt);
-        /* "YYYY-MM-DD", "YYYY-MM", "HH" without printf (per event). */
+        int64_t lo, hi;
+        for (int i = 0; tz && i < BUCKET_MEMO; i++) {
+                const struct bucket_slot *m = &bucket_memo[i];
+                if (ms >= m->lo && ms < m->hi && strcmp(m->zone, tz) == 0) {
+                        *b = m->b;
+                        return;
+                }
+        }
+        if (fd_local_time_span(tz, ms, &lt, &lo, &hi) != 0) {
+                tz = "UTC";
+                fd_local_time_span(tz, ms, &lt, &lo, &hi);
+        }
+        /* "YYYY-MM-DD", "YYYY-MM", "HH" without printf. */
         int y = lt.year % 10000, m = lt.month % 100, d = lt.day % 100;
         char *o = b->day;
         *o++ = (char)('0' + y / 1000);
@@ -213,6 +234,16 @@ void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
         b->hour[0] = (char)('0' + lt.hour % 100 / 10);
         b->hour[1] = (char)('0' + lt.hour % 10);
         b->hour[2] = '\0';
+        size_t zlen = strlen(tconf->timezone ? tconf->timezone : "");
+        if (lo < hi && tz == tconf->timezone &&
+            zlen < sizeof(bucket_memo[0].zone)) {
+                struct bucket_slot *s =
+                        &bucket_memo[bucket_memo_next++ % BUCKET_MEMO];
+                memcpy(s->zone, tz, zlen + 1);
+                s->lo = lo;
+                s->hi = hi;
+                s->b = *b;
+        }
 }
 
 /* The cohort months of lead: the month it was created in and, when it

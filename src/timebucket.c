@@ -283,16 +283,26 @@ void fd_civil_from_days(int64_t day, int64_t *y, int *m, int *d)
 
 int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
 {
+        int64_t lo, hi;
+        return fd_local_time_span(tz, ms, out, &lo, &hi);
+}
+
+int fd_local_time_span(const char *tz, int64_t ms, fd_local_time *out,
+                       int64_t *lo_out, int64_t *hi_out)
+{
         long offset = 0;
         int whole_day = 1;
         int64_t local, days, year;
 
+        *lo_out = *hi_out = ms; /* an empty span unless known */
         if (!tz || !tz[0] || strlen(tz) >= TZ_NAME_MAX)
                 return -1;
         for (int i = 0; i < HOUR_MEMO; i++) {
                 const hour_slot *h = &hour_memo[i];
                 if (ms >= h->lo && ms < h->hi && strcmp(h->zone, tz) == 0) {
                         *out = h->lt;
+                        *lo_out = h->lo;
+                        *hi_out = h->hi;
                         return 0;
                 }
         }
@@ -317,6 +327,8 @@ int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out)
                 h->hi = lo + 3600000 < day0 + FD_DAY_MS ? lo + 3600000
                                                         : day0 + FD_DAY_MS;
                 h->lt = *out;
+                *lo_out = h->lo;
+                *hi_out = h->hi;
         }
         return 0;
 }

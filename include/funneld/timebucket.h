@@ -27,6 +27,11 @@ typedef struct fd_local_time {
 /* Converts event time ms (UTC epoch) to local calendar fields in IANA zone
  * tz ("UTC", "Europe/Berlin"). Returns 0, or -1 when the zone is unknown. */
 int fd_local_time_of(const char *tz, int64_t ms, fd_local_time *out);
+/* The same, and the instants [*lo, *hi) that have the same local date and
+ * hour in tz (within ms's UTC day; an empty span, *lo = *hi, when that is
+ * not known). */
+int fd_local_time_span(const char *tz, int64_t ms, fd_local_time *out,
+                       int64_t *lo, int64_t *hi);
 
 /* 1 when tz names a zone the system knows (a tzdata file exists or "UTC"). */
 int fd_timezone_valid(const char *tz);

@@ -137,12 +137,14 @@ static void test_apply_bucket_matches_local_time(void)
         };
         int bad = 0, n = 0;
 
-        for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
-                fd_tenant_conf tc = {0};
-                tc.timezone = (char *)zones[z];
-                for (size_t st = 0; st < sizeof(starts) / sizeof(starts[0]);
-                     st++)
-                        for (int64_t i = 0; i < 900; i++) {
+        /* Every zone at each instant in turn: the buckets' memo (a few
+         * local hours by zone) must keep zones and hours apart. */
+        for (size_t st = 0; st < sizeof(starts) / sizeof(starts[0]); st++)
+                for (int64_t i = 0; i < 900; i++)
+                        for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]);
+                             z++) {
+                                fd_tenant_conf tc = {0};
+                                tc.timezone = (char *)zones[z];
                                 /* a minute and a bit apart, with a jump back
                                  * now and then to revisit cached blocks */
                                 int64_t ms = starts[st] + i * 61 * S + i % 7 -
@@ -171,7 +173,6 @@ static void test_apply_bucket_matches_local_time(void)
                                                         day, month, hour);
                                 }
                         }
-        }
         FD_CHECK_INT(bad, 0);
         FD_CHECK_INT(n, 8 * 5 * 900);
 }
