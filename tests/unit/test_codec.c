@@ -982,6 +982,30 @@ static void test_hostile_crafted(void)
         FD_CHECK_INT(decode(codec, FD_EV_LEAD, &b, &out),
                      FD_DECODE_INVALID_FIELD);
         FD_CHECK(strstr(errstr, "'utm_term'") != NULL);
+        /* A NUL at every position of strings of 1 to 40 bytes (the check
+         * goes word by word up to 32 bytes). */
+        for (size_t len = 1; len <= 40; len++) {
+                char term[41];
+                memset(term, '~', len);
+                term[len] = '\0';
+                in.u.lead.utm_term = term;
+                encode(codec, ID_LEAD, &in, &b);
+                FD_CHECK_INT(decode(codec, FD_EV_LEAD, &b, &out), FD_DECODE_OK);
+                FD_CHECK_STR(out.u.lead.utm_term, term);
+                fd_event_clear(&out);
+                size_t at = 0;
+                while (at + len <= b.len &&
+                       !(memcmp(b.data + at, term, len) == 0))
+                        at++;
+                FD_CHECK(at + len <= b.len);
+                for (size_t k = 0; k < len && at + len <= b.len; k++) {
+                        fd_buf_reset(&t);
+                        fd_buf_append(&t, b.data, b.len);
+                        t.data[at + k] = '\0';
+                        FD_CHECK_INT(decode(codec, FD_EV_LEAD, &t, &out),
+                                     FD_DECODE_INVALID_FIELD);
+                }
+        }
         /* Invalid UTF-8 is accepted as bytes, NUL-terminated. */
         in.u.lead.utm_term = "\xff\xfe";
         encode(codec, ID_LEAD, &in, &b);
