@@ -82,8 +82,9 @@ int fd_resp_cmd_end(fd_resp *r, size_t start, int argc)
         return 0;
 }
 
-/* "$<len>\r\n<data>\r\n", written with one capacity check. */
-int fd_resp_arg(fd_resp *r, const void *data, size_t len)
+/* "$<len>\r\n<data>\r\n", written with one capacity check (any length;
+ * fd_resp_arg writes the usual ones in line). */
+int fd_resp_arg_long(fd_resp *r, const void *data, size_t len)
 {
         /* The header is written in place: room for the longest length
          * (1 + 20 digits + 2) is reserved with the rest. */
