@@ -234,9 +234,9 @@ void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
         b->hour[0] = (char)('0' + lt.hour % 100 / 10);
         b->hour[1] = (char)('0' + lt.hour % 10);
         b->hour[2] = '\0';
-        size_t zlen = strlen(tconf->timezone ? tconf->timezone : "");
+        size_t zlen;
         if (lo < hi && tz == tconf->timezone &&
-            zlen < sizeof(bucket_memo[0].zone)) {
+            (zlen = strlen(tz)) < sizeof(bucket_memo[0].zone)) {
                 struct bucket_slot *s =
                         &bucket_memo[bucket_memo_next++ % BUCKET_MEMO];
                 memcpy(s->zone, tz, zlen + 1);

@@ -982,8 +982,8 @@ static void test_hostile_crafted(void)
         FD_CHECK_INT(decode(codec, FD_EV_LEAD, &b, &out),
                      FD_DECODE_INVALID_FIELD);
         FD_CHECK(strstr(errstr, "'utm_term'") != NULL);
-        /* A NUL at every position of strings of 1 to 40 bytes (the check
-         * goes word by word up to 32 bytes). */
+        /* A NUL at every position of strings of 1 to 40 bytes, across the
+         * sizes short copies and checks treat differently. */
         for (size_t len = 1; len <= 40; len++) {
                 char term[41];
                 memset(term, '~', len);
