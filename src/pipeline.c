@@ -61,6 +61,16 @@ static inline size_t slot_of(const fd_queue *q, size_t i)
         return i & (q->cap - 1);
 }
 
+/* A queue as fill_batch's merge sees it (merge_scan). */
+typedef struct merge_head {
+        fd_queue *q;
+        int64_t ts; /* state MERGE_READY: q's head's time and topic */
+        int topic;
+        int state;
+        int t;     /* topic index */
+        int32_t p; /* partition */
+} merge_head;
+
 struct fd_pipeline {
         const fd_config *conf;
         fd_codec *codec;
@@ -103,7 +113,9 @@ struct fd_pipeline {
         int retry_ms;
         fd_msg *batch;
         size_t batch_cnt, batch_cap;
-        uint32_t fill_cnt;     /* fill_batch calls (queue_ended) */
+        uint32_t fill_cnt; /* fill_batch calls (queue_ended) */
+        merge_head *merge; /* fill_batch: the owned queues' states */
+        size_t merge_cnt, merge_cap;
         uint32_t catchup_fill; /* the fill_cnt catching_up was decided at */
         int catching_up;       /* batch_limit: the lag calls for
                                   batch.catchup_events */
@@ -752,49 +764,6 @@ static int releasable(const fd_pipeline *pl, const fd_queue *q,
                queue_len(q) >= (size_t)pl->conf->queue_max_events;
 }
 
-/* Picks the queue whose head comes next in event time, or NULL when the
- * merge must wait for a partition that may still deliver earlier events
- * (*wait set) or when everything is empty. Equal times: lead events first
- * (touches before the stage change they led to), then lower partition. */
-static fd_queue *next_queue(fd_pipeline *pl, int64_t now, int *wait)
-{
-        fd_queue *best = NULL;
-        int passes_end = 0; /* an empty queue at its end is passed over */
-        int64_t grace = pl->conf->max_task_idle_ms < FD_EOF_GRACE_MS
-                                ? pl->conf->max_task_idle_ms
-                                : FD_EOF_GRACE_MS;
-        *wait = 0;
-        for (size_t i = 0; i < pl->owned_cnt; i++) {
-                for (int t = 0; t < pl->ntopics; t++) {
-                        fd_queue *q = &pl->queues[t][pl->owned[i]];
-                        fd_msg *head = queue_peek(q);
-                        if (!head) {
-                                queue_ended(pl, q, t, pl->owned[i]);
-                                if (must_wait(pl, q, now))
-                                        *wait = 1;
-                                passes_end |= q->ended;
-                                continue;
-                        }
-                        if (!releasable(pl, q, head, now)) {
-                                *wait = 1; /* an earlier event may come */
-                                continue;
-                        }
-                        if (!best) {
-                                best = q;
-                                continue;
-                        }
-                        fd_msg *bh = queue_peek(best);
-                        if (head->ts < bh->ts ||
-                            (head->ts == bh->ts && head->topic < bh->topic))
-                                best = q;
-                }
-        }
-        if (best && passes_end &&
-            now - best->arrived[best->head % best->cap] < grace)
-                *wait = 1; /* FD_EOF_GRACE_MS */
-        return *wait ? NULL : best;
-}
-
 static int batch_add(fd_pipeline *pl, fd_queue *q)
 {
         if (pl->batch_cnt == pl->batch_cap) {
@@ -850,18 +819,103 @@ static size_t batch_limit(fd_pipeline *pl)
         return pl->catching_up ? big : base;
 }
 
-/* Fills the batch from the merge up to its limit (batch_limit). */
+/* The merge's view of queue q (topic index t, partition p) during a fill:
+ * a head it may take, empty, or a reason to wait (a partition that may
+ * still deliver earlier events). */
+enum { MERGE_READY, MERGE_EMPTY, MERGE_WAIT };
+
+static int merge_state(fd_pipeline *pl, fd_queue *q, int t, int32_t p,
+                       int64_t now)
+{
+        fd_msg *head = queue_peek(q);
+        if (!head) {
+                queue_ended(pl, q, t, p);
+                return must_wait(pl, q, now) ? MERGE_WAIT : MERGE_EMPTY;
+        }
+        return releasable(pl, q, head, now) ? MERGE_READY : MERGE_WAIT;
+}
+
+/* m's state (merge_state), and its head's time and topic when ready. */
+static int merge_read(fd_pipeline *pl, merge_head *m, int64_t now)
+{
+        m->state = merge_state(pl, m->q, m->t, m->p, now);
+        if (m->state == MERGE_READY) {
+                const fd_msg *head = queue_peek(m->q);
+                m->ts = head->ts;
+                m->topic = (int)head->topic;
+        }
+        return m->state;
+}
+
+/* Sets pl->merge to the owned queues' states; how many make the merge
+ * wait, or -1 out of memory. */
+static int merge_scan(fd_pipeline *pl, int64_t now)
+{
+        size_t n = pl->owned_cnt * (size_t)pl->ntopics, k = 0;
+        int waits = 0;
+        if (n > pl->merge_cap) {
+                merge_head *m = realloc(pl->merge, n * sizeof(*m));
+                if (!m)
+                        return -1;
+                pl->merge = m;
+                pl->merge_cap = n;
+        }
+        for (size_t i = 0; i < pl->owned_cnt; i++)
+                for (int t = 0; t < pl->ntopics; t++, k++) {
+                        merge_head *m = &pl->merge[k];
+                        m->q = &pl->queues[t][pl->owned[i]];
+                        m->t = t;
+                        m->p = pl->owned[i];
+                        waits += merge_read(pl, m, now) == MERGE_WAIT;
+                }
+        pl->merge_cnt = n;
+        return waits;
+}
+
+/* Fills the batch up to its limit (batch_limit) from the merge: the head
+ * earliest in event time first; equal times: lead events first (touches
+ * before the stage change they led to), then lower partition. Nothing
+ * while a queue makes the merge wait (merge_state), or while an empty
+ * queue at its end is passed over and the head was buffered less than
+ * FD_EOF_GRACE_MS ago. Within a fill the time is fixed and nothing
+ * arrives, so only the queue taken from changes: the states are read once
+ * (merge_scan) and then that queue's again, rather than every queue's per
+ * message. */
 static void fill_batch(fd_pipeline *pl)
 {
         int64_t now = fd_mono_ms();
-        int wait;
-        fd_queue *q;
+        int64_t grace = pl->conf->max_task_idle_ms < FD_EOF_GRACE_MS
+                                ? pl->conf->max_task_idle_ms
+                                : FD_EOF_GRACE_MS;
+        int passes_end = 0; /* an empty queue at its end is passed over */
 
         pl->fill_cnt++;
-        while (pl->batch_cnt < batch_limit(pl) &&
-               (q = next_queue(pl, now, &wait)) != NULL) {
-                if (batch_add(pl, q) != 0)
-                        break;
+        if (merge_scan(pl, now) == 0) {
+                for (size_t k = 0; k < pl->merge_cnt; k++)
+                        if (pl->merge[k].state == MERGE_EMPTY)
+                                passes_end |= pl->merge[k].q->ended;
+                while (pl->batch_cnt < batch_limit(pl)) {
+                        merge_head *best = NULL;
+                        for (size_t k = 0; k < pl->merge_cnt; k++) {
+                                merge_head *m = &pl->merge[k];
+                                if (m->state == MERGE_READY &&
+                                    (!best || m->ts < best->ts ||
+                                     (m->ts == best->ts &&
+                                      m->topic < best->topic)))
+                                        best = m;
+                        }
+                        fd_queue *q = best ? best->q : NULL;
+                        if (!q ||
+                            (passes_end &&
+                             now - q->arrived[slot_of(q, q->head)] < grace) ||
+                            batch_add(pl, q) != 0)
+                                break;
+                        int state = merge_read(pl, best, now);
+                        if (state == MERGE_WAIT)
+                                break;
+                        if (state == MERGE_EMPTY)
+                                passes_end |= q->ended;
+                }
         }
         for (size_t i = 0; i < pl->owned_cnt; i++)
                 for (int t = 0; t < pl->ntopics; t++) {
@@ -1529,6 +1583,7 @@ void fd_pipeline_destroy(fd_pipeline *pl)
                 fd_config_destroy(pl->reloaded[i]);
         free(pl->reloaded);
         free(pl->batch);
+        free(pl->merge);
         free(pl->held);
         free(pl->inflight);
         free(pl);
