@@ -521,7 +521,7 @@ static fd_lead *find_lead(fd_processor *proc, const fd_msg *msg,
 {
         if (msg->lead)
                 return msg->lead; /* the reads' */
-        if (fd_strmap_key(&proc->scratch, tenant, lead_id, NULL))
+        if (fd_strmap_key(&proc->scratch, tenant, lead_id))
                 return NULL;
         fd_strmap_entry *e = fd_strmap_get(&proc->leads, proc->scratch.data,
                                            proc->scratch.len);
@@ -554,7 +554,7 @@ static int zset_add(fd_processor *proc, const char *tenant, char kind,
         char kd[2] = {kind, '\0'};
         fd_buf *k = &proc->scratch;
         fd_strmap_entry *e;
-        if (fd_strmap_key(k, tenant, kd, id, "", NULL) ||
+        if (fd_strmap_key(k, tenant, kd, id, "") ||
             !(e = fd_chains_put(&proc->batch_touches, k->data, k->len,
                                 member->data, member->len, at)))
                 return -1;
@@ -633,7 +633,7 @@ static int stitch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
         if (lead->stitched && strcmp(lead->stitched, le->anonymous_id) == 0)
                 return 0;
         fd_str_set(&lead->stitched, le->anonymous_id);
-        if (fd_strmap_key(k, le->tenant_id, le->lead_id, "", NULL) ||
+        if (fd_strmap_key(k, le->tenant_id, le->lead_id, "") ||
             fd_chains_add(&proc->batch_anons, k->data, k->len, le->anonymous_id,
                           strlen(le->anonymous_id), 0))
                 return -1;
@@ -918,7 +918,7 @@ static const char *const in_field[FD_EV__COUNT] = {
 static fd_strmap_entry *seen_entry(fd_processor *proc, const char *tenant,
                                    const char *event_id)
 {
-        if (fd_strmap_key(&proc->scratch, tenant, event_id, NULL))
+        if (fd_strmap_key(&proc->scratch, tenant, event_id))
                 return NULL;
         return fd_strmap_get(&proc->seen, proc->scratch.data,
                              proc->scratch.len);

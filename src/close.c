@@ -179,7 +179,7 @@ static const char *reads_key(fd_buf *k, char kind, const char *t,
                              const char *id, size_t *len)
 {
         char pre[2] = {kind, '\0'};
-        if (fd_strmap_key(k, pre, t, id, NULL))
+        if (fd_strmap_key(k, pre, t, id))
                 return NULL;
         *len = k->len;
         return k->data;
@@ -294,7 +294,7 @@ static int close_anons(fd_processor *proc, const char *t, const char *lead_id,
                 return -1;
         for (size_t i = 0; i < anons->elements && !rc; i++)
                 rc = add_id(ids, cnt, anons->element[i]->str);
-        rc = rc || fd_strmap_key(&k, t, lead_id, "", NULL) ||
+        rc = rc || fd_strmap_key(&k, t, lead_id, "") ||
              chain_ids(&proc->held_anons, k.data, k.len, ids, cnt) ||
              chain_ids(&proc->batch_anons, k.data, k.len, ids, cnt);
         fd_buf_free(&k);

@@ -271,7 +271,7 @@ const fd_process_stats *fd_processor_stats(const fd_processor *proc)
 static const char *pair_key(fd_processor *proc, const char *a, const char *b,
                             size_t *len)
 {
-        fd_strmap_key(&proc->scratch, a, b, NULL);
+        fd_strmap_key(&proc->scratch, a, b);
         *len = proc->scratch.len;
         return proc->scratch.data;
 }
@@ -630,7 +630,7 @@ static size_t due_write_key(fd_processor *proc, int wall, int32_t p,
 {
         char num[24];
         num[fd_fmt_i64(num, p)] = '\0';
-        if (fd_strmap_key(&proc->scratch, wall ? "w" : "e", num, "", NULL) ||
+        if (fd_strmap_key(&proc->scratch, wall ? "w" : "e", num, "") ||
             fd_buf_append(&proc->scratch, member, len))
                 return 0;
         return proc->scratch.len;

@@ -1,7 +1,6 @@
 /* funneld — open-addressing string hash map. */
 #include "strmap.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -326,18 +325,12 @@ fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map)
         return by;
 }
 
-int fd_strmap_key(fd_buf *k, ...)
+int fd_strmap_keyv(fd_buf *k, const char *const *parts, size_t cnt)
 {
-        const char *part, *next;
-        va_list ap;
-        int rc = 0;
-
         fd_buf_reset(k);
-        va_start(ap, k);
-        for (part = va_arg(ap, const char *); part && !rc; part = next) {
-                next = va_arg(ap, const char *);
-                rc = fd_buf_append(k, part, strlen(part) + (next != NULL));
-        }
-        va_end(ap);
-        return rc;
+        for (size_t i = 0; i < cnt; i++)
+                if (fd_buf_append(k, parts[i],
+                                  strlen(parts[i]) + (i + 1 < cnt)))
+                        return -1;
+        return 0;
 }

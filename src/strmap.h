@@ -77,10 +77,19 @@ fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map);
 int fd_strmap_sort_into(const fd_strmap *map, size_t extra,
                         fd_strmap_entry ***by, size_t *cap);
 
-/* Sets k to a key made of the strings given up to a NULL, each but the last
+/* Sets k to a key made of the strings parts[0..cnt), each but the last
  * followed by a NUL ("a\0b\0c"); a last "" leaves k ending in a NUL, for
  * a binary part the caller appends. 0, or -1 when memory runs out. */
-int fd_strmap_key(fd_buf *k, ...);
+int fd_strmap_keyv(fd_buf *k, const char *const *parts, size_t cnt);
+
+/* fd_strmap_key(k, "a", "b", "c"): fd_strmap_keyv of the strings given
+ * (an array rather than variable arguments: built several times per
+ * event). */
+#define FD_KEY_PARTS(...) ((const char *const[]){__VA_ARGS__})
+#define fd_strmap_key(k, ...)                                                  \
+        fd_strmap_keyv((k), FD_KEY_PARTS(__VA_ARGS__),                         \
+                       sizeof(FD_KEY_PARTS(__VA_ARGS__)) /                     \
+                               sizeof(const char *))
 
 uint64_t fd_hash64(const void *data, size_t len);
 

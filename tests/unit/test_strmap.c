@@ -10,17 +10,17 @@ static void test_key_joins_parts_with_nuls(void)
 {
         fd_buf k = {0};
 
-        FD_CHECK_INT(fd_strmap_key(&k, "acme", "l", "lead-1", NULL), 0);
+        FD_CHECK_INT(fd_strmap_key(&k, "acme", "l", "lead-1"), 0);
         FD_CHECK_INT(k.len, 13);
         FD_CHECK(memcmp(k.data, "acme\0l\0lead-1", 13) == 0);
 
         /* a last "" ends the key in a NUL, for a binary tail */
-        FD_CHECK_INT(fd_strmap_key(&k, "w", "3", "", NULL), 0);
+        FD_CHECK_INT(fd_strmap_key(&k, "w", "3", ""), 0);
         FD_CHECK_INT(k.len, 4);
         FD_CHECK(memcmp(k.data, "w\0003\0", 4) == 0);
 
         /* one part is the string itself; reuse starts over */
-        FD_CHECK_INT(fd_strmap_key(&k, "only", NULL), 0);
+        FD_CHECK_INT(fd_strmap_key(&k, "only"), 0);
         FD_CHECK_INT(k.len, 4);
         FD_CHECK_STR(k.data, "only");
         fd_buf_free(&k);
@@ -33,18 +33,18 @@ static void test_keys_differing_after_a_nul_are_distinct(void)
         int created;
 
         fd_strmap_init(&map);
-        fd_strmap_key(&k, "t", "ab", NULL);
+        fd_strmap_key(&k, "t", "ab");
         fd_strmap_upsert(&map, k.data, k.len, &created)->i64 = 1;
         FD_CHECK_INT(created, 1);
-        fd_strmap_key(&k, "t", "a", "b", NULL);
+        fd_strmap_key(&k, "t", "a", "b");
         fd_strmap_upsert(&map, k.data, k.len, &created)->i64 = 2;
         FD_CHECK_INT(created, 1);
-        fd_strmap_key(&k, "t", "ab", NULL);
+        fd_strmap_key(&k, "t", "ab");
         fd_strmap_entry *e = fd_strmap_upsert(&map, k.data, k.len, &created);
         FD_CHECK_INT(created, 0);
         FD_CHECK_INT(e->i64, 1);
         FD_CHECK_INT(map.cnt, 2);
-        fd_strmap_key(&k, "t", "a", "c", NULL);
+        fd_strmap_key(&k, "t", "a", "c");
         FD_CHECK(fd_strmap_get(&map, k.data, k.len) == NULL);
         fd_strmap_free(&map);
         fd_buf_free(&k);
@@ -128,7 +128,7 @@ static void check_grouped(int parts)
         for (int i = 0; i < 5000; i++) {
                 snprintf(t, sizeof(t), "t%d", (i * 7) % parts);
                 snprintf(id, sizeof(id), "id-%d", i);
-                fd_strmap_key(&k, t, id, NULL);
+                fd_strmap_key(&k, t, id);
                 fd_strmap_upsert(&map, k.data, k.len, &created)->i64 = i;
         }
         fd_strmap_entry **by = fd_strmap_sorted(&map);
