@@ -87,14 +87,17 @@ static fd_strmap_entry *ck_add2(fd_processor *proc, fd_strmap *map,
                                 size_t n2)
 {
         fd_buf *k = &proc->scratch;
-        size_t klen = k->len;
+        size_t n = 1 + n1 + n2;
         int created;
-        if (fd_buf_append(k, "", 1) || fd_buf_append(k, f1, n1) ||
-            (n2 && fd_buf_append(k, f2, n2)))
+        /* "\0" f1 f2 past the key, without moving k->len: one room check
+         * (some 4 counters per event; k ends in the NUL written). */
+        if (fd_buf_ensure(k, n) != 0)
                 return NULL;
-        fd_strmap_entry *e = fd_strmap_upsert(map, k->data, k->len, &created);
-        k->len = klen;
-        return e;
+        char *d = k->data + k->len;
+        d[0] = '\0';
+        fd_copy(d + 1, f1, n1);
+        fd_copy(d + 1 + n1, f2, n2);
+        return fd_strmap_upsert(map, k->data, k->len + n, &created);
 }
 
 static fd_strmap_entry *ck_add(fd_processor *proc, fd_strmap *map,

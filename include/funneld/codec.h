@@ -141,9 +141,14 @@ static inline int fd_buf_append(fd_buf *buf, const void *data, size_t len)
 {
         if (fd_buf_ensure(buf, len) != 0)
                 return -1;
-        fd_copy(buf->data + buf->len, data, len);
-        buf->len += len;
-        buf->data[buf->len] = '\0';
+        /* buf's fields read once, len stored before the copy: the copy's
+         * byte stores may alias them, which would make the compiler read
+         * them again after it. */
+        char *d = buf->data;
+        size_t at = buf->len;
+        buf->len = at + len;
+        fd_copy(d + at, data, len);
+        d[at + len] = '\0';
         return 0;
 }
 void fd_buf_free(fd_buf *buf);
