@@ -92,6 +92,15 @@ VARIANTS = [("nocache", "lead_cache = 0", "processing", "lead_cache = 0"),
             ("stored", "leads stored in Redis", "stored", "")]
 
 
+def variant_list(args):
+    """VARIANTS, and with --pgo-build the profile-guided build's funneld
+    (section "binary": setting is the executable)."""
+    if not getattr(args, "pgo_build", None):
+        return VARIANTS
+    return VARIANTS + [("pgo", "profile-guided build", "binary",
+                        str(Path(args.pgo_build).resolve() / "funneld"))]
+
+
 class BenchError(Exception):
     pass
 
@@ -238,10 +247,12 @@ class Bench:
         self.a = args
         self.svc = svc
         self.build = Path(args.build).resolve()
-        self.funneld = self.build / "funneld"
+        self.funneld = Path(args.funneld).resolve() if args.funneld \
+            else self.build / "funneld"
         self.gen = self.build / "funneld-gen"
         self.naive = self.build / "bench" / "funneld-naive"
-        for b in (self.funneld, self.gen, self.naive):
+        pgo = [Path(v[3]) for v in variant_list(args) if v[2] == "binary"]
+        for b in (self.funneld, self.gen, self.naive, *pgo):
             if not b.exists():
                 raise BenchError(f"{b} does not exist: build it first "
                                  f"(cmake --build {self.build}) or run "
@@ -283,7 +294,8 @@ class Bench:
     def produce(self, s, events, seed=1, rate=0, leads=0, timeout=1800):
         import fdit
         args = ["--brokers", self.svc.bootstrap, "--events", events,
-                "--seed", seed, "--rate", rate, "--lead-topic", s.lead_topic,
+                "--seed", seed + self.a.seed_offset, "--rate", rate,
+                "--lead-topic", s.lead_topic,
                 "--crm-topic", s.crm_topic, "--schema-dir", REPO / "schemas"]
         if leads:
             args += ["--leads", leads]
@@ -480,12 +492,12 @@ class Bench:
         # first stream filled and on an empty one.
         self.stored_from = s
         second = None
-        if any(v[2] == "stored" for v in VARIANTS):
+        if any(v[2] == "stored" for v in variant_list(self.a)):
             second = self.setup("bench_tput2")
             log(f"throughput: producing a second stream of {n} events "
                 "(seed 2) for the stored-leads variant")
             self.produce(second, n, seed=2)
-        for key, label, section, setting in VARIANTS:
+        for key, label, section, setting in variant_list(self.a):
             if "{socket}" in setting and not self.svc.redis_socket:
                 log(f"throughput: no Unix socket of redis-server known "
                     f"(--redis-socket): {label} skipped")
@@ -527,7 +539,14 @@ class Bench:
         environment, or section "redis-config": redis-server's settings
         for this run, or section "stored": on a prefix that a run over the
         throughput phase's first stream (self.stored_from) filled first,
-        unmeasured, so that the leads of s are stored in Redis."""
+        unmeasured, so that the leads of s are stored in Redis, or section
+        "binary": setting is another funneld executable."""
+        if section == "binary":
+            default, self.funneld = self.funneld, Path(setting)
+            try:
+                return self.run_variant(s, name, "")
+            finally:
+                self.funneld = default
         if section == "redis-config":
             pairs = [kv.split() for kv in setting.split(",")]
             old = {k: self.r.config_get(k)[k] for k, _ in pairs}
@@ -866,12 +885,24 @@ class Bench:
         if not shutil.which("valgrind"):
             self.results["callgrind"] = {"skipped": "valgrind not installed"}
             return
+        self.results["callgrind"] = self.callgrind_figure()
+        for key, label, section, setting in variant_list(self.a):
+            if section == "binary":
+                default, self.funneld = self.funneld, Path(setting)
+                try:
+                    self.results["callgrind"][key] = self.callgrind_figure()
+                finally:
+                    self.funneld = default
+
+    def callgrind_figure(self):
+        """The regression figure of self.funneld: callgrind over the same
+        two inputs (cg_events and twice that), the difference per event."""
         runs = []
         for n in (self.a.cg_events, 2 * self.a.cg_events):
             s = self.setup(f"bench_cg{n}")
             self.produce(s, n, seed=1)
             out = self.work / f"{s.names.prefix}.callgrind.out"
-            log(f"callgrind: funneld on {n} events (slow)")
+            log(f"callgrind: {self.funneld} on {n} events (slow)")
             f = self.run_funneld(s, timeout=3600, poll_s=0.2, stall_s=900,
                                  wrapper=(
                 "valgrind", "--tool=callgrind",
@@ -886,7 +917,8 @@ class Bench:
                               str(out2)], capture_output=True, text=True)
         lines = [ln for ln in top.stdout.splitlines()
                  if re.match(r"\s*[\d,]+ \(\s*[\d.]+%\)", ln)]
-        self.results["callgrind"] = {
+        return {
+            "binary": str(self.funneld),
             "events": [n1, n2], "ir": [i1, i2],
             "ir_per_event": (i2 - i1) / (n2 - n1),
             "ir_per_event_incl_startup": i2 / n2,
@@ -1133,7 +1165,8 @@ def report(res, args):
     tp = res.get("throughput")
     if tp:
         f, n = tp["funneld"], tp["naive"]
-        vs = [(label, tp.get(key) or {}) for key, label, _, _ in VARIANTS]
+        vs = [(label, tp.get(key) or {})
+              for key, label, _, _ in variant_list(args)]
         L += [f"## Throughput: {tp['events']} pre-produced events, earliest "
               "to end, 1 instance, 4 partitions", "",
               "| metric | funneld | naive | funneld/naive | " +
@@ -1390,8 +1423,19 @@ def report(res, args):
               f"without librdkafka's statistics callback, "
               f"inclusive: the same difference without librdkafka's "
               f"threads, whose share varies with the run's wall time; "
-              f"the steadier figure for comparing commits).", "",
-              f"Top functions (self Ir, {cg['events'][1]} messages):", "",
+              f"the steadier figure for comparing commits).", ""]
+        for key, label, section, _ in variant_list(args):
+            v = cg.get(key)
+            if section == "binary" and v:
+                main_x = v["main_loop_ir_per_event"] / \
+                    cg["main_loop_ir_per_event"]
+                L += [f"{label} (`{v['binary']}`), the same inputs: "
+                      f"**{v['main_loop_ir_per_event']:.0f} Ir per event in "
+                      f"the main thread** ({main_x:.3f}x the default "
+                      f"build's), {v['ir_per_event']:.0f} in all "
+                      f"({v['ir_per_event'] / cg['ir_per_event']:.3f}x).",
+                      ""]
+        L += [f"Top functions (self Ir, {cg['events'][1]} messages):", "",
               "```"] + cg["top"] + ["```", ""]
     elif cg:
         L += ["## callgrind", "", f"skipped: {cg['skipped']}", ""]
@@ -1410,6 +1454,18 @@ def main(argv=None):
     ap.add_argument("--build", default=str(REPO / "build-bench"),
                     help="build directory with funneld, funneld-gen and "
                          "bench/funneld-naive (default build-bench)")
+    ap.add_argument("--funneld",
+                    help="the funneld executable to measure (default "
+                         "BUILD/funneld)")
+    ap.add_argument("--pgo-build",
+                    help="a profile-guided build directory (scripts/"
+                         "pgo-build.sh): its funneld also runs as a variant "
+                         "of the throughput phase, next to a default run, "
+                         "and the callgrind phase measures it too")
+    ap.add_argument("--seed-offset", type=int, default=0,
+                    help="added to the seed of every generated stream (0): "
+                         "other events of the same mix, as scripts/"
+                         "pgo-build.sh's training run uses (100)")
     ap.add_argument("--events", type=int, default=1000000,
                     help="events of the throughput phase (1000000; 5000000 "
                          "for the long run)")
