@@ -5,9 +5,12 @@
 #      against a real Kafka broker and redis-server (started by CTest fixtures)
 #   3. unit tests under valgrind (skip with FUNNELD_SKIP_VALGRIND=1)
 #   4. the hand-made end-to-end, HTTP and score decay integration tests with funneld under valgrind
-#   5. libFuzzer on the decoder and the config loader, 60 s each (scripts/
+#   5. the profile-guided build (scripts/pgo-build.sh into build-pgo/, a
+#      100000-event training run) and the unit tests and a set of
+#      integration tests on its funneld (skip with FUNNELD_SKIP_PGO=1)
+#   6. libFuzzer on the decoder and the config loader, 60 s each (scripts/
 #      fuzz.sh; skip with FUNNELD_SKIP_FUZZ=1)
-#   6. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
+#   7. build-asan/ (AddressSanitizer + UBSan) + the whole ctest suite again
 # Stops at the first failing step with a non-zero exit.
 set -euo pipefail
 
@@ -86,6 +89,16 @@ if [ "${FUNNELD_SKIP_VALGRIND:-0}" != 1 ]; then
   FUNNELD_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
     ctest --test-dir build --output-on-failure -R 'it\.test_(e2e_handmade|http|decay)$' ||
     fail "funneld under valgrind (it.test_e2e_handmade, it.test_http, it.test_decay)"
+fi
+
+if [ "${FUNNELD_SKIP_PGO:-0}" != 1 ]; then
+  step "profile-guided build (build-pgo/, scripts/pgo-build.sh) and tests on it"
+  PGO_EVENTS=100000 bash scripts/pgo-build.sh build-pgo || fail "scripts/pgo-build.sh"
+  # The same funneld code, optimised differently: end to end, ordering,
+  # crashes, fencing and the key layout on the profile-guided binary.
+  ctest --test-dir build-pgo --output-on-failure -j "$JOBS" \
+    -R '^(unit\..*|it\.test_(e2e_handmade|e2e_generated|lateness|torture|restart|layout|fence_recovery|decay|catchup|touch_bound))$' ||
+    fail "tests on the profile-guided funneld (build-pgo/)"
 fi
 
 if [ "${FUNNELD_SKIP_FUZZ:-0}" != 1 ]; then

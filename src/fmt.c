@@ -46,7 +46,10 @@ static size_t digits10(uint64_t u)
         return t + 1 - (u < pow10_u64[t]);
 }
 
-size_t fd_fmt_i64(char *out, int64_t v)
+/* Not in line: inlined into a caller with a small buffer (the
+ * profile-guided build, scripts/pgo-build.sh, does), GCC loses track of
+ * the digit loop's bound and warns of writes before out. */
+__attribute__((noinline)) size_t fd_fmt_i64(char *out, int64_t v)
 {
         /* Most numbers written are RESP lengths and counts under 100. */
         if (v >= 0 && v < 10) {
