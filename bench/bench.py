@@ -41,6 +41,7 @@ Nothing here asserts a time: the numbers are reported, not judged.
 
 import argparse
 import bisect
+import contextlib
 import datetime
 import json
 import os
@@ -542,11 +543,8 @@ class Bench:
         unmeasured, so that the leads of s are stored in Redis, or section
         "binary": setting is another funneld executable."""
         if section == "binary":
-            default, self.funneld = self.funneld, Path(setting)
-            try:
+            with self.running(setting):
                 return self.run_variant(s, name, "")
-            finally:
-                self.funneld = default
         if section == "redis-config":
             pairs = [kv.split() for kv in setting.split(",")]
             old = {k: self.r.config_get(k)[k] for k, _ in pairs}
@@ -574,6 +572,16 @@ class Bench:
         v.pop("procs")
         clear_redis(self.svc, self.r, v_setup.prefix)
         return v
+
+    @contextlib.contextmanager
+    def running(self, executable):
+        """self.funneld is executable (a variant of section "binary")
+        within the block."""
+        default, self.funneld = self.funneld, Path(executable)
+        try:
+            yield
+        finally:
+            self.funneld = default
 
     def variant_setup(self, s, name, prefix=None):
         """A setup over s's input topics with its own group and output
@@ -888,11 +896,8 @@ class Bench:
         self.results["callgrind"] = self.callgrind_figure()
         for key, label, section, setting in variant_list(self.a):
             if section == "binary":
-                default, self.funneld = self.funneld, Path(setting)
-                try:
+                with self.running(setting):
                     self.results["callgrind"][key] = self.callgrind_figure()
-                finally:
-                    self.funneld = default
 
     def callgrind_figure(self):
         """The regression figure of self.funneld: callgrind over the same

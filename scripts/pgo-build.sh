@@ -41,14 +41,9 @@ configure() { # dir, cmake args...
 }
 
 say "build/: funneld-gen and funneld-naive for the training run"
-if [ -f "$ROOT/build/CMakeCache.txt" ]; then
-  cmake --build "$ROOT/build" -j "$JOBS" --target funneld-gen funneld-naive >/dev/null ||
-    die "building funneld-gen and funneld-naive in build/ failed"
-else
-  configure "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  cmake --build "$ROOT/build" -j "$JOBS" --target funneld-gen funneld-naive >/dev/null ||
-    die "building funneld-gen and funneld-naive in build/ failed"
-fi
+[ -f "$ROOT/build/CMakeCache.txt" ] || configure "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build "$ROOT/build" -j "$JOBS" --target funneld-gen funneld-naive >/dev/null ||
+  die "building funneld-gen and funneld-naive in build/ failed"
 
 if [ -f "$OUT/CMakeCache.txt" ] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$OUT/CMakeCache.txt"; then
   rm -rf "$OUT" # configured with another generator; start over
