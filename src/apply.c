@@ -19,22 +19,27 @@
 #include "outbox.h"
 #include "validate.h"
 
-void fd_apply_event_ids(const fd_event *ev, const char **tenant,
-                        const char **event_id, const char **lead_id)
+/* A lead's tenant id with its length. */
+#define LEAD_TENANT(lead) ((fd_sv){(lead)->tenant_id, (lead)->tenant_len})
+
+/* An event string and its kept length. */
+#define EV_SV(e, f) ((fd_sv){(e)->f, fd_ev_len((e)->f, (e)->len.f)})
+
+fd_ev_ids fd_apply_event_ids(const fd_event *ev)
 {
         if (ev->kind == FD_EV_CRM) {
-                *tenant = ev->u.crm.tenant_id;
-                *event_id = ev->u.crm.event_id;
-                *lead_id = ev->u.crm.lead_id;
-        } else if (ev->kind == FD_EV_SPEND) {
-                *tenant = ev->u.spend.tenant_id;
-                *event_id = ev->u.spend.event_id;
-                *lead_id = NULL;
-        } else {
-                *tenant = ev->u.lead.tenant_id;
-                *event_id = ev->u.lead.event_id;
-                *lead_id = ev->u.lead.lead_id;
+                const fd_crm_event *ce = &ev->u.crm;
+                return (fd_ev_ids){EV_SV(ce, tenant_id), EV_SV(ce, event_id),
+                                   EV_SV(ce, lead_id)};
         }
+        if (ev->kind == FD_EV_SPEND) {
+                const fd_spend_event *se = &ev->u.spend;
+                return (fd_ev_ids){
+                        EV_SV(se, tenant_id), EV_SV(se, event_id), {NULL, 0}};
+        }
+        const fd_lead_event *le = &ev->u.lead;
+        return (fd_ev_ids){EV_SV(le, tenant_id), EV_SV(le, event_id),
+                           EV_SV(le, lead_id)};
 }
 
 int64_t fd_apply_clock(const fd_processor *proc, int32_t partition)
@@ -48,20 +53,14 @@ int64_t fd_apply_clock(const fd_processor *proc, int32_t partition)
  * lead's counters share their start "P:{T}:" (ck_base), and each is that
  * start and a few parts (ck_key), then "\0field" (ck_add). In
  * proc->scratch. */
-typedef struct ck_part {
-        const char *s;
-        size_t n;
-} ck_part;
-#define CK(lit) ((ck_part){(lit), sizeof(lit) - 1})
 
 /* Starts a key with "P:{T}:"; its length in *base. */
-static int ck_base(fd_processor *proc, const char *tenant, size_t *base)
+static int ck_base(fd_processor *proc, fd_sv tenant, size_t *base)
 {
         fd_buf *k = &proc->scratch;
         fd_buf_reset(k);
-        if (fd_buf_append(k, proc->prefix, strlen(proc->prefix)) ||
-            fd_buf_append(k, ":{", 2) ||
-            fd_buf_append(k, tenant, strlen(tenant)) ||
+        if (fd_buf_append(k, proc->prefix, proc->prefix_len) ||
+            fd_buf_append(k, ":{", 2) || fd_buf_append(k, tenant.s, tenant.n) ||
             fd_buf_append(k, "}:", 2))
                 return -1;
         *base = k->len;
@@ -69,7 +68,7 @@ static int ck_base(fd_processor *proc, const char *tenant, size_t *base)
 }
 
 /* The key of the base and parts. */
-static int ck_key(fd_processor *proc, size_t base, const ck_part *parts,
+static int ck_key(fd_processor *proc, size_t base, const fd_sv *parts,
                   size_t cnt)
 {
         fd_buf *k = &proc->scratch;
@@ -278,16 +277,18 @@ static int count_cohorts(fd_processor *proc, const fd_lead *lead,
         cohort_months(lead, lm, mm);
         if (!lm[0] && !(with_mql && mm[0]))
                 return 0;
-        if (ck_base(proc, lead->tenant_id, &base))
+        if (ck_base(proc, LEAD_TENANT(lead), &base))
                 return -1;
         if (lm[0])
                 rc |= ck_key(proc, base,
-                             (ck_part[]){CK("cohort:lead:"), {lm, strlen(lm)}},
+                             (fd_sv[]){FD_SV("cohort:lead:"),
+                                       {lm, FD_BUCKET_MONTH_LEN}},
                              2) ||
                       ck_count(proc, field, flen, delta);
         if (with_mql && mm[0])
                 rc |= ck_key(proc, base,
-                             (ck_part[]){CK("cohort:mql:"), {mm, strlen(mm)}},
+                             (fd_sv[]){FD_SV("cohort:mql:"),
+                                       {mm, FD_BUCKET_MONTH_LEN}},
                              2) ||
                       ck_count(proc, field, flen, delta);
         return rc;
@@ -304,42 +305,44 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
                 {"campaign", lead->source_campaign},
                 {"persona", lead->persona},
         };
+        const size_t dim_len[3] = {7, 8, 7};
         fd_bucket b;
         size_t base;
         int rc = 0;
 
         fd_apply_bucket(lead->tconf, en->at, &b);
-        if (ck_base(proc, lead->tenant_id, &base))
+        if (ck_base(proc, LEAD_TENANT(lead), &base))
                 return -1;
-        ck_part st = {s, strlen(s)}, day = {b.day, strlen(b.day)},
-                month = {b.month, strlen(b.month)};
-        rc |= ck_key(proc, base, (ck_part[]){CK("daily:"), st}, 2) ||
+        fd_sv st = {s, fd_stage_name_len(en->stage)},
+              day = {b.day, FD_BUCKET_DAY_LEN},
+              month = {b.month, FD_BUCKET_MONTH_LEN};
+        rc |= ck_key(proc, base, (fd_sv[]){FD_SV("daily:"), st}, 2) ||
               ck_count(proc, day.s, day.n, 1);
-        rc |= ck_key(proc, base, (ck_part[]){CK("monthly:"), st}, 2) ||
+        rc |= ck_key(proc, base, (fd_sv[]){FD_SV("monthly:"), st}, 2) ||
               ck_count(proc, month.s, month.n, 1);
-        rc |= ck_key(proc, base, (ck_part[]){CK("hourly:"), st, CK(":"), day},
-                     4) ||
-              ck_count(proc, b.hour, strlen(b.hour), 1);
-        rc |= ck_key(proc, base, (ck_part[]){CK("total")}, 1) ||
+        rc |= ck_key(proc, base,
+                     (fd_sv[]){FD_SV("hourly:"), st, FD_SV(":"), day}, 4) ||
+              ck_count(proc, b.hour, FD_BUCKET_HOUR_LEN, 1);
+        rc |= ck_key(proc, base, (fd_sv[]){FD_SV("total")}, 1) ||
               ck_count(proc, st.s, st.n, 1);
         if (en->implied) /* "<stage>:implied" of the same key */
                 rc |= fd_apply_count_field(proc, s, ":implied", 1);
         for (int i = 0; i < 3; i++) {
                 if (!dims[i][1])
                         continue;
-                ck_part dim = {dims[i][0], strlen(dims[i][0])},
-                        val = {dims[i][1], strlen(dims[i][1])};
+                fd_sv dim = {dims[i][0], dim_len[i]},
+                      val = {dims[i][1], strlen(dims[i][1])};
                 rc |= ck_key(proc, base,
-                             (ck_part[]){CK("daily:"), st, CK(":"), dim,
-                                         CK(":"), val},
+                             (fd_sv[]){FD_SV("daily:"), st, FD_SV(":"), dim,
+                                       FD_SV(":"), val},
                              6) ||
                       ck_count(proc, day.s, day.n, 1);
                 rc |= ck_key(proc, base,
-                             (ck_part[]){CK("monthly:"), st, CK(":"), dim,
-                                         CK(":"), month},
+                             (fd_sv[]){FD_SV("monthly:"), st, FD_SV(":"), dim,
+                                       FD_SV(":"), month},
                              6) ||
                       ck_count(proc, val.s, val.n, 1);
-                rc |= ck_key(proc, base, (ck_part[]){CK("dim:"), dim}, 2) ||
+                rc |= ck_key(proc, base, (fd_sv[]){FD_SV("dim:"), dim}, 2) ||
                       !ck_add(proc, &proc->sets, val.s, val.n);
         }
         rc |= count_cohorts(proc, lead, s, 1, en->stage != FD_STAGE_LEAD);
@@ -441,22 +444,22 @@ static int count_velocity(fd_processor *proc, const fd_lead *lead,
 
         if (d < 0)
                 d = 0;
-        const char *fields[3] = {
-                "sum_ms", "count",
-                fd_velocity_bucket_field[fd_velocity_bucket(d)]};
+        const char *bucket = fd_velocity_bucket_field[fd_velocity_bucket(d)];
+        const fd_sv fields[3] = {
+                FD_SV("sum_ms"), FD_SV("count"), {bucket, strlen(bucket)}};
         const int64_t deltas[3] = {d, 1, 1};
-        ck_part st = {s, strlen(s)};
+        fd_sv st = {s, fd_stage_name_len(left)};
         /* P:{T}:velocity:<stage> and P:{T}:velocity:<stage>:channel:<ch> */
-        const ck_part keys[2][4] = {
-                {CK("velocity:"), st},
-                {CK("velocity:"), st, CK(":channel:"), {ch, strlen(ch)}}};
+        const fd_sv keys[2][4] = {
+                {FD_SV("velocity:"), st},
+                {FD_SV("velocity:"), st, FD_SV(":channel:"), {ch, strlen(ch)}}};
         const size_t parts[2] = {2, 4};
-        if (ck_base(proc, lead->tenant_id, &base))
+        if (ck_base(proc, LEAD_TENANT(lead), &base))
                 return -1;
         for (int k = 0; k < 2 && !rc; k++) {
                 rc = ck_key(proc, base, keys[k], parts[k]);
                 for (int i = 0; i < 3 && !rc; i++)
-                        rc = ck_count(proc, fields[i], strlen(fields[i]),
+                        rc = ck_count(proc, fields[i].s, fields[i].n,
                                       deltas[i]);
         }
         return rc;
@@ -470,12 +473,10 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
         int cnt = 0, rc = 0;
         fd_stage before = lead->lc.stage;
         int32_t cycle_before = lead->lc.cycle;
-        const char *cause;
-        const char *tenant, *lead_id;
+        const char *cause = fd_apply_event_ids(&msg->ev).event_id.s;
 
         int64_t due0 = fd_cold_due(lead, NULL);
 
-        fd_apply_event_ids(&msg->ev, &tenant, &cause, &lead_id);
         if (fd_lifecycle_advance(&lead->lc, target, recycle, at,
                                  &lead->tconf->lifecycle, entries,
                                  &cnt) == FD_LC_NOOP)
@@ -519,30 +520,45 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
 }
 
 /* The lead of tenant/lead_id loaded in round one. */
-static fd_lead *find_lead(fd_processor *proc, const fd_msg *msg,
-                          const char *tenant, const char *lead_id)
+static fd_lead *find_lead(fd_processor *proc, const fd_msg *msg)
 {
         if (msg->lead)
                 return msg->lead; /* the reads' */
-        if (fd_strmap_key(&proc->scratch, tenant, lead_id))
+        fd_ev_ids id = fd_apply_event_ids(&msg->ev);
+        if (fd_strmap_keyn(&proc->scratch, id.tenant, id.lead_id))
                 return NULL;
         fd_strmap_entry *e = fd_strmap_get(&proc->leads, proc->scratch.data,
                                            proc->scratch.len);
         return e ? e->ptr : NULL;
 }
 
-/* Replaces '|' (the touch field separator) in s for storage. */
-static void touch_field(fd_buf *out, const char *s)
+/* Appends the cnt (at most 4) fields f with '|' (the touch field separator)
+ * between them; a '|' in a field becomes '_'. One search for them over the
+ * whole: the separators are written after it. 0, or -1 when memory runs
+ * out. */
+static int touch_fields(fd_buf *out, const fd_sv *f, size_t cnt)
 {
-        size_t n = s ? strlen(s) : 0;
-        if (!n || fd_buf_ensure(out, n) != 0)
-                return;
-        char *d = out->data + out->len, *bar = d;
-        fd_copy(d, s, n);
-        while ((bar = memchr(bar, '|', n - (size_t)(bar - d))))
+        size_t n = cnt - 1, sep[3];
+        for (size_t i = 0; i < cnt; i++)
+                n += f[i].n;
+        if (cnt > 4 || fd_buf_ensure(out, n) != 0)
+                return -1;
+        char *start = out->data + out->len, *d = start, *bar = start;
+        for (size_t i = 0; i < cnt; i++) {
+                fd_copy(d, f[i].s, f[i].n);
+                d += f[i].n;
+                if (i + 1 < cnt) {
+                        sep[i] = (size_t)(d - start);
+                        *d++ = '_';
+                }
+        }
+        while ((bar = memchr(bar, '|', (size_t)(d - bar))))
                 *bar++ = '_';
+        for (size_t i = 0; i + 1 < cnt; i++)
+                start[sep[i]] = '|';
         out->len += n;
         out->data[out->len] = '\0';
+        return 0;
 }
 
 /* Adds member with score at to a lead-owned zset of the batch
@@ -550,14 +566,14 @@ static void touch_field(fd_buf *out, const char *s)
  * id, 's' score history. Written at flush, one ZADD per zset, and read by
  * a close later in the batch; trim: the zset is also cut to its newest
  * processing.touch_max members at flush (its chain's entry marked). */
-static int zset_add(fd_processor *proc, const char *tenant, char kind,
-                    const char *id, const fd_buf *member, int64_t at, int trim)
+static int zset_add(fd_processor *proc, fd_sv tenant, char kind, fd_sv id,
+                    const fd_buf *member, int64_t at, int trim)
 {
         static char trim_mark; /* an entry's ptr: trim at flush */
         char kd[2] = {kind, '\0'};
         fd_buf *k = &proc->scratch;
         fd_strmap_entry *e;
-        if (fd_strmap_key(k, tenant, kd, id, "") ||
+        if (fd_strmap_keyn(k, tenant, (fd_sv){kd, 1}, id, FD_SV("")) ||
             !(e = fd_chains_put(&proc->batch_touches, k->data, k->len,
                                 member->data, member->len, at)))
                 return -1;
@@ -584,19 +600,18 @@ static int may_overflow(const fd_processor *proc, int32_t *bound)
 static int add_touch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
 {
         int anon = lead == NULL;
-        const char *id = anon ? le->anonymous_id : le->lead_id;
         fd_buf *member = &proc->member;
+        const fd_sv fields[4] = {EV_SV(le, event_id),
+                                 le->channel ? EV_SV(le, channel)
+                                             : FD_SV("unknown"),
+                                 EV_SV(le, campaign), EV_SV(le, type)};
 
         fd_buf_reset(member);
-        touch_field(member, le->event_id);
-        fd_buf_append(member, "|", 1);
-        touch_field(member, le->channel ? le->channel : "unknown");
-        fd_buf_append(member, "|", 1);
-        touch_field(member, le->campaign);
-        fd_buf_append(member, "|", 1);
-        touch_field(member, le->type);
-        return zset_add(proc, le->tenant_id, anon ? 'a' : 'l', id, member,
-                        le->occurred_at,
+        if (touch_fields(member, fields, 4) != 0)
+                return -1;
+        return zset_add(proc, EV_SV(le, tenant_id), anon ? 'a' : 'l',
+                        anon ? EV_SV(le, anonymous_id) : EV_SV(le, lead_id),
+                        member, le->occurred_at,
                         anon || may_overflow(proc, &lead->touches_max));
 }
 
@@ -617,13 +632,15 @@ static int add_score_history(fd_processor *proc, const fd_lead_event *le,
         fd_buf *member = &proc->member;
 
         fd_buf_reset(member);
-        touch_field(member, le->event_id);
+        if (touch_fields(member, (fd_sv[]){EV_SV(le, event_id)}, 1) != 0)
+                return -1;
         fd_buf_append(member, "|", 1);
         append_i64(member, lead->fit);
         fd_buf_append(member, "|", 1);
         append_i64(member, lead->engagement);
-        return zset_add(proc, le->tenant_id, 's', le->lead_id, member,
-                        le->occurred_at, may_overflow(proc, &lead->scores_max));
+        return zset_add(proc, EV_SV(le, tenant_id), 's', EV_SV(le, lead_id),
+                        member, le->occurred_at,
+                        may_overflow(proc, &lead->scores_max));
 }
 
 /* Records that anonymous_id became lead_id (first identify wins); both
@@ -636,9 +653,11 @@ static int stitch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
         if (lead->stitched && strcmp(lead->stitched, le->anonymous_id) == 0)
                 return 0;
         fd_str_set(&lead->stitched, le->anonymous_id);
-        if (fd_strmap_key(k, le->tenant_id, le->lead_id, "") ||
-            fd_chains_add(&proc->batch_anons, k->data, k->len, le->anonymous_id,
-                          strlen(le->anonymous_id), 0))
+        fd_sv anon = EV_SV(le, anonymous_id);
+        if (fd_strmap_keyn(k, EV_SV(le, tenant_id), EV_SV(le, lead_id),
+                           FD_SV("")) ||
+            fd_chains_add(&proc->batch_anons, k->data, k->len, anon.s, anon.n,
+                          0))
                 return -1;
         return fd_resp_cmd(w, 4) || fd_resp_str(w, "SET") ||
                                fd_key_alias(w, proc->prefix, le->tenant_id,
@@ -659,10 +678,10 @@ static int stitch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
 static int add_visitor(fd_processor *proc, const fd_lead_event *le, size_t base,
                        const char *day)
 {
+        fd_sv anon = EV_SV(le, anonymous_id);
         return ck_key(proc, base,
-                      (ck_part[]){CK("visitors:"), {day, strlen(day)}}, 2) ||
-                               !ck_add(proc, &proc->hlls, le->anonymous_id,
-                                       strlen(le->anonymous_id))
+                      (fd_sv[]){FD_SV("visitors:"), {day, FD_BUCKET_DAY_LEN}},
+                      2) || !ck_add(proc, &proc->hlls, anon.s, anon.n)
                        ? -1
                        : 0;
 }
@@ -723,16 +742,17 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 
         fd_apply_bucket(tconf, le->occurred_at, &b);
         size_t base;
-        if (ck_base(proc, le->tenant_id, &base) ||
+        if (ck_base(proc, EV_SV(le, tenant_id), &base) ||
             ck_key(proc, base,
-                   (ck_part[]){CK("events:"), {b.day, strlen(b.day)}}, 2) ||
-            ck_count(proc, le->type, strlen(le->type), 1))
+                   (fd_sv[]){FD_SV("events:"), {b.day, FD_BUCKET_DAY_LEN}},
+                   2) ||
+            ck_count(proc, le->type, fd_ev_len(le->type, le->len.type), 1))
                 return -1;
         if (le->anonymous_id && add_visitor(proc, le, base, b.day))
                 return -1;
         if (!le->lead_id)
                 return add_touch(proc, le, NULL);
-        lead = find_lead(proc, msg, le->tenant_id, le->lead_id);
+        lead = find_lead(proc, msg);
         if (!lead || add_touch(proc, le, lead))
                 return -1;
         if (le->anonymous_id && stitch(proc, le, lead))
@@ -792,7 +812,7 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 static int apply_crm_event(fd_processor *proc, const fd_msg *msg)
 {
         const fd_crm_event *ce = &msg->ev.u.crm;
-        fd_lead *lead = find_lead(proc, msg, ce->tenant_id, ce->lead_id);
+        fd_lead *lead = find_lead(proc, msg);
         int recycle = fd_stage_is_recycle(ce->stage);
         fd_stage target = recycle ? FD_STAGE_NONE : fd_stage_parse(ce->stage);
 
@@ -897,19 +917,19 @@ static int dead_letter(fd_processor *proc, const fd_msg *msg)
 
 /* Adds tenant to P:tenants, unless it was the last one added in the
  * batch (events come in runs of one tenant). */
-static int note_tenant(fd_processor *proc, const char *tenant)
+static int note_tenant(fd_processor *proc, fd_sv tenant)
 {
         fd_buf *last = &proc->tenant_noted;
-        size_t len = strlen(tenant);
-        if (last->len == len + 1 && memcmp(last->data, tenant, len + 1) == 0)
+        size_t len = tenant.n;
+        if (last->len == len + 1 && memcmp(last->data, tenant.s, len + 1) == 0)
                 return 0;
         fd_buf_reset(&proc->enc);
-        if (fd_buf_append(&proc->enc, proc->prefix, strlen(proc->prefix)) ||
+        if (fd_buf_append(&proc->enc, proc->prefix, proc->prefix_len) ||
             fd_buf_append(&proc->enc, ":tenants", 9) ||
-            add_member(proc, proc->enc.data, tenant))
+            add_member(proc, proc->enc.data, tenant.s))
                 return -1;
         fd_buf_reset(last);
-        return fd_buf_append(last, tenant, len + 1);
+        return fd_buf_append(last, tenant.s, len + 1);
 }
 
 static const char *const in_field[FD_EV__COUNT] = {
@@ -918,10 +938,10 @@ static const char *const in_field[FD_EV__COUNT] = {
         [FD_EV_SPEND] = "in:spend"};
 
 /* The batch's dedupe entry of tenant's event_id (process.c made it). */
-static fd_strmap_entry *seen_entry(fd_processor *proc, const char *tenant,
-                                   const char *event_id)
+static fd_strmap_entry *seen_entry(fd_processor *proc, fd_sv tenant,
+                                   fd_sv event_id)
 {
-        if (fd_strmap_key(&proc->scratch, tenant, event_id))
+        if (fd_strmap_keyn(&proc->scratch, tenant, event_id))
                 return NULL;
         return fd_strmap_get(&proc->seen, proc->scratch.data,
                              proc->scratch.len);
@@ -929,15 +949,14 @@ static fd_strmap_entry *seen_entry(fd_processor *proc, const char *tenant,
 
 int fd_apply_msg(fd_processor *proc, fd_msg *msg)
 {
-        const char *tenant, *event_id, *lead_id;
         const char *group = fd_store_group(proc->store);
 
         if (msg->ev.kind == FD_EV_NONE)
                 return dead_letter(proc, msg);
-        fd_apply_event_ids(&msg->ev, &tenant, &event_id, &lead_id);
+        fd_ev_ids id = fd_apply_event_ids(&msg->ev);
         fd_strmap_entry *e = msg->seen_at
                                      ? &proc->seen.entries[msg->seen_at - 1]
-                                     : seen_entry(proc, tenant, event_id);
+                                     : seen_entry(proc, id.tenant, id.event_id);
         if (!e)
                 return -1;
         if (e->i64) {
@@ -947,7 +966,7 @@ int fd_apply_msg(fd_processor *proc, fd_msg *msg)
                                       proc->prefix, group);
         }
         e->i64 = 2; /* its id is written with the batch (process.c) */
-        if (note_tenant(proc, tenant))
+        if (note_tenant(proc, id.tenant))
                 return -1;
         proc->in_events[msg->ev.kind]++;
         if (msg->late) {

@@ -68,6 +68,7 @@ struct fd_processor {
         fd_codec *codec;
         fd_store *store;
         const char *prefix;
+        size_t prefix_len;
         fd_strmap leads;      /* "tenant\0lead" -> fd_lead*, i64 reply index
                                * (-1: taken from the cache) */
         fd_strmap cache[3];   /* lead states of earlier batches, as committed:
@@ -161,9 +162,12 @@ struct fd_processor {
         fd_buf tenant_noted;
 };
 
-/* The tenant, event id and lead id (NULL for anonymous activity) of ev. */
-void fd_apply_event_ids(const fd_event *ev, const char **tenant,
-                        const char **event_id, const char **lead_id);
+/* The tenant, event id and lead id (s NULL for anonymous activity) of an
+ * event, with their lengths. */
+typedef struct fd_ev_ids {
+        fd_sv tenant, event_id, lead_id;
+} fd_ev_ids;
+fd_ev_ids fd_apply_event_ids(const fd_event *ev);
 
 /* The event clock of an input partition: the largest lead or CRM event time
  * it delivered (INT64_MIN: none yet). */
@@ -198,8 +202,11 @@ void fd_apply_touches_free(fd_touch_list *list);
 /* Local date "YYYY-MM-DD", month "YYYY-MM" and hour "HH" of an event time in
  * a tenant's zone. */
 typedef struct fd_bucket {
-        char day[16], month[12], hour[4];
+        char day[16], month[12], hour[4]; /* always these lengths: */
 } fd_bucket;
+#define FD_BUCKET_DAY_LEN   10 /* YYYY-MM-DD */
+#define FD_BUCKET_MONTH_LEN 7  /* YYYY-MM */
+#define FD_BUCKET_HOUR_LEN  2  /* HH */
 void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b);
 
 /* Adds delta to the counter field of the key formatted from keyfmt; merged

@@ -58,8 +58,16 @@ typedef struct fd__field {
         const char *name;
         fd__ftype type;
         size_t off;     /* offset of the value in fd_lead/crm_event */
-        size_t off_cnt; /* FD__F_OPT_LONG: has flag; FD__F_ATTRS: count */
+        size_t off_cnt; /* FD__F_OPT_LONG: has flag; FD__F_ATTRS: count;
+                         * a string: its fd_len (0: none kept) */
 } fd__field;
+
+/* Keeps the length n of string field f of rec, when f keeps one. */
+static inline void fd__keep_len(const fd__field *f, char *rec, size_t n)
+{
+        if (f->off_cnt)
+                *(fd_len *)(rec + f->off_cnt) = n <= UINT16_MAX ? (fd_len)n : 0;
+}
 
 /* A reader field's default from the reader .avsc. */
 typedef struct fd__dflt {

@@ -160,14 +160,16 @@ static int copy_map(leaf *l, fd_attr **attrs, size_t *cnt)
 static int apply_default(const fd__field *f, const fd__dflt *d, char *rec,
                          dalloc *a)
 {
-        size_t i;
+        size_t i, n;
 
         switch (f->type) {
         case FD__F_STR:
         case FD__F_OPT_STR:
                 if (d->is_null || (f->type == FD__F_OPT_STR && !d->str[0]))
                         return 0;
-                *(char **)(rec + f->off) = d_strndup(a, d->str, strlen(d->str));
+                n = strlen(d->str);
+                fd__keep_len(f, rec, n);
+                *(char **)(rec + f->off) = d_strndup(a, d->str, n);
                 return *(char **)(rec + f->off) ? 0 : -1;
         case FD__F_TIME:
         case FD__F_OPT_LONG:
@@ -210,9 +212,13 @@ static int copy_field(const fd__field *f, avro_value_t *wv, char *rec)
                 return -1;
         switch (f->type) {
         case FD__F_STR:
-        case FD__F_OPT_STR:
-                return copy_str(&l, f->type == FD__F_OPT_STR,
-                                (char **)(rec + f->off));
+        case FD__F_OPT_STR: {
+                char **dst = (char **)(rec + f->off);
+                int rc = copy_str(&l, f->type == FD__F_OPT_STR, dst);
+                if (rc == 0 && *dst)
+                        fd__keep_len(f, rec, strlen(*dst));
+                return rc;
+        }
         case FD__F_TIME:
                 if (l.is_null)
                         return 2;
@@ -370,6 +376,7 @@ static int scan_field(scan *s, const fd__field *f, const fd__node *t, char *rec)
                         return -1;
                 if (n == 0 && f->type == FD__F_OPT_STR)
                         return 0;
+                fd__keep_len(f, rec, n);
                 return (*(char **)(rec + f->off) = scan_copy(s, str, n)) ? 0
                                                                          : -1;
         case FD__F_TIME:

@@ -13,16 +13,20 @@
 #define LEAD(f)  offsetof(fd_lead_event, f)
 #define CRM(f)   offsetof(fd_crm_event, f)
 #define SPEND(f) offsetof(fd_spend_event, f)
+/* A string field whose length the event keeps (off_cnt: its fd_len) */
+#define LEAD_S(f)  LEAD(f), LEAD(len.f)
+#define CRM_S(f)   CRM(f), CRM(len.f)
+#define SPEND_S(f) SPEND(f), SPEND(len.f)
 
 static const fd__field lead_fields[] = {
-        {"event_id", FD__F_STR, LEAD(event_id), 0},
-        {"tenant_id", FD__F_STR, LEAD(tenant_id), 0},
+        {"event_id", FD__F_STR, LEAD_S(event_id)},
+        {"tenant_id", FD__F_STR, LEAD_S(tenant_id)},
         {"occurred_at", FD__F_TIME, LEAD(occurred_at), 0},
-        {"lead_id", FD__F_OPT_STR, LEAD(lead_id), 0},
-        {"anonymous_id", FD__F_OPT_STR, LEAD(anonymous_id), 0},
-        {"type", FD__F_STR, LEAD(type), 0},
-        {"channel", FD__F_OPT_STR, LEAD(channel), 0},
-        {"campaign", FD__F_OPT_STR, LEAD(campaign), 0},
+        {"lead_id", FD__F_OPT_STR, LEAD_S(lead_id)},
+        {"anonymous_id", FD__F_OPT_STR, LEAD_S(anonymous_id)},
+        {"type", FD__F_STR, LEAD_S(type)},
+        {"channel", FD__F_OPT_STR, LEAD_S(channel)},
+        {"campaign", FD__F_OPT_STR, LEAD_S(campaign)},
         {"utm_source", FD__F_OPT_STR, LEAD(utm_source), 0},
         {"utm_medium", FD__F_OPT_STR, LEAD(utm_medium), 0},
         {"utm_campaign", FD__F_OPT_STR, LEAD(utm_campaign), 0},
@@ -32,11 +36,11 @@ static const fd__field lead_fields[] = {
 };
 
 static const fd__field crm_fields[] = {
-        {"event_id", FD__F_STR, CRM(event_id), 0},
-        {"tenant_id", FD__F_STR, CRM(tenant_id), 0},
+        {"event_id", FD__F_STR, CRM_S(event_id)},
+        {"tenant_id", FD__F_STR, CRM_S(tenant_id)},
         {"occurred_at", FD__F_TIME, CRM(occurred_at), 0},
-        {"lead_id", FD__F_STR, CRM(lead_id), 0},
-        {"stage", FD__F_STR, CRM(stage), 0},
+        {"lead_id", FD__F_STR, CRM_S(lead_id)},
+        {"stage", FD__F_STR, CRM_S(stage)},
         {"opportunity_id", FD__F_OPT_STR, CRM(opportunity_id), 0},
         {"amount_minor", FD__F_OPT_LONG, CRM(amount_minor), CRM(has_amount)},
         {"currency", FD__F_OPT_STR, CRM(currency), 0},
@@ -44,8 +48,8 @@ static const fd__field crm_fields[] = {
 };
 
 static const fd__field spend_fields[] = {
-        {"event_id", FD__F_STR, SPEND(event_id), 0},
-        {"tenant_id", FD__F_STR, SPEND(tenant_id), 0},
+        {"event_id", FD__F_STR, SPEND_S(event_id)},
+        {"tenant_id", FD__F_STR, SPEND_S(tenant_id)},
         {"occurred_at", FD__F_TIME, SPEND(occurred_at), 0},
         {"channel", FD__F_STR, SPEND(channel), 0},
         {"campaign", FD__F_OPT_STR, SPEND(campaign), 0},

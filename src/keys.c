@@ -1,43 +1,53 @@
 /* funneld — Redis key names of tenant data. */
 #include "keys.h"
 
-/* The key of the strings given, joined. */
-#define JOIN(r, ...)                                                           \
-        fd_resp_join((r),                                                      \
-                     sizeof((const char *[]){__VA_ARGS__}) /                   \
-                             sizeof(const char *),                             \
-                     (const char *[]){__VA_ARGS__})
+#include <string.h>
+
+/* The key "P:{T}<kind><id>" (kind a literal such as "}:lead:"): the
+ * literals' lengths are known here, the strings' are measured. */
+#define KEY(r, p, t, kind, id) key_of((r), (p), (t), FD_SV(kind), (id))
+
+static int key_of(fd_resp *r, const char *p, const char *t, fd_sv kind,
+                  const char *id)
+{
+        const fd_sv parts[5] = {{p, strlen(p)},
+                                FD_SV(":{"),
+                                {t, strlen(t)},
+                                kind,
+                                {id, strlen(id)}};
+        return fd_resp_join(r, 5, parts);
+}
 
 int fd_key_lead(fd_resp *r, const char *p, const char *t, const char *lead)
 {
-        return JOIN(r, p, ":{", t, "}:lead:", lead);
+        return KEY(r, p, t, "}:lead:", lead);
 }
 
 int fd_key_touches(fd_resp *r, const char *p, const char *t, int anon,
                    const char *id)
 {
-        return JOIN(r, p, ":{", t,
-                    anon ? "}:touches:anon:" : "}:touches:lead:", id);
+        return anon ? KEY(r, p, t, "}:touches:anon:", id)
+                    : KEY(r, p, t, "}:touches:lead:", id);
 }
 
 int fd_key_scores(fd_resp *r, const char *p, const char *t, const char *lead)
 {
-        return JOIN(r, p, ":{", t, "}:scores:", lead);
+        return KEY(r, p, t, "}:scores:", lead);
 }
 
 int fd_key_alias(fd_resp *r, const char *p, const char *t, const char *anon)
 {
-        return JOIN(r, p, ":{", t, "}:alias:", anon);
+        return KEY(r, p, t, "}:alias:", anon);
 }
 
 int fd_key_anons(fd_resp *r, const char *p, const char *t, const char *lead)
 {
-        return JOIN(r, p, ":{", t, "}:anons:", lead);
+        return KEY(r, p, t, "}:anons:", lead);
 }
 
 int fd_key_seen(fd_resp *r, const char *p, const char *t, const char *event_id)
 {
-        return JOIN(r, p, ":{", t, "}:seen:", event_id);
+        return KEY(r, p, t, "}:seen:", event_id);
 }
 
 int fd_key_due(fd_resp *r, const char *p, const char *group, int wall,

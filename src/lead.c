@@ -31,6 +31,8 @@ fd_lead *fd_lead_new(const char *tenant_id, const char *lead_id,
         lead->stored.awarded = (int32_t *)(at + rules);
         lead->tenant_id = memcpy(at + 2 * rules, tenant_id, tl);
         lead->lead_id = memcpy(at + 2 * rules + tl, lead_id, ll);
+        lead->tenant_len = tl - 1;
+        lead->lead_len = ll - 1;
         lead->tconf = tconf;
         lead->stored.full = 1;
         return lead;

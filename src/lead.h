@@ -50,6 +50,7 @@ typedef struct fd_lead_stored {
 typedef struct fd_lead {
         char *tenant_id;
         char *lead_id;
+        size_t tenant_len, lead_len; /* strlen of the two */
         const fd_tenant_conf *tconf; /* scoring model of its tenant */
         int exists;                  /* was stored in Redis before */
         int dirty;                   /* changed in this batch */

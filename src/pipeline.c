@@ -157,12 +157,9 @@ static void queue_clear(fd_queue *q)
 /* The event id of msg ("" for a bad one), for ordering equal times. */
 static const char *msg_event_id(const fd_msg *msg)
 {
-        const char *tenant, *event_id, *lead_id;
-
         if (msg->ev.kind == FD_EV_NONE)
                 return "";
-        fd_apply_event_ids(&msg->ev, &tenant, &event_id, &lead_id);
-        return event_id;
+        return fd_apply_event_ids(&msg->ev).event_id.s;
 }
 
 /* Event-time order of the reorder buffer: occurred_at, then event id. */

@@ -40,6 +40,7 @@ fd_processor *fd_processor_new(const fd_config *conf, fd_codec *codec,
         proc->codec = codec;
         proc->store = store;
         proc->prefix = fd_store_prefix(store);
+        proc->prefix_len = strlen(proc->prefix);
         fd_strmap_init(&proc->leads);
         for (int g = 0; g < 3; g++)
                 fd_strmap_init(&proc->cache[g]);
@@ -268,10 +269,9 @@ const fd_process_stats *fd_processor_stats(const fd_processor *proc)
 }
 
 /* Builds "a\0b" into proc->scratch and returns it (valid until next use). */
-static const char *pair_key(fd_processor *proc, const char *a, const char *b,
-                            size_t *len)
+static const char *pair_key(fd_processor *proc, fd_sv a, fd_sv b, size_t *len)
 {
-        fd_strmap_key(&proc->scratch, a, b);
+        fd_strmap_keyn(&proc->scratch, a, b);
         *len = proc->scratch.len;
         return proc->scratch.data;
 }
@@ -280,13 +280,14 @@ static const char *pair_key(fd_processor *proc, const char *a, const char *b,
  * new with its HGETALL queued in proc->reads (i64 = the reply's index; -1
  * when nothing is to be read). hash: its key's fd_hash64, or NULL. NULL
  * when out of memory. */
-static fd_lead *want_lead(fd_processor *proc, const char *tenant,
-                          const char *lead_id, const uint64_t *hash)
+static fd_lead *want_lead(fd_processor *proc, fd_sv tenant_sv, fd_sv lead_sv,
+                          const uint64_t *hash)
 {
+        const char *tenant = tenant_sv.s, *lead_id = lead_sv.s;
         fd_resp *r = &proc->reads;
         size_t len;
         int created;
-        const char *k = pair_key(proc, tenant, lead_id, &len);
+        const char *k = pair_key(proc, tenant_sv, lead_sv, &len);
         fd_strmap_entry *e = fd_strmap_upsert_hashed(
                 &proc->leads, k, len, hash ? *hash : fd_hash64(k, len),
                 &created);
@@ -553,7 +554,6 @@ static int prefetch_leads(fd_processor *proc, const fd_msg *msgs, size_t n)
 {
         const fd_strmap *gens[2] = {&proc->cache[proc->cache_cur],
                                     CACHE_PREV(proc)};
-        const char *tenant, *event_id, *lead_id;
         size_t len;
 
         if (n > proc->lead_hash_cap) {
@@ -564,15 +564,14 @@ static int prefetch_leads(fd_processor *proc, const fd_msg *msgs, size_t n)
                 proc->lead_hash_cap = n;
         }
         for (size_t i = 0; i < n; i++) {
-                lead_id = NULL;
+                fd_ev_ids id = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
                 if (msgs[i].ev.kind != FD_EV_NONE)
-                        fd_apply_event_ids(&msgs[i].ev, &tenant, &event_id,
-                                           &lead_id);
-                if (!lead_id) {
+                        id = fd_apply_event_ids(&msgs[i].ev);
+                if (!id.lead_id.s) {
                         proc->lead_hash[i] = 0; /* not looked up */
                         continue;
                 }
-                const char *k = pair_key(proc, tenant, lead_id, &len);
+                const char *k = pair_key(proc, id.tenant, id.lead_id, &len);
                 proc->lead_hash[i] = fd_hash64(k, len);
                 for (int g = 0; g < 2; g++)
                         fd_strmap_prefetch_slot(gens[g], proc->lead_hash[i]);
@@ -594,7 +593,6 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 return -1;
         for (size_t i = 0; i < n; i++) {
                 const fd_event *ev = &msgs[i].ev;
-                const char *tenant, *event_id, *lead_id;
                 fd_strmap_entry *e;
                 size_t len;
                 int created;
@@ -603,8 +601,8 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 msgs[i].seen_at = 0;
                 if (ev->kind == FD_EV_NONE)
                         continue;
-                fd_apply_event_ids(ev, &tenant, &event_id, &lead_id);
-                const char *k = pair_key(proc, tenant, event_id, &len);
+                fd_ev_ids id = fd_apply_event_ids(ev);
+                const char *k = pair_key(proc, id.tenant, id.event_id, &len);
                 e = fd_strmap_upsert(&proc->seen, k, len, &created);
                 if (!e)
                         return -1;
@@ -614,8 +612,9 @@ static int queue_reads(fd_processor *proc, fd_msg *msgs, size_t n,
                 if (created && proc->held_seen.cnt &&
                     fd_strmap_get_hashed(&proc->held_seen, k, len, e->hash))
                         e->i64 = FD_SEEN_HELD;
-                if (lead_id && !(msgs[i].lead = want_lead(proc, tenant, lead_id,
-                                                          &proc->lead_hash[i])))
+                if (id.lead_id.s &&
+                    !(msgs[i].lead = want_lead(proc, id.tenant, id.lead_id,
+                                               &proc->lead_hash[i])))
                         return -1;
         }
         if (each_seen_group(proc, 1, queue_seen_group) != 0)
@@ -676,10 +675,11 @@ static int add_due(fd_processor *proc, int wall, int32_t p, const char *mstr,
         *d = (fd_due){.partition = p, .wall = wall, .at = at};
         if (!(d->member = strndup(mstr, mlen)))
                 return -1;
-        d->member[colon - mstr] = '\0';
-        d->lead = want_lead(proc, d->member, d->member + (colon - mstr) + 1,
-                            NULL);
-        d->member[colon - mstr] = ':';
+        size_t tl = (size_t)(colon - mstr);
+        d->member[tl] = '\0';
+        d->lead = want_lead(proc, (fd_sv){d->member, tl},
+                            (fd_sv){d->member + tl + 1, mlen - tl - 1}, NULL);
+        d->member[tl] = ':';
         if (!d->lead) {
                 free(d->member);
                 return -1;

@@ -123,22 +123,20 @@ int fd_resp_i64(fd_resp *r, int64_t v)
         return 0;
 }
 
-int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts)
+int fd_resp_join(fd_resp *r, size_t cnt, const fd_sv *parts)
 {
         /* As fd_resp_arg: the header written in place, room reserved for
          * the longest. */
-        size_t len[16], total = 0;
-        if (cnt > 16)
-                return -1;
+        size_t total = 0;
         for (size_t i = 0; i < cnt; i++)
-                total += len[i] = strlen(parts[i]);
+                total += parts[i].n;
         if (total > SIZE_MAX - 32 || fd_buf_ensure(&r->buf, 25 + total) != 0)
                 return -1;
         char *start = r->buf.data + r->buf.len;
         char *at = start + length_line(start, '$', total);
         for (size_t i = 0; i < cnt; i++) {
-                fd_copy(at, parts[i], len[i]);
-                at += len[i];
+                fd_copy(at, parts[i].s, parts[i].n);
+                at += parts[i].n;
         }
         at[0] = '\r';
         at[1] = '\n';

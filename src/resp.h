@@ -55,9 +55,9 @@ static inline int fd_resp_arg(fd_resp *r, const void *data, size_t len)
         r->buf.len += n + len + 2;
         return 0;
 }
-/* One argument made of the cnt strings of parts joined (key names: no
- * format to parse). */
-int fd_resp_join(fd_resp *r, size_t cnt, const char *const *parts);
+/* One argument made of the cnt parts joined (key names: no format to
+ * parse). */
+int fd_resp_join(fd_resp *r, size_t cnt, const fd_sv *parts);
 /* Inline: the length of a literal is known where it is written. */
 static inline int fd_resp_str(fd_resp *r, const char *s)
 {

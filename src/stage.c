@@ -14,11 +14,23 @@ static const char *const stage_names[FD_STAGE__COUNT] = {
         [FD_STAGE_NONE] = "none", FD_STAGE_NAMES(STAGE_NAME)};
 #undef STAGE_NAME
 
+#define STAGE_LEN(stage, name) [stage] = sizeof(name) - 1,
+static const size_t stage_lens[FD_STAGE__COUNT] = {
+        [FD_STAGE_NONE] = sizeof("none") - 1, FD_STAGE_NAMES(STAGE_LEN)};
+#undef STAGE_LEN
+
 const char *fd_stage_name(fd_stage stage)
 {
         if ((int)stage < 0 || stage >= FD_STAGE__COUNT)
                 return "unknown";
         return stage_names[stage];
+}
+
+size_t fd_stage_name_len(fd_stage stage)
+{
+        if ((int)stage < 0 || stage >= FD_STAGE__COUNT)
+                return sizeof("unknown") - 1;
+        return stage_lens[stage];
 }
 
 /* 1 when name equals want (lower case, '_' separated) up to case and the

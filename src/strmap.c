@@ -325,6 +325,24 @@ fd_strmap_entry **fd_strmap_sorted(const fd_strmap *map)
         return by;
 }
 
+int fd_strmap_keysv(fd_buf *k, const fd_sv *parts, size_t cnt)
+{
+        size_t total = cnt ? cnt - 1 : 0; /* the NULs between */
+        for (size_t i = 0; i < cnt; i++)
+                total += parts[i].n;
+        fd_buf_reset(k);
+        if (fd_buf_ensure(k, total) != 0)
+                return -1;
+        char *d = k->data;
+        for (size_t i = 0; i < cnt; i++) {
+                fd_copy(d, parts[i].s, parts[i].n);
+                d += parts[i].n;
+                *d++ = '\0'; /* between parts; the last is the buffer's */
+        }
+        k->len = total;
+        return 0;
+}
+
 int fd_strmap_keyv(fd_buf *k, const char *const *parts, size_t cnt)
 {
         fd_buf_reset(k);

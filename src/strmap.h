@@ -82,6 +82,12 @@ int fd_strmap_sort_into(const fd_strmap *map, size_t extra,
  * a binary part the caller appends. 0, or -1 when memory runs out. */
 int fd_strmap_keyv(fd_buf *k, const char *const *parts, size_t cnt);
 
+/* fd_strmap_keyv of parts whose lengths are known. */
+int fd_strmap_keysv(fd_buf *k, const fd_sv *parts, size_t cnt);
+#define fd_strmap_keyn(k, ...)                                                 \
+        fd_strmap_keysv((k), (const fd_sv[]){__VA_ARGS__},                     \
+                        sizeof((const fd_sv[]){__VA_ARGS__}) / sizeof(fd_sv))
+
 /* fd_strmap_key(k, "a", "b", "c"): fd_strmap_keyv of the strings given
  * (an array rather than variable arguments: built several times per
  * event). */

@@ -25,18 +25,28 @@ int fd_validate_limits(const fd_event *ev, char *errstr, size_t errstr_size)
                                "campaign",     "stage",     "opportunity_id",
                                "currency"};
         const char *vals[10] = {0};
+        fd_len lens[10] = {0}; /* the decoder's (fd_ev_len) */
         if (ev->kind == FD_EV_LEAD) {
                 const fd_lead_event *le = &ev->u.lead;
                 const char *v[] = {le->event_id,     le->tenant_id, le->lead_id,
                                    le->anonymous_id, le->type,      le->channel,
                                    le->campaign};
+                const fd_len n[] = {le->len.event_id, le->len.tenant_id,
+                                    le->len.lead_id,  le->len.anonymous_id,
+                                    le->len.type,     le->len.channel,
+                                    le->len.campaign};
                 memcpy(vals, v, sizeof(v));
+                memcpy(lens, n, sizeof(n));
         } else if (ev->kind == FD_EV_CRM) {
                 const fd_crm_event *ce = &ev->u.crm;
                 vals[0] = ce->event_id;
                 vals[1] = ce->tenant_id;
                 vals[2] = ce->lead_id;
                 vals[7] = ce->stage;
+                lens[0] = ce->len.event_id;
+                lens[1] = ce->len.tenant_id;
+                lens[2] = ce->len.lead_id;
+                lens[7] = ce->len.stage;
                 vals[8] = ce->opportunity_id;
                 vals[9] = ce->currency;
                 if (ce->has_amount && ce->amount_minor > FD_AMOUNT_MAX) {
@@ -51,6 +61,8 @@ int fd_validate_limits(const fd_event *ev, char *errstr, size_t errstr_size)
                 const fd_spend_event *se = &ev->u.spend;
                 vals[0] = se->event_id;
                 vals[1] = se->tenant_id;
+                lens[0] = se->len.event_id;
+                lens[1] = se->len.tenant_id;
                 vals[5] = se->channel;
                 vals[6] = se->campaign;
                 vals[9] = se->currency;
@@ -74,7 +86,7 @@ int fd_validate_limits(const fd_event *ev, char *errstr, size_t errstr_size)
                 return -1;
         }
         for (int i = 0; i < 10; i++)
-                if (vals[i] && strlen(vals[i]) > FD_ID_MAX) {
+                if (vals[i] && fd_ev_len(vals[i], lens[i]) > FD_ID_MAX) {
                         snprintf(errstr, errstr_size,
                                  "field '%s' is %zu bytes long, above the "
                                  "limit of %d; ids and names must be short "

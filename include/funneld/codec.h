@@ -89,6 +89,14 @@ fd_decode_err fd_codec_decode(fd_codec *codec, fd_event_kind kind,
                               const fd_decode_limits *limits, fd_event *out,
                               char *errstr, size_t errstr_size);
 
+/* Bytes and their count (not necessarily NUL-terminated): a key's part
+ * whose length is known, an event's string with its kept length. */
+typedef struct fd_sv {
+        const char *s;
+        size_t n;
+} fd_sv;
+#define FD_SV(lit) ((fd_sv){(lit), sizeof(lit) - 1})
+
 /* A growable byte buffer. */
 typedef struct fd_buf {
         char *data;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum fd_event_kind {
         FD_EV_NONE = 0,
@@ -18,6 +19,17 @@ typedef enum fd_event_kind {
 
 #define FD_EV__COUNT 4 /* tables indexed by fd_event_kind */
 #define FD_IN_TOPICS 3 /* input topics, indexed by kind - 1 */
+
+/* The length of a decoded event's string, kept by the decoder so that keys
+ * are built without strlen(): 0 when the string is absent, empty or longer
+ * than UINT16_MAX, and in events built by hand. Read it with fd_ev_len(). */
+typedef uint16_t fd_len;
+
+/* The length of event string s whose kept length is n. */
+static inline size_t fd_ev_len(const char *s, fd_len n)
+{
+        return n ? n : s ? strlen(s) : 0;
+}
 
 typedef struct fd_attr {
         char *key;
@@ -40,6 +52,10 @@ typedef struct fd_lead_event {
         char *utm_content;
         size_t attr_cnt;
         fd_attr *attrs; /* attr_cnt entries, in writer order */
+        struct {
+                fd_len event_id, tenant_id, lead_id, anonymous_id, type,
+                        channel, campaign;
+        } len; /* fd_ev_len() */
 } fd_lead_event;
 
 typedef struct fd_crm_event {
@@ -54,6 +70,9 @@ typedef struct fd_crm_event {
         int64_t amount_minor; /* integer minor units, >= 0 */
         char *currency;       /* ISO 4217, NULL when absent */
         char *owner;
+        struct {
+                fd_len event_id, tenant_id, lead_id, stage;
+        } len; /* fd_ev_len() */
 } fd_crm_event;
 
 /* Money spent on a channel (and campaign) on one day, as reported by the
@@ -69,6 +88,9 @@ typedef struct fd_spend_event {
         int has_amount;
         int64_t amount_minor; /* integer minor units; < 0: a correction */
         char *currency;       /* ISO 4217 */
+        struct {
+                fd_len event_id, tenant_id;
+        } len; /* fd_ev_len() */
 } fd_spend_event;
 
 typedef struct fd_event {

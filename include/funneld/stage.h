@@ -2,6 +2,7 @@
 #ifndef FUNNELD_STAGE_H
 #define FUNNELD_STAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Ordered: a lead moves forward through LEAD..CLOSED_WON. CLOSED_LOST is a
@@ -32,6 +33,8 @@ typedef enum fd_stage {
  * PromotionEvent: "lead", "mql", "sql", "opportunity", "closed_won",
  * "closed_lost". */
 const char *fd_stage_name(fd_stage stage);
+/* strlen(fd_stage_name(stage)), from a table. */
+size_t fd_stage_name_len(fd_stage stage);
 
 /* Parses a stage name (case-insensitive). Returns FD_STAGE_NONE when unknown.
  * "recycled" and "nurture" are not stages: see fd_stage_is_recycle(). */

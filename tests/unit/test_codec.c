@@ -147,6 +147,9 @@ static void test_lead_round_trip(void)
         FD_CHECK_STR(le->utm_campaign, "brand");
         FD_CHECK_STR(le->utm_term, "funnel analytics");
         FD_CHECK_STR(le->utm_content, "ad-3");
+        FD_CHECK_INT(le->len.tenant_id, 4); /* kept by the decoder */
+        FD_CHECK_INT(le->len.type, 11);
+        FD_CHECK_INT(le->len.campaign, 8);
         FD_CHECK_INT(le->attr_cnt, 3);
         FD_CHECK_STR(fd_lead_event_attr(le, "job_title"), "VP Marketing");
         FD_CHECK_STR(fd_lead_event_attr(le, "company_size"), "201-500");
@@ -169,6 +172,8 @@ static void test_lead_round_trip(void)
         FD_CHECK_STR(le->type, "page_view");
         FD_CHECK(le->channel == NULL);
         FD_CHECK(le->campaign == NULL); /* "" optional -> NULL */
+        FD_CHECK_INT(le->len.campaign, 0);
+        FD_CHECK_INT(le->len.lead_id, 0);
         FD_CHECK(le->utm_source == NULL && le->utm_content == NULL);
         FD_CHECK_INT(le->attr_cnt, 0);
         FD_CHECK(le->attrs == NULL);
@@ -1117,12 +1122,27 @@ static void lead_head(fd_buf *b)
                 put_long(b, 0);
 }
 
+/* 1 when the lengths ev keeps are its strings' (every reader keeps them). */
+static int kept_lens_ok(const fd_event *ev)
+{
+#define LEN_OK(e, f) ((e)->len.f == ((e)->f ? strlen((e)->f) : 0))
+        const fd_lead_event *le = &ev->u.lead;
+        const fd_crm_event *ce = &ev->u.crm;
+        if (ev->kind == FD_EV_CRM)
+                return LEN_OK(ce, event_id) && LEN_OK(ce, tenant_id) &&
+                       LEN_OK(ce, lead_id) && LEN_OK(ce, stage);
+        return LEN_OK(le, event_id) && LEN_OK(le, tenant_id) &&
+               LEN_OK(le, lead_id) && LEN_OK(le, anonymous_id) &&
+               LEN_OK(le, type) && LEN_OK(le, channel) && LEN_OK(le, campaign);
+#undef LEN_OK
+}
+
 static int same_event(const fd_event *a, const fd_event *b)
 {
         const fd_lead_event *x = &a->u.lead, *y = &b->u.lead;
         size_t i;
 
-        if (a->kind != b->kind)
+        if (a->kind != b->kind || !kept_lens_ok(a) || !kept_lens_ok(b))
                 return 0;
         if (a->kind != FD_EV_LEAD) /* CRM: compare through a re-encoding */
                 return a->u.crm.has_amount == b->u.crm.has_amount &&

@@ -145,7 +145,8 @@ static void test_resp_i64_and_join(void)
                 snprintf(num, sizeof(num), "%lld", (long long)vals[i]);
                 FD_CHECK(fd_resp_arg(&b, num, strlen(num)) == 0);
         }
-        const char *parts[] = {"fd", ":{", "acme", "}:lead:", "L-1"};
+        const fd_sv parts[] = {FD_SV("fd"), FD_SV(":{"), FD_SV("acme"),
+                               FD_SV("}:lead:"), FD_SV("L-1")};
         FD_CHECK(fd_resp_join(&a, 5, parts) == 0);
         FD_CHECK(fd_resp_join(&a, 1, parts) == 0);
         FD_CHECK(fd_resp_join(&a, 0, parts) == 0);

@@ -26,6 +26,25 @@ static void test_key_joins_parts_with_nuls(void)
         fd_buf_free(&k);
 }
 
+/* Parts with their lengths give the bytes the strings give; a part's
+ * bytes past its length are not taken. */
+static void test_key_of_counted_parts_matches_strings(void)
+{
+        fd_buf a = {0}, b = {0};
+
+        FD_CHECK_INT(fd_strmap_key(&a, "acme", "l", "lead-1", ""), 0);
+        FD_CHECK_INT(fd_strmap_keyn(&b, FD_SV("acme"), (fd_sv){"lxx", 1},
+                                    (fd_sv){"lead-1", 6}, FD_SV("")),
+                     0);
+        FD_CHECK_INT(b.len, a.len);
+        FD_CHECK(memcmp(a.data, b.data, a.len + 1) == 0);
+        FD_CHECK_INT(fd_strmap_keyn(&b, (fd_sv){"only", 4}), 0);
+        FD_CHECK_INT(b.len, 4);
+        FD_CHECK_STR(b.data, "only");
+        fd_buf_free(&a);
+        fd_buf_free(&b);
+}
+
 static void test_keys_differing_after_a_nul_are_distinct(void)
 {
         fd_strmap map;
@@ -189,6 +208,7 @@ static void test_hash_sees_every_byte(void)
 int main(void)
 {
         FD_RUN(test_key_joins_parts_with_nuls);
+        FD_RUN(test_key_of_counted_parts_matches_strings);
         FD_RUN(test_keys_differing_after_a_nul_are_distinct);
         FD_RUN(test_many_keys_keep_insertion_order);
         FD_RUN(test_clear_of_few_entries_in_a_large_table);
