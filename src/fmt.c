@@ -46,6 +46,16 @@ static size_t digits10(uint64_t u)
         return t + 1 - (u < pow10_u64[t]);
 }
 
+/* The eight digits of v (< 10^8), zeros leading, at p. */
+static inline void put8(char *p, uint32_t v)
+{
+        uint32_t hi = v / 10000, lo = v % 10000;
+        memcpy(p, digit_pairs + hi / 100 * 2, 2);
+        memcpy(p + 2, digit_pairs + hi % 100 * 2, 2);
+        memcpy(p + 4, digit_pairs + lo / 100 * 2, 2);
+        memcpy(p + 6, digit_pairs + lo % 100 * 2, 2);
+}
+
 /* Not in line: inlined into a caller with a small buffer (the
  * profile-guided build, scripts/pgo-build.sh, does), GCC loses track of
  * the digit loop's bound and warns of writes before out. */
@@ -72,19 +82,29 @@ __attribute__((noinline)) size_t fd_fmt_i64(char *out, int64_t v)
         if (v < 0)
                 out[0] = '-';
         p = out + len;
-        /* Two digits per division, from the right. */
-        while (u >= 100) {
-                unsigned d = (unsigned)(u % 100) * 2;
+        /* Eight digits per 64-bit division (event times have 13): their
+         * four pairs come from 32-bit divisions that do not wait for each
+         * other, where a pair per 64-bit division made one long chain. */
+        while (u >= 100000000) {
+                uint32_t lo = (uint32_t)(u % 100000000);
+                u /= 100000000;
+                p -= 8;
+                put8(p, lo);
+        }
+        /* The rest, under 10^8: two digits per 32-bit division. */
+        uint32_t w = (uint32_t)u;
+        while (w >= 100) {
+                uint32_t d = w % 100 * 2;
 
-                u /= 100;
+                w /= 100;
                 *--p = digit_pairs[d + 1];
                 *--p = digit_pairs[d];
         }
-        if (u >= 10) {
-                *--p = digit_pairs[u * 2 + 1];
-                *--p = digit_pairs[u * 2];
+        if (w >= 10) {
+                *--p = digit_pairs[w * 2 + 1];
+                *--p = digit_pairs[w * 2];
         } else {
-                *--p = (char)('0' + u);
+                *--p = (char)('0' + w);
         }
         return len;
 }
