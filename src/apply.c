@@ -887,14 +887,15 @@ static int dead_letter(fd_processor *proc, const fd_msg *msg)
         char part[16], off[32], size[32];
         const char *reason = fd_decode_err_name(msg->err);
         const char *topic = fd_config_topic(proc->conf, msg->topic);
-        const char *err = msg->errmsg ? msg->errmsg : reason;
+        const fd_bad none = {0}, *bad = msg->bad ? msg->bad : &none;
+        const char *err = bad->errmsg ? bad->errmsg : reason;
         /* A value too large for a Kafka message is cut: the DLQ record must
          * be producible, and the whole value stays at its source offset. */
-        size_t len = msg->raw_len > FD_DLQ_MAX_VALUE ? FD_DLQ_MAX_VALUE
-                                                     : msg->raw_len;
+        size_t len = bad->raw_len > FD_DLQ_MAX_VALUE ? FD_DLQ_MAX_VALUE
+                                                     : bad->raw_len;
         snprintf(part, sizeof(part), "%d", (int)msg->partition);
         snprintf(off, sizeof(off), "%lld", (long long)msg->offset);
-        snprintf(size, sizeof(size), "%zu", msg->raw_len);
+        snprintf(size, sizeof(size), "%zu", bad->raw_len);
         fd_header hdrs[] = {
                 {"funneld.reason", reason, strlen(reason)},
                 {"funneld.error", err, strlen(err)},
@@ -904,9 +905,9 @@ static int dead_letter(fd_processor *proc, const fd_msg *msg)
                 {"funneld.truncated.from", size, strlen(size)},
         };
         fd_buf entry = {0};
-        int rc = fd_outbox_encode(&entry, proc->conf->topic_dlq, msg->key,
-                                  msg->key_len, msg->raw ? msg->raw : "", len,
-                                  hdrs, len < msg->raw_len ? 6 : 5);
+        int rc = fd_outbox_encode(&entry, proc->conf->topic_dlq, bad->key,
+                                  bad->key_len, bad->raw ? bad->raw : "", len,
+                                  hdrs, len < bad->raw_len ? 6 : 5);
         if (rc == 0 && !proc->quiet)
                 rc = outbox_add(proc, msg->partition, &entry);
         fd_buf_free(&entry);

@@ -291,12 +291,14 @@ static void decode_msg(fd_pipeline *pl, const rd_kafka_message_t *m,
                 out->err = FD_DECODE_INVALID_FIELD;
         }
         out->ts = INT64_MIN;
-        out->errmsg = strdup(errstr);
-        out->raw = memdup(m->payload, m->len);
-        out->raw_len = m->len;
-        if (m->key) {
-                out->key = memdup(m->key, m->key_len);
-                out->key_len = m->key_len;
+        if ((out->bad = calloc(1, sizeof(*out->bad)))) {
+                out->bad->errmsg = strdup(errstr);
+                out->bad->raw = memdup(m->payload, m->len);
+                out->bad->raw_len = out->bad->raw ? m->len : 0;
+                if (m->key) {
+                        out->bad->key = memdup(m->key, m->key_len);
+                        out->bad->key_len = m->key_len;
+                }
         }
         FD_DEBUG("pipeline", "%s [%d] offset %lld to the DLQ: %s",
                  rd_kafka_topic_name(m->rkt), (int)m->partition,

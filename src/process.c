@@ -22,9 +22,12 @@ static int any_wall(const fd_config *conf);
 void fd_msg_clear(fd_msg *msg)
 {
         fd_event_clear(&msg->ev);
-        free(msg->errmsg);
-        free(msg->raw);
-        free(msg->key);
+        if (msg->bad) {
+                free(msg->bad->errmsg);
+                free(msg->bad->raw);
+                free(msg->bad->key);
+                free(msg->bad);
+        }
         memset(msg, 0, sizeof(*msg));
 }
 

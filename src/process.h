@@ -15,6 +15,16 @@
 #include "funneld/event.h"
 #include "store.h"
 
+/* What a bad message keeps for its DLQ record (kept apart: every queued
+ * message would carry it). Each pointer may be NULL (no memory). */
+typedef struct fd_bad {
+        char *errmsg;
+        void *raw; /* the original value */
+        size_t raw_len;
+        void *key; /* the original key */
+        size_t key_len;
+} fd_bad;
+
 /* One consumed message. */
 typedef struct fd_msg {
         fd_event ev;         /* decoded; kind FD_EV_NONE when bad */
@@ -23,11 +33,7 @@ typedef struct fd_msg {
         int64_t offset;
         int64_t ts; /* merge time: occurred_at; INT64_MIN when bad */
         fd_decode_err err;
-        char *errmsg; /* bad only */
-        void *raw;    /* bad only: the original value */
-        size_t raw_len;
-        void *key; /* bad only: the original key */
-        size_t key_len;
+        fd_bad *bad;   /* bad only (NULL when out of memory) */
         int duplicate; /* set by the processor: dropped by event id */
         int late;      /* came after a later event of its partition had been
                         * applied (processing.allowed_lateness_ms) */
