@@ -52,7 +52,8 @@ int64_t fd_apply_clock(const fd_processor *proc, int32_t partition)
 /* Counter keys built from parts, without a format per key: the keys of one
  * lead's counters share their start "P:{T}:" (ck_base), and each is that
  * start and a few parts (ck_key), then "\0field" (ck_add). In
- * proc->scratch. */
+ * proc->scratch. Each part is an fd_sv: literals' lengths are known where
+ * they are written, the event's strings' kept by the decoder. */
 
 /* Starts a key with "P:{T}:"; its length in *base. */
 static int ck_base(fd_processor *proc, fd_sv tenant, size_t *base)
@@ -299,13 +300,11 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
                        const fd_stage_entry *en)
 {
         const char *s = fd_stage_name(en->stage);
-        const char *dims[3][2] = {
-                {"channel",
-                 lead->source_channel ? lead->source_channel : "unknown"},
-                {"campaign", lead->source_campaign},
-                {"persona", lead->persona},
-        };
-        const size_t dim_len[3] = {7, 8, 7};
+        const fd_sv dim_names[3] = {FD_SV("channel"), FD_SV("campaign"),
+                                    FD_SV("persona")};
+        const char *dim_values[3] = {lead->source_channel ? lead->source_channel
+                                                          : "unknown",
+                                     lead->source_campaign, lead->persona};
         fd_bucket b;
         size_t base;
         int rc = 0;
@@ -328,10 +327,10 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
         if (en->implied) /* "<stage>:implied" of the same key */
                 rc |= fd_apply_count_field(proc, s, ":implied", 1);
         for (int i = 0; i < 3; i++) {
-                if (!dims[i][1])
+                if (!dim_values[i])
                         continue;
-                fd_sv dim = {dims[i][0], dim_len[i]},
-                      val = {dims[i][1], strlen(dims[i][1])};
+                fd_sv dim = dim_names[i],
+                      val = {dim_values[i], strlen(dim_values[i])};
                 rc |= ck_key(proc, base,
                              (fd_sv[]){FD_SV("daily:"), st, FD_SV(":"), dim,
                                        FD_SV(":"), val},
@@ -519,7 +518,7 @@ static int advance(fd_processor *proc, fd_lead *lead, fd_stage target,
         return rc;
 }
 
-/* The lead of tenant/lead_id loaded in round one. */
+/* The lead of msg's event, loaded in round one. */
 static fd_lead *find_lead(fd_processor *proc, const fd_msg *msg)
 {
         if (msg->lead)
@@ -538,10 +537,13 @@ static fd_lead *find_lead(fd_processor *proc, const fd_msg *msg)
  * out. */
 static int touch_fields(fd_buf *out, const fd_sv *f, size_t cnt)
 {
-        size_t n = cnt - 1, sep[3];
+        size_t n, sep[3];
+        if (cnt == 0 || cnt > 4)
+                return -1;
+        n = cnt - 1;
         for (size_t i = 0; i < cnt; i++)
                 n += f[i].n;
-        if (cnt > 4 || fd_buf_ensure(out, n) != 0)
+        if (fd_buf_ensure(out, n) != 0)
                 return -1;
         char *start = out->data + out->len, *d = start, *bar = start;
         for (size_t i = 0; i < cnt; i++) {
