@@ -1125,7 +1125,8 @@ static void lead_head(fd_buf *b)
 /* 1 when the lengths ev keeps are its strings' (every reader keeps them). */
 static int kept_lens_ok(const fd_event *ev)
 {
-#define LEN_OK(e, f) ((e)->len.f == ((e)->f ? strlen((e)->f) : 0))
+#define KEPT(s)      ((s) && strlen(s) <= UINT16_MAX ? strlen(s) : 0)
+#define LEN_OK(e, f) ((e)->len.f == KEPT((e)->f))
         const fd_lead_event *le = &ev->u.lead;
         const fd_crm_event *ce = &ev->u.crm;
         if (ev->kind == FD_EV_CRM)
@@ -1135,6 +1136,7 @@ static int kept_lens_ok(const fd_event *ev)
                LEN_OK(le, lead_id) && LEN_OK(le, anonymous_id) &&
                LEN_OK(le, type) && LEN_OK(le, channel) && LEN_OK(le, campaign);
 #undef LEN_OK
+#undef KEPT
 }
 
 static int same_event(const fd_event *a, const fd_event *b)
