@@ -345,10 +345,10 @@ int fd_strmap_keysv(fd_buf *k, const fd_sv *parts, size_t cnt)
 
 int fd_strmap_keyv(fd_buf *k, const char *const *parts, size_t cnt)
 {
-        fd_buf_reset(k);
+        fd_sv sv[FD_KEY_MAX_PARTS];
+        if (cnt > FD_KEY_MAX_PARTS)
+                return -1;
         for (size_t i = 0; i < cnt; i++)
-                if (fd_buf_append(k, parts[i],
-                                  strlen(parts[i]) + (i + 1 < cnt)))
-                        return -1;
-        return 0;
+                sv[i] = (fd_sv){parts[i], strlen(parts[i])};
+        return fd_strmap_keysv(k, sv, cnt);
 }

@@ -79,10 +79,13 @@ int fd_strmap_sort_into(const fd_strmap *map, size_t extra,
 
 /* Sets k to a key made of the strings parts[0..cnt), each but the last
  * followed by a NUL ("a\0b\0c"); a last "" leaves k ending in a NUL, for
- * a binary part the caller appends. 0, or -1 when memory runs out. */
+ * a binary part the caller appends. 0, or -1 when memory runs out or there
+ * are more than FD_KEY_MAX_PARTS parts. */
+#define FD_KEY_MAX_PARTS 8
 int fd_strmap_keyv(fd_buf *k, const char *const *parts, size_t cnt);
 
-/* fd_strmap_keyv of parts whose lengths are known. */
+/* fd_strmap_keyv of parts whose lengths are known (any count): the one
+ * builder of the format, fd_strmap_keyv measures and calls it. */
 int fd_strmap_keysv(fd_buf *k, const fd_sv *parts, size_t cnt);
 #define fd_strmap_keyn(k, ...)                                                 \
         fd_strmap_keysv((k), (const fd_sv[]){__VA_ARGS__},                     \
