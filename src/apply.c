@@ -19,9 +19,6 @@
 #include "outbox.h"
 #include "validate.h"
 
-/* A lead's tenant id with its length. */
-#define LEAD_TENANT(lead) ((fd_sv){(lead)->tenant_id, (lead)->tenant_len})
-
 /* An event string and its kept length. */
 #define EV_SV(e, f) ((fd_sv){(e)->f, fd_ev_len((e)->f, (e)->len.f)})
 
@@ -192,27 +189,34 @@ static int add_member(fd_processor *proc, const char *key, const char *member)
                        : 0;
 }
 
-/* The buckets of the local hours last formatted, by zone: a batch's events
- * fall in a few hours of a few zones (the processing thread's only). */
-#define BUCKET_MEMO 4
+/* The buckets of local hours already formatted, by zone: a batch's events
+ * fall in a few hours of a few zones, a replay's in many (the processing
+ * thread's only). Direct-mapped by the UTC hour and the zone: one slot to
+ * check per lookup; a local hour that straddles two UTC hours (a zone
+ * offset of :30 or :45) takes a slot for each. */
+#define BUCKET_MEMO 64
+#define HOUR_MS     3600000
 static struct bucket_slot {
         char zone[64]; /* "" unused */
         int64_t lo, hi;
         fd_bucket b;
 } bucket_memo[BUCKET_MEMO];
-static unsigned bucket_memo_next;
 
 void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
 {
         const char *tz = tconf->timezone;
+        /* The slot: a hint (what is compared is the span and the zone's
+         * name), so times before 1970 need no floor division, and the
+         * zone's address stands for the zone. */
+        struct bucket_slot *slot =
+                &bucket_memo[((uint64_t)ms / HOUR_MS ^ (uintptr_t)tz >> 4) %
+                             BUCKET_MEMO];
         fd_local_time lt;
         int64_t lo, hi;
-        for (int i = 0; tz && i < BUCKET_MEMO; i++) {
-                const struct bucket_slot *m = &bucket_memo[i];
-                if (ms >= m->lo && ms < m->hi && strcmp(m->zone, tz) == 0) {
-                        *b = m->b;
-                        return;
-                }
+        if (tz && ms >= slot->lo && ms < slot->hi &&
+            strcmp(slot->zone, tz) == 0) {
+                *b = slot->b;
+                return;
         }
         if (fd_local_time_span(tz, ms, &lt, &lo, &hi) != 0) {
                 tz = "UTC";
@@ -239,13 +243,11 @@ void fd_apply_bucket(const fd_tenant_conf *tconf, int64_t ms, fd_bucket *b)
         b->hour[2] = '\0';
         size_t zlen;
         if (lo < hi && tz == tconf->timezone &&
-            (zlen = strlen(tz)) < sizeof(bucket_memo[0].zone)) {
-                struct bucket_slot *s =
-                        &bucket_memo[bucket_memo_next++ % BUCKET_MEMO];
-                memcpy(s->zone, tz, zlen + 1);
-                s->lo = lo;
-                s->hi = hi;
-                s->b = *b;
+            (zlen = strlen(tz)) < sizeof(slot->zone)) {
+                memcpy(slot->zone, tz, zlen + 1);
+                slot->lo = lo;
+                slot->hi = hi;
+                slot->b = *b;
         }
 }
 
@@ -278,7 +280,7 @@ static int count_cohorts(fd_processor *proc, const fd_lead *lead,
         cohort_months(lead, lm, mm);
         if (!lm[0] && !(with_mql && mm[0]))
                 return 0;
-        if (ck_base(proc, LEAD_TENANT(lead), &base))
+        if (ck_base(proc, FD_LEAD_TENANT(lead), &base))
                 return -1;
         if (lm[0])
                 rc |= ck_key(proc, base,
@@ -310,7 +312,7 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
         int rc = 0;
 
         fd_apply_bucket(lead->tconf, en->at, &b);
-        if (ck_base(proc, LEAD_TENANT(lead), &base))
+        if (ck_base(proc, FD_LEAD_TENANT(lead), &base))
                 return -1;
         fd_sv st = {s, fd_stage_name_len(en->stage)},
               day = {b.day, FD_BUCKET_DAY_LEN},
@@ -391,11 +393,11 @@ static int outbox_add(fd_processor *proc, int32_t partition,
         return fd_chains_add(&proc->outbox, key, n, entry->data, entry->len, 0);
 }
 
-/* The outbox key of the partition that chains key names. */
-static int outbox_key(fd_processor *proc, const char *key)
+/* The outbox key of the partition that a chain's key names. */
+static int outbox_key(fd_processor *proc, const fd_strmap_entry *e)
 {
         return fd_store_outbox_key(proc->store, &proc->writes,
-                                   (int32_t)strtol(key, NULL, 10));
+                                   (int32_t)strtol(e->key, NULL, 10));
 }
 
 int fd_apply_outbox(fd_processor *proc, const char *topic, const char *key,
@@ -453,7 +455,7 @@ static int count_velocity(fd_processor *proc, const fd_lead *lead,
                 {FD_SV("velocity:"), st},
                 {FD_SV("velocity:"), st, FD_SV(":channel:"), {ch, strlen(ch)}}};
         const size_t parts[2] = {2, 4};
-        if (ck_base(proc, LEAD_TENANT(lead), &base))
+        if (ck_base(proc, FD_LEAD_TENANT(lead), &base))
                 return -1;
         for (int k = 0; k < 2 && !rc; k++) {
                 rc = ck_key(proc, base, keys[k], parts[k]);
@@ -662,13 +664,14 @@ static int stitch(fd_processor *proc, const fd_lead_event *le, fd_lead *lead)
                           0))
                 return -1;
         return fd_resp_cmd(w, 4) || fd_resp_str(w, "SET") ||
-                               fd_key_alias(w, proc->prefix, le->tenant_id,
-                                            le->anonymous_id) ||
+                               fd_key_alias(w, FD_PROC_PREFIX(proc),
+                                            EV_SV(le, tenant_id), anon) ||
                                fd_resp_str(w, le->lead_id) ||
                                fd_resp_str(w, "NX") || fd_resp_cmd(w, 3) ||
                                fd_resp_str(w, "SADD") ||
-                               fd_key_anons(w, proc->prefix, le->tenant_id,
-                                            le->lead_id) ||
+                               fd_key_anons(w, FD_PROC_PREFIX(proc),
+                                            EV_SV(le, tenant_id),
+                                            EV_SV(le, lead_id)) ||
                                fd_resp_str(w, le->anonymous_id)
                        ? -1
                        : 0;
@@ -1011,23 +1014,25 @@ static int flush_visitors(fd_processor *proc)
         return rc ? -1 : 0;
 }
 
-/* The key of a lead-owned zset, from its "T\0kind\0id\0" (zset_add's). */
-static int zset_key(fd_processor *proc, const char *tenant)
+/* The key of a lead-owned zset, from its chain key "T\0kind\0id\0"
+ * (zset_add's). */
+static int zset_key(fd_processor *proc, const fd_strmap_entry *e)
 {
-        const char *kind = tenant + strlen(tenant) + 1;
-        const char *id = kind + 2;
+        fd_sv t = fd_sv_of(e->key);
+        const char *kind = e->key + t.n + 1;
+        fd_sv id = {kind + 2, e->klen - t.n - 4};
         fd_resp *w = &proc->writes;
-        return *kind == 's' ? fd_key_scores(w, proc->prefix, tenant, id)
-                            : fd_key_touches(w, proc->prefix, tenant,
+        return *kind == 's' ? fd_key_scores(w, FD_PROC_PREFIX(proc), t, id)
+                            : fd_key_touches(w, FD_PROC_PREFIX(proc), t,
                                              *kind == 'a', id);
 }
 
 /* One command per key of ch: cmd, the key (written by key_of from the
- * chain's key), then its values in the order added, with their i64 before
+ * chain's key entry), then its values in the order added, with their i64 before
  * each when scored (ZADD). */
 static int flush_chains(fd_processor *proc, const fd_chains *ch,
                         const char *cmd, int scored,
-                        int (*key_of)(fd_processor *, const char *))
+                        int (*key_of)(fd_processor *, const fd_strmap_entry *))
 {
         fd_resp *w = &proc->writes;
         uint32_t *order = NULL;
@@ -1037,7 +1042,7 @@ static int flush_chains(fd_processor *proc, const fd_chains *ch,
                 const fd_strmap_entry *k = &ch->by_key.entries[i];
                 long n = fd_chains_order(ch, k->i64, &order, &cap);
                 rc = n < 0 || fd_resp_cmd(w, 2 + (scored ? 2 : 1) * (int)n) ||
-                     fd_resp_str(w, cmd) || key_of(proc, k->key);
+                     fd_resp_str(w, cmd) || key_of(proc, k);
                 for (long j = 0; j < n && !rc; j++) {
                         const fd_chain_item *t = &ch->items[order[j]];
                         rc = (scored && fd_resp_i64(w, t->at)) ||
@@ -1049,8 +1054,9 @@ static int flush_chains(fd_processor *proc, const fd_chains *ch,
 }
 
 /* The deadline set that a group key "w\0p\0" (due_writes') names. */
-static int due_key_of(fd_processor *proc, const char *key)
+static int due_key_of(fd_processor *proc, const fd_strmap_entry *e)
 {
+        const char *key = e->key;
         return fd_key_due(&proc->writes, proc->prefix,
                           fd_store_group(proc->store), key[0] == 'w',
                           (int)strtol(key + 2, NULL, 10));
@@ -1114,8 +1120,7 @@ int fd_apply_flush_aggregates(fd_processor *proc)
                 if (!zsets->entries[i].ptr) /* not marked by zset_add */
                         continue;
                 rc |= fd_resp_cmd(w, 4) || fd_resp_str(w, "ZREMRANGEBYRANK") ||
-                      zset_key(proc, zsets->entries[i].key) ||
-                      fd_resp_i64(w, 0) ||
+                      zset_key(proc, &zsets->entries[i]) || fd_resp_i64(w, 0) ||
                       fd_resp_i64(w, -(int64_t)proc->conf->touch_max - 1);
         }
         return rc ? -1 : 0;

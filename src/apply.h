@@ -162,6 +162,9 @@ struct fd_processor {
         fd_buf tenant_noted;
 };
 
+/* The processor's redis.prefix with its length. */
+#define FD_PROC_PREFIX(proc) ((fd_sv){(proc)->prefix, (proc)->prefix_len})
+
 /* The tenant, event id and lead id (s NULL for anonymous activity) of an
  * event, with their lengths. */
 typedef struct fd_ev_ids {

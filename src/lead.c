@@ -320,7 +320,7 @@ static int walk(fd_lead *lead, const fd_lead_stored *st, fd_resp *set,
         return rc;
 }
 
-int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r)
+int fd_lead_save(fd_lead *lead, fd_sv prefix, fd_resp *r)
 {
         const fd_lead_stored *st = lead->stored.full ? NULL : &lead->stored;
         int set = 0, del = 0, again = 0, rc = 0;
@@ -330,17 +330,19 @@ int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r)
          * (fenced by its epochs) writes it: its HSET needs no DEL first. */
         if (!st && lead->exists)
                 rc |= fd_resp_cmd(r, 2) || fd_resp_str(r, "DEL") ||
-                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id);
+                      fd_key_lead(r, prefix, FD_LEAD_TENANT(lead),
+                                  FD_LEAD_ID(lead));
         /* One walk writes the HSET's fields (the command is dropped when
          * there are none) and counts those to delete. */
         hset = fd_resp_cmd_begin(r);
         rc |= fd_resp_str(r, "HSET") ||
-              fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id) ||
+              fd_key_lead(r, prefix, FD_LEAD_TENANT(lead), FD_LEAD_ID(lead)) ||
               walk(lead, st, r, &set, NULL, &del);
         rc |= fd_resp_cmd_end(r, hset, set ? 2 + 2 * set : 0);
         if (del) /* rare: a field the lead no longer has */
                 rc |= fd_resp_cmd(r, 2 + del) || fd_resp_str(r, "HDEL") ||
-                      fd_key_lead(r, prefix, lead->tenant_id, lead->lead_id) ||
+                      fd_key_lead(r, prefix, FD_LEAD_TENANT(lead),
+                                  FD_LEAD_ID(lead)) ||
                       walk(lead, st, NULL, &again, r, &again);
         take_as_stored(lead);
         lead->exists = 1;

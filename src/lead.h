@@ -91,6 +91,10 @@ typedef struct fd_lead {
         fd_lead_stored stored;
 } fd_lead;
 
+/* A lead's tenant id and lead id with their lengths. */
+#define FD_LEAD_TENANT(lead) ((fd_sv){(lead)->tenant_id, (lead)->tenant_len})
+#define FD_LEAD_ID(lead)     ((fd_sv){(lead)->lead_id, (lead)->lead_len})
+
 /* A new, empty lead; the caller owns it (fd_lead_destroy). */
 fd_lead *fd_lead_new(const char *tenant_id, const char *lead_id,
                      const fd_tenant_conf *tconf);
@@ -105,7 +109,7 @@ int fd_lead_load(fd_lead *lead, const redisReply *reply);
  * existed). Then takes the state as
  * stored: if the batch's EXEC does not succeed, the caller must drop the
  * lead (fd_processor forgets every lead then). */
-int fd_lead_save(fd_lead *lead, const char *prefix, fd_resp *r);
+int fd_lead_save(fd_lead *lead, fd_sv prefix, fd_resp *r);
 
 /* The lead hash's field "entered:<stage>" (implied 0) or
  * "implied:<stage>" (implied 1); NULL for FD_STAGE_NONE or no stage. */

@@ -309,7 +309,7 @@ static fd_lead *want_lead(fd_processor *proc, fd_sv tenant_sv, fd_sv lead_sv,
                 return NULL;
         e->i64 = (int64_t)r->cmd_cnt;
         if (fd_resp_cmd(r, 2) || fd_resp_str(r, "HGETALL") ||
-            fd_key_lead(r, proc->prefix, tenant, lead_id))
+            fd_key_lead(r, FD_PROC_PREFIX(proc), tenant_sv, lead_sv))
                 return NULL;
         return e->ptr;
 }
@@ -495,8 +495,10 @@ static int queue_seen_group(fd_processor *proc, const seen_group *g)
         if (plan->v1) {
                 rc |= fd_resp_cmd(r, 1 + (int)g->cnt) || fd_resp_str(r, "MGET");
                 for (size_t k = 0; k < g->cnt && !rc; k++)
-                        rc = fd_key_seen(r, proc->prefix, g->tenant,
-                                         g->by[k]->key + g->tlen + 1);
+                        rc = fd_key_seen(r, FD_PROC_PREFIX(proc),
+                                         (fd_sv){g->tenant, g->tlen},
+                                         (fd_sv){g->by[k]->key + g->tlen + 1,
+                                                 g->by[k]->klen - g->tlen - 1});
         }
         for (size_t k = 0; k < g->cnt; k++)
                 g->by[k]->i64 = reply << 16 | (int64_t)k;
@@ -811,10 +813,11 @@ static int queue_counts(fd_processor *proc)
         for (size_t i = 0; i < proc->counted_cnt && !rc; i++) {
                 const struct fd_lead *l = proc->counted[i];
                 rc = fd_resp_cmd(r, 2) || fd_resp_str(r, "ZCARD") ||
-                     fd_key_touches(r, proc->prefix, l->tenant_id, 0,
-                                    l->lead_id) ||
+                     fd_key_touches(r, FD_PROC_PREFIX(proc), FD_LEAD_TENANT(l),
+                                    0, FD_LEAD_ID(l)) ||
                      fd_resp_cmd(r, 2) || fd_resp_str(r, "ZCARD") ||
-                     fd_key_scores(r, proc->prefix, l->tenant_id, l->lead_id);
+                     fd_key_scores(r, FD_PROC_PREFIX(proc), FD_LEAD_TENANT(l),
+                                   FD_LEAD_ID(l));
         }
         return rc ? -1 : 0;
 }
@@ -1003,7 +1006,7 @@ static int finish_writes(fd_processor *proc)
         for (size_t i = 0; i < proc->leads.cnt; i++) {
                 fd_lead *lead = proc->leads.entries[i].ptr;
                 if (lead->dirty)
-                        rc |= fd_lead_save(lead, proc->prefix, w);
+                        rc |= fd_lead_save(lead, FD_PROC_PREFIX(proc), w);
         }
         rc |= fd_apply_flush_aggregates(proc) |
               each_seen_group(proc, 0, write_seen_group);

@@ -97,6 +97,12 @@ typedef struct fd_sv {
 } fd_sv;
 #define FD_SV(lit) ((fd_sv){(lit), sizeof(lit) - 1})
 
+/* A NUL-terminated string as an fd_sv (measured). */
+static inline fd_sv fd_sv_of(const char *s)
+{
+        return (fd_sv){s, strlen(s)};
+}
+
 /* A growable byte buffer. */
 typedef struct fd_buf {
         char *data;

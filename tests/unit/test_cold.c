@@ -153,7 +153,7 @@ static void test_cold_field_saved_and_loaded(void)
         FD_CHECK_INT(lead->stored.full, 0);
         /* Leaving the stage removes the field: HDEL cold. */
         lead->cold = FD_STAGE_NONE;
-        FD_CHECK_INT(fd_lead_save(lead, "fd", &out), 0);
+        FD_CHECK_INT(fd_lead_save(lead, FD_SV("fd"), &out), 0);
         FD_CHECK(out.buf.len > 0 &&
                  memmem(out.buf.data, out.buf.len, "HDEL", 4) != NULL);
         FD_CHECK(memmem(out.buf.data, out.buf.len, "$4\r\ncold\r\n", 10) !=

@@ -47,7 +47,7 @@ static const char *commands(const fd_resp *r)
 static const char *save(fd_lead *lead, fd_resp *r)
 {
         fd_resp_reset(r);
-        FD_CHECK_INT(fd_lead_save(lead, "fd", r), 0);
+        FD_CHECK_INT(fd_lead_save(lead, FD_SV("fd"), r), 0);
         return commands(r);
 }
 
