@@ -740,10 +740,15 @@ static int expiring_award(fd_lead *lead, int64_t at, int64_t before,
 static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
 {
         const fd_lead_event *le = &msg->ev.u.lead;
+        fd_lead *lead = le->lead_id ? find_lead(proc, msg) : NULL;
+        if (le->lead_id && !lead)
+                return -1;
+        /* a lead's tenant settings are those it was loaded with (a new
+         * configuration drops the loaded leads) */
         const fd_tenant_conf *tconf =
-                fd_config_tenant(proc->conf, le->tenant_id);
+                lead ? lead->tconf
+                     : fd_config_tenant(proc->conf, le->tenant_id);
         fd_bucket b;
-        fd_lead *lead;
 
         fd_apply_bucket(tconf, le->occurred_at, &b);
         size_t base;
@@ -755,10 +760,9 @@ static int apply_lead_event(fd_processor *proc, const fd_msg *msg)
                 return -1;
         if (le->anonymous_id && add_visitor(proc, le, base, b.day))
                 return -1;
-        if (!le->lead_id)
+        if (!lead)
                 return add_touch(proc, le, NULL);
-        lead = find_lead(proc, msg);
-        if (!lead || add_touch(proc, le, lead))
+        if (add_touch(proc, le, lead))
                 return -1;
         if (le->anonymous_id && stitch(proc, le, lead))
                 return -1;

@@ -71,8 +71,11 @@ const char *fd_lead_event_attr(const fd_lead_event *le, const char *key)
 {
         size_t i;
 
+        /* The first bytes first: most keys differ there (no strcmp call;
+         * scoring rules and the persona ask several times per event). */
         for (i = 0; i < le->attr_cnt; i++)
-                if (le->attrs[i].key && strcmp(le->attrs[i].key, key) == 0)
+                if (le->attrs[i].key && le->attrs[i].key[0] == key[0] &&
+                    strcmp(le->attrs[i].key, key) == 0)
                         return le->attrs[i].value;
         return NULL;
 }

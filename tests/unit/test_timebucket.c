@@ -137,8 +137,8 @@ static void test_apply_bucket_matches_local_time(void)
         };
         int bad = 0, n = 0;
 
-        /* Every zone at each instant in turn: the buckets' memo (a few
-         * local hours by zone) must keep zones and hours apart. */
+        /* Every zone at each instant in turn: the buckets' memo (local
+         * hours by zone, direct-mapped) must keep zones and hours apart. */
         for (size_t st = 0; st < sizeof(starts) / sizeof(starts[0]); st++)
                 for (int64_t i = 0; i < 900; i++)
                         for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]);
