@@ -1032,8 +1032,8 @@ static int zset_key(fd_processor *proc, const fd_strmap_entry *e)
 }
 
 /* One command per key of ch: cmd, the key (written by key_of from the
- * chain's key entry), then its values in the order added, with their i64 before
- * each when scored (ZADD). */
+ * chain's key entry), then its values in the order added, with their i64
+ * before each when scored (ZADD). */
 static int flush_chains(fd_processor *proc, const fd_chains *ch,
                         const char *cmd, int scored,
                         int (*key_of)(fd_processor *, const fd_strmap_entry *))
