@@ -331,8 +331,7 @@ static int count_entry(fd_processor *proc, const fd_lead *lead,
         for (int i = 0; i < 3; i++) {
                 if (!dim_values[i])
                         continue;
-                fd_sv dim = dim_names[i],
-                      val = {dim_values[i], strlen(dim_values[i])};
+                fd_sv dim = dim_names[i], val = fd_sv_of(dim_values[i]);
                 rc |= ck_key(proc, base,
                              (fd_sv[]){FD_SV("daily:"), st, FD_SV(":"), dim,
                                        FD_SV(":"), val},
@@ -446,14 +445,14 @@ static int count_velocity(fd_processor *proc, const fd_lead *lead,
         if (d < 0)
                 d = 0;
         const char *bucket = fd_velocity_bucket_field[fd_velocity_bucket(d)];
-        const fd_sv fields[3] = {
-                FD_SV("sum_ms"), FD_SV("count"), {bucket, strlen(bucket)}};
+        const fd_sv fields[3] = {FD_SV("sum_ms"), FD_SV("count"),
+                                 fd_sv_of(bucket)};
         const int64_t deltas[3] = {d, 1, 1};
         fd_sv st = {s, fd_stage_name_len(left)};
         /* P:{T}:velocity:<stage> and P:{T}:velocity:<stage>:channel:<ch> */
         const fd_sv keys[2][4] = {
                 {FD_SV("velocity:"), st},
-                {FD_SV("velocity:"), st, FD_SV(":channel:"), {ch, strlen(ch)}}};
+                {FD_SV("velocity:"), st, FD_SV(":channel:"), fd_sv_of(ch)}};
         const size_t parts[2] = {2, 4};
         if (ck_base(proc, FD_LEAD_TENANT(lead), &base))
                 return -1;

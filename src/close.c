@@ -158,13 +158,11 @@ static int add_key(fd_processor *proc, const redisReply *rep,
 }
 
 /* Queues ZRANGE of one whole touch key with scores. */
-static int queue_key(fd_resp *r, fd_sv p, const char *t, int anon,
-                     const char *id)
+static int queue_key(fd_resp *r, fd_sv p, fd_sv t, int anon, fd_sv id)
 {
         return fd_resp_cmd(r, 5) || fd_resp_str(r, "ZRANGE") ||
-               fd_key_touches(r, p, fd_sv_of(t), anon, fd_sv_of(id)) ||
-               fd_resp_str(r, "0") || fd_resp_str(r, "-1") ||
-               fd_resp_str(r, "WITHSCORES");
+               fd_key_touches(r, p, t, anon, id) || fd_resp_str(r, "0") ||
+               fd_resp_str(r, "-1") || fd_resp_str(r, "WITHSCORES");
 }
 
 /* What a close reads from Redis is read before the batch is applied, in
@@ -190,10 +188,11 @@ static const char *reads_key(fd_buf *k, char kind, const char *t,
 static int read_cmd(fd_processor *proc, fd_resp *r, char kind, const char *t,
                     const char *id)
 {
+        fd_sv ts = fd_sv_of(t), ids = fd_sv_of(id);
         if (kind != 's')
-                return queue_key(r, FD_PROC_PREFIX(proc), t, kind == 'a', id);
+                return queue_key(r, FD_PROC_PREFIX(proc), ts, kind == 'a', ids);
         return fd_resp_cmd(r, 2) || fd_resp_str(r, "SMEMBERS") ||
-               fd_key_anons(r, FD_PROC_PREFIX(proc), fd_sv_of(t), fd_sv_of(id));
+               fd_key_anons(r, FD_PROC_PREFIX(proc), ts, ids);
 }
 
 /* Queues kind's read of id in r unless it is read already. */

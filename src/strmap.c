@@ -349,6 +349,6 @@ int fd_strmap_keyv(fd_buf *k, const char *const *parts, size_t cnt)
         if (cnt > FD_KEY_MAX_PARTS)
                 return -1;
         for (size_t i = 0; i < cnt; i++)
-                sv[i] = (fd_sv){parts[i], strlen(parts[i])};
+                sv[i] = fd_sv_of(parts[i]);
         return fd_strmap_keysv(k, sv, cnt);
 }
