@@ -20,6 +20,12 @@ static const double batch_bounds[] = {1,    10,   100,  250,   500,
 static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                        0.025,  0.05,  0.1,    0.25,  0.5,
                                        1,      2.5,   5};
+const uint32_t fd_age_bounds_ms[FD_AGE_BUCKETS] = {
+        5,    10,   25,    50,    100,   250,    500,    1000,
+        2500, 5000, 10000, 30000, 60000, 300000, 3600000};
+static const double age_bounds[FD_AGE_BUCKETS] = {
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+        2.5,   5,    10,    30,   60,  300,  3600};
 #define NBATCH  (sizeof(batch_bounds) / sizeof(batch_bounds[0]))
 #define NCOMMIT (sizeof(commit_bounds) / sizeof(commit_bounds[0]))
 
@@ -50,7 +56,7 @@ struct fd_metrics {
                 int64_t n;
         } out[FD_OUT_TOPICS];
         size_t out_cnt;
-        histogram batch, commit;
+        histogram batch, commit, age;
         int64_t fenced;
         comp_state comp[FD_COMP__COUNT];
         int64_t started_ms, heartbeat_ms; /* monotonic */
@@ -80,6 +86,8 @@ fd_metrics *fd_metrics_new(const char *group)
         m->batch.nb = NBATCH;
         m->commit.bounds = commit_bounds;
         m->commit.nb = NCOMMIT;
+        m->age.bounds = age_bounds;
+        m->age.nb = FD_AGE_BUCKETS;
         m->started_ms = m->heartbeat_ms = fd_mono_ms();
         m->started_wall_ms = fd_wall_ms();
         return m;
@@ -161,6 +169,17 @@ void fd_metrics_batch(fd_metrics *m, size_t events, double commit_seconds)
         pthread_mutex_lock(&m->lock);
         observe(&m->batch, (double)events);
         observe(&m->commit, commit_seconds);
+        pthread_mutex_unlock(&m->lock);
+}
+
+void fd_metrics_event_ages(fd_metrics *m, const fd_age_counts *a)
+{
+        pthread_mutex_lock(&m->lock);
+        for (size_t b = 0; b <= FD_AGE_BUCKETS; b++) {
+                m->age.counts[b] += a->counts[b];
+                m->age.cnt += a->counts[b];
+        }
+        m->age.sum += (double)a->sum_ms / 1000.0;
         pthread_mutex_unlock(&m->lock);
 }
 
@@ -398,6 +417,13 @@ static int render_locked(const fd_metrics *m, fd_buf *out)
                                "this includes applying and polling for the "
                                "next batch).",
                                &m->commit);
+        rc |= render_histogram(out, "funneld_event_age_seconds",
+                               "From an input message's Kafka timestamp "
+                               "(when it was produced) to its batch's atomic "
+                               "write answered by Redis: end-to-end "
+                               "freshness, including the producer and the "
+                               "broker.",
+                               &m->age);
         rc |= head(out, "funneld_commits_fenced_total", "counter",
                    "Batches refused because another instance took over the "
                    "partitions (zombie fencing).");

@@ -50,6 +50,29 @@ void fd_metrics_batch(fd_metrics *m, size_t events, double commit_seconds);
 /* A refused commit (another instance owns the partitions). */
 void fd_metrics_fenced(fd_metrics *m);
 
+/* funneld_event_age_seconds: from an input message's Kafka timestamp to its
+ * batch committed in Redis. The writer counts a batch's ages in an
+ * fd_age_counts (fd_age_add, no lock) and hands them over once
+ * (fd_metrics_event_ages). */
+#define FD_AGE_BUCKETS 15
+#define FD_AGE_CAP_MS  (INT64_C(1) << 31) /* older on arrival: counted so */
+extern const uint32_t fd_age_bounds_ms[FD_AGE_BUCKETS];
+typedef struct fd_age_counts {
+        int64_t counts[FD_AGE_BUCKETS + 1]; /* [FD_AGE_BUCKETS]: +Inf */
+        int64_t sum_ms;
+} fd_age_counts;
+
+static inline void fd_age_add(fd_age_counts *a, uint32_t age_ms)
+{
+        size_t b = 0;
+        while (b < FD_AGE_BUCKETS && age_ms > fd_age_bounds_ms[b])
+                b++;
+        a->counts[b]++;
+        a->sum_ms += age_ms;
+}
+
+void fd_metrics_event_ages(fd_metrics *m, const fd_age_counts *a);
+
 /* A component's state: up, or down with why (copied, may be NULL). Errors
  * are counted whether or not the state changes. */
 void fd_metrics_up(fd_metrics *m, fd_component c);

@@ -339,6 +339,18 @@ static void set_paused(fd_pipeline *pl, int idx, int32_t partition, int pause)
         pl->queues[idx][partition].paused = pause;
 }
 
+/* m's Kafka timestamp on the monotonic clock (fd_msg.produced), from its
+ * age on arrival (now, wall_now): 0 when its producer's clock is ahead or
+ * it has none, FD_AGE_CAP_MS at most (the unsigned difference then stays
+ * right for as long again). */
+static uint32_t produced_at(const rd_kafka_message_t *m, int64_t now,
+                            int64_t wall_now)
+{
+        int64_t ts = rd_kafka_message_timestamp(m, NULL);
+        int64_t age = ts < 0 || ts > wall_now ? 0 : wall_now - ts;
+        return (uint32_t)(now - (age < FD_AGE_CAP_MS ? age : FD_AGE_CAP_MS));
+}
+
 /* Takes one consumer event (message, EOF or error) into the queues; now
  * (fd_mono_ms) is its arrival time, wall_now (fd_wall_ms) the time the
  * future limit of event times counts from. */
@@ -371,6 +383,7 @@ static void take_message(fd_pipeline *pl, rd_kafka_message_t *m, int64_t now,
         if (!q->slab)
                 q->slab = fd_slab_new(64 * 1024); /* NULL: malloc each */
         decode_msg(pl, m, (fd_event_kind)(idx + 1), wall_now, q->slab, &msg);
+        msg.produced = produced_at(m, now, wall_now);
         if (queue_push(q, &msg, pl->conf->allowed_lateness_ms > 0, now) != 0) {
                 fd_msg_clear(&msg);
                 pl->need_reset = 1;
@@ -975,7 +988,10 @@ static void commit_to_kafka(fd_pipeline *pl, int now)
 static void count_batch(fd_pipeline *pl, const fd_msg *msgs, size_t n)
 {
         int64_t in[FD_IN_TOPICS][FD_OUTCOME__COUNT] = {{0}};
+        fd_age_counts ages = {{0}, 0};
+        uint32_t now = (uint32_t)fd_mono_ms();
         for (size_t i = 0; i < n; i++) {
+                fd_age_add(&ages, now - msgs[i].produced);
                 fd_outcome o = msgs[i].ev.kind == FD_EV_NONE ? FD_OUTCOME_DLQ
                                : msgs[i].duplicate ? FD_OUTCOME_DUPLICATE
                                                    : FD_OUTCOME_APPLIED;
@@ -990,6 +1006,7 @@ static void count_batch(fd_pipeline *pl, const fd_msg *msgs, size_t n)
                                                     (fd_outcome)o, in[t][o]);
         fd_metrics_batch(pl->metrics, n,
                          fd_processor_stats(pl->proc)->last_commit_s);
+        fd_metrics_event_ages(pl->metrics, &ages);
         fd_metrics_up(pl->metrics, FD_COMP_REDIS);
 }
 

@@ -33,6 +33,10 @@ typedef struct fd_msg {
         int64_t offset;
         int64_t ts; /* merge time: occurred_at; INT64_MIN when bad */
         fd_decode_err err;
+        /* When it was produced (its Kafka timestamp), as the low 32 bits of
+         * fd_mono_ms: its age is the unsigned difference (the event-age
+         * metric; ages on arrival are capped at FD_AGE_CAP_MS). */
+        uint32_t produced;
         fd_bad *bad;   /* bad only (NULL when out of memory) */
         int duplicate; /* set by the processor: dropped by event id */
         int late;      /* came after a later event of its partition had been

@@ -4,10 +4,11 @@
 A generated stream (with re-sent duplicates) plus two bad messages goes
 through funneld; then every counter of /metrics is checked against what is
 observable elsewhere: the stats hash funneld keeps in Redis, the input
-topics' end offsets, the records on the output topics. Lag and outbox depth
-must reach 0, /healthz and /readyz must say ok, unknown paths get 404 and
-other methods 405, and the endpoint binds to loopback only. Outages in
-/healthz are checked by test_outage.py.
+topics' end offsets, the records on the output topics (and every message's
+age, from its Kafka timestamp to its commit, against the test's span). Lag
+and outbox depth must reach 0, /healthz and /readyz must say ok, unknown
+paths get 404 and other methods 405, and the endpoint binds to loopback
+only. Outages in /healthz are checked by test_outage.py.
 """
 
 import json
@@ -107,6 +108,13 @@ def test_metrics_match_redis_and_topics():
         assert m("funneld_batch_events_sum") == sum(ends.values())
         assert m("funneld_commit_seconds_count") == batches
         assert m("funneld_batch_events_bucket", le="+Inf") == batches
+        # Every input message's age (Kafka timestamp to commit) once; all
+        # were produced by this test, well within 5 minutes, none at 0.
+        assert m("funneld_event_age_seconds_count") == sum(ends.values())
+        assert m("funneld_event_age_seconds_bucket", le="300") == \
+            sum(ends.values()), s
+        sum_s = itlib.metric(s, "funneld_event_age_seconds_sum")
+        assert 0 < sum_s < 300 * sum(ends.values()), sum_s
         assert m("funneld_partitions_assigned") == 2
         assert m("funneld_up", component="redis") == 1
         assert m("funneld_commits_fenced_total") == 0

@@ -85,6 +85,40 @@ static void test_render(void)
         FD_CHECK(sample(&b, "funneld_outbox_depth{partition=\"0\"} 5\n"));
         FD_CHECK(sample(&b, "funneld_partitions_assigned 2\n"));
         FD_CHECK(sample(&b, "# TYPE funneld_commit_seconds histogram\n"));
+        /* no event committed yet: an empty age histogram */
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_bucket{le=\"+Inf\"} "
+                            "0\n"));
+        fd_buf_free(&b);
+
+        /* Event ages: bucket edges (le is inclusive), the cap, two batches
+         * summed. */
+        fd_age_counts a = {{0}, 0}, a2 = {{0}, 0};
+        fd_age_add(&a, 0);
+        fd_age_add(&a, 5); /* le 0.005 */
+        fd_age_add(&a, 6); /* le 0.01 */
+        fd_age_add(&a, 3600000);
+        fd_age_add(&a, 3600001); /* +Inf */
+        fd_age_add(&a2, (uint32_t)FD_AGE_CAP_MS);
+        fd_age_add(&a2, 40);
+        FD_CHECK_INT((int)a.counts[0], 2);
+        FD_CHECK_INT((int)a.counts[1], 1);
+        FD_CHECK_INT((int)a.counts[FD_AGE_BUCKETS - 1], 1);
+        FD_CHECK_INT((int)a.counts[FD_AGE_BUCKETS], 1);
+        fd_metrics_event_ages(m, &a);
+        fd_metrics_event_ages(m, &a2);
+        FD_CHECK_INT(fd_metrics_render(m, &b), 0);
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_bucket{le=\"0.005\"} "
+                            "2\n"));
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_bucket{le=\"0.01\"} "
+                            "3\n"));
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_bucket{le=\"0.05\"} "
+                            "4\n"));
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_bucket{le=\"3600\"} "
+                            "5\n"));
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_bucket{le=\"+Inf\"} "
+                            "7\n"));
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_count 7\n"));
+        FD_CHECK(sample(&b, "funneld_event_age_seconds_sum 2154683.700000\n"));
         fd_buf_free(&b);
         fd_metrics_destroy(m);
 }
