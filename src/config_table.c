@@ -118,6 +118,18 @@ const fd_cfg_key fd_cfg_keys[] = {
          "How long (ms) a partition pair waits for its lagging input topic "
          "before it processes the other one (as Kafka Streams' "
          "max.task.idle.ms)."},
+        {"processing.merge_grace_ms", FD_CFG_INT, "5", 0, 600000, NULL,
+         G(merge_grace_ms),
+         "How long (ms) an event has been buffered, at least, before the "
+         "event-time merge applies it while the other input topic of its "
+         "partition pair has nothing buffered and is at its end: an "
+         "earlier event of that topic may still be on its way from a "
+         "producer that batches each partition on its own (linger.ms). "
+         "Set it to your producers' linger.ms when that is larger; lower "
+         "it for less latency and a looser order between the topics (at "
+         "1 ms, 3.5 % of the benchmark's events came after a later event "
+         "of the other topic had been applied, at 0 12 %; "
+         "docs/PERFORMANCE.md, run AF). At most max_task_idle_ms."},
         {"processing.kafka_commit_ms", FD_CFG_INT, "1000", 0, 600000, NULL,
          G(kafka_commit_ms),
          "How often (ms), at most, funneld also commits the offsets it has "

@@ -16,15 +16,6 @@
 #include "slab.h"
 #include "validate.h"
 
-/* How long a message must have been buffered before the merge passes it
- * over an empty partition that is at its end (at most max_task_idle_ms).
- * Whether it is at its end is what the last fetch said (queue_ended): the
- * high watermark librdkafka stored from it. But librdkafka handles a fetch
- * response partition by partition (it stores one's high watermark,
- * enqueues its messages, then goes on to the next), so the poll can wake
- * up with one partition's messages before the next one's watermark is
- * stored: this grace covers that. */
-#define FD_EOF_GRACE_MS    5
 #define FD_FENCE_REJOIN_MS 30000 /* fenced, no rebalance: claim again */
 #define FD_STATUS_MS       1000  /* lag, outbox depth, watermarks */
 #define FD_SETTLE_MS       30000 /* outbox deliveries awaited at the end */
@@ -889,16 +880,21 @@ static int merge_scan(fd_pipeline *pl, int64_t now)
  * before the stage change they led to), then lower partition. Nothing
  * while a queue makes the merge wait (merge_state), or while an empty
  * queue at its end is passed over and the head was buffered less than
- * FD_EOF_GRACE_MS ago. Within a fill the time is fixed and nothing
+ * processing.merge_grace_ms ago: "at its end" is what the last fetch said
+ * (queue_ended), and an earlier event of that queue may still be on its
+ * way, from a producer lingering over its batch or in the fetch response
+ * librdkafka is still handing over partition by partition (run AF in
+ * docs/PERFORMANCE.md counts what the grace keeps in order). Within a
+ * fill the time is fixed and nothing
  * arrives, so only the queue taken from changes: the states are read once
  * (merge_scan) and then that queue's again, rather than every queue's per
  * message. */
 static void fill_batch(fd_pipeline *pl)
 {
         int64_t now = fd_mono_ms();
-        int64_t grace = pl->conf->max_task_idle_ms < FD_EOF_GRACE_MS
+        int64_t grace = pl->conf->max_task_idle_ms < pl->conf->merge_grace_ms
                                 ? pl->conf->max_task_idle_ms
-                                : FD_EOF_GRACE_MS;
+                                : pl->conf->merge_grace_ms;
         int passes_end = 0; /* an empty queue at its end is passed over */
 
         pl->fill_cnt++;

@@ -106,6 +106,7 @@ typedef struct fd_config {
         int batch_catchup_events;    /* processing.batch.catchup_events */
         int batch_max_ms;            /* processing.batch.max_ms, 10 */
         int max_task_idle_ms;        /* processing.max_task_idle_ms, 500 */
+        int merge_grace_ms;          /* processing.merge_grace_ms, 5 */
         int queue_max_events;        /* processing.queue.max_events, 20000 */
         int kafka_commit_ms;         /* processing.kafka_commit_ms, 1000 */
         int64_t allowed_lateness_ms; /* processing.allowed_lateness_ms, 0 */
