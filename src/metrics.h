@@ -55,7 +55,7 @@ void fd_metrics_fenced(fd_metrics *m);
  * fd_age_counts (fd_age_add, no lock) and hands them over once
  * (fd_metrics_event_ages). */
 #define FD_AGE_BUCKETS 15
-#define FD_AGE_CAP_MS  (INT64_C(1) << 31) /* older on arrival: counted so */
+#define FD_AGE_CAP_MS  (INT64_C(1) << 31) /* ~25 days: older counts so */
 extern const uint32_t fd_age_bounds_ms[FD_AGE_BUCKETS];
 typedef struct fd_age_counts {
         int64_t counts[FD_AGE_BUCKETS + 1]; /* [FD_AGE_BUCKETS]: +Inf */

@@ -331,9 +331,10 @@ static void set_paused(fd_pipeline *pl, int idx, int32_t partition, int pause)
 }
 
 /* m's Kafka timestamp on the monotonic clock (fd_msg.produced), from its
- * age on arrival (now, wall_now): 0 when its producer's clock is ahead or
- * it has none, FD_AGE_CAP_MS at most (the unsigned difference then stays
- * right for as long again). */
+ * age on arrival (now, wall_now). The age counts as 0 when m has no
+ * timestamp or its producer's clock is ahead of ours, and as FD_AGE_CAP_MS
+ * at most (the unsigned difference at commit then stays right for as long
+ * again). */
 static uint32_t produced_at(const rd_kafka_message_t *m, int64_t now,
                             int64_t wall_now)
 {
@@ -884,11 +885,10 @@ static int merge_scan(fd_pipeline *pl, int64_t now)
  * (queue_ended), and an earlier event of that queue may still be on its
  * way, from a producer lingering over its batch or in the fetch response
  * librdkafka is still handing over partition by partition (run AF in
- * docs/PERFORMANCE.md counts what the grace keeps in order). Within a
- * fill the time is fixed and nothing
- * arrives, so only the queue taken from changes: the states are read once
- * (merge_scan) and then that queue's again, rather than every queue's per
- * message. */
+ * docs/PERFORMANCE.md counts what the grace keeps in order). Within a fill
+ * the time is fixed and nothing arrives, so only the queue taken from
+ * changes: the states are read once (merge_scan) and then that queue's
+ * again, rather than every queue's per message. */
 static void fill_batch(fd_pipeline *pl)
 {
         int64_t now = fd_mono_ms();
