@@ -23,9 +23,6 @@ static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 const uint32_t fd_age_bounds_ms[FD_AGE_BUCKETS] = {
         5,    10,   25,    50,    100,   250,    500,    1000,
         2500, 5000, 10000, 30000, 60000, 300000, 3600000};
-static const double age_bounds[FD_AGE_BUCKETS] = {
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-        2.5,   5,    10,    30,   60,  300,  3600};
 #define NBATCH  (sizeof(batch_bounds) / sizeof(batch_bounds[0]))
 #define NCOMMIT (sizeof(commit_bounds) / sizeof(commit_bounds[0]))
 
@@ -57,6 +54,7 @@ struct fd_metrics {
         } out[FD_OUT_TOPICS];
         size_t out_cnt;
         histogram batch, commit, age;
+        double age_bounds[FD_AGE_BUCKETS]; /* fd_age_bounds_ms in seconds */
         int64_t fenced;
         comp_state comp[FD_COMP__COUNT];
         int64_t started_ms, heartbeat_ms; /* monotonic */
@@ -86,7 +84,9 @@ fd_metrics *fd_metrics_new(const char *group)
         m->batch.nb = NBATCH;
         m->commit.bounds = commit_bounds;
         m->commit.nb = NCOMMIT;
-        m->age.bounds = age_bounds;
+        for (size_t b = 0; b < FD_AGE_BUCKETS; b++)
+                m->age_bounds[b] = fd_age_bounds_ms[b] / 1000.0;
+        m->age.bounds = m->age_bounds;
         m->age.nb = FD_AGE_BUCKETS;
         m->started_ms = m->heartbeat_ms = fd_mono_ms();
         m->started_wall_ms = fd_wall_ms();
