@@ -26,7 +26,13 @@
  *   per event; docs/PERFORMANCE.md says so next to the ratio.
  *
  * It runs until it has consumed --expect messages, then commits, closes and
- * prints one JSON line of statistics on stdout. */
+ * prints one JSON line of statistics on stdout.
+ *
+ * With --ages FILE it is the latency phase's plain consumer instead: it
+ * decodes nothing and touches no Redis, and writes each message's Kafka
+ * timestamp and its age when rd_kafka_consumer_poll handed it over (ms,
+ * both from the wall clock) to FILE: when any consumer on this box could
+ * first have had the event, the floor under funneld's latency. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -51,7 +57,7 @@ static volatile sig_atomic_t stop_flag;
 
 typedef struct naive_opts {
         const char *brokers, *group, *lead_topic, *crm_topic, *schema_dir;
-        const char *redis_host, *prefix;
+        const char *redis_host, *prefix, *ages_path;
         int redis_port, redis_db;
         int64_t expect;
 } naive_opts;
@@ -66,6 +72,7 @@ typedef struct naive {
         redisContext *redis;
         fd_codec *codec;
         naive_stats st;
+        FILE *ages; /* --ages: receive only */
 } naive;
 
 static void on_signal(int sig)
@@ -251,6 +258,15 @@ static int handle(naive *n, const rd_kafka_message_t *m)
                 n->st.first_wall = now_s();
                 n->st.cpu_first = cpu_s(&ru);
         }
+        if (n->ages) {
+                rd_kafka_timestamp_type_t type;
+                int64_t ts = rd_kafka_message_timestamp(m, &type);
+
+                n->st.last_wall = now_s();
+                fprintf(n->ages, "%" PRId64 " %.3f\n", ts,
+                        n->st.last_wall * 1000.0 - (double)ts);
+                return 0;
+        }
         if (fd_codec_decode(n->codec,
                             strcmp(topic, n->o.crm_topic) == 0 ? FD_EV_CRM
                                                                : FD_EV_LEAD,
@@ -263,6 +279,20 @@ static int handle(naive *n, const rd_kafka_message_t *m)
         fd_event_clear(&ev);
         n->st.last_wall = now_s();
         return rc;
+}
+
+/* Takes what the group assigns and says so on stderr: the benchmark starts
+ * producing once the consumer is in place. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                rd_kafka_assign(rk, parts);
+                fprintf(stderr, PROG ": assigned %d partitions\n", parts->cnt);
+        } else {
+                rd_kafka_assign(rk, NULL);
+        }
 }
 
 static rd_kafka_t *consumer_new(const naive_opts *o)
@@ -287,6 +317,7 @@ static rd_kafka_t *consumer_new(const naive_opts *o)
                         rd_kafka_conf_destroy(conf);
                         return NULL;
                 }
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
         if (!rk) {
                 fprintf(stderr, PROG ": creating the consumer: %s\n", err);
@@ -383,7 +414,11 @@ static void usage(FILE *f)
                    "  --redis-port PORT    (6379)\n"
                    "  --redis-db N         (0)\n"
                    "  --prefix P           Redis key prefix (naive)\n"
-                   "  --expect N           stop after N messages\n");
+                   "  --expect N           stop after N messages\n"
+                   "  --ages FILE          receive only (no decoding, no "
+                   "Redis): write each\n"
+                   "                       message's timestamp and age on "
+                   "receipt (ms) to FILE\n");
 }
 
 static int parse(int argc, char **argv, naive_opts *o)
@@ -399,6 +434,7 @@ static int parse(int argc, char **argv, naive_opts *o)
                 {"redis-db", required_argument, NULL, 'd'},
                 {"prefix", required_argument, NULL, 'p'},
                 {"expect", required_argument, NULL, 'e'},
+                {"ages", required_argument, NULL, 'a'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -443,6 +479,9 @@ static int parse(int argc, char **argv, naive_opts *o)
                 case 'e':
                         o->expect = strtoll(optarg, NULL, 10);
                         break;
+                case 'a':
+                        o->ages_path = optarg;
+                        break;
                 case 'h':
                         usage(stdout);
                         exit(0);
@@ -471,7 +510,16 @@ int main(int argc, char **argv)
                 return 2;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        if (setup(&n, err, sizeof(err)) < 0) {
+        if (n.o.ages_path) {
+                n.ages = fopen(n.o.ages_path, "w");
+                if (!n.ages) {
+                        fprintf(stderr,
+                                PROG ": cannot write --ages %s: %s; pass a "
+                                     "path in a writable directory\n",
+                                n.o.ages_path, strerror(errno));
+                        return 1;
+                }
+        } else if (setup(&n, err, sizeof(err)) < 0) {
                 fprintf(stderr, PROG ": %s\n", err);
                 return 1;
         }
@@ -496,6 +544,11 @@ int main(int argc, char **argv)
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         print_stats(&n);
+        if (n.ages && fclose(n.ages) != 0) {
+                fprintf(stderr, PROG ": writing --ages %s: %s\n", n.o.ages_path,
+                        strerror(errno));
+                rc = 1;
+        }
         redisFree(n.redis);
         fd_codec_destroy(n.codec);
         return rc;
