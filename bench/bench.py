@@ -1224,6 +1224,69 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def targets(res):
+    """The issue's targets against this run's figures: a row each, with
+    whether it was met; a target whose phase did not run says so."""
+    def row(target, measured, met):
+        verdict = {True: "met", False: "**not met**",
+                   None: "not measured"}[met]
+        return f"| {target} | {measured} | {verdict} |"
+
+    L = ["## Against the issue's targets", "",
+         "| target | this run | |", "|---|---|---|"]
+    tp, ce = res.get("throughput"), res.get("ceiling")
+    if tp:
+        f, nv = tp["funneld"], tp["naive"]
+        cap = ""
+        if ce and "replay" in ce:
+            cap = (f"; Redis alone takes at most "
+                   f"{ce['replay']['events_per_s']:,.0f} (the ceiling)")
+        L.append(row("at least 150,000 events/s end to end",
+                     f"{f['eps']:,.0f} events/s (median of "
+                     f"{len(tp['runs'])}){cap}", f["eps"] >= 150000))
+        ratio = f["eps"] / max(nv["eps"], 1e-9)
+        L.append(row("at least 10x the naive baseline",
+                     f"{ratio:.1f}x ({nv['eps']:,.0f} events/s)",
+                     ratio >= 10))
+        cpus = sorted(r["cpu_us_per_event_from_first"] for r in tp["runs"])
+        L.append(row("at most 3 µs funneld CPU per event",
+                     f"{f['cpu_us_per_event_from_first']:.1f} µs (runs "
+                     f"{cpus[0]:.1f}-{cpus[-1]:.1f}, from the first event)",
+                     f["cpu_us_per_event_from_first"] <= 3.0))
+    else:
+        L.append(row("events/s, 10x naive, 3 µs CPU/event",
+                     "throughput phase not run", None))
+    lats = [lat for lat in res.get("latency") or []
+            if round(lat["rate"]) == 20000 and lat["redis_steady"].get("n")]
+    if lats:
+        p99 = [lat["redis_steady"]["p99_ms"] for lat in lats]
+        floor = [lat["floor"]["p99_ms"] for lat in lats
+                 if (lat.get("floor") or {}).get("n")]
+        ok = sum(v <= 50 for v in p99)
+        L.append(row("p99 at most 50 ms at 20k events/s",
+                     f"p99 {', '.join(f'{v:.1f}' for v in p99)} ms "
+                     f"(each run's events after its first "
+                     f"{WARMUP_MS // 1000} s, committed in Redis; "
+                     f"{ok} of {len(p99)} runs at or under 50)" +
+                     (f"; a plain consumer's p99 "
+                      f"{', '.join(f'{v:.1f}' for v in floor)} ms"
+                      if floor else ""), ok == len(p99)))
+    else:
+        L.append(row("p99 at most 50 ms at 20k events/s",
+                     "no latency run at 20000/s", None))
+    mem = res.get("memory")
+    if mem:
+        mib = mem["peak_rss_kb"] / 1024
+        L.append(row("1M distinct leads under 512 MB RSS",
+                     f"{mem['leads_created']:,} leads, peak RSS "
+                     f"{mib:.0f} MiB", mem["leads_created"] >= 1000000 and
+                     mib * 1.048576 < 512))
+    else:
+        L.append(row("1M distinct leads under 512 MB RSS",
+                     "memory phase not run (`--phases memory`)", None))
+    return L + [""]
+
+
 def report(res, args):
     L = []
     m = res["machine"]
@@ -1237,6 +1300,7 @@ def report(res, args):
           f"- load at start: `{m['uptime']}`",
           f"- load at end: `{res.get('uptime_end', '')}`",
           f"- build: `{args.build}`; command: `{' '.join(res['argv'])}`", ""]
+    L += targets(res)
     tp = res.get("throughput")
     if tp:
         f, n = tp["funneld"], tp["naive"]
