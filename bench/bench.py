@@ -673,9 +673,14 @@ class Bench:
 
             th = threading.Thread(target=poller, daemon=True)
             th.start()
+            cpu0, rcpu0 = proc_cpu_s(p.pid), redis_cpu_s(self.r)
             self.produce(s, n, seed=2, rate=rate, timeout=dur * 4 + 120)
             ends = s.end_offsets()
             s.wait_caught_up(p, self.r, ends, timeout=300)
+            cpu = {"funneld_us_per_event":
+                   (proc_cpu_s(p.pid) - cpu0) / max(n, 1) * 1e6,
+                   "redis_us_per_event":
+                   (redis_cpu_s(self.r) - rcpu0) / max(n, 1) * 1e6}
             stop.set()
             th.join(10)
             own = own_ages(p, sum(ends.values()))
@@ -721,7 +726,7 @@ class Bench:
             "promotion": pct(promo_lat),
             "promotions": len(promos), "unmatched_promotions": unmatched,
             "polls": sum(len(v) for v in changes.values()),
-            "funneld_age": own, "floor": floor,
+            "funneld_age": own, "floor": floor, "cpu": cpu,
             "per_second": [dict(second=k, **pct(v))
                            for k, v in sorted(per_s.items())],
             "promotion_per_second": [dict(second=k, **pct(v))
@@ -1444,6 +1449,20 @@ def report(res, args):
                          "`funneld_event_age_seconds` (bucket-interpolated) "
                          f"| {own['n']} | {cell(own, 'p50_ms')} | "
                          f"{cell(own, 'p99_ms')} | | {share(own)} |")
+        costs = [lat for lat in lats if lat.get("cpu")]
+        if costs:
+            L += ["", "CPU per event in these runs (from the generator's "
+                  "start to funneld caught up; Redis's includes the "
+                  "benchmark's poll of P:offsets:G, some 1,000 `HGETALL`s "
+                  "a second):", "",
+                  "| offered events/s | run | funneld CPU µs/event | Redis "
+                  "CPU µs/event |", "|---:|---:|---:|---:|"]
+            for lat in costs:
+                run = f"{lat.get('run', 1)}" + (
+                    ", stored leads" if lat.get("stored") else "")
+                L.append(f"| {lat['rate']:.0f} | {run} | "
+                         f"{lat['cpu']['funneld_us_per_event']:.1f} | "
+                         f"{lat['cpu']['redis_us_per_event']:.1f} |")
         L += ["", "funneld's own rows read its `/metrics` histogram of "
               "event ages (from each message's Kafka timestamp to its "
               "batch's answer from Redis) at the end of the run: a cross-"
@@ -1458,8 +1477,9 @@ def report(res, args):
               "minus it are what funneld adds (the merge's grace, the batch "
               "window, the reads and Redis's transaction).",
               "", "Each point (each run of it: `--latency-runs`) runs "
-              "funneld first, then funneld-gen at the "
-              "offered rate for the same number of seconds. An offered rate "
+              "the plain consumer and funneld-gen at the offered rate for "
+              "the set seconds, then funneld and funneld-gen again, the "
+              "same stream into funneld's own topics. An offered rate "
               "above funneld's throughput builds a backlog, so its latency "
               "grows with the run length: it measures saturation, not "
               "steady-state latency; the `auto` point (half the measured "
