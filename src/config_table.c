@@ -106,13 +106,15 @@ const fd_cfg_key fd_cfg_keys[] = {
          "Larger transactions merge more counter updates per Redis command "
          "and hold Redis longer (docs/PERFORMANCE.md, run S); live flow "
          "keeps batch.max_events. At or below batch.max_events: off."},
-        {"processing.batch.max_ms", FD_CFG_INT, "10", 1, 60000, NULL,
+        {"processing.batch.max_ms", FD_CFG_INT, "5", 1, 60000, NULL,
          G(batch_max_ms),
          "Longest time (ms) an event waits in funneld's buffers (the "
          "event-time merge's waits included) before its batch is applied, "
          "unless the batch fills up first. Larger batches merge more "
-         "counter updates per Redis command at moderate rates; under a "
-         "backlog batches fill up before it, whatever it is."},
+         "counter updates per Redis command at moderate rates and cost "
+         "that much latency; under a backlog batches fill up before it, "
+         "whatever it is. Below merge_grace_ms it changes little: an event "
+         "the merge holds waits the grace anyway."},
         {"processing.max_task_idle_ms", FD_CFG_INT, "500", 0, 600000, NULL,
          G(max_task_idle_ms),
          "How long (ms) a partition pair waits for its lagging input topic "

@@ -104,7 +104,7 @@ typedef struct fd_config {
 
         int batch_max_events;        /* processing.batch.max_events, 2000 */
         int batch_catchup_events;    /* processing.batch.catchup_events */
-        int batch_max_ms;            /* processing.batch.max_ms, 10 */
+        int batch_max_ms;            /* processing.batch.max_ms, 5 */
         int max_task_idle_ms;        /* processing.max_task_idle_ms, 500 */
         int merge_grace_ms;          /* processing.merge_grace_ms, 5 */
         int queue_max_events;        /* processing.queue.max_events, 20000 */

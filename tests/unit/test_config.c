@@ -96,7 +96,7 @@ static void test_defaults(void)
         FD_CHECK_INT(conf->out_schema_id_attribution, 4);
         FD_CHECK_INT(conf->batch_max_events, 2000);
         FD_CHECK_INT(conf->batch_catchup_events, 8000);
-        FD_CHECK_INT(conf->batch_max_ms, 10);
+        FD_CHECK_INT(conf->batch_max_ms, 5);
         FD_CHECK_INT(conf->max_task_idle_ms, 500);
         FD_CHECK_INT(conf->touch_max, 200);
         FD_CHECK_INT(conf->dedupe_window_ms, 7 * DAY_MS);
