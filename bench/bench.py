@@ -674,7 +674,7 @@ class Bench:
             th = threading.Thread(target=poller, daemon=True)
             th.start()
             cpu0, rcpu0 = proc_cpu_s(p.pid), redis_cpu_s(self.r)
-            self.produce(s, n, seed=2, rate=rate, timeout=dur * 4 + 120)
+            self.produce_at(s, n, rate)
             ends = s.end_offsets()
             s.wait_caught_up(p, self.r, ends, timeout=300)
             cpu = {"funneld_us_per_event":
@@ -732,6 +732,12 @@ class Bench:
             "promotion_per_second": [dict(second=k, **pct(v))
                                      for k, v in sorted(promo_s.items())]}
 
+    def produce_at(self, s, n, rate):
+        """The latency phase's measured stream (seed 2): n events into s's
+        topics at rate events/s."""
+        self.produce(s, n, seed=2, rate=rate,
+                     timeout=self.a.latency_seconds * 4 + 120)
+
     def floor_at(self, rate, n):
         """The same offered rate and stream (seed 2) into a plain consumer
         (funneld-naive --ages: no decoding, no Redis), right before
@@ -749,8 +755,7 @@ class Bench:
             p.wait_log(r"assigned \d+ partitions", timeout=120)
             log(f"latency: a plain consumer running, producing {n} events "
                 f"at {rate}/s")
-            self.produce(s, n, seed=2, rate=rate,
-                         timeout=self.a.latency_seconds * 4 + 120)
+            self.produce_at(s, n, rate)
             if p.wait(120) != 0:
                 raise BenchError("funneld-naive --ages exited with "
                                  f"{p.proc.returncode}:\n{p.log_tail()}")
@@ -1422,6 +1427,11 @@ def report(res, args):
         def share(d):
             return (f"{100 * d['le_50ms']:.2f} %" if "le_50ms" in d
                     else "")
+
+        def point(lat):
+            """The rows' first cells: the offered rate and which run."""
+            return (f"| {lat['rate']:.0f} | {lat.get('run', 1)}"
+                    f"{', stored leads' if lat.get('stored') else ''} | ")
         L += ["## Latency from produce (CreateTime) to effect", "",
               "| offered events/s | run | produced at events/s | to | n | "
               "p50 ms | p99 ms | max ms | at or under 50 ms |",
@@ -1438,17 +1448,14 @@ def report(res, args):
                              ("promotion CreateTime on the output topic",
                               "promotion")):
                 d = lat.get(k, {"n": 0})
-                run = f"{lat.get('run', 1)}" + (
-                    ", stored leads" if lat.get("stored") else "")
-                L.append(f"| {lat['rate']:.0f} | {run} | "
-                         f"{lat['achieved_rate']:.0f} | "
+                L.append(point(lat) + f"{lat['achieved_rate']:.0f} | "
                          f"{label} | {d['n']} | {cell(d, 'p50_ms')} | "
                          f"{cell(d, 'p99_ms')} | {cell(d, 'max_ms')} | "
                          f"{share(d)} |")
             own = lat.get("funneld_age") or {}
             if "n" in own:
-                L.append(f"| {lat['rate']:.0f} | {run} | "
-                         f"{lat['achieved_rate']:.0f} | funneld's own "
+                L.append(point(lat) + f"{lat['achieved_rate']:.0f} | "
+                         "funneld's own "
                          "`funneld_event_age_seconds` (bucket-interpolated) "
                          f"| {own['n']} | {cell(own, 'p50_ms')} | "
                          f"{cell(own, 'p99_ms')} | | {share(own)} |")
@@ -1461,9 +1468,7 @@ def report(res, args):
                   "| offered events/s | run | funneld CPU µs/event | Redis "
                   "CPU µs/event |", "|---:|---:|---:|---:|"]
             for lat in costs:
-                run = f"{lat.get('run', 1)}" + (
-                    ", stored leads" if lat.get("stored") else "")
-                L.append(f"| {lat['rate']:.0f} | {run} | "
+                L.append(point(lat) +
                          f"{lat['cpu']['funneld_us_per_event']:.1f} | "
                          f"{lat['cpu']['redis_us_per_event']:.1f} |")
         L += ["", "funneld's own rows read its `/metrics` histogram of "
