@@ -408,23 +408,29 @@ class Bench:
             time.sleep(poll_s)
         self._first = (t_first, cpu_first, own)
 
-    def run_naive(self, s, timeout=3600):
+    def run_naive(self, s, timeout=3600, receive_only=False):
+        """funneld-naive over everything in s's input topics; with
+        receive_only it decodes nothing and touches no Redis (what
+        receiving the stream costs)."""
         ends = s.end_offsets()
         messages = sum(ends.values())
         cmds0 = commands_processed(self.r)
         rcpu0 = redis_cpu_s(self.r)
-        out = self.work / f"{s.names.prefix}.naive.out"
-        errf = self.work / f"{s.names.prefix}.naive.log"
+        name = "receive" if receive_only else "naive"
+        out = self.work / f"{s.names.prefix}.{name}.out"
+        errf = self.work / f"{s.names.prefix}.{name}.log"
         prefix = f"{s.prefix}-naive"
+        mode = (["--receive-only"] if receive_only else
+                ["--schema-dir", str(REPO / "schemas"), "--redis-host",
+                 self.svc.redis_host, "--redis-port",
+                 str(self.svc.redis_port), "--prefix", prefix])
         t0 = time.time()
         with open(out, "wb") as o, open(errf, "wb") as e:
             p = subprocess.run(
                 [str(self.naive), "--brokers", self.svc.bootstrap,
-                 "--group", f"{s.group}-naive", "--lead-topic", s.lead_topic,
-                 "--crm-topic", s.crm_topic, "--schema-dir",
-                 str(REPO / "schemas"), "--redis-host", self.svc.redis_host,
-                 "--redis-port", str(self.svc.redis_port), "--prefix", prefix,
-                 "--expect", str(messages)],
+                 "--group", f"{s.group}-{name}", "--lead-topic", s.lead_topic,
+                 "--crm-topic", s.crm_topic, "--expect", str(messages),
+                 *mode],
                 stdout=o, stderr=e, timeout=timeout)
         wall = time.time() - t0
         if p.returncode != 0:
@@ -487,6 +493,9 @@ class Bench:
         nv = self.run_naive(s)
         log(f"throughput: naive {nv['eps']:.0f} events/s, "
             f"{nv['cpu_us_per_event']:.1f} µs CPU/event")
+        rcv = self.run_naive(s, receive_only=True)
+        log(f"throughput: receiving alone (funneld-naive --receive-only) "
+            f"{rcv['cpu_us_per_event_from_first']:.2f} µs CPU/event")
         variants = {}
         # The stored-leads variant and its default run read a second
         # stream (seed 2: other events, the same lead ids), on a prefix the
@@ -529,7 +538,8 @@ class Bench:
                                         "cpu_us_per_event_from_first",
                                         "redis_cpu_us_per_event")}
                      for r in runs],
-            "median_run": runs.index(med) + 1, "naive": nv, **variants,
+            "median_run": runs.index(med) + 1, "naive": nv,
+            "receive": rcv, **variants,
             "stage_totals": parity}
         clear_redis(self.svc, self.r, nv["prefix"])
 
@@ -1259,9 +1269,13 @@ def targets(res):
                      f"{ratio:.1f}x ({nv['eps']:,.0f} events/s)",
                      ratio >= 10))
         cpus = sorted(r["cpu_us_per_event_from_first"] for r in tp["runs"])
+        rcv = tp.get("receive")
         L.append(row("at most 3 µs funneld CPU per event",
                      f"{f['cpu_us_per_event_from_first']:.1f} µs (runs "
-                     f"{cpus[0]:.1f}-{cpus[-1]:.1f}, from the first event)",
+                     f"{cpus[0]:.1f}-{cpus[-1]:.1f}, from the first event)" +
+                     (f"; receiving alone "
+                      f"{rcv['cpu_us_per_event_from_first']:.2f} µs"
+                      if rcv else ""),
                      f["cpu_us_per_event_from_first"] <= 3.0))
     else:
         L.append(row("events/s, 10x naive, 3 µs CPU/event",
@@ -1380,6 +1394,20 @@ def report(res, args):
                       f"{r['eps']:.0f} ({r['cpu_us_per_event_from_first']:.1f}"
                       f"; {r['redis_cpu_us_per_event']:.1f})"
                       for r in tp["runs"]) + "."]
+        rcv = tp.get("receive")
+        if rcv:
+            L += ["", "A plain consumer receiving the same events "
+                  "(`funneld-naive --receive-only`: librdkafka's defaults, "
+                  "one `rd_kafka_consumer_poll` per message as funneld, no "
+                  "decoding, no Redis) spent "
+                  f"**{rcv['cpu_us_per_event_from_first']:.2f} µs** of CPU "
+                  "per event from its first (user "
+                  f"{rcv['cpu_user_s'] / rcv['messages'] * 1e6:.2f} / sys "
+                  f"{rcv['cpu_sys_s'] / rcv['messages'] * 1e6:.2f}, "
+                  "from start-up), at "
+                  f"{rcv['eps']:,.0f} events/s: what receiving the stream "
+                  "costs before any of funneld's work, part of its CPU per "
+                  "event."]
         paired = [(lb, v) for lb, v in vs if v.get("base")]
         if paired:
             L += ["", "Each variant's ratio (funneld/that) is to a default "

@@ -28,11 +28,13 @@
  * It runs until it has consumed --expect messages, then commits, closes and
  * prints one JSON line of statistics on stdout.
  *
- * With --ages FILE it is the latency phase's plain consumer instead: it
- * decodes nothing and touches no Redis, and writes each message's Kafka
- * timestamp and its age when rd_kafka_consumer_poll handed it over (ms,
- * both from the wall clock) to FILE: when any consumer on this box could
- * first have had the event, the floor under funneld's latency. */
+ * With --receive-only it is a plain consumer instead: it decodes nothing
+ * and touches no Redis, so its CPU per message is what receiving the
+ * stream through librdkafka costs, the floor under funneld's (the
+ * throughput phase). --ages FILE (receive only as well) also writes each
+ * message's Kafka timestamp and its age when rd_kafka_consumer_poll handed
+ * it over (ms, both from the wall clock) to FILE: when any consumer on this
+ * box could first have had the event, the floor under funneld's latency. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -59,6 +61,7 @@ typedef struct naive_opts {
         const char *brokers, *group, *lead_topic, *crm_topic, *schema_dir;
         const char *redis_host, *prefix, *ages_path;
         int redis_port, redis_db;
+        int receive_only; /* --receive-only, or --ages */
         int64_t expect;
 } naive_opts;
 
@@ -72,7 +75,7 @@ typedef struct naive {
         redisContext *redis;
         fd_codec *codec;
         naive_stats st;
-        FILE *ages; /* --ages: receive only */
+        FILE *ages; /* --ages */
 } naive;
 
 static void on_signal(int sig)
@@ -258,13 +261,14 @@ static int handle(naive *n, const rd_kafka_message_t *m)
                 n->st.first_wall = now_s();
                 n->st.cpu_first = cpu_s(&ru);
         }
-        if (n->ages) {
+        if (n->o.receive_only) {
                 rd_kafka_timestamp_type_t type;
                 int64_t ts = rd_kafka_message_timestamp(m, &type);
 
                 n->st.last_wall = now_s();
-                fprintf(n->ages, "%" PRId64 " %.3f\n", ts,
-                        n->st.last_wall * 1000.0 - (double)ts);
+                if (n->ages)
+                        fprintf(n->ages, "%" PRId64 " %.3f\n", ts,
+                                n->st.last_wall * 1000.0 - (double)ts);
                 return 0;
         }
         if (fd_codec_decode(n->codec,
@@ -415,10 +419,12 @@ static void usage(FILE *f)
                    "  --redis-db N         (0)\n"
                    "  --prefix P           Redis key prefix (naive)\n"
                    "  --expect N           stop after N messages\n"
-                   "  --ages FILE          receive only (no decoding, no "
-                   "Redis): write each\n"
-                   "                       message's timestamp and age on "
-                   "receipt (ms) to FILE\n");
+                   "  --receive-only       receive only: no decoding, no "
+                   "Redis\n"
+                   "  --ages FILE          receive only, and write each "
+                   "message's timestamp\n"
+                   "                       and age on receipt (ms) to "
+                   "FILE\n");
 }
 
 static int parse(int argc, char **argv, naive_opts *o)
@@ -435,6 +441,7 @@ static int parse(int argc, char **argv, naive_opts *o)
                 {"prefix", required_argument, NULL, 'p'},
                 {"expect", required_argument, NULL, 'e'},
                 {"ages", required_argument, NULL, 'a'},
+                {"receive-only", no_argument, NULL, 'r'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -481,6 +488,10 @@ static int parse(int argc, char **argv, naive_opts *o)
                         break;
                 case 'a':
                         o->ages_path = optarg;
+                        o->receive_only = 1;
+                        break;
+                case 'r':
+                        o->receive_only = 1;
                         break;
                 case 'h':
                         usage(stdout);
@@ -510,16 +521,14 @@ int main(int argc, char **argv)
                 return 2;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
-        if (n.o.ages_path) {
-                n.ages = fopen(n.o.ages_path, "w");
-                if (!n.ages) {
-                        fprintf(stderr,
-                                PROG ": cannot write --ages %s: %s; pass a "
-                                     "path in a writable directory\n",
-                                n.o.ages_path, strerror(errno));
-                        return 1;
-                }
-        } else if (setup(&n, err, sizeof(err)) < 0) {
+        if (n.o.ages_path && !(n.ages = fopen(n.o.ages_path, "w"))) {
+                fprintf(stderr,
+                        PROG ": cannot write --ages %s: %s; pass a path in a "
+                             "writable directory\n",
+                        n.o.ages_path, strerror(errno));
+                return 1;
+        }
+        if (!n.o.receive_only && setup(&n, err, sizeof(err)) < 0) {
                 fprintf(stderr, PROG ": %s\n", err);
                 return 1;
         }
