@@ -104,7 +104,7 @@ const fd_cfg_key fd_cfg_keys[] = {
          "while the lag of its partitions (their high watermarks as last "
          "fetched, minus what it has applied) is at least four times this. "
          "Larger transactions merge more counter updates per Redis command "
-         "and hold Redis longer (docs/PERFORMANCE.md, run S); live flow "
+         "and hold Redis longer (docs/PERFORMANCE-LOG.md, run S); live flow "
          "keeps batch.max_events. At or below batch.max_events: off."},
         {"processing.batch.max_ms", FD_CFG_INT, "5", 1, 60000, NULL,
          G(batch_max_ms),
@@ -131,7 +131,7 @@ const fd_cfg_key fd_cfg_keys[] = {
          "it for less latency and a looser order between the topics (at "
          "1 ms, 3.5 % of the benchmark's events came after a later event "
          "of the other topic had been applied, at 0 12 %; "
-         "docs/PERFORMANCE.md, run AF). At most max_task_idle_ms."},
+         "docs/PERFORMANCE-LOG.md, run AF). At most max_task_idle_ms."},
         {"processing.kafka_commit_ms", FD_CFG_INT, "1000", 0, 600000, NULL,
          G(kafka_commit_ms),
          "How often (ms), at most, funneld also commits the offsets it has "
@@ -140,7 +140,7 @@ const fd_cfg_key fd_cfg_keys[] = {
          "on_missing_offsets; always before its partitions are revoked and "
          "when it stops. funneld itself reads its offsets from Redis only. "
          "0: after every batch, which costs the broker CPU per batch "
-         "(docs/PERFORMANCE.md, run X)."},
+         "(docs/PERFORMANCE-LOG.md, run X)."},
         {"processing.queue.max_events", FD_CFG_INT, "20000", 4, 10000000, NULL,
          G(queue_max_events),
          "Messages buffered per input partition before funneld pauses "

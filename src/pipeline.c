@@ -885,8 +885,8 @@ static int merge_scan(fd_pipeline *pl, int64_t now)
  * (queue_ended), and an earlier event of that queue may still be on its
  * way, from a producer lingering over its batch or in the fetch response
  * librdkafka is still handing over partition by partition (run AF in
- * docs/PERFORMANCE.md counts what the grace keeps in order). Within a fill
- * the time is fixed and nothing arrives, so only the queue taken from
+ * docs/PERFORMANCE-LOG.md counts what the grace keeps in order). Within
+ * a fill the time is fixed and nothing arrives, so only the queue taken from
  * changes: the states are read once (merge_scan) and then that queue's
  * again, rather than every queue's per message. */
 static void fill_batch(fd_pipeline *pl)
