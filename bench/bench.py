@@ -1244,6 +1244,11 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def per_message_us(d, key, fmt="{:.1f}"):
+    """d[key] (CPU seconds of a run) per message of the run, in µs."""
+    return fmt.format(d[key] / d["messages"] * 1e6) if key in d else "n/a"
+
+
 def packaged(tp):
     """The hugetlb variant's CPU per event next to its paired default run:
     funneld as the systemd unit and the Dockerfile start it."""
@@ -1373,11 +1378,8 @@ def report(res, args):
                  True)]
         for label, k, fmt, _ in rows:
             if k == "cpu_split":
-                def us(d, key, msgs):
-                    return f"{d.get(key, 0) / msgs * 1e6:.1f}" \
-                        if key in d else "n/a"
-                cells = [f"{us(d, 'cpu_user_s', d['messages'])} / "
-                         f"{us(d, 'cpu_sys_s', d['messages'])}"
+                cells = [f"{per_message_us(d, 'cpu_user_s')} / "
+                         f"{per_message_us(d, 'cpu_sys_s')}"
                          if d else "n/a"
                          for d in (f, n, *(v for _, v in vs))]
                 L.append(f"| {label} | {cells[0]} | {cells[1]} | | " +
@@ -1413,8 +1415,8 @@ def report(res, args):
                   "decoding, no Redis) spent "
                   f"**{rcv['cpu_us_per_event_from_first']:.2f} µs** of CPU "
                   "per event from its first (user "
-                  f"{rcv['cpu_user_s'] / rcv['messages'] * 1e6:.2f} / sys "
-                  f"{rcv['cpu_sys_s'] / rcv['messages'] * 1e6:.2f}, "
+                  f"{per_message_us(rcv, 'cpu_user_s', '{:.2f}')} / sys "
+                  f"{per_message_us(rcv, 'cpu_sys_s', '{:.2f}')}, "
                   "from start-up), at "
                   f"{rcv['eps']:,.0f} events/s: what receiving the stream "
                   "costs before any of funneld's work, part of its CPU per "

@@ -262,13 +262,14 @@ static int handle(naive *n, const rd_kafka_message_t *m)
                 n->st.cpu_first = cpu_s(&ru);
         }
         if (n->o.receive_only) {
-                rd_kafka_timestamp_type_t type;
-                int64_t ts = rd_kafka_message_timestamp(m, &type);
-
                 n->st.last_wall = now_s();
-                if (n->ages)
+                if (n->ages) {
+                        rd_kafka_timestamp_type_t type;
+                        int64_t ts = rd_kafka_message_timestamp(m, &type);
+
                         fprintf(n->ages, "%" PRId64 " %.3f\n", ts,
                                 n->st.last_wall * 1000.0 - (double)ts);
+                }
                 return 0;
         }
         if (fd_codec_decode(n->codec,
